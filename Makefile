@@ -1,0 +1,46 @@
+# expense-sync: the two commands are `make demo` and `make test`; `make airflow` opens the UI (see README.md).
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include/sandboxes
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: venv demo test bench lint clean airflow browser
+
+# The virtualenv, rebuilt when the pins change. requirements-test.txt includes requirements.txt.
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Run org_sync_daily through Airflow against the vendor sandboxes and a local or throwaway PostgreSQL.
+demo: venv
+	$(VPY) scripts/demo.py
+
+## The Airflow UI on this machine, without Docker: sandboxes, connections and pools set; Ctrl+C stops it.
+airflow: venv
+	$(VPY) scripts/local_airflow.py $(if $(PORT),--port $(PORT))
+
+## Headless Chromium for the browser check (Debian's package), installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+## The whole test suite (what CI runs).
+test: venv browser
+	$(VPY) -m pytest
+
+## Benchmarks: print figures (not pass/fail).
+bench: venv
+	$(VPY) bench/org_sync.py
+	$(VPY) bench/erp_chart.py
+
+lint: venv
+	$(VENV)/bin/ruff check plugins dags include tests bench scripts
+	$(VENV)/bin/ruff format --check plugins dags include tests bench scripts
+
+clean:
+	rm -rf $(VENV) .local build bench/out test-artifacts

@@ -1,0 +1,59 @@
+"""
+### org_sync_daily — org units, employees and positions from the OA to the expense system
+
+**Master:** the OA (DingTalk or WeCom, Airflow Variable `expense_sync_oa_vendor`). **Cadence:**
+daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivated, never deleted.
+
+1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
+2. `extract_directory` reads every department and person from the OA (it has no "changed since"
+   query) and lands them in `staging.*` as one load.
+3. `merge_directory` merges the load into `mdm.org_unit` / `mdm.employee` in one transaction:
+   creates and updates what changed, deactivates who left, and **quarantines** bad records
+   (missing or unknown department, duplicate employee number, malformed phone or e-mail) into
+   `sync.exception_item` with a reason. The rest syncs.
+4. `check_org_health` runs the Great Expectations checkpoint `org_sync` (one root, no cycles,
+   unique codes and employee numbers, active people in active units…) and updates the Data Docs.
+   **If it fails, nothing is pushed.**
+5. `push_to_expense_system` sends only the delta to 合思 (staff and departments) through the
+   outbound ledger, so a re-run pushes nothing twice.
+6. `summarize` records the run's counts in `sync.run` / `sync.run_step`.
+
+**When it fails:** a vendor error → read the task log (errors name the vendor, endpoint, HTTP
+status and vendor errcode) and clear the task once the vendor answers; retries are safe. A failed
+health check → open the Data Docs, fix the data at the OA, re-run. Records refused by 合思 (e.g.
+staff with pending documents) do not fail the run: see the open items in `sync.exception_item`.
+Trigger with `{"full_push": true}` to compare every record with 合思 instead of the delta.
+A run still unfinished an hour after it was queued raises a deadline alert: look for a task stuck
+in `up_for_retry` (a vendor down) or waiting for its pool (another run holding the vendor's slots).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import DAG, Param
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from expense_sync.alerts import run_deadline
+from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.operators.quality import DataHealthCheckOperator
+from expense_sync.tasks.common import migrate_mdm
+from expense_sync.tasks.org import extract_directory, merge_directory, push_to_expense_system, summarize
+
+with DAG(
+    dag_id="org_sync_daily",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    deadline=run_deadline(dt.timedelta(hours=1)),
+    tags=["expense-sync", "org", "oa", "ekuaibao"],
+    doc_md=__doc__,
+    params={"full_push": Param(False, type="boolean", description="compare every record with 合思")},
+):
+    extracted = extract_directory()
+    migrate_mdm.override(task_id="migrate")() >> extracted
+    check = DataHealthCheckOperator(task_id="check_org_health", checkpoint="org_sync")
+    merge_directory(extracted) >> check >> push_to_expense_system() >> summarize()

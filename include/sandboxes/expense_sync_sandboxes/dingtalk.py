@@ -1,0 +1,301 @@
+"""DingTalk (钉钉) server API sandbox: ``oapi`` contacts, both generations, and the new OAuth token.
+
+Serves what our hook calls (``topapi/v2``: ``department/listsub|listsubid|get``, ``user/list|get``,
+``topapi/user/listsimple|listid``) and what ``dingtalk-sdk`` calls (``department/list|get|list_ids``,
+``user/list|simplelist|get``), consistently from one :class:`Directory`. Errors are HTTP 200 with an
+``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token, 90018 over the app's QPS,
+60003 unknown department, 60121 unknown user, 400002 bad parameter, -1 busy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from expense_sync_sandboxes.core import VendorHTTPError, json_response
+from expense_sync_sandboxes.oa import DirectorySandbox
+from expense_sync_sandboxes.orgdata import ROOT_ID, Department, Person
+
+APP_KEY, APP_SECRET = "dingsandboxappkey", "dingtalk-sandbox-secret"
+MAX_PAGE = 100
+
+
+def ok(**fields: Any) -> Response:
+    return json_response({"errcode": 0, "errmsg": "ok", **fields, "request_id": "sandbox"})
+
+
+def fail(code: int, message: str) -> VendorHTTPError:
+    return VendorHTTPError(json_response({"errcode": code, "errmsg": message, "request_id": "sandbox"}))
+
+
+class DingTalkSandbox(DirectorySandbox):
+    vendor = "dingtalk"
+
+    def throttle_response(self, path: str) -> Response:
+        return json_response({"errcode": 90018, "errmsg": "当前企业调用该接口的QPS超过限制，请稍后再试"})
+
+    def server_error_response(self, path: str) -> Response:
+        return json_response({"errcode": -1, "errmsg": "系统繁忙"}, status=502)
+
+    def html_throttle_response(self, path: str) -> Response:
+        return json_response({"status": 1111, "wait": 5, "punish": "deny", "message": "访问过于频繁"})
+
+    # -- rendering --------------------------------------------------------------------------------
+    @staticmethod
+    def v2_department(d: Department) -> dict[str, Any]:
+        out = {
+            "dept_id": d.id,
+            "name": d.name,
+            "create_dept_group": True,
+            "auto_add_user": True,
+            "ext": "{}",
+            "from_union_org": False,
+            "tags": "",
+            "order": d.order,
+        }
+        if d.parent_id is not None:
+            out["parent_id"] = d.parent_id
+        return out
+
+    @staticmethod
+    def v2_user(p: Person) -> dict[str, Any]:
+        return {
+            "userid": p.userid,
+            "unionid": "union" + p.userid,
+            "name": p.name,
+            "avatar": "",
+            "state_code": "86",
+            "mobile": p.mobile,
+            "hide_mobile": False,
+            "telephone": "",
+            "job_number": p.job_number,
+            "title": p.title,
+            "email": p.email,
+            "org_email": "",
+            "work_place": "",
+            "remark": "",
+            "dept_id_list": list(p.dept_ids),
+            "dept_order": 0,
+            "extension": "{}",
+            "hired_date": p.hired_date,
+            "active": p.active,
+            "admin": False,
+            "boss": False,
+            "leader": False,
+            "exclusive_account": False,
+        }
+
+    @staticmethod
+    def old_user(p: Person) -> dict[str, Any]:
+        return {
+            "userid": p.userid,
+            "unionid": "union" + p.userid,
+            "name": p.name,
+            "mobile": p.mobile,
+            "tel": "",
+            "workPlace": "",
+            "remark": "",
+            "order": 0,
+            "isAdmin": False,
+            "isBoss": False,
+            "isHide": False,
+            "isLeader": False,
+            "active": p.active,
+            "department": list(p.dept_ids),
+            "position": p.title,
+            "email": p.email,
+            "avatar": "",
+            "jobnumber": p.job_number,
+            "hiredDate": p.hired_date,
+            "extattr": {},
+        }
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def authed(self, request: Request) -> None:
+        state = self.tokens.state(request.query_params.get("access_token"))
+        if state == "expired":
+            raise fail(42001, "access_token超时")
+        if state != "valid":
+            raise fail(40014, "不合法的access_token")
+
+    def department(self, dept_id: Any) -> Department:
+        try:
+            return self.directory.departments[int(dept_id)]
+        except (KeyError, TypeError, ValueError):
+            raise fail(60003, "部门不存在") from None
+
+    def person(self, userid: Any) -> Person:
+        person = self.directory.people.get(str(userid))
+        if person is None:
+            raise fail(60121, "找不到该用户")
+        return person
+
+    @staticmethod
+    async def body(request: Request) -> dict[str, Any]:
+        """topapi accepts JSON or form-encoded bodies."""
+        if "json" in request.headers.get("content-type", ""):
+            raw = await request.body()
+            return (await request.json()) if raw else {}
+        return dict(await request.form())
+
+    @staticmethod
+    def page_args(raw_cursor: Any, raw_size: Any) -> tuple[int, int]:
+        try:
+            cursor, size = int(raw_cursor or 0), int(raw_size or 0)
+        except (TypeError, ValueError):
+            raise fail(400002, "无效的参数") from None
+        if size < 1 or size > MAX_PAGE or cursor < 0:
+            raise fail(400002, "无效的参数")
+        return cursor, size
+
+    # -- routes -----------------------------------------------------------------------------------
+    def routes(self) -> None:
+        app = self.app
+
+        @app.get("/gettoken")
+        async def gettoken(request: Request) -> Response:
+            q = request.query_params
+            key, secret = q.get("appkey") or q.get("corpid"), q.get("appsecret") or q.get("corpsecret")
+            if key != APP_KEY or secret != APP_SECRET:
+                return json_response({"errcode": 40089, "errmsg": "不合法的appKey或appSecret的组合"})
+            token, ttl = self.tokens.issue()
+            return ok(access_token=token, expires_in=int(ttl))
+
+        @app.post("/v1.0/oauth2/accessToken")
+        async def new_token(request: Request) -> Response:
+            body = await self.body(request)
+            if body.get("appKey") != APP_KEY or body.get("appSecret") != APP_SECRET:
+                return json_response(
+                    {"code": "InvalidAuthentication", "message": "应用凭证无效", "requestid": "sandbox"}, status=400
+                )
+            token, ttl = self.tokens.issue()
+            return json_response({"accessToken": token, "expireIn": int(ttl)})
+
+        @app.post("/topapi/v2/department/listsub")
+        async def listsub(request: Request) -> Response:
+            self.authed(request)
+            parent = self.department((await self.body(request)).get("dept_id", ROOT_ID))
+            return ok(result=[self.v2_department(d) for d in self.directory.children(parent.id)])
+
+        @app.post("/topapi/v2/department/listsubid")
+        async def listsubid(request: Request) -> Response:
+            self.authed(request)
+            parent = self.department((await self.body(request)).get("dept_id", ROOT_ID))
+            return ok(result={"dept_id_list": [d.id for d in self.directory.children(parent.id)]})
+
+        @app.post("/topapi/v2/department/get")
+        async def dept_get(request: Request) -> Response:
+            self.authed(request)
+            dept = self.department((await self.body(request)).get("dept_id"))
+            return ok(
+                result={
+                    **self.v2_department(dept),
+                    "dept_manager_userid_list": [],
+                    "outer_dept": False,
+                    "source_identifier": "",
+                }
+            )
+
+        @app.post("/topapi/v2/user/list")
+        async def user_list(request: Request) -> Response:
+            self.authed(request)
+            body = await self.body(request)
+            dept = self.department(body.get("dept_id"))
+            cursor, size = self.page_args(body.get("cursor", 0), body.get("size", 0))
+            members = self.directory.members(dept.id)
+            page = members[cursor : cursor + size]
+            more = cursor + size < len(members)
+            result: dict[str, Any] = {"has_more": more, "list": [self.v2_user(p) for p in page]}
+            if more:
+                result["next_cursor"] = cursor + size
+            return ok(result=result)
+
+        @app.post("/topapi/user/listsimple")
+        async def user_listsimple(request: Request) -> Response:
+            self.authed(request)
+            body = await self.body(request)
+            dept = self.department(body.get("dept_id"))
+            cursor, size = self.page_args(body.get("cursor", 0), body.get("size", 0))
+            members = self.directory.members(dept.id)
+            page, more = members[cursor : cursor + size], cursor + size < len(members)
+            result: dict[str, Any] = {"has_more": more, "list": [{"userid": p.userid, "name": p.name} for p in page]}
+            if more:
+                result["next_cursor"] = cursor + size
+            return ok(result=result)
+
+        @app.post("/topapi/user/listid")
+        async def user_listid(request: Request) -> Response:
+            self.authed(request)
+            dept = self.department((await self.body(request)).get("dept_id"))
+            return ok(result={"userid_list": [p.userid for p in self.directory.members(dept.id)]})
+
+        @app.post("/topapi/v2/user/get")
+        async def user_get(request: Request) -> Response:
+            self.authed(request)
+            person = self.person((await self.body(request)).get("userid"))
+            return ok(result={**self.v2_user(person), "leader_in_dept": [], "role_list": []})
+
+        # ---- the older generation, as dingtalk-sdk calls it ----
+        @app.get("/department/list")
+        async def old_dept_list(request: Request) -> Response:
+            self.authed(request)
+            q = request.query_params
+            parent = self.department(q.get("id", ROOT_ID))
+            recursive = str(q.get("fetch_child", "false")).lower() == "true"
+            found, queue = [], [parent.id]
+            while queue:
+                for d in self.directory.children(queue.pop(0)):
+                    found.append(
+                        {
+                            "id": d.id,
+                            "name": d.name,
+                            "parentid": d.parent_id,
+                            "createDeptGroup": True,
+                            "autoAddUser": True,
+                        }
+                    )
+                    if recursive:
+                        queue.append(d.id)
+            return ok(department=found)
+
+        @app.get("/department/list_ids")
+        async def old_dept_ids(request: Request) -> Response:
+            self.authed(request)
+            parent = self.department(request.query_params.get("id", ROOT_ID))
+            return ok(sub_dept_id_list=[d.id for d in self.directory.children(parent.id)])
+
+        @app.get("/department/get")
+        async def old_dept_get(request: Request) -> Response:
+            self.authed(request)
+            d = self.department(request.query_params.get("id"))
+            return ok(
+                id=d.id, name=d.name, order=d.order, parentid=d.parent_id or 0, createDeptGroup=True, autoAddUser=True
+            )
+
+        async def old_members(request: Request, render) -> Response:
+            self.authed(request)
+            q = request.query_params
+            dept = self.department(q.get("department_id"))
+            offset, size = self.page_args(q.get("offset", 0), q.get("size", MAX_PAGE))
+            members = self.directory.members(dept.id)
+            page = members[offset : offset + size]
+            return ok(hasMore=offset + size < len(members), userlist=[render(p) for p in page])
+
+        @app.get("/user/list")
+        async def old_user_list(request: Request) -> Response:
+            return await old_members(request, self.old_user)
+
+        @app.get("/user/listbypage")
+        async def old_user_listbypage(request: Request) -> Response:
+            return await old_members(request, self.old_user)
+
+        @app.get("/user/simplelist")
+        async def old_user_simplelist(request: Request) -> Response:
+            return await old_members(request, lambda p: {"userid": p.userid, "name": p.name})
+
+        @app.get("/user/get")
+        async def old_user_get(request: Request) -> Response:
+            self.authed(request)
+            return ok(**self.old_user(self.person(request.query_params.get("userid"))))

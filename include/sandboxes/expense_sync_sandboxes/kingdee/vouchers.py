@@ -1,0 +1,349 @@
+"""GL_VOUCHER (凭证): Save, Submit, Audit, UnAudit, Delete and View, and the rows ExecuteBillQuery reads.
+
+The Save model follows research §4.5: header ``FAccountBookID``, ``FDate``, ``FVOUCHERGROUPID`` (凭证字),
+entries in ``FEntity`` with ``FACCOUNTID``, ``FDEBIT``/``FCREDIT``, ``FEXPLANATION`` and auxiliary
+dimensions in ``FDetailID`` (``FDETAILID__FFLEX5``: …). The server derives ``FYEAR``/``FPERIOD`` from
+``FDate`` (natural-month calendar), assigns the number within the voucher group and period
+(``FVOUCHERGROUPNO``: a free number given by the client is kept, otherwise the next one) and the
+code ``FBillNo``, and starts the voucher in ``FDocumentStatus`` A (created). Submit: A/D → B,
+Audit: B → C, UnAudit: C → D, Delete: A/D only.
+
+[I] choices (not documented): unbalanced entries are refused with ``FieldName: FEntity``,
+"借贷不平衡"; a non-leaf or forbidden account and an unknown dimension value are refused;
+validation errors carry ``MsgCode`` 11; ``FBillNo`` is ``PZ`` + the internal id; the header has the
+customer extension field ``F_ES_ExternalRef`` (where an integration keeps its business key; nothing
+checks it for duplicates, as nothing in K3Cloud would); ``View`` answers ORM property names (the
+field key without its ``F``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from expense_sync_sandboxes.kingdee.chart import Chart, now
+from expense_sync_sandboxes.kingdee.query import field_value, render
+
+CENT = Decimal("0.01")
+EXTERNAL_REF_FIELD = "F_ES_ExternalRef"
+# voucher dimension (flex field) -> (basedata form, its name in messages)
+DIMENSIONS = {"FFLEX5": ("BD_Department", "部门"), "FF100002": ("BD_Project", "项目")}
+API_USER = {"Id": 100_008, "FNumber": "webapi", "FName": "webapi"}
+ACCOUNTANT = {"Id": 100_011, "FNumber": "zhangkj", "FName": "张会计"}
+HEADER_FIELDS = (
+    "FVOUCHERID", "FBillNo", "FAccountBookID", "FDate", "FBUSDATE", "FYEAR", "FPERIOD", "FVOUCHERGROUPID",
+    "FVOUCHERGROUPNO", "FATTACHMENTS", "FISADJUSTVOUCHER", "FDocumentStatus", "FCREATORID", "FCreateDate",
+    "FModifyDate", "FCHECKERID", "FAuditDate", "FDEBITTOTAL", "FCREDITTOTAL", EXTERNAL_REF_FIELD,
+)  # fmt: skip
+ENTRY_FIELDS = (
+    "FEntryID", "FEXPLANATION", "FACCOUNTID", "FDetailID", "FCURRENCYID", "FEXCHANGERATETYPE", "FEXCHANGERATE",
+    "FAMOUNTFOR", "FDEBIT", "FCREDIT", "FDC",
+)  # fmt: skip
+
+
+class KingdeeError(Exception):
+    """A refusal as K3Cloud reports it: messages with the field and the index of the record they concern."""
+
+    def __init__(self, message: str, field: str | None = None, index: int = 0, msg_code: int = 11) -> None:
+        super().__init__(message)
+        self.errors = [{"FieldName": field, "Message": message, "DIndex": index}]
+        self.msg_code = msg_code
+
+
+def pick(data: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A member of a client's JSON by key, case-insensitively (K3Cloud ignores key case)."""
+    if key in data:
+        return data[key]
+    lower = key.lower()
+    return next((v for k, v in data.items() if k.lower() == lower), default)
+
+
+def number_of(value: Any) -> str | None:
+    """The number in a basedata reference: ``{"FNumber": "1001"}`` (any case) or a bare string."""
+    if isinstance(value, dict):
+        value = pick(value, "FNumber")
+    return None if value in (None, "") else str(value)
+
+
+def amount(value: Any, field: str, index: int) -> Decimal:
+    try:
+        return Decimal(str(value if value not in (None, "") else 0)).quantize(CENT, ROUND_HALF_UP)
+    except InvalidOperation:
+        raise KingdeeError(f"字段“{field}”的值“{value}”不是有效的金额", field, index) from None
+
+
+class VoucherBook:
+    """The vouchers of the data center, by internal id."""
+
+    def __init__(self, chart: Chart) -> None:
+        self.chart = chart
+        self.vouchers: dict[int, dict[str, Any]] = {}
+        self.next_id = 200_001
+        self.next_entry_id = 300_001
+
+    # -- Save -------------------------------------------------------------------------------------
+    def save(self, model: dict[str, Any], *, auto_audit: bool = False) -> dict[str, Any]:
+        voucher_id = int(pick(model, "FVOUCHERID") or 0)
+        existing = self.vouchers.get(voucher_id) if voucher_id else None
+        if voucher_id and existing is None:
+            raise KingdeeError(f"凭证内码“{voucher_id}”不存在", "FVOUCHERID")
+        if existing and existing["FDocumentStatus"] not in ("A", "D"):
+            raise KingdeeError("凭证已提交或已审核，不允许修改", "FDocumentStatus")
+        book = self._basedata("BD_AccountBook", model, "FAccountBookID", "账簿")
+        group = self._basedata("BD_VOUCHERGROUP", model, "FVOUCHERGROUPID", "凭证字")
+        date = self._date(pick(model, "FDate"), "FDate")
+        lines = pick(model, "FEntity") or []
+        if not isinstance(lines, list) or not lines:
+            raise KingdeeError("凭证分录不能为空", "FEntity")
+        entries = [self._entry(line, i) for i, line in enumerate(lines)]
+        debit = sum((e["FDEBIT"] for e in entries), Decimal("0"))
+        credit = sum((e["FCREDIT"] for e in entries), Decimal("0"))
+        if debit != credit:
+            raise KingdeeError("借贷不平衡", "FEntity")
+        moment = now()
+        voucher = existing or {"FVOUCHERID": self.next_id, "FCREATORID": API_USER, "FCreateDate": moment}
+        if existing is None:
+            self.next_id += 1
+        voucher.update(
+            {
+                "FAccountBookID": book,
+                "FDate": date,
+                "FBUSDATE": self._date(pick(model, "FBUSDATE"), "FBUSDATE") if pick(model, "FBUSDATE") else date,
+                "FYEAR": date.year,
+                "FPERIOD": date.month,
+                "FVOUCHERGROUPID": group,
+                "FATTACHMENTS": int(pick(model, "FATTACHMENTS") or 0),
+                "FISADJUSTVOUCHER": str(pick(model, "FISADJUSTVOUCHER", "false")).lower() == "true",
+                "FDocumentStatus": "A",
+                "FModifyDate": moment,
+                "FCHECKERID": None,
+                "FAuditDate": None,
+                "FDEBITTOTAL": debit,
+                "FCREDITTOTAL": credit,
+                EXTERNAL_REF_FIELD: pick(model, EXTERNAL_REF_FIELD) or None,
+                "FEntity": entries,
+            }
+        )
+        voucher["FVOUCHERGROUPNO"] = self._number(voucher, pick(model, "FVOUCHERGROUPNO"))
+        voucher["FBillNo"] = f"PZ{voucher['FVOUCHERID']}"
+        self.vouchers[voucher["FVOUCHERID"]] = voucher
+        if auto_audit:
+            self._transition(voucher, "submit", API_USER)
+            self._transition(voucher, "audit", API_USER)
+        return voucher
+
+    def _basedata(self, form: str, data: dict[str, Any], field: str, label: str, index: int = 0) -> dict:
+        number = number_of(pick(data, field))
+        if number is None:
+            raise KingdeeError(f"字段“{label}”是必填项", field, index)
+        record = self.chart.get(form, number)
+        if record is None:
+            raise KingdeeError(f"{label}“{number}”不存在", field, index)
+        if record.get("FForbidStatus") == "B":
+            raise KingdeeError(f"{label}“{number} {record['FName']}”已禁用", field, index)
+        return record
+
+    @staticmethod
+    def _date(value: Any, field: str) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(str(value).strip()[:19]).replace(hour=0, minute=0, second=0)
+        except ValueError:
+            raise KingdeeError(f"字段“{field}”的值“{value}”不是有效的日期", field) from None
+
+    def _entry(self, line: dict[str, Any], i: int) -> dict[str, Any]:
+        account = self._basedata("BD_Account", line, "FACCOUNTID", "科目", i)
+        if not account["FIsDetail"]:
+            raise KingdeeError(
+                f"科目“{account['FNumber']} {account['FName']}”不是明细科目，不能录入凭证", "FACCOUNTID", i
+            )
+        debit, credit = amount(pick(line, "FDEBIT"), "FDEBIT", i), amount(pick(line, "FCREDIT"), "FCREDIT", i)
+        if debit == 0 and credit == 0:
+            raise KingdeeError("借方金额与贷方金额不能同时为零", "FDEBIT", i)
+        detail: dict[str, Any] = {}
+        for key, value in (pick(line, "FDetailID") or {}).items():
+            flex = key.upper().removeprefix("FDETAILID__")
+            if flex not in DIMENSIONS:
+                raise KingdeeError(f"核算维度“{key}”不存在", "FDetailID", i)
+            if number_of(value) is not None:
+                form, label = DIMENSIONS[flex]
+                detail[flex] = self._basedata(form, {key: value}, key, label, i)
+        currency = self.chart.get("BD_Currency", number_of(pick(line, "FCURRENCYID")) or "PRE001")
+        rate_type = self.chart.get("BD_RateType", number_of(pick(line, "FEXCHANGERATETYPE")) or "HLTX01_SYS")
+        if currency is None or rate_type is None:
+            raise KingdeeError("币别或汇率类型不存在", "FCURRENCYID", i)
+        entry = {
+            "FEntryID": self.next_entry_id,
+            "FEXPLANATION": str(pick(line, "FEXPLANATION") or ""),
+            "FACCOUNTID": account,
+            "FDetailID": detail,
+            "FCURRENCYID": currency,
+            "FEXCHANGERATETYPE": rate_type,
+            "FEXCHANGERATE": amount(pick(line, "FEXCHANGERATE") or 1, "FEXCHANGERATE", i),
+            "FAMOUNTFOR": amount(pick(line, "FAMOUNTFOR") or debit or credit, "FAMOUNTFOR", i),
+            "FDEBIT": debit,
+            "FCREDIT": credit,
+            "FDC": 1 if debit else -1,
+        }
+        self.next_entry_id += 1
+        return entry
+
+    def _number(self, voucher: dict[str, Any], wanted: Any) -> int:
+        taken = {
+            v["FVOUCHERGROUPNO"]
+            for v in self.vouchers.values()
+            if v is not voucher
+            and (v["FAccountBookID"], v["FYEAR"], v["FPERIOD"], v["FVOUCHERGROUPID"])
+            == (voucher["FAccountBookID"], voucher["FYEAR"], voucher["FPERIOD"], voucher["FVOUCHERGROUPID"])
+        }
+        try:
+            number = int(wanted or 0)
+        except (TypeError, ValueError):
+            number = 0
+        if number > 0 and number not in taken:
+            return number
+        current = voucher.get("FVOUCHERGROUPNO")
+        if current and current not in taken:
+            return current
+        return max(taken, default=0) + 1
+
+    # -- operations -------------------------------------------------------------------------------
+    def find(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The vouchers named by ``Ids`` ("1,2" or a list) or ``Numbers`` (FBillNo), and errors for the rest."""
+        found, errors = [], []
+        ids = pick(data, "Ids") or ""
+        ids = [str(i).strip() for i in (ids.split(",") if isinstance(ids, str) else ids) if str(i).strip()]
+        numbers = [str(n) for n in pick(data, "Numbers") or []]
+        for index, ref in enumerate([*ids, *numbers]):
+            by_id = ref.isdigit() and index < len(ids)
+            voucher = (
+                self.vouchers.get(int(ref))
+                if by_id
+                else next((v for v in self.vouchers.values() if v["FBillNo"] == ref), None)
+            )
+            if voucher is None:
+                errors.append({"FieldName": None, "Message": f"单据“{ref}”不存在或已被删除", "DIndex": index})
+            else:
+                found.append(voucher)
+        if not ids and not numbers:
+            errors.append({"FieldName": "Ids", "Message": "请指定要操作的单据（Ids 或 Numbers）", "DIndex": 0})
+        return found, errors
+
+    def operate(self, op: str, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Submit / Audit / UnAudit / Delete the named vouchers; returns the successes and the errors."""
+        vouchers, errors = self.find(data)
+        done = []
+        for index, voucher in enumerate(vouchers):
+            try:
+                self._transition(voucher, op, API_USER)
+                done.append(voucher)
+            except KingdeeError as err:
+                errors.extend({**e, "DIndex": index} for e in err.errors)
+        return done, errors
+
+    def _transition(self, voucher: dict[str, Any], op: str, user: dict[str, Any]) -> None:
+        status = voucher["FDocumentStatus"]
+        label = f"凭证“{voucher['FVOUCHERGROUPID']['FName']}-{voucher['FVOUCHERGROUPNO']}”"
+        if op == "submit":
+            if status not in ("A", "D"):
+                raise KingdeeError(f"{label}不是创建或重新审核状态，不能提交", "FDocumentStatus")
+            voucher["FDocumentStatus"] = "B"
+        elif op == "audit":
+            if status != "B":
+                raise KingdeeError(f"{label}不是已提交状态，不能审核", "FDocumentStatus")
+            voucher.update(FDocumentStatus="C", FCHECKERID=user, FAuditDate=now())
+        elif op == "unaudit":
+            if status != "C":
+                raise KingdeeError(f"{label}不是已审核状态，不能反审核", "FDocumentStatus")
+            voucher.update(FDocumentStatus="D", FCHECKERID=None, FAuditDate=None)
+        elif op == "delete":
+            if status not in ("A", "D"):
+                raise KingdeeError(f"{label}已提交或已审核，不能删除", "FDocumentStatus")
+            del self.vouchers[voucher["FVOUCHERID"]]
+            return
+        else:
+            raise ValueError(op)
+        voucher["FModifyDate"] = now()
+
+    def audit_as_accountant(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The control API's ``audit_voucher``: what the ERP accountant does (submit if needed, audit)."""
+        ref = args.get("external_ref")
+        if ref is not None:
+            voucher = next((v for v in self.vouchers.values() if v[EXTERNAL_REF_FIELD] == ref), None)
+        else:
+            voucher = self.vouchers.get(int(args["id"]))
+        if voucher is None:
+            raise KeyError(f"no voucher {args}")
+        if voucher["FDocumentStatus"] in ("A", "D"):
+            self._transition(voucher, "submit", ACCOUNTANT)
+        if voucher["FDocumentStatus"] == "B":
+            self._transition(voucher, "audit", ACCOUNTANT)
+        return describe(voucher)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def fields(self) -> tuple[str, ...]:
+        return (*HEADER_FIELDS, *ENTRY_FIELDS, "FEntity_FEntryID")
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (voucher × entry), header fields and entry fields side by side."""
+        rows = []
+        for voucher in self.vouchers.values():
+            header = {k: v for k, v in voucher.items() if k != "FEntity"}
+            for entry in voucher["FEntity"]:
+                rows.append({**header, **entry, "FEntity_FEntryID": entry["FEntryID"]})
+        return rows
+
+    def returned(self, voucher: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        """``NeedReturnData``: the asked header fields of a saved voucher (unknown keys left out)."""
+        header = {k: v for k, v in voucher.items() if k != "FEntity"}
+        out = {}
+        for key in keys:
+            try:
+                out[key] = render(field_value(header, key))
+            except ValueError:
+                continue
+        return out
+
+    def view(self, data: dict[str, Any]) -> dict[str, Any]:
+        number, ident = pick(data, "Number"), pick(data, "Id")
+        vouchers, errors = self.find({"Ids": str(ident)} if ident not in (None, "", 0) else {"Numbers": [number]})
+        if errors:
+            raise KingdeeError(errors[0]["Message"], msg_code=0)
+        return orm(vouchers[0])
+
+    def dump(self) -> list[dict[str, Any]]:
+        return [describe(v) for v in self.vouchers.values()]
+
+
+def orm(value: Any, key: str = "") -> Any:
+    """A voucher as View answers it: ORM property names, references as ``{Id, Number, Name}``."""
+    if isinstance(value, dict) and "Id" in value:
+        return {"Id": value["Id"], "Number": value.get("FNumber"), "Name": [{"Key": 2052, "Value": value.get("FName")}]}
+    if isinstance(value, dict):
+        return {_prop(k, key): orm(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [orm(v) for v in value]
+    return render(value)
+
+
+def _prop(key: str, parent: str) -> str:
+    if parent == "FDetailID" or key.startswith("F_"):
+        return key
+    if key == "FVOUCHERID":
+        return "Id"
+    return key[1:] if key.startswith("F") else key
+
+
+def describe(voucher: dict[str, Any]) -> dict[str, Any]:
+    """A voucher in plain JSON for the control API (amounts as strings)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return value["FNumber"] if "FNumber" in value else {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, Decimal):
+            return str(value)
+        return render(value)
+
+    return {k: plain(v) for k, v in voucher.items()}

@@ -1,0 +1,357 @@
+"""SAP S/4HANA sandbox: OData v2 master data and journal items, SOAP journal-entry posting.
+
+Behaviour follows research §6 and the ``pyodata`` facts of §9 (``pyodata`` works against it with
+only the service URL changed):
+
+* **OData v2** under ``/sap/opu/odata/sap/<SERVICE>/``: ``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``,
+  ``API_COSTCENTER_SRV``, ``API_JOURNALENTRYITEMBASIC_SRV`` and ``API_ENTERPRISE_PROJECT_SRV;v=0002``
+  [I], each with ``$metadata`` (EDMX XML) and the query options of :mod:`.odata` — JSON only
+  (``Accept: application/json`` or ``$format=json``; anything else is a 406 [I]);
+* **server-driven paging**: at most ``page_cap`` rows per response (reset option, default 1000 [I]),
+  the rest through a same-origin ``__next`` with ``$skiptoken``;
+* **auth**: HTTP Basic with the communication user, or ``Authorization: Bearer`` from the OAuth 2.0
+  client-credentials endpoint ``POST /sap/bc/sec/oauth2/token``; a wrong ``sap-client`` (header or
+  query) or bad credentials are a 401 with an HTML logon page [I];
+* **CSRF**: ``GET``/``HEAD`` with ``x-csrf-token: Fetch`` opens a server session (cookie
+  ``SAP_SESSIONID_SBX_100``) and returns its token; a write without that cookie and token is a 403
+  with ``x-csrf-token: Required`` and "CSRF token validation failed". The SOAP endpoint checks it too
+  [I: configurable with the reset option ``soap_csrf``]. Sessions end with the mutation
+  ``expire_csrf``, ``POST /_sandbox/expire-tokens`` and the ``token_expired`` fault;
+* **SOAP** ``POST /sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi`` (:mod:`.soap`), posted
+  synchronously by :mod:`.journal`;
+* throttling answers 429 (or 503 with the reset option ``throttle_status``) with ``Retry-After``;
+  server faults answer the Gateway error body (OData) or a ``Server`` SOAP fault.
+
+Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
+``soap_csrf``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
+and ``close_period`` (company, ``YYYY-MM``). ``GET /_sandbox/state`` dumps the posted journal entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from expense_sync_sandboxes.core import Sandbox, TokenStore, VendorHTTPError, json_response
+from expense_sync_sandboxes.sap import odata, soap
+from expense_sync_sandboxes.sap.chart import Chart
+from expense_sync_sandboxes.sap.journal import Journal, Refused
+from expense_sync_sandboxes.sap.services import SERVICES
+
+USER, PASSWORD = "EXPENSE_SYNC_COMM", "sap-sandbox-password"
+SAP_CLIENT = "100"
+SESSION_COOKIE = f"SAP_SESSIONID_SBX_{SAP_CLIENT}"
+ODATA_ROOT = "/sap/opu/odata/sap"
+TOKEN_PATH = "/sap/bc/sec/oauth2/token"
+LOGON_PAGE = (
+    "<html><head><title>Logon Error Message</title></head><body><p>Logon failed</p>"
+    "<p>Server SBX_sandbox_SBX_00, client " + SAP_CLIENT + "</p></body></html>"
+)
+
+
+class CsrfSessions:
+    """Server sessions, each with the CSRF token bound to it."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+
+    def fetch(self, session_id: str | None) -> tuple[str, str]:
+        """The session (kept when still alive, else a new one) and its token."""
+        if session_id not in self.tokens:
+            session_id = secrets.token_hex(16).upper()
+            self.tokens[session_id] = base64.urlsafe_b64encode(secrets.token_bytes(18)).decode()
+        return session_id, self.tokens[session_id]
+
+    def valid(self, session_id: str | None, token: str | None) -> bool:
+        return bool(token) and self.tokens.get(session_id or "") == token
+
+    def expire_all(self) -> None:
+        self.tokens.clear()
+
+
+class SessionTokenStore(TokenStore):
+    """OAuth tokens; expiring them ends the CSRF sessions too (control API, ``token_expired`` fault)."""
+
+    def __init__(self, ttl: float, sessions: CsrfSessions) -> None:
+        super().__init__(ttl)
+        self.sessions = sessions
+
+    def expire_all(self) -> None:
+        super().expire_all()
+        self.sessions.expire_all()
+
+
+class SapSandbox(Sandbox):
+    vendor = "sap"
+    token_ttl = 3600.0
+    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period")
+
+    def __init__(self, **options: Any) -> None:
+        self.sessions = CsrfSessions()
+        super().__init__(**options)
+        self.tokens = SessionTokenStore(self.token_ttl, self.sessions)
+
+    def reset(
+        self,
+        *,
+        seed: int = 1,
+        gl_accounts: int = 40,
+        cost_centers: int = 20,
+        projects: int = 6,
+        page_cap: int = 1000,
+        soap_csrf: bool = True,
+        throttle_status: int = 429,
+        **_: Any,
+    ) -> None:
+        super().reset(seed=seed)
+        self._nav_index: dict[tuple, dict] = {}
+        self.chart = Chart(seed=seed, gl_accounts=gl_accounts, cost_centers=cost_centers, projects=projects)
+        self.journal = Journal(self.chart)
+        self.page_cap = max(1, int(page_cap))
+        self.soap_csrf = bool(soap_csrf)
+        self.throttle_status = int(throttle_status)
+        self.sessions.expire_all()
+
+    # -- vendor answers -----------------------------------------------------------------------------
+    def throttle_response(self, path: str) -> Response:
+        text = "Too Many Requests" if self.throttle_status == 429 else "Service Unavailable"
+        return Response(text, status_code=self.throttle_status, media_type="text/plain", headers={"Retry-After": "1"})
+
+    def server_error_response(self, path: str) -> Response:
+        if path.startswith("/sap/bc/srt/"):
+            return soap.fault("Internal server error in the web service runtime", code="Server")
+        return odata.error(
+            500, "/IWFND/CM_BEC/026", "Exception raised without specific error", _service_name(path)
+        ).response
+
+    def mutate(self, op: str, args: dict[str, Any]) -> Any:
+        self._nav_index = {}
+        if op == "expire_csrf":
+            self.sessions.expire_all()
+            return {"sessions": 0}
+        if op == "close_period":
+            return self.journal.close_period(str(args["company"]), str(args["period"]))
+        if op not in Chart.MUTATIONS:
+            raise ValueError(f"unknown mutation {op!r}; known: {', '.join(sorted(self.control_ops))}")
+        try:
+            row = getattr(self.chart, op)(**args)
+        except TypeError as err:  # wrong or missing arguments: a 400 from the control API
+            raise ValueError(str(err)) from None
+        return odata.render(*_mutation_target(op), row, "/")
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "journal_entries": self.journal.entries,
+            "closed_periods": sorted(f"{c}/{p}" for c, p in self.journal.closed),
+            "csrf_sessions": len(self.sessions.tokens),
+        }
+
+    # -- auth and CSRF ------------------------------------------------------------------------------
+    def authed(self, request: Request) -> None:
+        client = request.headers.get("sap-client") or request.query_params.get("sap-client")
+        header = request.headers.get("authorization", "")
+        scheme, _, credential = header.partition(" ")
+        ok = False
+        if client in (None, SAP_CLIENT):
+            if scheme.lower() == "basic":
+                try:
+                    user, _, password = base64.b64decode(credential).decode().partition(":")
+                except ValueError:
+                    user = password = ""
+                ok = user.upper() == USER and password == PASSWORD
+            elif scheme.lower() == "bearer":
+                ok = self.tokens.valid(credential)
+        if not ok:
+            self.stats["auth_refused"] += 1
+            challenge = (
+                'Bearer error="invalid_token"'
+                if scheme.lower() == "bearer"
+                else f'Basic realm="SAP NetWeaver Application Server [SBX/{SAP_CLIENT}]"'
+            )
+            raise VendorHTTPError(
+                Response(
+                    LOGON_PAGE,
+                    status_code=401,
+                    media_type="text/html; charset=utf-8",
+                    headers={"WWW-Authenticate": challenge},
+                )
+            )
+
+    def issue_csrf(self, request: Request, response: Response) -> Response:
+        """Answer ``x-csrf-token: Fetch`` with the session's token and cookies."""
+        if request.headers.get("x-csrf-token", "").lower() != "fetch":
+            return response
+        self.stats["csrf_fetches"] += 1
+        session_id, token = self.sessions.fetch(request.cookies.get(SESSION_COOKIE))
+        response.headers["x-csrf-token"] = token
+        response.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True)
+        response.set_cookie("sap-usercontext", f"sap-client={SAP_CLIENT}", path="/")
+        return response
+
+    def check_csrf(self, request: Request) -> None:
+        if self.sessions.valid(request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")):
+            return
+        self.stats["csrf_refused"] += 1
+        raise VendorHTTPError(
+            Response(
+                "CSRF token validation failed",
+                status_code=403,
+                media_type="text/plain",
+                headers={"x-csrf-token": "Required"},
+            )
+        )
+
+    # -- routes -------------------------------------------------------------------------------------
+    def routes(self) -> None:
+        app = self.app
+
+        @app.post(TOKEN_PATH)
+        async def oauth_token(request: Request) -> Response:
+            form = await request.form()
+            scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+            client_id, client_secret = form.get("client_id"), form.get("client_secret")
+            if scheme.lower() == "basic":
+                try:
+                    client_id, _, client_secret = base64.b64decode(credential).decode().partition(":")
+                except ValueError:
+                    client_id = client_secret = None
+            if client_id != USER or client_secret != PASSWORD:
+                return json_response(
+                    {"error": "invalid_client", "error_description": "Client authentication failed"}, status=401
+                )
+            if form.get("grant_type") != "client_credentials":
+                return json_response({"error": "unsupported_grant_type"}, status=400)
+            token, ttl = self.tokens.issue()
+            return json_response(
+                {
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "expires_in": int(ttl),
+                    "scope": "API_JOURNALENTRYITEMBASIC_SRV_0001",
+                }
+            )
+
+        @app.api_route(ODATA_ROOT + "/{service}/", methods=["GET", "HEAD"])
+        async def service_document(service: str, request: Request) -> Response:
+            self.authed(request)
+            svc = self.service(service)
+            body = json_response({"d": {"EntitySets": [es.name for es in svc.sets]}})
+            return self.issue_csrf(request, body)
+
+        @app.api_route(ODATA_ROOT + "/{service}/{resource:path}", methods=["GET", "HEAD"])
+        async def resource(service: str, resource: str, request: Request) -> Response:
+            self.authed(request)
+            svc = self.service(service)
+            return self.issue_csrf(request, self.odata(svc, resource, request))
+
+        @app.post(soap.ENDPOINT)
+        async def journal_entry_create(request: Request) -> Response:
+            self.authed(request)
+            if self.soap_csrf:
+                self.check_csrf(request)
+            if "xml" not in request.headers.get("content-type", ""):
+                return soap.fault("Content-Type must be text/xml for SOAP 1.1")
+            try:
+                bulk_id, entries = soap.parse_request(await request.body(), request.headers.get("soapaction"))
+            except soap.Fault as err:
+                self.stats["soap_faults"] += 1
+                return soap.fault(err.message, err.code)
+            results = []
+            for entry in entries:
+                try:
+                    document, year, log = self.journal.post(entry)
+                except Refused as refused:
+                    self.stats["postings_refused"] += 1
+                    document, year, log = soap.FAILED_DOCUMENT, 0, refused.log
+                results.append((entry, document, year, log))
+            return soap.confirmation(bulk_id, results)
+
+    def service(self, path: str):
+        svc = SERVICES.get(path)
+        if svc is None:
+            raise odata.error(404, odata.NOT_FOUND, f"No service found for namespace '', name '{path}', version '0001'")
+        return svc
+
+    def odata(self, svc, resource: str, request: Request) -> Response:
+        if resource == "$metadata":
+            return Response(
+                svc.metadata_xml(),
+                media_type="application/xml",
+                headers={"dataserviceversion": "2.0", "last-modified": _http_date()},
+            )
+        name, _, tail = resource.partition("/")
+        key = None
+        if name.endswith(")") and "(" in name:
+            name, _, key = name[:-1].partition("(")
+        es = svc.entity_set(name)
+        if es is None or tail not in ("", "$count") or (key is not None and tail):
+            raise odata.error(404, odata.NOT_FOUND, f"Resource not found for segment '{resource}'", svc.name)
+        rows = self.tables()[es.name]
+        query = odata.Query(request, svc, es)
+        if tail == "$count":
+            return Response(str(len(query.rows(rows))), media_type="text/plain")
+        if not odata.wants_json(request):
+            raise odata.error(
+                406,
+                odata.BAD_QUERY,
+                "This sandbox serves JSON only: send Accept: application/json or $format=json",
+                svc.name,
+            )
+        if key is not None:
+            return self.entity(svc, es, key, rows, request)
+        return odata.collection(query, rows, self.page_cap, self.navigate)
+
+    def entity(self, svc, es, key: str, rows: list[dict], request: Request) -> Response:
+        try:
+            wanted = {k: odata.comparable(v) for k, v in odata.parse_key(key, es).items()}
+        except ValueError as err:
+            raise odata.error(400, odata.BAD_QUERY, f"Invalid key predicate: {err}", svc.name) from None
+        for row in rows:
+            if all(odata.comparable(row.get(k)) == v for k, v in wanted.items()):
+                root = odata.service_root(request, svc)
+                expand = odata.Query(request, svc, es).expand
+                entity = odata.render(svc, es, row, root, expand=expand, navigate=self.navigate)
+                return json_response({"d": entity})
+        raise odata.error(404, odata.NOT_FOUND, f"Resource not found for segment '{es.name}({key})'", svc.name)
+
+    def tables(self) -> dict[str, list[dict]]:
+        """The rows of every entity set, by name."""
+        return {**self.chart.tables(), "A_JournalEntryItemBasic": self.journal.items}
+
+    def navigate(self, es, nav_name: str, row: dict) -> list[dict]:
+        """The rows a navigation property leads to, through an index of the target set by its join keys
+        (built on first use, dropped by every mutation and reset; postings change no navigation target)."""
+        nav = es.nav(nav_name)
+        index = self._nav_index.get((nav.target, nav.on))
+        if index is None:
+            index = self._nav_index[(nav.target, nav.on)] = {}
+            for target in self.tables()[nav.target]:
+                index.setdefault(tuple(target.get(k) for k in nav.on), []).append(target)
+        return index.get(tuple(row.get(k) for k in nav.on), [])
+
+
+def _service_name(path: str) -> str:
+    parts = path.split("/")
+    return parts[5] if len(parts) > 5 and path.startswith(ODATA_ROOT) else ""
+
+
+def _http_date() -> str:
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
+def _mutation_target(op: str):
+    """The (service, entity set) a chart mutation's result is rendered as."""
+    if "gl_account" in op:
+        svc = SERVICES["API_GLACCOUNTINCHARTOFACCOUNTS_SRV"]
+        name = "A_GLAccountText" if op == "rename_gl_account" else "A_GLAccountInChartOfAccounts"
+        return svc, svc.entity_set(name)
+    if "cost_center" in op:
+        svc = SERVICES["API_COSTCENTER_SRV"]
+        return svc, svc.entity_set("A_CostCenterText" if op == "rename_cost_center" else "A_CostCenter")
+    svc = SERVICES["API_ENTERPRISE_PROJECT_SRV;v=0002"]
+    return svc, svc.entity_set("A_EnterpriseProject")

@@ -1,0 +1,205 @@
+"""WeCom (企业微信) contacts API sandbox (``/cgi-bin/...``), served from the shared :class:`Directory`.
+
+This tenant uses the employee number (工号) as the WeCom userid, as many companies do, since WeCom
+members have no job-number field.
+
+``department/list`` is unpaged (the whole tree, or a subtree with ``id``); members come per
+department from ``user/list`` / ``user/simplelist`` (``fetch_child`` 0|1), or all at once through
+the cursor API ``user/list_id``. Errors are HTTP 200 with an ``errcode``: 40014 bad token, 42001
+expired token, 45009 over the frequency limit, 60123 unknown department, 60111 unknown user,
+40058 bad parameter, -1 busy.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from expense_sync_sandboxes.core import VendorHTTPError, json_response
+from expense_sync_sandboxes.oa import DirectorySandbox
+from expense_sync_sandboxes.orgdata import Department, Person
+
+CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"
+MAX_LIST_ID = 10_000
+
+
+def ok(**fields: Any) -> Response:
+    return json_response({"errcode": 0, "errmsg": "ok", **fields})
+
+
+def fail(code: int, message: str) -> VendorHTTPError:
+    return VendorHTTPError(json_response({"errcode": code, "errmsg": message}))
+
+
+class WeComSandbox(DirectorySandbox):
+    vendor = "wecom"
+
+    def throttle_response(self, path: str) -> Response:
+        return json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+
+    def server_error_response(self, path: str) -> Response:
+        return json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
+
+    # -- rendering --------------------------------------------------------------------------------
+    @staticmethod
+    def department_json(d: Department) -> dict[str, Any]:
+        return {
+            "id": d.id,
+            "name": d.name,
+            "name_en": "",
+            "department_leader": [],
+            "parentid": d.parent_id or 0,
+            "order": d.order,
+        }
+
+    @staticmethod
+    def user_json(p: Person) -> dict[str, Any]:
+        return {
+            "userid": p.job_number,
+            "name": p.name,
+            "department": list(p.dept_ids),
+            "order": [0] * len(p.dept_ids),
+            "position": p.title,
+            "mobile": p.mobile,
+            "gender": "1",
+            "email": p.email,
+            "biz_mail": "",
+            "avatar": "",
+            "status": 1 if p.active else 2,
+            "enable": 1 if p.active else 0,
+            "isleader": 0,
+            "is_leader_in_dept": [0] * len(p.dept_ids),
+            "direct_leader": [],
+            "main_department": p.dept_ids[0] if p.dept_ids else 0,
+            "telephone": "",
+            "alias": "",
+            "extattr": {"attrs": []},
+            "open_userid": "wo" + p.job_number,
+            "qr_code": "",
+            "address": "",
+        }
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def authed(self, request: Request) -> None:
+        state = self.tokens.state(request.query_params.get("access_token"))
+        if state == "expired":
+            raise fail(42001, "access_token expired")
+        if state != "valid":
+            raise fail(40014, "invalid access_token")
+
+    def department(self, dept_id: Any) -> Department:
+        try:
+            return self.directory.departments[int(dept_id)]
+        except (KeyError, TypeError, ValueError):
+            raise fail(60123, "invalid party id") from None
+
+    def subtree(self, root: int) -> list[Department]:
+        found, queue = [self.directory.departments[root]], [root]
+        while queue:
+            for child in self.directory.children(queue.pop(0)):
+                found.append(child)
+                queue.append(child.id)
+        return found
+
+    def members(self, request: Request) -> list[Person]:
+        q = request.query_params
+        dept = self.department(q.get("department_id"))
+        if q.get("fetch_child", "0") in ("1", "true"):
+            ids = {d.id for d in self.subtree(dept.id)}
+            return [p for p in self.directory.people.values() if ids & set(p.dept_ids)]
+        return self.directory.members(dept.id)
+
+    # -- routes -----------------------------------------------------------------------------------
+    def routes(self) -> None:
+        app = self.app
+
+        @app.get("/cgi-bin/gettoken")
+        async def gettoken(request: Request) -> Response:
+            q = request.query_params
+            if q.get("corpid") != CORP_ID:
+                return json_response({"errcode": 40013, "errmsg": "invalid corpid"})
+            if q.get("corpsecret") != CORP_SECRET:
+                return json_response({"errcode": 40001, "errmsg": "invalid credential"})
+            token, ttl = self.tokens.issue()
+            return ok(access_token=token, expires_in=int(ttl))
+
+        @app.get("/cgi-bin/department/list")
+        async def department_list(request: Request) -> Response:
+            self.authed(request)
+            root = request.query_params.get("id")
+            if root is None:
+                depts = sorted(self.directory.departments.values(), key=lambda d: d.id)
+            else:
+                depts = self.subtree(self.department(root).id)
+            return ok(department=[self.department_json(d) for d in depts])
+
+        @app.get("/cgi-bin/department/simplelist")
+        async def department_simplelist(request: Request) -> Response:
+            self.authed(request)
+            root = request.query_params.get("id")
+            depts = (
+                sorted(self.directory.departments.values(), key=lambda d: d.id)
+                if root is None
+                else self.subtree(self.department(root).id)
+            )
+            return ok(department_id=[{"id": d.id, "parentid": d.parent_id or 0, "order": d.order} for d in depts])
+
+        @app.get("/cgi-bin/department/get")
+        async def department_get(request: Request) -> Response:
+            self.authed(request)
+            return ok(department=self.department_json(self.department(request.query_params.get("id"))))
+
+        @app.get("/cgi-bin/user/list")
+        async def user_list(request: Request) -> Response:
+            self.authed(request)
+            return ok(userlist=[self.user_json(p) for p in self.members(request)])
+
+        @app.get("/cgi-bin/user/simplelist")
+        async def user_simplelist(request: Request) -> Response:
+            self.authed(request)
+            return ok(
+                userlist=[
+                    {
+                        "userid": p.job_number,
+                        "name": p.name,
+                        "department": list(p.dept_ids),
+                        "open_userid": "wo" + p.job_number,
+                    }
+                    for p in self.members(request)
+                ]
+            )
+
+        @app.get("/cgi-bin/user/get")
+        async def user_get(request: Request) -> Response:
+            self.authed(request)
+            wanted = request.query_params.get("userid", "")
+            person = next((p for p in self.directory.people.values() if p.job_number == wanted), None)
+            if person is None:
+                raise fail(60111, "invalid string value `userid`")
+            return ok(**self.user_json(person))
+
+        @app.post("/cgi-bin/user/list_id")
+        async def user_list_id(request: Request) -> Response:
+            self.authed(request)
+            raw = await request.body()
+            body = json.loads(raw) if raw else {}
+            limit = int(body.get("limit") or MAX_LIST_ID)
+            if not 1 <= limit <= MAX_LIST_ID:
+                raise fail(40058, "invalid limit")
+            try:
+                offset = int(base64.urlsafe_b64decode(body["cursor"]).decode()) if body.get("cursor") else 0
+            except (ValueError, UnicodeDecodeError):
+                raise fail(40058, "invalid cursor") from None
+            pairs = [
+                (p.job_number, d)
+                for p in sorted(self.directory.people.values(), key=lambda p: p.userid)
+                for d in p.dept_ids
+            ]
+            page = pairs[offset : offset + limit]
+            end = offset + limit
+            cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(pairs) else ""
+            return ok(next_cursor=cursor, dept_user=[{"userid": u, "department": d} for u, d in page])

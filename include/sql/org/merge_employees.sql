@@ -1,0 +1,95 @@
+-- Merge one OA load of people (staging.employee) into mdm.employee, after the departments of the
+-- same extraction were merged. OA wins; leavers (missing from the OA, or marked not employed) are
+-- deactivated, never deleted; bad records are quarantined with their reason and the rest syncs.
+-- Parameters: load_id, system, observed_at, email_re, mobile_re.
+
+-- step: candidates
+CREATE TEMP TABLE emp_in ON COMMIT DROP AS
+SELECT c.*,
+       COALESCE(c.name, '?') || ' (' || COALESCE(c.employee_no, 'no 工号') || '): ' || CASE c.reason
+           WHEN 'mapping_error' THEN c.mapping_error
+           WHEN 'unknown_department' THEN 'department ' || c.org_unit_key
+           WHEN 'malformed_email' THEN 'e-mail ' || quote_literal(c.email)
+           WHEN 'malformed_phone' THEN 'mobile ' || quote_literal(c.mobile)
+           WHEN 'duplicate_employee_no' THEN '工号 ' || c.employee_no
+           ELSE c.reason
+       END AS detail
+FROM (
+    SELECT s.source_key, s.employee_no, s.name, s.email, s.mobile, s.position_title, s.hired_on,
+           COALESCE(s.active, true) AS active, s.raw, s.mapping_error, s.org_unit_key,
+           x.canonical_id AS employee_id, u.org_unit_id,
+           CASE
+               WHEN s.mapping_error IS NOT NULL THEN 'mapping_error'
+               WHEN s.employee_no IS NULL THEN 'missing_employee_no'
+               WHEN s.name IS NULL THEN 'missing_name'
+               WHEN s.org_unit_key IS NULL THEN 'missing_department'
+               WHEN u.org_unit_id IS NULL OR NOT u.active THEN 'unknown_department'
+               WHEN count(*) OVER (PARTITION BY s.employee_no) > 1 THEN 'duplicate_employee_no'
+               WHEN EXISTS (SELECT 1 FROM mdm.employee e
+                             WHERE e.employee_no = s.employee_no AND e.employee_id IS DISTINCT FROM x.canonical_id)
+                    THEN 'duplicate_employee_no'
+               WHEN s.email IS NOT NULL AND s.email !~ %(email_re)s THEN 'malformed_email'
+               WHEN s.mobile IS NOT NULL AND s.mobile !~ %(mobile_re)s THEN 'malformed_phone'
+           END AS reason
+    FROM staging.employee s
+    LEFT JOIN mdm.crosswalk x ON x.entity = 'employee' AND x.system = %(system)s AND x.external_id = s.source_key
+    LEFT JOIN mdm.crosswalk ux ON ux.entity = 'org_unit' AND ux.system = %(system)s
+                               AND ux.external_id = s.org_unit_key
+    LEFT JOIN mdm.org_unit u ON u.org_unit_id = ux.canonical_id
+    WHERE s.load_id = %(load_id)s
+) c;
+
+-- step: index
+CREATE INDEX ON emp_in (source_key);
+
+-- step: analyze
+ANALYZE emp_in;
+
+-- step: positions
+INSERT INTO mdm.position (title)
+SELECT DISTINCT position_title FROM emp_in WHERE reason IS NULL AND position_title IS NOT NULL
+ON CONFLICT (title) DO NOTHING;
+
+-- step: insert_new
+WITH inserted AS (
+    INSERT INTO mdm.employee (employee_no, name, email, mobile, org_unit_id, position_id, hired_on, active,
+                              source_updated_at, deactivated_at)
+    SELECT e.employee_no, e.name, e.email, e.mobile, e.org_unit_id, p.position_id, e.hired_on, e.active,
+           %(observed_at)s, CASE WHEN NOT e.active THEN now() END
+    FROM emp_in e LEFT JOIN mdm.position p ON p.title = e.position_title
+    WHERE e.reason IS NULL AND e.employee_id IS NULL
+    RETURNING employee_id, employee_no
+)
+INSERT INTO mdm.crosswalk (entity, canonical_id, system, external_id)
+SELECT 'employee', i.employee_id, %(system)s, e.source_key
+FROM inserted i JOIN emp_in e ON e.employee_no = i.employee_no AND e.reason IS NULL AND e.employee_id IS NULL;
+
+-- step: deactivate_flagged
+-- The OA still lists them but says they are not employed (e.g. WeCom status 2 / 5).
+UPDATE mdm.employee m
+   SET employee_no = e.employee_no, name = e.name, email = e.email, mobile = e.mobile,
+       org_unit_id = e.org_unit_id, position_id = p.position_id, hired_on = e.hired_on, active = false,
+       deactivated_at = now(), source_updated_at = %(observed_at)s, updated_at = now()
+FROM emp_in e LEFT JOIN mdm.position p ON p.title = e.position_title
+WHERE e.reason IS NULL AND m.employee_id = e.employee_id AND m.active AND NOT e.active
+  AND m.source_updated_at <= %(observed_at)s;
+
+-- step: update_existing
+UPDATE mdm.employee m
+   SET employee_no = e.employee_no, name = e.name, email = e.email, mobile = e.mobile,
+       org_unit_id = e.org_unit_id, position_id = p.position_id, hired_on = e.hired_on, active = e.active,
+       deactivated_at = CASE WHEN e.active THEN NULL ELSE COALESCE(m.deactivated_at, now()) END,
+       source_updated_at = %(observed_at)s, updated_at = now()
+FROM emp_in e LEFT JOIN mdm.position p ON p.title = e.position_title
+WHERE e.reason IS NULL AND m.employee_id = e.employee_id
+  AND m.source_updated_at <= %(observed_at)s
+  AND (m.employee_no, m.name, m.email, m.mobile, m.org_unit_id, m.position_id, m.hired_on, m.active)
+      IS DISTINCT FROM (e.employee_no, e.name, e.email, e.mobile, e.org_unit_id, p.position_id, e.hired_on, e.active);
+
+-- step: deactivate_missing
+UPDATE mdm.employee m SET active = false, deactivated_at = now(), source_updated_at = %(observed_at)s,
+       updated_at = now()
+FROM mdm.crosswalk c
+WHERE c.entity = 'employee' AND c.system = %(system)s AND c.canonical_id = m.employee_id AND m.active
+  AND m.source_updated_at <= %(observed_at)s
+  AND NOT EXISTS (SELECT 1 FROM emp_in e WHERE e.source_key = c.external_id);

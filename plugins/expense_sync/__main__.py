@@ -1,0 +1,82 @@
+"""Command line: ``python -m expense_sync migrate | setup | resolve``.
+
+``migrate`` and ``resolve`` use the Airflow connection ``mdm_postgres`` (from ``AIRFLOW_CONN_MDM_POSTGRES``
+or the metadata database), or ``--dsn``. ``setup`` readies a fresh Airflow (connections, variables,
+pools, migrations, the UI login): see :mod:`expense_sync.bootstrap`. ``resolve`` closes one item of the
+exception queue with a decision, who took it and why, kept in ``sync.exception_event``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _connect(dsn: str | None, conn_id: str):
+    """A middle-platform connection outside any task: the URL given, or the Airflow connection as the
+    deployment resolves it (environment first, then the metadata database)."""
+    import psycopg
+
+    if dsn:
+        return psycopg.connect(dsn, autocommit=True)
+    from airflow.models.connection import Connection
+
+    conn = Connection.get_connection_from_secrets(conn_id)
+    return psycopg.connect(
+        host=conn.host,
+        port=conn.port or 5432,
+        user=conn.login,
+        password=conn.password,
+        dbname=conn.schema,
+        autocommit=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m expense_sync")
+    sub = parser.add_subparsers(dest="command", required=True)
+    migrate = sub.add_parser("migrate", help="apply pending SQL migrations to the middle platform")
+    setup = sub.add_parser("setup", help="connections, variables and pools into Airflow; migrations; the UI login")
+    setup.add_argument("--no-migrate", action="store_true", help="leave the middle platform alone")
+    resolve = sub.add_parser("resolve", help="close an exception-queue item with a decision (kept in its history)")
+    resolve.add_argument("item_id", type=int, help="sync.exception_item.item_id")
+    resolve.add_argument("--decision", required=True, help="what was decided, e.g. 'kept the ERP account'")
+    resolve.add_argument("--by", required=True, help="who decided (a person, not 'system')")
+    resolve.add_argument("--note", default="", help="why, or where the evidence is")
+    for command in (migrate, resolve):
+        command.add_argument("--dsn", help="a PostgreSQL URL instead of the Airflow connection")
+        command.add_argument("--conn-id", default="mdm_postgres")
+    args = parser.parse_args(argv)
+
+    if args.command == "setup":
+        from expense_sync.bootstrap import setup as run_setup
+
+        run_setup(migrate=not args.no_migrate)
+
+    if args.command == "migrate":
+        from expense_sync.store.migrate import migrate as apply
+
+        with _connect(args.dsn, args.conn_id) as conn:
+            applied = apply(conn)
+        print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+
+    if args.command == "resolve":
+        from expense_sync.store.queue import SYSTEM_ACTOR, resolve_item
+
+        if args.by.strip().lower() == SYSTEM_ACTOR:
+            parser.error("--by names the person who decided")
+        with _connect(args.dsn, args.conn_id) as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT status, entity, record_key, reason FROM sync.exception_item WHERE item_id = %s FOR UPDATE",
+                (args.item_id,),
+            ).fetchone()
+            if row is None or row[0] == "resolved":
+                print(f"item {args.item_id} is {'unknown' if row is None else 'already resolved'}", file=sys.stderr)
+                return 1
+            resolve_item(conn, args.item_id, decision=args.decision, actor=args.by.strip(), note=args.note)
+        print(f"item {args.item_id} ({row[1]} {row[2]}: {row[3]}) resolved by {args.by.strip()}: {args.decision}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

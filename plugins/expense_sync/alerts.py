@@ -1,0 +1,262 @@
+"""Failure and deadline alerts to a DingTalk group robot and by e-mail: configuration, not code.
+
+Every channel is off until it is configured; nothing is read at DAG parse time:
+
+* **DingTalk** — the connection ``alerts_dingtalk`` (type ``dingding``, the dingding provider's
+  robot hook): password = the robot's ``access_token``; host = the API base URL (default
+  ``https://oapi.dingtalk.com``); extra ``{"secret": "SEC…"}`` when the robot signs its calls (加签).
+  A robot guarded by a keyword needs the keyword ``expense-sync``: every alert starts with it.
+* **E-mail** — the connection ``alerts_smtp`` (type ``smtp``, the smtp provider's hook: host, port,
+  login / password, extras ``from_email``, ``disable_ssl``, ``disable_tls``, ``timeout``,
+  ``retry_limit``) together with the Variable ``expense_sync_alert_emails`` (comma-separated).
+
+They are wired once for every DAG: :data:`expense_sync.dag_defaults.DEFAULT_ARGS` gives each task
+``on_failure_callback=ExpenseSyncAlert()`` (it fires after the last retry, in the task's process),
+and each DAG sets ``deadline=run_deadline(<interval>)`` (Airflow's DeadlineAlert, experimental since
+3.1): when a run has not finished ``<interval>`` after it was queued, the triggerer sends the alert.
+Deadlines are on where ``EXPENSE_SYNC_DEADLINE_ALERTS`` is true (docker-compose and ``make airflow``
+set it): Airflow 3.3.2's ``dag.test()`` and ``airflow dags test`` crash at the end of a run of any DAG
+that has a deadline (apache/airflow#73428), and the demo and the tests run DAGs that way. Airflow also
+keeps the deadline of a run that *failed* before it (#60927): such a run alerts twice.
+
+An alert names the DAG, the run, the failed task and its try, the error's type and first line and
+the log's address. It carries nothing secret: the error text passes Airflow's secret masker and
+the channels' own credentials are scrubbed from anything logged. A channel that cannot deliver logs
+why and never raises: a broken robot must not hide the task's own error, nor stop the other channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import html
+import logging
+import os
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+from airflow.sdk.bases.notifier import BaseNotifier
+
+from expense_sync.settings import ALERT_DINGTALK_CONN_ID, ALERT_SMTP_CONN_ID, VAR_ALERT_EMAILS
+
+log = logging.getLogger(__name__)
+
+KEYWORD = "expense-sync"
+ERROR_CHARS = 300  # of the error's first line, in an alert
+TIMEOUT = 10  # seconds per delivery attempt to the robot
+RUNBOOK = "README.md → For operators"  # → the DAG's own section
+DEADLINES_ENV = "EXPENSE_SYNC_DEADLINE_ALERTS"
+
+
+@dataclass
+class Alert:
+    """What an alert says, channel-neutral."""
+
+    title: str
+    dag_id: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    link: str | None = None
+
+    @property
+    def runbook(self) -> str:
+        return f"{RUNBOOK} → {self.dag_id}"
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", ""] + [f"- **{k}:** {v}" for k, v in self.facts]
+        if self.link:
+            lines.append(f"- [Log]({self.link})")
+        return "\n".join(lines + ["", f"Runbook: {self.runbook}"])
+
+    def html(self) -> str:
+        rows = "".join(
+            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.facts
+        )
+        link = f"<p><a href='{html.escape(self.link)}'>Log</a></p>" if self.link else ""
+        return (
+            f"<h3>{html.escape(self.title)}</h3><table>{rows}</table>{link}<p>Runbook: {html.escape(self.runbook)}</p>"
+        )
+
+
+def _first_line(error: BaseException | str | None) -> str:
+    from airflow.sdk.log import redact
+
+    if error is None:
+        return "(no error recorded)"
+    text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+    line = str(redact(text)).strip().splitlines()[0] if text.strip() else type(error).__name__
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+
+
+def task_failed(context: dict[str, Any]) -> Alert:
+    """The alert for a task that failed after its last retry (a task callback's context)."""
+    ti = context["ti"]
+    dag_id = ti.dag_id
+    facts = [
+        ("DAG", dag_id),
+        ("Run", str(context.get("run_id") or ti.run_id)),
+        ("Task", f"{ti.task_id} (try {ti.try_number})"),
+        ("Error", _first_line(context.get("exception"))),
+    ]
+    link = getattr(ti, "log_url", None)
+    return Alert(f"{KEYWORD}: {dag_id} failed at {ti.task_id}", dag_id, facts, link)
+
+
+def deadline_missed(context: dict[str, Any]) -> Alert:
+    """The alert for a run still unfinished at its deadline (the context the scheduler hands the triggerer)."""
+    run = context.get("dag_run") or {}
+    deadline = context.get("deadline") or {}
+    dag_id = run.get("dag_id", "?")
+    facts = [
+        ("DAG", dag_id),
+        ("Run", str(run.get("dag_run_id", "?"))),
+        ("State", str(run.get("state", "?"))),
+        ("Queued at", str(run.get("queued_at", "?"))),
+        ("Deadline", str(deadline.get("deadline_time", "?"))),
+    ]
+    return Alert(f"{KEYWORD}: {dag_id} missed its deadline", dag_id, facts)
+
+
+def _scrub(text: str, *secrets: str | None) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _connection(conn_id: str):
+    """The connection, or None when it is not configured (the channel is off)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def _robot_hook():
+    from airflow.providers.dingding.hooks.dingding import DingdingHook
+
+    class RobotHook(DingdingHook):
+        """The provider's robot hook with a timeout and the robot's optional signature (加签)."""
+
+        def get_conn(self, headers=None, extra_options=None):
+            session = super().get_conn(headers, extra_options)
+            self.merged_extra = {"timeout": TIMEOUT}  # DingdingHook sends without one otherwise
+            return session
+
+        def _get_endpoint(self) -> str:
+            endpoint = super()._get_endpoint()
+            secret = (self.get_connection(self.http_conn_id).extra_dejson or {}).get("secret")
+            if secret:
+                stamp = str(round(time.time() * 1000))
+                digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+                endpoint += f"&timestamp={stamp}&sign={urllib.parse.quote_plus(base64.b64encode(digest))}"
+            return endpoint
+
+    return RobotHook
+
+
+def send_dingtalk(alert: Alert) -> bool:
+    """Post the alert to the robot of ``alerts_dingtalk``; False when that channel is off or failed."""
+    from airflow.sdk.log import mask_secret
+
+    conn = _connection(ALERT_DINGTALK_CONN_ID)
+    if conn is None:
+        return False
+    secret = (conn.extra_dejson or {}).get("secret")
+    for value in (conn.password, secret):  # both travel in the robot's URL, which HttpHook may log
+        if value:
+            mask_secret(value)
+    hook = _robot_hook()(
+        dingding_conn_id=ALERT_DINGTALK_CONN_ID,
+        message_type="markdown",
+        message={"title": alert.title, "text": alert.markdown()},
+    )
+    try:
+        hook.send()
+    except Exception as err:  # noqa: BLE001 - one channel's failure must not stop the others
+        log.error("alert not delivered to DingTalk: %s", _scrub(_first_line(err), conn.password, secret))
+        return False
+    log.info("alert sent to the DingTalk robot of %s", ALERT_DINGTALK_CONN_ID)
+    return True
+
+
+def send_email(alert: Alert) -> bool:
+    """Mail the alert through ``alerts_smtp`` to ``expense_sync_alert_emails``; False when off or failed."""
+    from airflow.sdk import Variable
+
+    recipients = [a.strip() for a in str(Variable.get(VAR_ALERT_EMAILS, default="")).split(",") if a.strip()]
+    conn = _connection(ALERT_SMTP_CONN_ID) if recipients else None
+    if conn is None:
+        return False
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    try:
+        with SmtpHook(smtp_conn_id=ALERT_SMTP_CONN_ID) as hook:
+            hook.send_email_smtp(
+                to=recipients,
+                subject=alert.title,
+                html_content=alert.html(),
+                from_email=hook.from_email or f"{KEYWORD}@localhost",
+            )
+    except Exception as err:  # noqa: BLE001 - one channel's failure must not stop the others
+        log.error("alert not e-mailed: %s", _scrub(_first_line(err), conn.password))
+        return False
+    log.info("alert e-mailed to %d recipient(s)", len(recipients))
+    return True
+
+
+def deliver(alert: Alert) -> list[str]:
+    """Send the alert to every configured channel; the names of those that took it."""
+    sent = [name for name, send in (("dingtalk", send_dingtalk), ("email", send_email)) if send(alert)]
+    if not sent:
+        log.info("no alert channel delivered %r (configure %s or %s)", alert.title, *_CHANNELS)
+    return sent
+
+
+_CHANNELS = (ALERT_DINGTALK_CONN_ID, f"{ALERT_SMTP_CONN_ID} + Variable {VAR_ALERT_EMAILS}")
+
+
+class ExpenseSyncAlert(BaseNotifier):
+    """An Airflow notifier: a task failure (sync, in the task's process) or a missed deadline (async, in
+    the triggerer) becomes an :class:`Alert` on every configured channel."""
+
+    def __init__(self, event: str = "task_failed", context: dict[str, Any] | None = None) -> None:
+        super().__init__(context=context)
+        if event not in ("task_failed", "deadline_missed"):
+            raise ValueError(f"unknown alert event {event!r}")
+        self.event = event
+
+    def _alert(self, context: dict[str, Any]) -> Alert:
+        return task_failed(context) if self.event == "task_failed" else deadline_missed(context)
+
+    def notify(self, context: dict[str, Any]) -> None:
+        deliver(self._alert(context))
+
+    async def async_notify(self, context: dict[str, Any]) -> None:
+        await asyncio.to_thread(deliver, self._alert(context))
+
+
+def deadlines_enabled() -> bool:
+    return os.environ.get(DEADLINES_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def run_deadline(interval: dt.timedelta) -> DeadlineAlert | None:
+    """A DAG's deadline: alert when a run has not finished ``interval`` after it was queued.
+
+    Read when the DAG is parsed; None (no deadline) unless ``$EXPENSE_SYNC_DEADLINE_ALERTS`` is true.
+    """
+    if not deadlines_enabled():
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=interval,
+        callback=AsyncCallback(ExpenseSyncAlert, kwargs={"event": "deadline_missed"}),
+    )

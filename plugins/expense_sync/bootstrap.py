@@ -1,0 +1,175 @@
+"""``python -m expense_sync setup``: make a fresh Airflow ready to run the DAGs (idempotent).
+
+The docker-compose init service and ``make airflow`` run it after ``airflow db migrate``:
+
+1. **connections and variables**: every ``AIRFLOW_CONN_<ID>`` and ``AIRFLOW_VAR_<NAME>`` in the
+   environment is written to the metadata database, so operators see (and may edit) them in the UI;
+   one set to an empty value is removed (an alert channel emptied in .env turns off); where the same
+   variable is still set in a component's environment, that value wins;
+2. **pools**: one per vendor role, sized from the configured vendor's rate limit
+   (:mod:`expense_sync.pools`);
+3. **the middle platform**: pending SQL migrations, when ``mdm_postgres`` is configured;
+4. **the UI login**: with ``EXPENSE_SYNC_ADMIN_PASSWORD`` set, the password of the first admin of
+   ``[core] simple_auth_manager_users`` goes into ``[core] simple_auth_manager_passwords_file``.
+
+It prints what it did by name; no value of a connection, variable or password is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from expense_sync.pools import DEFAULT_RATE_LIMIT_QPS, POOL_EXPENSE, ROLES, VENDOR_QUOTA_QPS, PoolSpec
+from expense_sync.settings import MDM_CONN_ID, VAR_ERP_VENDOR, VAR_OA_VENDOR, VAR_VENDOR_QUOTA_QPS
+
+CONN_PREFIX, VAR_PREFIX = "AIRFLOW_CONN_", "AIRFLOW_VAR_"
+ADMIN_PASSWORD_ENV = "EXPENSE_SYNC_ADMIN_PASSWORD"
+ROLE_VARIABLES = {"oa_api": (VAR_OA_VENDOR, "dingtalk"), "erp_api": (VAR_ERP_VENDOR, "kingdee")}
+
+
+def import_connections(environ: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Upsert every ``AIRFLOW_CONN_<ID>`` of ``environ`` into the metadata database; one set to an empty
+    value is removed from it (so an alert channel emptied in .env turns off). The ids written and removed."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    written, removed = [], []
+    for name, value in sorted(environ.items()):
+        if not name.startswith(CONN_PREFIX):
+            continue
+        conn_id = name.removeprefix(CONN_PREFIX).lower()
+        with create_session() as session:
+            existing = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
+            if not value.strip():
+                if existing is not None:
+                    session.delete(existing)
+                    removed.append(conn_id)
+                continue
+            parsed = (
+                Connection.from_json(value, conn_id=conn_id)
+                if value.lstrip().startswith("{")
+                else Connection(conn_id=conn_id, uri=value)
+            )
+            target = existing or Connection(conn_id=conn_id)
+            for field in ("conn_type", "description", "host", "schema", "login", "port"):
+                setattr(target, field, getattr(parsed, field))
+            target.set_password(parsed.password)
+            target.set_extra(parsed.extra)
+            session.add(target)
+        written.append(conn_id)
+    return written, removed
+
+
+def import_variables(environ: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Set every ``AIRFLOW_VAR_<NAME>`` of ``environ`` as a Variable in the metadata database; one set to
+    an empty value is removed from it. The keys written and removed."""
+    from airflow.models.variable import Variable
+
+    written, removed = [], []
+    for name, value in sorted(environ.items()):
+        if not name.startswith(VAR_PREFIX):
+            continue
+        key = name.removeprefix(VAR_PREFIX).lower()
+        if value.strip():
+            Variable.set(key, value)
+            written.append(key)
+        elif Variable.delete(key):
+            removed.append(key)
+    return written, removed
+
+
+def pool_specs() -> list[PoolSpec]:
+    """The pools for the vendors this deployment is configured with (Variables and connections as now set)."""
+    from airflow.models.connection import Connection
+    from airflow.models.variable import Variable
+
+    overrides = json.loads(Variable.get(VAR_VENDOR_QUOTA_QPS, default_var="{}") or "{}")
+    specs = []
+    for pool, (_, conn_ids) in ROLES.items():
+        if pool == POOL_EXPENSE:
+            vendor = next(iter(conn_ids))
+        else:
+            variable, default = ROLE_VARIABLES[pool]
+            vendor = str(Variable.get(variable, default_var=default)).strip().lower()
+            if vendor not in conn_ids:
+                raise ValueError(f"Variable {variable}={vendor!r}: expected one of {', '.join(conn_ids)}")
+        conn_id = conn_ids[vendor]
+        try:
+            extra = Connection.get_connection_from_secrets(conn_id).extra_dejson or {}
+        except Exception:  # noqa: BLE001 - a role without its connection yet still gets a pool
+            extra = {}
+        specs.append(
+            PoolSpec(
+                name=pool,
+                vendor=vendor,
+                conn_id=conn_id,
+                quota_qps=float(overrides.get(vendor, VENDOR_QUOTA_QPS[vendor])),
+                rate_limit_qps=float(extra.get("rate_limit_qps", DEFAULT_RATE_LIMIT_QPS)),
+            )
+        )
+    return specs
+
+
+def ensure_pools() -> list[PoolSpec]:
+    from airflow.models.pool import Pool
+
+    specs = pool_specs()
+    for spec in specs:
+        Pool.create_or_update_pool(
+            name=spec.name, slots=spec.slots, description=spec.description, include_deferred=False
+        )
+    return specs
+
+
+def migrate_middle_platform() -> list[str] | None:
+    """Apply pending migrations to ``mdm_postgres``; None when that connection is not configured."""
+    from airflow.models.connection import Connection
+
+    from expense_sync.store.db import connect
+    from expense_sync.store.migrate import migrate
+
+    try:
+        Connection.get_connection_from_secrets(MDM_CONN_ID)
+    except Exception:  # noqa: BLE001 - AirflowNotFoundException: nothing to migrate yet
+        return None
+    with connect() as conn:
+        return migrate(conn)
+
+
+def write_admin_password(password: str) -> str:
+    """Put ``password`` for the first admin user into SimpleAuthManager's passwords file; the user name."""
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+
+    admin = next((u.username for u in SimpleAuthManager.get_users() if u.role == "admin"), None)
+    if admin is None:
+        raise ValueError("[core] simple_auth_manager_users names no admin (e.g. admin:admin)")
+    path = Path(SimpleAuthManager.get_generated_password_file())
+    current = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**current, admin: password}))
+    path.chmod(0o600)
+    return admin
+
+
+def setup(environ: dict[str, str] | None = None, *, migrate: bool = True) -> None:
+    environ = dict(os.environ if environ is None else environ)
+    for kind, (written, removed) in (
+        ("connections", import_connections(environ)),
+        ("variables", import_variables(environ)),
+    ):
+        print(
+            f"{kind}: {', '.join(written) or 'none in the environment'}"
+            + (f"; removed {', '.join(removed)}" if removed else "")
+        )
+    for spec in ensure_pools():
+        print(f"pool {spec.description}")
+    if migrate:
+        applied = migrate_middle_platform()
+        print(
+            "middle platform: "
+            + ("no mdm_postgres connection yet" if applied is None else f"{len(applied)} migration(s) applied")
+        )
+    if environ.get(ADMIN_PASSWORD_ENV):
+        print(f"UI login: password of {write_admin_password(environ[ADMIN_PASSWORD_ENV])!r} set")

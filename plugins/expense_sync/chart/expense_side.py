@@ -1,0 +1,70 @@
+"""Read what 合思 holds: its fee types (in full: one call, no paging) and the items of the cost
+center and project dimensions changed since the last read (``startDate`` on ``updateTime``).
+
+Both are landed in staging (raw kept) and folded into ``mdm.fee_type`` and
+``sync.expense_dimension_item`` in one transaction, with the read watermark — the newest
+``updateTime`` seen, kept verbatim as 合思 wrote it and asked for again inclusively, so an item
+changed in the same second as the last read is never missed (reading it twice is harmless).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from expense_sync.chart.extract import land
+from expense_sync.chart.merge import prune_staging
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.store import runs, sqlfile
+
+TARGET = "ekuaibao"
+SQL = "chart/merge_expense_side"
+
+
+def dimension_ids(hook: EkuaibaoHook) -> dict[str, str]:
+    """The 合思 category ids that hold cost centers and projects (connection extras name them)."""
+    settings = hook.settings
+    return {
+        "cost_center": hook.dimension(settings.cost_center_dimension)["id"],
+        "project": hook.dimension(settings.project_dimension)["id"],
+    }
+
+
+def items_stream(dimension_id: str) -> str:
+    return f"dimension_items:{dimension_id}"
+
+
+def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str) -> dict[str, Any]:
+    """Land and fold in 合思's fee types and changed dimension items; returns counts."""
+    dimensions = dimension_ids(hook)
+    counts: dict[str, Any] = {}
+    with conn.transaction(), conn.cursor() as cur:
+        fee_types = land(conn, cur, TARGET, "fee_type", run_key, hook.fee_types())
+        applied = sqlfile.run(conn, SQL, {"load_id": fee_types["load_id"]}, only=["fee_types", "fee_types_gone"])
+        counts["fee_type"] = {
+            "received": fee_types["rows"],
+            "changed": applied["fee_types"] + applied["fee_types_gone"],
+        }
+        for entity, dimension_id in dimensions.items():
+            stream = items_stream(dimension_id)
+            since = conn.execute(
+                "SELECT cursor FROM sync.watermark WHERE system = %s AND stream = %s", (TARGET, stream)
+            ).fetchone()
+            pages = hook.iter_dimension_items(dimension_id, since[0] if since else None)
+            items = land(conn, cur, TARGET, "dimension_item", run_key, (item for page in pages for item in page))
+            applied = sqlfile.run(conn, SQL, {"load_id": items["load_id"]}, only=["dimension_items"])
+            counts[entity] = {"received": items["rows"], "changed": applied["dimension_items"]}
+            newest = conn.execute(
+                "SELECT max(raw->>'updateTime'), max(remote_updated_at) FROM staging.dimension_item WHERE load_id = %s",
+                (items["load_id"],),
+            ).fetchone()
+            if newest[0]:
+                runs.set_watermark(conn, TARGET, stream, newest[1], cursor=newest[0], run_key=run_key)
+        conn.execute(
+            "UPDATE sync.load SET status = 'merged', merged_at = now() WHERE run_key = %s AND source_system = %s",
+            (run_key, TARGET),
+        )
+    for entity in ("fee_type", "dimension_item"):
+        prune_staging(conn, TARGET, entity, keep=8)
+    return {"dimensions": dimensions, "counts": counts, "api": dict(hook.stats)}

@@ -1,0 +1,1 @@
+"""The ERP side, vendor-neutral: the canonical chart and voucher model, and the ERP hook contract."""

@@ -1,0 +1,1 @@
+"""Vendor API hooks: one per vendor, all on :class:`expense_sync.hooks.base.VendorHook`."""

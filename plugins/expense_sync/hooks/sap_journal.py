@@ -1,0 +1,173 @@
+"""SOAP messages of SAP's ``JournalEntryCreateRequestConfirmation_In``: build the request, read the answer.
+
+Request (research §6.4): a SOAP 1.1 envelope whose body is ``sfin:JournalEntryBulkCreateRequest``
+(``sfin`` = ``http://sap.com/xi/SAPSCORE/SFIN``, children unqualified) holding one
+``JournalEntryCreateRequest`` per voucher. Amounts are **signed**: debit positive, credit negative,
+with ``DebitCreditCode`` ``S``/``H`` alongside. Lengths are those of the service's WSDL.
+
+``DocumentReferenceID`` (16 characters) carries the voucher's ``external_ref``, which the ERP
+contract uses to find a voucher again after an unknown outcome. A longer ref cannot fit, so it is
+carried as ``~`` + the first 15 hex digits of its SHA-256 (:func:`reference_id`): deterministic, so
+a lookup recomputes it, with 60 bits against collisions. The full ref stays in our outbound ledger;
+``DocumentHeaderText`` (25) carries the voucher's description (摘要).
+
+Answer: ``JournalEntryBulkCreateConfirmation`` with one ``JournalEntryCreateConfirmation`` per
+request (``AccountingDocument``, ``CompanyCode``, ``FiscalYear`` and a ``Log``);
+``MaximumLogItemSeverityCode`` 3 — or a document number of zeros — means the entry was refused.
+A ``soap-env:Fault`` means the SOAP runtime rejected the message as a whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
+
+from expense_sync.erp.model import Voucher
+
+NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_SFIN = "http://sap.com/xi/SAPSCORE/SFIN"
+SOAP_ACTION = (
+    "http://sap.com/xi/SAPSCORE/SFIN/JournalEntryCreateRequestConfirmation_In/"
+    "JournalEntryCreateRequestConfirmation_InRequest"
+)
+REFERENCE_ID_LENGTH = 16
+HEADER_TEXT_LENGTH = 25
+ITEM_TEXT_LENGTH = 50
+
+ET.register_namespace("soapenv", NS_SOAP)
+ET.register_namespace("sfin", NS_SFIN)
+
+
+def reference_id(external_ref: str) -> str:
+    """The ``DocumentReferenceID`` that carries ``external_ref`` (see the module docstring)."""
+    if len(external_ref) <= REFERENCE_ID_LENGTH:
+        return external_ref
+    return "~" + hashlib.sha256(external_ref.encode()).hexdigest()[: REFERENCE_ID_LENGTH - 1].upper()
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def create_request(
+    voucher: Voucher,
+    *,
+    company: str,
+    document_type: str,
+    created_by: str,
+    logical_system: str | None = None,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """The SOAP envelope that posts one voucher as one journal entry."""
+    created = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    envelope = ET.Element(f"{{{NS_SOAP}}}Envelope")
+    ET.SubElement(envelope, f"{{{NS_SOAP}}}Header")
+    body = ET.SubElement(envelope, f"{{{NS_SOAP}}}Body")
+    bulk = ET.SubElement(body, f"{{{NS_SFIN}}}JournalEntryBulkCreateRequest")
+    header = _sub(bulk, "MessageHeader")
+    _sub(header, "ID", uuid.uuid4().hex)
+    _sub(header, "CreationDateTime", created)
+    request = _sub(bulk, "JournalEntryCreateRequest")
+    header = _sub(request, "MessageHeader")
+    _sub(header, "ID", uuid.uuid4().hex)
+    _sub(header, "CreationDateTime", created)
+    entry = _sub(request, "JournalEntry")
+    _sub(entry, "OriginalReferenceDocumentType", "BKPFF")
+    if logical_system:
+        _sub(entry, "OriginalReferenceDocumentLogicalSystem", logical_system)
+    _sub(entry, "BusinessTransactionType", "RFBU")
+    _sub(entry, "AccountingDocumentType", document_type)
+    _sub(entry, "DocumentReferenceID", reference_id(voucher.external_ref))
+    if voucher.description:
+        _sub(entry, "DocumentHeaderText", voucher.description[:HEADER_TEXT_LENGTH])
+    _sub(entry, "CreatedByUser", created_by)
+    _sub(entry, "CompanyCode", company)
+    _sub(entry, "DocumentDate", voucher.posting_date.isoformat())
+    _sub(entry, "PostingDate", voucher.posting_date.isoformat())
+    for position, line in enumerate(voucher.lines, start=1):
+        item = _sub(entry, "Item")
+        _sub(item, "ReferenceDocumentItem", str(position))
+        _sub(item, "GLAccount", line.account_code)
+        amount = f"{line.debit:.2f}" if line.debit else f"-{line.credit:.2f}"
+        _sub(item, "AmountInTransactionCurrency", amount, currencyCode=voucher.currency)
+        _sub(item, "DebitCreditCode", "S" if line.debit else "H")
+        text = line.text or voucher.description
+        if text:
+            _sub(item, "DocumentItemText", text[:ITEM_TEXT_LENGTH])
+        if line.cost_center or line.project:
+            assignment = _sub(item, "AccountAssignment")
+            if line.cost_center:
+                _sub(assignment, "CostCenter", line.cost_center)
+            if line.project:
+                _sub(assignment, "WBSElement", line.project)
+    return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+
+@dataclass
+class Confirmation:
+    """The answer to one journal entry of a create request."""
+
+    document: str
+    company: str
+    fiscal_year: str
+    severity: int
+    log: list[tuple[str, int, str]] = field(default_factory=list)  # (TypeID, SeverityCode, Note)
+
+    @property
+    def failed(self) -> bool:
+        return self.severity >= 3 or not self.document.strip("0 ")
+
+    def errors(self) -> list[tuple[str, int, str]]:
+        return [item for item in self.log if item[1] >= 3] or self.log
+
+
+def _text(node: ET.Element | None, path: str) -> str:
+    found = node.find(path) if node is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def parse_confirmation(text: str | bytes) -> list[Confirmation]:
+    """The confirmations of a synchronous answer, in request order; ``ValueError`` if there are none."""
+    root = ET.fromstring(text)
+    bulk = root.find(f"{{{NS_SOAP}}}Body/{{{NS_SFIN}}}JournalEntryBulkCreateConfirmation")
+    if bulk is None:
+        raise ValueError("the answer holds no JournalEntryBulkCreateConfirmation")
+    found = []
+    for node in bulk.findall("JournalEntryCreateConfirmation"):
+        inner = node.find("JournalEntryCreateConfirmation")
+        log = node.find("Log")
+        items = [
+            (_text(item, "TypeID"), int(_text(item, "SeverityCode") or 0), _text(item, "Note"))
+            for item in (log.findall("Item") if log is not None else [])
+        ]
+        severity = _text(log, "MaximumLogItemSeverityCode")
+        found.append(
+            Confirmation(
+                document=_text(inner, "AccountingDocument"),
+                company=_text(inner, "CompanyCode"),
+                fiscal_year=_text(inner, "FiscalYear"),
+                severity=int(severity) if severity.isdigit() else max((i[1] for i in items), default=0),
+                log=items,
+            )
+        )
+    if not found:
+        raise ValueError("the answer holds no JournalEntryCreateConfirmation")
+    return found
+
+
+def parse_fault(text: str | bytes) -> tuple[str, str] | None:
+    """``(faultcode without prefix, faultstring)`` of a SOAP fault, or ``None`` if it is no fault."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    node = root.find(f"{{{NS_SOAP}}}Body/{{{NS_SOAP}}}Fault")
+    if node is None:
+        return None
+    return _text(node, "faultcode").rpartition(":")[2], _text(node, "faultstring")

@@ -1,0 +1,68 @@
+"""WeCom (企业微信) contacts API: the department tree and the members of each department.
+
+Connection ``oa_wecom``: host ``qyapi.weixin.qq.com`` (or a sandbox), login = CorpID,
+password = the contacts (通讯录同步) or app secret. The token (``/cgi-bin/gettoken``) travels as the
+``access_token`` query parameter; errors are HTTP 200 with a non-zero ``errcode``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field
+
+from expense_sync.hooks.base import HookSettings
+from expense_sync.hooks.errcode import ErrcodeHook
+from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
+
+
+class WeComSettings(HookSettings):
+    """Extras of ``oa_wecom``: the hook's, plus the callback (接收事件) Token and EncodingAESKey the
+    webhook receiver verifies events with. The receive id is the CorpID (the connection's login)."""
+
+    callback_token: str | None = None
+    callback_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
+
+
+class WeComHook(ErrcodeHook):
+    """WeCom ``cgi-bin`` API. ``department/list`` is unpaged; members are read per department."""
+
+    default_conn_name = "oa_wecom"
+    hook_name = "WeCom"
+    vendor = "wecom"
+    settings_model = WeComSettings
+    token_param = "access_token"
+    token_invalid_codes = frozenset({40014, 42001, 40001})
+    # 45009: per-minute frequency limit, blocked for 60 s; 45033: too many concurrent calls.
+    throttle_codes = {45009: 60.0, 45033: 1.0}
+
+    def fetch_token(self) -> tuple[str, float]:
+        conn = self.connection
+        try:
+            body = self.request(
+                "GET",
+                "/cgi-bin/gettoken",
+                params={"corpid": conn.login, "corpsecret": conn.password},
+                authorize=False,
+            )
+        except (VendorRequestError, TokenInvalidError) as err:
+            raise AuthenticationError(err.message, vendor=self.vendor, endpoint=err.endpoint, code=err.code) from None
+        return body["access_token"], float(body.get("expires_in", 7200))
+
+    def list_departments(self, dept_id: int | None = None) -> list[dict[str, Any]]:
+        """The whole department tree (or the subtree of ``dept_id``) in one call."""
+        params = {} if dept_id is None else {"id": dept_id}
+        return self.request("GET", "/cgi-bin/department/list", params=params).get("department") or []
+
+    def list_users(self, dept_id: int) -> list[dict[str, Any]]:
+        """The members directly in one department, with details (``user/list``, unpaged)."""
+        body = self.request("GET", "/cgi-bin/user/list", params={"department_id": dept_id, "fetch_child": 0})
+        return body.get("userlist") or []
+
+    # -- the directory interface every OA hook offers -------------------------------------------
+    def departments(self) -> Iterator[dict]:
+        return iter(self.list_departments())
+
+    def members(self, dept_id: Any) -> Iterator[dict]:
+        return iter(self.list_users(int(dept_id)))

@@ -1,0 +1,251 @@
+"""NC Cloud (NCC, on-premises) OpenAPI: the app token, voucher insert and a voucher lookup.
+
+Used by :class:`expense_sync.hooks.yonyou.YonyouHook` when its connection says ``variant: "ncc"``
+(research §5.2; a later public write-up of NCC ≥ 2005's signing decides ``ncc_version``):
+
+* token: ``POST /nccloud/opm/accesstoken`` (form; parameters in the query string) with
+  ``grant_type=client_credentials``, ``client_id`` (login), ``biz_center``, ``client_secret`` =
+  Base64(RSA(password, the app public key)) — OAEP/SHA-256 on ≥ 2005, PKCS#1 v1.5 on legacy — and
+  ``signature`` = hex SHA-256(client_id + secret + pubKey [+ salt on ≥ 2005]); answer
+  ``{"success": true, "data": {access_token, refresh_token, security_key, expires_in}}``;
+* calls: ``POST /nccloud/api/…`` with headers ``access_token``, ``client_id``, ``ucg_flag: y`` and
+  ``signature`` = hex SHA-256(client_id + body + pubKey); bodies in plain JSON (``secret_level`` L0);
+* ``gl/voucher/insert`` with ``repeat_check: Y`` and ``busi_id`` = our reference (NCC's own
+  idempotency), the reference also in every line's ``freevalue1`` (``ncc_ref_field``) so a lookup
+  can find it; after a refused insert the voucher is looked up by that reference;
+* ``gl/voucher/query`` [I: path and shape not confirmed] by ``pk_voucher`` or by book and period;
+  states [I]: ``discardflag`` Y → void, ``errmessage`` → error, ``pk_manager`` (记账人) → posted,
+  ``pk_checked`` (审核人) → audited, otherwise draft;
+* envelopes [I]: ``{"success", "code", "message", "data"}``; ``success: false`` is a refusal, HTTP
+  401 an invalid token.
+
+NCC's archive (chart) query paths are unknown, so the chart and balance reads stay YonBIP-only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from expense_sync.erp.model import CENT, Voucher, VoucherStatus
+from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
+
+if TYPE_CHECKING:
+    from expense_sync.hooks.yonyou import YonyouHook
+
+TOKEN_PATH = "/nccloud/opm/accesstoken"
+INSERT_PATH = "/nccloud/api/gl/voucher/insert"
+QUERY_PATH = "/nccloud/api/gl/voucher/query"
+
+
+def _salt(public_key: str) -> str:
+    """Base64 of 16 bytes of Java's ``SecureRandom("SHA1PRNG")`` seeded with the public key."""
+    seed = public_key.encode()
+    state, out = hashlib.sha1(seed).digest(), b""
+    while len(out) < 16:
+        out += hashlib.sha1(state).digest()
+        state = hashlib.sha1(state + seed).digest()
+    return base64.b64encode(out[:16]).decode()
+
+
+def token_signature(client_id: str, secret: str, public_key: str, version: str) -> str:
+    data = client_id + secret + public_key + (_salt(public_key) if version == "2005" else "")
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def encrypt_secret(secret: str, public_key: str, version: str) -> str:
+    """Base64 of the secret RSA-encrypted with the app's public key, block by block."""
+    key = serialization.load_der_public_key(base64.b64decode(public_key))
+    size = key.key_size // 8
+    if version == "2005":
+        pad, block = (
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+            size - 66,
+        )
+    else:
+        pad, block = padding.PKCS1v15(), size - 11
+    data = secret.encode()
+    return base64.b64encode(
+        b"".join(key.encrypt(data[i : i + block], pad) for i in range(0, len(data), block))
+    ).decode()
+
+
+def _state(voucher: dict[str, Any]) -> tuple[str, str]:
+    if voucher.get("discardflag") == "Y":
+        return "void", "discarded"
+    if voucher.get("errmessage"):
+        return "error", "error"
+    if voucher.get("pk_manager"):
+        return "posted", "tallied"
+    if voucher.get("pk_checked"):
+        return "audited", "checked"
+    return "draft", "tempsaved" if voucher.get("tempsaveflag") == "Y" else "saved"
+
+
+class NccApi:
+    """The NC Cloud protocol on a :class:`~expense_sync.hooks.yonyou.YonyouHook`'s transport."""
+
+    def __init__(self, hook: YonyouHook) -> None:
+        self.hook = hook
+        self.books_used: list[str] = []
+
+    @property
+    def settings(self):
+        return self.hook.settings
+
+    def fetch_token(self) -> tuple[str, float]:
+        conn, settings = self.hook.connection, self.settings
+        params = {
+            "grant_type": "client_credentials",
+            "client_id": conn.login,
+            "biz_center": settings.ncc_biz_center,
+            "client_secret": encrypt_secret(conn.password, settings.ncc_public_key, settings.ncc_version),
+            "signature": token_signature(conn.login, conn.password, settings.ncc_public_key, settings.ncc_version),
+        }
+        if settings.ncc_usercode:
+            params["usercode"] = settings.ncc_usercode
+        try:
+            body = self.hook.request(
+                "POST",
+                TOKEN_PATH,
+                params=params,
+                authorize=False,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except (VendorRequestError, TokenInvalidError) as err:
+            raise AuthenticationError(
+                err.message, vendor=err.vendor, endpoint=err.endpoint, status=err.status, code=err.code
+            ) from None
+        data = body["data"]
+        return data["access_token"], float(data.get("expires_in") or 7200)
+
+    def authorize(self, request: dict[str, Any]) -> None:
+        conn = self.hook.connection
+        raw = request.get("data") or b""
+        body = raw.decode() if isinstance(raw, bytes) else str(raw)
+        signature = hashlib.sha256((conn.login + body + self.settings.ncc_public_key).encode()).hexdigest()
+        request["headers"] = {
+            **request["headers"],
+            "access_token": self.hook.get_token(),
+            "client_id": conn.login,
+            "signature": signature,
+            "ucg_flag": "y",
+            "Content-Type": "application/json;charset=utf-8",
+        }
+
+    def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:
+        where = {"vendor": self.hook.vendor, "endpoint": endpoint, "status": response.status_code}
+        message = body.get("message") if isinstance(body, dict) else str(body or "")
+        if response.status_code == 401:
+            raise TokenInvalidError(message or "token refused", **where)
+        if isinstance(body, dict) and body.get("success") in (False, "false"):
+            raise VendorRequestError(message or "refused", code=body.get("code"), **where)
+
+    def post(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return self.hook.request("POST", path, data=data, headers=headers, idempotent=idempotent)["data"]
+
+    # -- vouchers ---------------------------------------------------------------------------------
+    def insert_body(self, voucher: Voucher) -> dict[str, Any]:
+        settings, day = self.settings, voucher.posting_date.isoformat()
+        detail = []
+        for n, line in enumerate(voucher.lines, start=1):
+            debit, credit = (str(amount.quantize(CENT)) for amount in (line.debit, line.credit))
+            entry = {
+                "detailindex": n,
+                "explanation": line.text or voucher.description,
+                "accountCode": line.account_code,
+                "currtypeCode": voucher.currency,
+                "amount": debit if line.debit else credit,
+                "localdebitamount": debit,
+                "localcreditamount": credit,
+                "groupdebitamount": debit,
+                "groupcreditamount": credit,
+                "globaldebitamount": debit,
+                "globalcreditamount": credit,
+                "locRate": "1",
+                "busidate": day,
+                settings.ncc_ref_field: voucher.external_ref,
+            }
+            ass = [
+                {"checktypecode": code, "checkvaluecode": value}
+                for code, value in (
+                    (settings.cost_center_aux_code, line.cost_center),
+                    (settings.project_aux_code, line.project),
+                )
+                if value
+            ]
+            if ass:
+                entry["ass"] = ass
+            detail.append(entry)
+        return {
+            "accbookCode": voucher.company,
+            "prepareddate": day,
+            "year": voucher.period[:4],
+            "period": voucher.period[5:7],
+            "vouchertype": voucher.voucher_type or settings.voucher_type_code,
+            "prepared": settings.ncc_maker_code,
+            "num": 0,
+            "attachment": 0,
+            "detail": detail,
+        }
+
+    def create_voucher(self, voucher: Voucher) -> VoucherStatus:
+        if voucher.company not in self.books_used:
+            self.books_used.append(voucher.company)
+        try:
+            data = self.post(
+                INSERT_PATH,
+                self.insert_body(voucher),
+                idempotent=False,
+                headers={"repeat_check": "Y", "busi_id": voucher.external_ref},
+            )
+        except VendorRequestError:
+            # A repeated busi_id is refused; the voucher it made is ours if it carries our reference.
+            found = self.find_voucher(voucher.external_ref, voucher.period, [voucher.company])
+            if found is None:
+                raise
+            return found
+        return self.status(data)
+
+    def status(self, voucher: dict[str, Any]) -> VoucherStatus:
+        state, raw = _state(voucher)
+        lines = voucher.get("detail") or [{}]
+        return VoucherStatus(
+            remote_id=str(voucher["pk_voucher"]),
+            number=None if voucher.get("num") in (None, "") else str(voucher["num"]),
+            state=state,
+            external_ref=lines[0].get(self.settings.ncc_ref_field),
+            period=f"{voucher['year']}-{int(voucher['period']):02d}",
+            raw_state=raw,
+        )
+
+    def find_voucher(self, external_ref: str, period: str, books: list[str] | None = None) -> VoucherStatus | None:
+        field = self.settings.ncc_ref_field
+        if books is None:
+            books = list(dict.fromkeys(filter(None, [self.settings.accbook_code, *self.books_used])))
+        for book in books:
+            found = self.post(QUERY_PATH, {"accbookCode": book, "year": period[:4], "period": period[5:7]})
+            for voucher in found or []:
+                if any(line.get(field) == external_ref for line in voucher.get("detail") or []):
+                    return self.status(voucher)
+        return None
+
+    def voucher_status(self, remote_id: str) -> VoucherStatus:
+        found = self.post(QUERY_PATH, {"pk_voucher": [remote_id]})
+        if not found:
+            raise VendorRequestError(f"no voucher {remote_id}", vendor=self.hook.vendor, endpoint=f"POST {QUERY_PATH}")
+        return self.status(found[0])

@@ -1,0 +1,50 @@
+"""``DataHealthCheckOperator``: run a Great Expectations checkpoint as an Airflow task.
+
+A small operator of our own instead of ``airflow-provider-great-expectations``, whose pins force
+Airflow back to 3.3.0. It fails the task (no retries) when a suite fails, naming the failed
+expectations, so nothing downstream (a push to a vendor) runs on bad data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from expense_sync.settings import MDM_CONN_ID
+
+
+class DataHealthCheckOperator(BaseOperator):
+    """Run the checkpoint ``checkpoint`` of the project's GX context against ``mdm_postgres``.
+
+    :param checkpoint: name of a checkpoint in ``great_expectations/checkpoints``
+    :param conn_id: the PostgreSQL connection of the middle platform
+    """
+
+    template_fields: Sequence[str] = ("checkpoint",)
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, checkpoint: str, conn_id: str = MDM_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checkpoint = checkpoint
+        self.conn_id = conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from expense_sync.quality.checkpoint import run_checkpoint
+        from expense_sync.store.db import connect
+        from expense_sync.store.runs import record_step
+
+        key = f"{context['dag'].dag_id}/{context['run_id']}"
+        try:
+            summary = run_checkpoint(self.checkpoint, run_name=context["run_id"], conn_id=self.conn_id)
+        except Exception as err:
+            failures = getattr(err, "failures", None)
+            with connect(self.conn_id) as conn:
+                record_step(
+                    conn, key, f"check:{self.checkpoint}", {"success": False, "failures": failures or [str(err)]}
+                )
+            raise
+        with connect(self.conn_id) as conn:
+            record_step(conn, key, f"check:{self.checkpoint}", {"success": True, "suites": summary["suites"]})
+        return summary

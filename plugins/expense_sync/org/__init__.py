@@ -1,0 +1,1 @@
+"""The daily org sync: OA → middle platform → expense system (OA is master)."""

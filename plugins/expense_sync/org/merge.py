@@ -1,0 +1,98 @@
+"""Merge a landed OA extraction into the canonical org tables, in one transaction.
+
+Departments first, then people (whose departments must resolve). For each: stage candidates with
+their quarantine reason, queue the bad ones (and clear items whose problem is gone), then apply the
+clean ones set-based (``include/sql/org/*.sql``). The loads are marked merged and the watermarks
+advanced in the same transaction, so a crash leaves either everything or nothing.
+
+A load older than what was already merged is refused as ``superseded``: OA wins, but only its
+newest word does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from expense_sync.rules import EMAIL_RE, MOBILE_RE
+from expense_sync.store import queue, runs, sqlfile
+
+ANALYZE_AFTER = 1000  # rows inserted by one merge after which the canonical tables are re-analyzed
+KEEP_LOADS = 7  # staging keeps the last N merged loads per source and entity, for audit and replays
+
+ENTITIES = (
+    # entity, sql file, temp table, steps applied after queueing
+    ("org_unit", "org/merge_org_units", "org_in", ["insert_new", "link_new", "update_existing", "deactivate_missing"]),
+    (
+        "employee",
+        "org/merge_employees",
+        "emp_in",
+        ["positions", "insert_new", "deactivate_flagged", "update_existing", "deactivate_missing"],
+    ),
+)
+
+
+def merge_directory(conn: psycopg.Connection, loads: dict[str, int], run_key: str) -> dict[str, Any]:
+    """Merge the org-unit and employee loads of one extraction; return counts per entity."""
+    counts: dict[str, Any] = {}
+    with conn.transaction():
+        for entity, sql_name, temp_table, apply_steps in ENTITIES:
+            load_id = loads[entity]
+            system, observed_at, status = conn.execute(
+                "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE",
+                (load_id,),
+            ).fetchone()
+            if status != "landed":
+                raise RuntimeError(f"load {load_id} is {status}, not landed")
+            newest = runs.watermark(conn, system, entity)
+            if newest is not None and observed_at <= newest:
+                conn.execute("UPDATE sync.load SET status = 'superseded' WHERE load_id = %s", (load_id,))
+                counts[entity] = {"superseded": True}
+                continue
+            params = {
+                "load_id": load_id,
+                "system": system,
+                "observed_at": observed_at,
+                "email_re": EMAIL_RE,
+                "mobile_re": MOBILE_RE,
+            }
+            sqlfile.run(conn, sql_name, params, only=["candidates", "index", "analyze", "orphans"])
+            quarantined = queue.queue_from(
+                conn,
+                kind="quarantine",
+                system=system,
+                entity=entity,
+                table=temp_table,
+                run_key=run_key,
+                detail_col="detail",
+            )
+            cleared = queue.resolve_cleared(
+                conn, kind="quarantine", system=system, entity=entity, table=temp_table, run_key=run_key
+            )
+            applied = sqlfile.run(conn, sql_name, params, only=apply_steps)
+            if applied["insert_new"] > ANALYZE_AFTER:  # fresh statistics before the next merge plans its joins
+                conn.execute(f"ANALYZE mdm.{entity}, mdm.crosswalk")
+            counts[entity] = {
+                "received": conn.execute(f"SELECT count(*) FROM {temp_table}").fetchone()[0],
+                "created": applied["insert_new"],
+                "updated": applied["update_existing"],
+                "deactivated": applied["deactivate_missing"] + applied.get("deactivate_flagged", 0),
+                "quarantined": quarantined,
+                "quarantine_cleared": cleared,
+            }
+            conn.execute("UPDATE sync.load SET status = 'merged', merged_at = now() WHERE load_id = %s", (load_id,))
+            runs.set_watermark(conn, system, entity, observed_at, run_key=run_key, load_id=load_id)
+            _prune_staging(conn, system, entity)
+    return counts
+
+
+def _prune_staging(conn: psycopg.Connection, system: str, entity: str) -> None:
+    """Drop staged loads older than the last ``KEEP_LOADS`` merged ones (their rows cascade)."""
+    conn.execute(
+        """DELETE FROM sync.load WHERE source_system = %s AND entity = %s AND load_id < (
+               SELECT min(load_id) FROM (SELECT load_id FROM sync.load
+                                          WHERE source_system = %s AND entity = %s AND status = 'merged'
+                                          ORDER BY load_id DESC LIMIT %s) newest)""",
+        (system, entity, system, entity, KEEP_LOADS),
+    )

@@ -1,0 +1,56 @@
+"""Public names and configuration: connection ids, Airflow Variables and paths.
+
+Connection ids are a contract (operators and alert rules refer to them). Which OA and which ERP a
+deployment uses is configuration, read from Airflow Variables (``AIRFLOW_VAR_<NAME>`` works too)
+when a task runs, never at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MDM_CONN_ID = "mdm_postgres"
+EXPENSE_CONN_ID = "expense_ekuaibao"
+OA_CONN_IDS = {"dingtalk": "oa_dingtalk", "wecom": "oa_wecom"}
+ERP_CONN_IDS = {"kingdee": "erp_kingdee", "yonyou": "erp_yonyou", "sap": "erp_sap"}
+
+VAR_OA_VENDOR = "expense_sync_oa_vendor"
+VAR_ERP_VENDOR = "expense_sync_erp_vendor"
+# Standard Webhooks signing secrets of the webhook receiver (``whsec_…``; several during a rotation).
+VAR_WEBHOOK_SECRETS = "expense_sync_webhook_secrets"
+
+# The asset the webhook receiver updates after it stored claim events; claim_events is scheduled on it.
+CLAIMS_ASSET_NAME = "expense_claims"
+CLAIMS_ASSET_URI = "expense-sync://claims"
+
+# Operations (expense_sync.alerts, expense_sync.pools): alert channels are off until configured.
+ALERT_DINGTALK_CONN_ID = "alerts_dingtalk"
+ALERT_SMTP_CONN_ID = "alerts_smtp"
+VAR_ALERT_EMAILS = "expense_sync_alert_emails"
+VAR_VENDOR_QUOTA_QPS = "expense_sync_vendor_quota_qps"
+
+_ROOT = Path(__file__).resolve().parents[2]  # plugins/expense_sync/settings.py -> the project root
+INCLUDE_DIR = Path(os.environ.get("EXPENSE_SYNC_INCLUDE_DIR", _ROOT / "include"))
+GX_DIR = Path(os.environ.get("EXPENSE_SYNC_GX_DIR", _ROOT / "great_expectations"))
+MIGRATIONS_DIR = INCLUDE_DIR / "sql" / "migrations"
+MAPPINGS_DIR = INCLUDE_DIR / "mappings"
+
+
+def _choice(variable: str, default: str, allowed: dict[str, str]) -> str:
+    from airflow.sdk import Variable
+
+    value = str(Variable.get(variable, default=default)).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"Variable {variable}={value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+def oa_vendor() -> str:
+    """The configured OA: ``dingtalk`` (default) or ``wecom``."""
+    return _choice(VAR_OA_VENDOR, "dingtalk", OA_CONN_IDS)
+
+
+def erp_vendor() -> str:
+    """The configured ERP: ``kingdee`` (default), ``yonyou`` or ``sap``."""
+    return _choice(VAR_ERP_VENDOR, "kingdee", ERP_CONN_IDS)

@@ -1,0 +1,1 @@
+"""The middle platform in PostgreSQL: connections, migrations, loads, ledgers and the exception queue."""

@@ -1,0 +1,138 @@
+"""The event inbox (``sync.event_inbox``): webhook events in, the claim_events DAG's work queue out.
+
+The receiver calls :func:`insert` once per verified delivery; the row is committed before the
+sender gets its 2xx, and a second delivery of the same event (same source and dedup key) inserts
+nothing. The consumer works in one transaction per batch::
+
+    with conn.transaction():
+        for event in inbox.claim(conn, limit=100):   # FOR UPDATE SKIP LOCKED: runs never overlap
+            ...                                       # act on it
+            inbox.mark_processed(conn, [event.event_id])
+
+and, when acting on an event fails, records the failure in its own transaction with
+:func:`record_failure` (the row stays ``new`` until ``max_attempts``, then becomes ``failed``).
+:func:`replay` puts failed rows back in the queue after a fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+INSERT_SQL = """INSERT INTO sync.event_inbox (source, dedup_key, event_type, subject, headers, payload)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb)
+ON CONFLICT (source, dedup_key) DO NOTHING
+RETURNING event_id"""
+CLAIM_SQL = """SELECT event_id, source, dedup_key, event_type, subject, payload, attempts, received_at
+  FROM sync.event_inbox
+ WHERE status = 'new' AND (%(sources)s::text[] IS NULL OR source = ANY(%(sources)s::text[]))
+ ORDER BY event_id
+ LIMIT %(limit)s
+   FOR UPDATE SKIP LOCKED"""
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A verified event as the receiver stores it; ``payload_json`` is the event as JSON text."""
+
+    source: str
+    dedup_key: str
+    payload_json: str
+    event_type: str | None = None
+    subject: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """A claimed row."""
+
+    event_id: int
+    source: str
+    dedup_key: str
+    event_type: str | None
+    subject: str | None
+    payload: Any
+    attempts: int
+    received_at: datetime
+
+
+def insert(conn: psycopg.Connection, event: InboundEvent) -> int | None:
+    """Store the event; return its id, or ``None`` when it was already stored (a duplicate).
+
+    On an autocommit connection the single statement is its own transaction: it is committed when
+    this returns (no BEGIN/COMMIT round trips on the receiver's hot path).
+    """
+    row = conn.execute(
+        INSERT_SQL,
+        (
+            event.source,
+            event.dedup_key,
+            event.event_type,
+            event.subject,
+            json.dumps(event.headers, ensure_ascii=False),
+            event.payload_json,
+        ),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def claim(conn: psycopg.Connection, *, limit: int = 100, sources: list[str] | None = None) -> list[InboxEvent]:
+    """Lock up to ``limit`` ``new`` events in arrival order, skipping rows another run holds.
+
+    Call inside ``with conn.transaction():``; the locks last until that transaction ends.
+    """
+    if not conn.info.transaction_status:
+        raise RuntimeError("inbox.claim needs an open transaction (with conn.transaction(): ...)")
+    rows = conn.execute(CLAIM_SQL, {"sources": sources, "limit": limit}).fetchall()
+    return [InboxEvent(*row) for row in rows]
+
+
+def _finish(conn: psycopg.Connection, event_ids: list[int], status: str, note: str | None) -> int:
+    cur = conn.execute(
+        """UPDATE sync.event_inbox
+              SET status = %s, attempts = attempts + 1, last_error = %s, processed_at = now()
+            WHERE event_id = ANY(%s) AND status = 'new'""",
+        (status, note, event_ids),
+    )
+    return cur.rowcount
+
+
+def mark_processed(conn: psycopg.Connection, event_ids: list[int]) -> int:
+    """The events were acted on; returns how many rows changed."""
+    return _finish(conn, event_ids, "processed", None)
+
+
+def mark_ignored(conn: psycopg.Connection, event_ids: list[int], reason: str) -> int:
+    """The events need no action (e.g. an event type the consumer does not handle)."""
+    return _finish(conn, event_ids, "ignored", reason)
+
+
+def record_failure(conn: psycopg.Connection, event_id: int, error: str, *, max_attempts: int = 5) -> str:
+    """Count a failed attempt; the event stays ``new`` until ``max_attempts``. Returns the new status."""
+    row = conn.execute(
+        """UPDATE sync.event_inbox
+              SET attempts = attempts + 1, last_error = %(error)s,
+                  status = CASE WHEN attempts + 1 >= %(max)s THEN 'failed' ELSE 'new' END,
+                  processed_at = CASE WHEN attempts + 1 >= %(max)s THEN now() END
+            WHERE event_id = %(id)s AND status = 'new'
+        RETURNING status""",
+        {"error": error, "max": max_attempts, "id": event_id},
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"inbox event {event_id} is not waiting to be processed")
+    return row[0]
+
+
+def replay(conn: psycopg.Connection, event_ids: list[int]) -> int:
+    """Put failed events back in the queue (after a fix); their attempt count starts again."""
+    cur = conn.execute(
+        """UPDATE sync.event_inbox SET status = 'new', attempts = 0, processed_at = NULL
+            WHERE event_id = ANY(%s) AND status = 'failed'""",
+        (event_ids,),
+    )
+    return cur.rowcount

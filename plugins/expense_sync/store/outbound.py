@@ -1,0 +1,120 @@
+"""The outbound ledger: exactly-once writes to another system, keyed by business key.
+
+Protocol for every write to a vendor:
+
+1. :func:`mark_sending` records the intent (payload and its hash) and **commits** before the call;
+2. the call is made;
+3. :func:`mark_done` records the remote id; a refusal is :func:`mark_failed`. The success may be
+   committed asynchronously: if it is lost, the row is still ``sending`` and the next attempt
+   settles it by lookup, which is the same path as a crash after the call.
+
+A row still ``sending`` when the next attempt starts means the outcome is unknown (crash,
+timeout, 5xx): the caller must look the record up at the vendor by its business key before it
+sends anything again. A row is pushed again only when the desired state's hash differs from the
+recorded one, so a re-run pushes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import psycopg
+
+
+def state_hash(state: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def mark_sending(
+    conn: psycopg.Connection,
+    target: str,
+    entity: str,
+    items: list[tuple[str, dict[str, Any]]],
+    run_key: str | None,
+) -> None:
+    """Record the intent to write each (business key, desired state); commits (durably) before the call."""
+    if not items:
+        return
+    rows = json.dumps(
+        [{"k": key, "p": state, "h": state_hash(state)} for key, state in items], ensure_ascii=False, default=str
+    )
+    with conn.transaction():
+        conn.execute(
+            """INSERT INTO sync.outbound AS o (target_system, entity, business_key, payload, payload_hash, state,
+                                               attempts, run_key)
+               SELECT %s, %s, e ->> 'k', e -> 'p', e ->> 'h', 'sending', 1, %s FROM jsonb_array_elements(%s::jsonb) e
+               ON CONFLICT (target_system, entity, business_key) DO UPDATE
+                  SET payload = EXCLUDED.payload, payload_hash = EXCLUDED.payload_hash, state = 'sending',
+                      attempts = o.attempts + 1, run_key = EXCLUDED.run_key, last_error = NULL,
+                      updated_at = now()""",
+            (target, entity, run_key, rows),
+        )
+
+
+def mark_done(
+    conn: psycopg.Connection,
+    target: str,
+    entity: str,
+    items: list[tuple[str, str | None]],
+    *,
+    verified: bool = True,
+) -> None:
+    """Record success with the remote ids.
+
+    ``verified=False`` (a record adopted after a lookup, not written by us) clears the hash so
+    that the next run compares and, if needed, updates it. Call it inside the caller's
+    transaction to record the rest of a success (crosswalk, queue) atomically with it.
+    """
+    if not items:
+        return
+    conn.execute(
+        """UPDATE sync.outbound o SET state = 'done', remote_id = COALESCE(t.r, o.remote_id), last_error = NULL,
+                  payload_hash = CASE WHEN %s THEN o.payload_hash END, updated_at = now()
+             FROM unnest(%s::text[], %s::text[]) AS t(k, r)
+            WHERE o.target_system = %s AND o.entity = %s AND o.business_key = t.k""",
+        (verified, [k for k, _ in items], [r for _, r in items], target, entity),
+    )
+
+
+def record_done(
+    conn: psycopg.Connection,
+    target: str,
+    entity: str,
+    key: str,
+    state: dict[str, Any],
+    remote_id: str | None,
+    run_key: str | None,
+) -> None:
+    """Record a state that needed no call (e.g. an inactive record never created remotely)."""
+    mark_sending(conn, target, entity, [(key, state)], run_key)
+    with conn.transaction():
+        mark_done(conn, target, entity, [(key, remote_id)])
+
+
+def mark_failed(
+    conn: psycopg.Connection,
+    target: str,
+    entity: str,
+    key: str,
+    error: str,
+    *,
+    state: str = "failed",
+) -> None:
+    """Record a refusal (``failed``) or a rule that blocks the write for now (``blocked``); commits."""
+    with conn.transaction():
+        conn.execute(
+            """UPDATE sync.outbound SET state = %s, last_error = %s, updated_at = now()
+                WHERE target_system = %s AND entity = %s AND business_key = %s""",
+            (state, error[:2000], target, entity, key),
+        )
+
+
+def in_doubt(conn: psycopg.Connection, target: str, entity: str) -> list[tuple[str, dict | None, str | None]]:
+    """Rows whose last write has an unknown outcome: (business key, intended state, remote id)."""
+    return conn.execute(
+        """SELECT business_key, payload, remote_id FROM sync.outbound
+            WHERE target_system = %s AND entity = %s AND state = 'sending' ORDER BY business_key""",
+        (target, entity),
+    ).fetchall()

@@ -1,0 +1,280 @@
+"""The exception queue: quarantined records and conflicts, with an append-only history.
+
+Items are keyed by (kind, source system, entity, record key, reason code); while an item is open,
+seeing the same problem again only bumps ``last_seen_at`` and ``occurrences``. Every state change
+appends a row to ``sync.exception_event`` (who, when, what), which is what auditors read.
+
+The functions here are set-based: callers stage candidate rows in a (temporary) table and the
+queue is updated from it in one statement each.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+SYSTEM_ACTOR = "system"
+
+# Human texts of the reason codes (the queue keeps both).
+REASONS: dict[str, str] = {
+    "mapping_error": "the vendor record could not be mapped to the canonical model",
+    "missing_name": "the record has no name",
+    "missing_code": "the record has no code",
+    "duplicate_code": "another record in the same load has this code",
+    "code_taken": "this code already belongs to another canonical record",
+    "unknown_parent": "the parent department is not in the directory",
+    "self_parent": "the department is its own parent",
+    "orphaned": "the department cannot be reached from the root (its parent is quarantined or in a cycle)",
+    "missing_employee_no": "the employee has no employee number (工号)",
+    "missing_department": "the employee belongs to no department",
+    "unknown_department": "the employee's department is unknown or inactive",
+    "duplicate_employee_no": "another employee has the same employee number (工号)",
+    "malformed_email": "the e-mail address is malformed",
+    "malformed_phone": "the mobile number is malformed",
+    "push_refused": "the expense system refused the record",
+    "pending_documents": "the expense system refuses to disable staff who still have pending documents",
+    "unit_has_staff": "the expense system refuses to disable a department that still has staff",
+    "missing_mobile": "the expense system requires a mobile number for every staff",
+    # the ERP chart (expense_category_sync_weekly)
+    "changed_both_sides": "changed in the ERP and in the expense system since the last sync",
+    "expense_side_edited": "changed by hand in the expense system; the ERP is master",
+    "no_fee_type": "the expense category has no fee type in the expense system",
+    "fee_type_gl_inactive": "the fee type is mapped to an inactive or unknown GL account",
+    "fee_type_gl_not_postable": "the fee type is mapped to a GL account that is not a postable leaf",
+    "parent_not_in_expense": "the parent record is not in the expense system yet",
+}
+
+
+def queue_from(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    system: str,
+    entity: str,
+    table: str,
+    run_key: str | None,
+    key_col: str = "source_key",
+    reason_col: str = "reason",
+    record_col: str = "raw",
+    detail_col: str | None = None,
+) -> int:
+    """Open (or see again) an item for every row of ``table`` whose ``reason_col`` is set.
+
+    Returns the number of rows with a problem. New items get a ``queued`` event.
+    """
+    detail = sql.SQL("NULL") if detail_col is None else sql.Identifier(detail_col)
+    query = sql.SQL(
+        """
+        WITH problems AS (
+            SELECT {key}::text AS record_key, {reason} AS reason_code, {record}::jsonb AS record,
+                   {detail}::text AS detail
+            FROM {table} WHERE {reason} IS NOT NULL
+        ), upserted AS (
+            INSERT INTO sync.exception_item AS q
+                (kind, source_system, entity, record_key, reason_code, reason, record, first_run_key, last_run_key)
+            SELECT %(kind)s, %(system)s, %(entity)s, p.record_key, p.reason_code,
+                   COALESCE(%(reasons)s::jsonb ->> p.reason_code, p.reason_code)
+                       || COALESCE(': ' || p.detail, ''),
+                   p.record, %(run_key)s, %(run_key)s
+            FROM problems p
+            ON CONFLICT (kind, source_system, entity, record_key, reason_code) WHERE status <> 'resolved'
+            DO UPDATE SET last_seen_at = now(), occurrences = q.occurrences + 1, record = EXCLUDED.record,
+                          reason = EXCLUDED.reason, last_run_key = EXCLUDED.last_run_key
+            RETURNING q.item_id, (q.xmax = 0) AS inserted, q.reason_code
+        )
+        INSERT INTO sync.exception_event (item_id, actor, action, detail)
+        SELECT item_id, %(actor)s, 'queued', jsonb_build_object('run_key', %(run_key)s::text,
+                                                                  'reason_code', reason_code)
+        FROM upserted WHERE inserted
+        """
+    ).format(
+        key=sql.Identifier(key_col),
+        reason=sql.Identifier(reason_col),
+        record=sql.Identifier(record_col),
+        detail=detail,
+        table=sql.SQL(table),
+    )
+    conn.execute(
+        query,
+        {
+            "kind": kind,
+            "system": system,
+            "entity": entity,
+            "run_key": run_key,
+            "reasons": json.dumps(REASONS),
+            "actor": SYSTEM_ACTOR,
+        },
+    )
+    count = conn.execute(
+        sql.SQL("SELECT count(*) FROM {table} WHERE {reason} IS NOT NULL").format(
+            table=sql.SQL(table), reason=sql.Identifier(reason_col)
+        )
+    ).fetchone()[0]
+    return int(count)
+
+
+def resolve_cleared(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    system: str,
+    entity: str,
+    table: str,
+    run_key: str | None,
+    key_col: str = "source_key",
+    reason_col: str = "reason",
+    full_snapshot: bool = True,
+    reason_codes: list[str] | None = None,
+) -> int:
+    """Resolve open items whose problem is gone.
+
+    An item is cleared when its record is in ``table`` without that reason any more, or, when
+    ``table`` holds the vendor's full snapshot, when the record is not there at all (it was
+    deleted at the source). ``reason_codes`` limits which items this check may clear.
+    """
+    gone = (
+        sql.SQL("OR NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key}::text = q.record_key)").format(
+            table=sql.SQL(table), key=sql.Identifier(key_col)
+        )
+        if full_snapshot
+        else sql.SQL("")
+    )
+    query = sql.SQL(
+        """
+        WITH cleared AS (
+            UPDATE sync.exception_item q
+               SET status = 'resolved', decision = 'auto_cleared', decided_by = %(actor)s, decided_at = now()
+             WHERE q.kind = %(kind)s AND q.source_system = %(system)s AND q.entity = %(entity)s
+               AND q.status <> 'resolved'
+               AND (%(codes)s::text[] IS NULL OR q.reason_code = ANY(%(codes)s::text[]))
+               AND (EXISTS (SELECT 1 FROM {table} t
+                             WHERE t.{key}::text = q.record_key
+                               AND t.{reason} IS DISTINCT FROM q.reason_code)
+                    {gone})
+            RETURNING q.item_id
+        )
+        INSERT INTO sync.exception_event (item_id, actor, action, detail)
+        SELECT item_id, %(actor)s, 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text)
+        FROM cleared
+        """
+    ).format(table=sql.SQL(table), key=sql.Identifier(key_col), reason=sql.Identifier(reason_col), gone=gone)
+    cur = conn.execute(
+        query,
+        {
+            "kind": kind,
+            "system": system,
+            "entity": entity,
+            "run_key": run_key,
+            "actor": SYSTEM_ACTOR,
+            "codes": reason_codes,
+        },
+    )
+    return cur.rowcount
+
+
+def open_item(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    system: str,
+    entity: str,
+    record_key: str,
+    reason_code: str,
+    detail: str = "",
+    record: Any = None,
+    run_key: str | None = None,
+) -> int:
+    """Open (or see again) one item; returns its id."""
+    reason = REASONS.get(reason_code, reason_code) + (f": {detail}" if detail else "")
+    row = conn.execute(
+        """
+        INSERT INTO sync.exception_item AS q
+            (kind, source_system, entity, record_key, reason_code, reason, record, first_run_key, last_run_key)
+        VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
+        ON CONFLICT (kind, source_system, entity, record_key, reason_code) WHERE status <> 'resolved'
+        DO UPDATE SET last_seen_at = now(), occurrences = q.occurrences + 1, reason = EXCLUDED.reason,
+                      record = EXCLUDED.record, last_run_key = EXCLUDED.last_run_key
+        RETURNING item_id, (xmax = 0)
+        """,
+        (kind, system, entity, record_key, reason_code, reason, json.dumps(record, default=str), run_key, run_key),
+    ).fetchone()
+    if row[1]:
+        conn.execute(
+            "INSERT INTO sync.exception_event (item_id, actor, action, detail) VALUES (%s, %s, 'queued', %s)",
+            (row[0], SYSTEM_ACTOR, json.dumps({"run_key": run_key, "reason_code": reason_code})),
+        )
+    return int(row[0])
+
+
+def resolve_item(
+    conn: psycopg.Connection,
+    item_id: int,
+    *,
+    decision: str,
+    actor: str,
+    note: str = "",
+    action: str = "decided",
+    at: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Close one item with a decision, recording who decided and when (``at``, default now);
+    returns whether it was still open."""
+    cur = conn.execute(
+        """UPDATE sync.exception_item SET status = 'resolved', decision = %s, decided_by = %s,
+                  decided_at = COALESCE(%s, now())
+           WHERE item_id = %s AND status <> 'resolved'""",
+        (decision, actor, at, item_id),
+    )
+    if cur.rowcount:
+        add_event(conn, item_id, actor, action, {"decision": decision, "note": note, **(detail or {})})
+    return bool(cur.rowcount)
+
+
+def defer_item(conn: psycopg.Connection, item_id: int, *, actor: str, detail: dict[str, Any] | None = None) -> bool:
+    """Leave one item undecided for now (status ``deferred``), recording who deferred it and when."""
+    cur = conn.execute(
+        "UPDATE sync.exception_item SET status = 'deferred' WHERE item_id = %s AND status <> 'resolved'", (item_id,)
+    )
+    if cur.rowcount:
+        add_event(conn, item_id, actor, "deferred", detail or {})
+    return bool(cur.rowcount)
+
+
+def add_event(conn: psycopg.Connection, item_id: int, actor: str, action: str, detail: dict[str, Any]) -> None:
+    """Append one entry to an item's history."""
+    conn.execute(
+        "INSERT INTO sync.exception_event (item_id, actor, action, detail) VALUES (%s, %s, %s, %s)",
+        (item_id, actor, action, json.dumps(detail, ensure_ascii=False, default=str)),
+    )
+
+
+def clear_records(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    system: str,
+    entity: str,
+    keys: list[str],
+    run_key: str | None,
+) -> int:
+    """Resolve the open items of these records (their problem is gone: e.g. a later push succeeded)."""
+    if not keys:
+        return 0
+    cur = conn.execute(
+        """
+        WITH cleared AS (
+            UPDATE sync.exception_item
+               SET status = 'resolved', decision = 'auto_cleared', decided_by = %(actor)s, decided_at = now()
+             WHERE kind = %(kind)s AND source_system = %(system)s AND entity = %(entity)s
+               AND status <> 'resolved' AND record_key = ANY(%(keys)s)
+            RETURNING item_id
+        )
+        INSERT INTO sync.exception_event (item_id, actor, action, detail)
+        SELECT item_id, %(actor)s, 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text) FROM cleared
+        """,
+        {"actor": SYSTEM_ACTOR, "kind": kind, "system": system, "entity": entity, "keys": keys, "run_key": run_key},
+    )
+    return cur.rowcount

@@ -1,0 +1,146 @@
+"""Tasks of ``expense_category_sync_weekly``: the ERP chart into the middle platform, reconciled with 合思."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+
+from expense_sync.pools import POOL_ERP, POOL_EXPENSE
+from expense_sync.tasks.common import record_counts, run_key
+
+log = logging.getLogger(__name__)
+RESPONSE_TIMEOUT = dt.timedelta(days=3)  # an unanswered conflict question becomes "Defer" after this
+
+
+def _param(name: str) -> bool:
+    return bool(get_current_context()["params"].get(name))
+
+
+@task(pool=POOL_ERP)
+def extract_chart() -> dict[str, Any]:
+    """Land the configured ERP's GL accounts, expense items, cost centers and projects in staging."""
+    from expense_sync.chart.extract import extract_chart as extract
+    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.settings import erp_vendor
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        result = extract(conn, erp_hook(erp_vendor()), run_key(), full=_param("full_sync"))
+    record_counts("extract", result)
+    log.info("extracted: %s", json.dumps(result, ensure_ascii=False, default=str))
+    return result
+
+
+@task
+def merge_chart(extracted: dict[str, Any]) -> dict[str, Any]:
+    """Merge the loads into the canonical chart (ERP wins; malformed records quarantined)."""
+    from expense_sync.chart.merge import merge_chart as merge
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        counts = merge(conn, extracted["loads"], run_key())
+    record_counts("merge", counts)
+    log.info("merged: %s", json.dumps(counts, ensure_ascii=False))
+    return counts
+
+
+@task(pool=POOL_EXPENSE)
+def read_expense_side() -> dict[str, Any]:
+    """Read 合思's fee types and the cost center / project items changed since the last read."""
+    from expense_sync.chart.expense_side import read_expense_side as read
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        result = read(conn, EkuaibaoHook(), run_key())
+    record_counts("read_expense_side", result)
+    return result
+
+
+@task
+def reconcile_categories() -> dict[str, Any]:
+    """Map expense categories onto fee types; queue what needs a person."""
+    from expense_sync.chart.categories import reconcile_categories as reconcile
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        counts = reconcile(conn, run_key())
+    record_counts("categories", counts)
+    return counts
+
+
+@task(pool=POOL_EXPENSE)
+def push_dimensions(expense: dict[str, Any]) -> dict[str, Any]:
+    """Push cost centers and projects to 合思; changes on both sides become conflicts."""
+    from expense_sync.chart.push import push_dimensions as push
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        counts = push(conn, EkuaibaoHook(), run_key(), expense["dimensions"], full=_param("full_sync"))
+    record_counts("push", counts)
+    log.info("pushed: %s", json.dumps(counts, ensure_ascii=False))
+    return counts
+
+
+@task
+def conflict_questions() -> list[dict[str, str]]:
+    """The open conflicts to ask about: one question each (subject, body), mapped over by the
+    question task, which is skipped when there is none. Their queue item ids go to XCom ``items``."""
+    from expense_sync.chart.decisions import questions
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        asked = questions(conn, review_deferred=_param("review_deferred"))
+    get_current_context()["ti"].xcom_push(key="items", value=asked["items"])
+    record_counts("questions", {"asked": asked["items"]})
+    return asked["questions"]
+
+
+@task(trigger_rule="none_failed", pool=POOL_EXPENSE)
+def apply_decisions(items: list[int], answers: Any, expense: dict[str, Any]) -> dict[str, Any]:
+    """Apply each answer (take ERP / keep 合思 / defer) and record who, when and what."""
+    if not items:  # nothing was asked: the question task was skipped
+        record_counts("decisions", {})
+        return {}
+    from expense_sync.chart.decisions import apply_answers
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+    from expense_sync.store.db import connect
+
+    responses = [answers[i] for i in range(len(items))]
+    with connect() as conn:
+        counts = apply_answers(conn, EkuaibaoHook(), run_key(), expense["dimensions"], items, responses)
+    record_counts("decisions", counts)
+    log.info("decisions: %s", json.dumps(counts, ensure_ascii=False, default=str))
+    return counts
+
+
+@task
+def summarize() -> dict[str, Any]:
+    """Close the run in the ledger and log what it did, with the conflicts still open."""
+    from expense_sync.chart.decisions import decisions_log
+    from expense_sync.quality.checkpoint import docs_index
+    from expense_sync.store.db import connect
+    from expense_sync.store.runs import finish_run
+
+    key = run_key()
+    with connect() as conn:
+        steps = finish_run(conn, key)
+        decided = decisions_log(conn, key)
+        still_open = conn.execute(
+            "SELECT entity, reason_code, status, count(*) FROM sync.exception_item "
+            "WHERE status <> 'resolved' AND entity IN ('gl_account', 'expense_category', 'cost_center', 'project') "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ).fetchall()
+    summary = {
+        "steps": steps,
+        "decisions": decided,
+        "open_exceptions": [list(r) for r in still_open],
+        "data_docs": docs_index().as_uri(),
+    }
+    log.info("chart sync summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
+    return summary

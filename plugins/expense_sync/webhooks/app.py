@@ -1,0 +1,202 @@
+"""The receiver's FastAPI app: one route per sender, the same steps for each.
+
+``POST /webhooks/{ekuaibao,dingtalk,wecom,standard}`` (and ``GET /webhooks/wecom`` for WeCom's
+URL check; ``GET /health``), under the plugin's url_prefix (``/expense-sync``) in the api-server:
+
+1. size and media type, before reading the body (413, 415), then the body up to the limit (413);
+2. the sender's secrets (cached; 404 when the sender is not configured, 503 when misconfigured);
+3. the sender's verification of the raw bytes, then parsing (400 malformed, 401 forged or stale);
+4. the insert into ``sync.event_inbox``, committed before the answer (a duplicate inserts nothing;
+   503 when the database cannot take it, so that the sender retries, never a 2xx);
+5. a poke to the notifier (asset event on ``expense_claims``, coalesced, off the request path);
+6. the sender's own success answer (the same for a duplicate).
+
+Every refusal is logged as one line (sender, status, fixed reason, peer), never with the body or a
+secret. Anything unexpected is caught by :class:`CatchAll`: one line, and 503 so that the sender
+tries again. The app is not behind Airflow's auth: every request authenticates itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from expense_sync.store.inbox import InboundEvent
+from expense_sync.webhooks import dingtalk, ekuaibao, standard, wecom
+from expense_sync.webhooks.config import ReceiverSettings
+from expense_sync.webhooks.credentials import CredentialCache
+from expense_sync.webhooks.delivery import Delivery, receive
+from expense_sync.webhooks.errors import Rejected
+from expense_sync.webhooks.notify import CoalescingNotifier, Notifier
+from expense_sync.webhooks.writer import InboxWriter
+
+log = logging.getLogger("expense_sync.webhooks")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What differs between senders: media types, where the secrets come from, verify, answer."""
+
+    source: str
+    content_types: tuple[str, ...]
+    load: Callable[[], Any]
+    verify: Callable[[Delivery, Any, float], InboundEvent | None]
+    reply: Callable[[Any, bool | None], Response]
+
+
+SENDERS = {
+    m.SOURCE: Sender(m.SOURCE, m.CONTENT_TYPES, m.load, m.verify, m.reply)
+    for m in (ekuaibao, dingtalk, wecom, standard)
+}
+
+
+class Receiver:
+    """One app's state: the secrets cache, the inbox writer and the notifier."""
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        notifier: Notifier | None,
+        connect: Callable[[], psycopg.Connection] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.credentials = CredentialCache(settings.config_ttl)
+        self.notifier = CoalescingNotifier(notifier, settings.notify_interval) if notifier else None
+        self._connect = connect
+        self._writer: InboxWriter | None = None
+
+    @property
+    def writer(self) -> InboxWriter:
+        if self._writer is None:  # created on first use: importing the plugin opens nothing
+            self._writer = InboxWriter(self.settings.pool_size, self.settings.db_timeout, self._connect)
+        return self._writer
+
+    async def secrets(self, sender: Sender) -> Any:
+        if self.credentials.fresh(sender.source):
+            return self.credentials.get(sender.source, sender.load)
+        return await run_in_threadpool(self.credentials.get, sender.source, sender.load)  # Airflow lookups
+
+    async def deliver(self, sender: Sender, request: Request) -> Response:
+        try:
+            delivery = await receive(request, self.settings.max_body_bytes, sender.content_types)
+            secrets = await self.secrets(sender)
+            event = sender.verify(delivery, secrets, time.time())
+            stored = None
+            if event is not None:
+                stored = await self.writer.store(event)
+                if stored and self.notifier is not None:
+                    self.notifier.poke(event.source)
+                log.debug(
+                    "webhook %s: source=%s type=%s", "stored" if stored else "duplicate", event.source, event.event_type
+                )
+            return sender.reply(secrets, stored)
+        except Rejected as rejected:
+            return refuse(sender.source, request, rejected)
+
+    async def wecom_url_check(self, request: Request) -> Response:
+        sender = SENDERS[wecom.SOURCE]
+        try:
+            delivery = await receive(request, self.settings.max_body_bytes, ())
+            return wecom.verify_url(delivery, await self.secrets(sender), time.time())
+        except Rejected as rejected:
+            return refuse(sender.source, request, rejected)
+
+    def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def refuse(source: str, request: Request, rejected: Rejected) -> JSONResponse:
+    peer = request.client.host if request.client else "-"
+    log.warning(
+        "webhook refused: source=%s status=%d reason=%s peer=%s%s",
+        source,
+        rejected.status,
+        rejected.reason,
+        peer,
+        f" ({rejected.detail})" if rejected.detail else "",
+    )
+    headers = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else None
+    return JSONResponse({"error": rejected.reason}, rejected.status, headers=headers)
+
+
+class CatchAll:
+    """Pure ASGI guard: an unexpected exception becomes one log line and a 503, never a 500."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as err:
+            log.error("webhook failed: path=%s error=%s", scope.get("path"), type(err).__name__)
+            log.debug("webhook failure", exc_info=True)
+            if not started:
+                response = JSONResponse({"error": "temporarily unavailable"}, 503, headers={"Retry-After": "5"})
+                await response(scope, receive, send)
+
+
+def create_app(
+    *,
+    notifier: Notifier | None = None,
+    settings: ReceiverSettings | None = None,
+    prefix: str = "",
+    connect: Callable[[], psycopg.Connection] | None = None,
+) -> FastAPI:
+    """The receiver app. ``notifier`` gets the asset events (see :mod:`.notify`); ``connect`` makes
+    the inbox connections (default: ``mdm_postgres``); ``prefix`` is for serving it standalone."""
+    receiver = Receiver(settings or ReceiverSettings.from_env(), notifier, connect)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        receiver.close()
+
+    app = FastAPI(title="expense-sync webhooks", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.receiver = receiver
+    app.add_middleware(CatchAll)
+    # Plain Starlette routes: the handlers take the raw request, so FastAPI's parameter machinery
+    # would only add cost per delivery.
+    for sender in SENDERS.values():
+        app.add_route(
+            f"{prefix}/webhooks/{sender.source}",
+            _endpoint(receiver, sender),
+            methods=["POST"],
+            name=f"webhook_{sender.source}",
+        )
+    app.add_route(f"{prefix}/webhooks/wecom", receiver.wecom_url_check, methods=["GET"], name="wecom_url_check")
+    app.add_route(f"{prefix}/health", _health, methods=["GET"], name="health")
+    return app
+
+
+def _endpoint(receiver: Receiver, sender: Sender) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return await receiver.deliver(sender, request)
+
+    return endpoint
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,125 @@
+"""Durable inserts into the inbox from the event loop: a few writer threads, one connection each.
+
+``pool_size`` threads each keep one autocommit connection to ``mdm_postgres`` (made by
+:func:`expense_sync.store.db.connect`, with a statement timeout and an application name), so the
+pool is the thread pool: at most ``pool_size`` inserts run at once and the rest wait their turn.
+A store returns only after PostgreSQL committed the row. A broken connection (the server
+restarted) is replaced and the insert tried once more, which is safe: the insert is idempotent.
+What the sender hears when the database cannot take the event:
+
+* cannot connect, connection lost twice, too slow (``db_timeout``), any other database error → 503
+  with ``Retry-After`` (the sender retries; the event is not lost, and never answered 2xx);
+* the server refuses the payload's data (e.g. a NUL character inside a JSON string) → 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+
+from expense_sync.store import inbox
+from expense_sync.store.inbox import InboundEvent
+from expense_sync.webhooks.errors import Rejected
+
+log = logging.getLogger(__name__)
+APPLICATION_NAME = "expense-sync-webhooks"
+RETRY_AFTER = 5
+
+
+def connect_mdm(statement_timeout: float) -> psycopg.Connection:
+    from expense_sync.store.db import connect
+
+    conn = connect()
+    conn.execute(
+        "SELECT set_config('statement_timeout', %s, false), set_config('application_name', %s, false)",
+        (f"{int(statement_timeout * 1000)}ms", APPLICATION_NAME),
+    )
+    return conn
+
+
+class InboxWriter:
+    """``size`` writer threads with a connection each; :meth:`store` awaits one insert."""
+
+    def __init__(self, size: int, timeout: float, connect: Callable[[], psycopg.Connection] | None = None) -> None:
+        self.timeout = timeout
+        self._connect = connect or (lambda: connect_mdm(timeout))
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="inbox-writer")
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+
+    async def store(self, event: InboundEvent) -> bool:
+        """Insert and commit; ``True`` if stored now, ``False`` if it was stored before."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._insert, event)
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            raise Rejected(503, "database too slow", retry_after=RETRY_AFTER) from None
+
+    def _insert(self, event: InboundEvent) -> bool:
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                return inbox.insert(conn, event) is not None
+            except psycopg.DataError as err:
+                raise Rejected(422, "payload cannot be stored", detail=f"sqlstate {err.sqlstate}") from None
+            except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+                lost = conn.broken or conn.closed
+                if lost:
+                    self._discard(conn)
+                if attempt == 2 or not lost:  # only a lost connection is worth a second try
+                    raise Rejected(
+                        503,
+                        "database unavailable",
+                        retry_after=RETRY_AFTER,
+                        detail=f"{type(err).__name__} sqlstate {err.sqlstate}",
+                    ) from None
+            except psycopg.Error as err:
+                raise Rejected(
+                    503,
+                    "database error",
+                    retry_after=RETRY_AFTER,
+                    detail=f"{type(err).__name__} sqlstate {err.sqlstate}",
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed:
+            return conn
+        try:
+            conn = self._connect()
+        except psycopg.Error as err:
+            raise Rejected(
+                503, "database unavailable", retry_after=RETRY_AFTER, detail=f"connect: {type(err).__name__}"
+            ) from None
+        except Exception as err:  # e.g. mdm_postgres is not defined
+            raise Rejected(
+                503, "database not configured", retry_after=RETRY_AFTER, detail=f"connect: {type(err).__name__}"
+            ) from None
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _discard(self, conn: psycopg.Connection) -> None:
+        self._local.conn = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        try:
+            conn.close()
+        except psycopg.Error:
+            pass
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()

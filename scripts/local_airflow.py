@@ -1,0 +1,389 @@
+"""``make airflow``: the Airflow UI on this machine, without Docker, ready to run every DAG.
+
+What it starts, each in a process group of its own so that stopping it is exact:
+
+1. PostgreSQL (the local server if one answers, else a throwaway cluster) with two databases: the
+   Airflow metadata (``expense_sync_airflow``) and the middle platform (``expense_sync_local``);
+2. every vendor sandbox, on free ports of 127.0.0.1;
+3. ``airflow db migrate`` and ``python -m expense_sync setup`` (connections, variables, pools,
+   migrations, the admin password), as the docker-compose init service does;
+4. the components of the docker-compose deployment: ``api-server``, ``scheduler`` (LocalExecutor
+   instead of Celery workers), ``dag-processor`` and ``triggerer``, with ``AIRFLOW_HOME=.local/airflow``;
+5. one run of every DAG, so the UI shows green runs (``--no-runs`` skips it).
+
+It prints the address and the login, then waits; Ctrl+C (or SIGTERM) stops everything it started.
+The admin password is generated once and kept in ``.local/airflow/simple_auth_manager_passwords.json``;
+the databases stay between launches (``--fresh`` starts them anew). Tests drive :class:`LocalAirflow`
+from Python with free ports, a temporary home and databases of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "include" / "sandboxes")]
+
+from expense_sync_sandboxes import VENDORS  # noqa: E402
+from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster  # noqa: E402
+from expense_sync_sandboxes.postgres import LocalPostgres  # noqa: E402
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+ADMIN = "admin"
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+STOP_GRACE = 30.0  # seconds a component gets to exit on SIGTERM before SIGKILL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Settings:
+    """Where and how to run. The defaults are ``make airflow``'s; tests pass their own."""
+
+    home: Path = ROOT / ".local" / "airflow"
+    port: int = 8080
+    metadata_db: str = "expense_sync_airflow"
+    mdm_db: str = "expense_sync_local"
+    fresh: bool = False  # drop both databases first
+    extra_dag_dirs: list[Path] = field(default_factory=list)  # more DAG bundles (tests add probe DAGs)
+    connection_extra: dict[str, Any] = field(default_factory=lambda: {"rate_limit_qps": 50})
+    environment: dict[str, str] = field(default_factory=dict)  # last word on any variable
+
+
+class LocalAirflow:
+    """Start and stop the local deployment; talk to its REST API."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.home = self.settings.home
+        self.url = f"http://127.0.0.1:{self.settings.port}"
+        self.postgres: LocalPostgres | None = None
+        self.sandboxes: SandboxCluster | None = None
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env: dict[str, str] = {}
+        self.password = ""
+        self._token: str | None = None
+
+    # -- start ------------------------------------------------------------------------------------
+    def start(self, timeout: float = 180) -> LocalAirflow:
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
+        if _listening(self.settings.port):
+            raise RuntimeError(f"port {self.settings.port} is taken: choose another (make airflow PORT=8081)")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.postgres = LocalPostgres().start()
+        metadata_url, mdm_url = (self._database(name) for name in (self.settings.metadata_db, self.settings.mdm_db))
+        self.sandboxes = SandboxCluster(list(VENDORS)).start()
+        self.password = self._admin_password()
+        self.env = self._environment(metadata_url, mdm_url)
+        self._run("db", "migrate")
+        self._run_python("-m", "expense_sync", "setup")
+        for component in COMPONENTS:
+            log = open(self.home / f"{component}.log", "ab")  # noqa: SIM115 - closed with the process
+            self.processes[component] = subprocess.Popen(
+                [self._airflow(), component],
+                env=self.env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            log.close()
+        self._wait_until_ready(time.monotonic() + timeout)
+
+    def _database(self, name: str) -> str:
+        import psycopg
+        from psycopg import sql
+
+        assert self.postgres is not None
+        if self.settings.fresh:
+            self.postgres.drop_database(name)
+        with psycopg.connect(self.postgres.server_url, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.postgres.url(name)
+
+    def _passwords_file(self) -> Path:
+        return self.home / "simple_auth_manager_passwords.json"
+
+    def _admin_password(self) -> str:
+        path = self._passwords_file()
+        if path.exists() and not self.settings.fresh:
+            known = json.loads(path.read_text() or "{}").get(ADMIN)
+            if known:
+                return known
+        return secrets.token_urlsafe(12)
+
+    def _environment(self, metadata_url: str, mdm_url: str) -> dict[str, str]:
+        assert self.sandboxes is not None
+        port = self.settings.port
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include" / "sandboxes")]),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file()),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "10",
+            "AIRFLOW__CORE__MAX_TASK_RETRY_DELAY": "60",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url.replace("postgresql://", "postgresql+psycopg://", 1),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            # serve-logs listens on fixed ports by default (8793, 8794): take free ones
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "EXPENSE_SYNC_DEADLINE_ALERTS": "true",
+            "EXPENSE_SYNC_ADMIN_PASSWORD": self.password,
+            "AIRFLOW_CONN_MDM_POSTGRES": mdm_url,
+            "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
+            "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee",
+        }
+        for conn_id in CONNECTIONS:
+            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = self.sandboxes.connection(
+                conn_id, **self.settings.connection_extra
+            )
+        if self.settings.extra_dag_dirs:
+            bundles = [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]
+            bundles += [
+                {"name": f"extra-{n}", "classpath": _LOCAL_BUNDLE, "kwargs": {"path": str(path)}}
+                for n, path in enumerate(self.settings.extra_dag_dirs, 1)
+            ]
+            env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
+        env.update(self.settings.environment)
+        return env
+
+    def _airflow(self) -> str:
+        return str(Path(sys.executable).parent / "airflow")
+
+    def _run(self, *args: str) -> None:
+        self._check_call([self._airflow(), *args])
+
+    def _run_python(self, *args: str) -> None:
+        self._check_call([sys.executable, *args])
+
+    def _check_call(self, command: list[str]) -> None:
+        with open(self.home / "setup.log", "ab") as log:
+            log.write(f"\n$ {' '.join(command)}\n".encode())
+            log.flush()
+            done = subprocess.run(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command[-2:])} failed; see {self.home / 'setup.log'}")
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        """Until the API answers, every component reports healthy and every DAG file is parsed."""
+        expected = self.dag_files()
+        while True:
+            self.check_alive()
+            try:
+                health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                healthy = all(
+                    health.get(part, {}).get("status") == "healthy"
+                    for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+                )
+                if healthy and expected <= self.parsed_files():
+                    return
+            except (requests.ConnectionError, requests.Timeout, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Airflow was not ready in time; see the logs in {self.home}")
+            time.sleep(1)
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = "\n".join((self.home / f"{name}.log").read_text(errors="replace").splitlines()[-20:])
+                raise RuntimeError(f"airflow {name} exited with code {process.returncode}:\n{tail}")
+
+    # -- the REST API -----------------------------------------------------------------------------
+    def token(self) -> str:
+        """A JWT for the admin, from ``POST /auth/token`` (SimpleAuthManager)."""
+        if self._token is None:
+            response = requests.post(
+                f"{self.url}/auth/token", json={"username": ADMIN, "password": self.password}, timeout=10
+            )
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method,
+            f"{self.url}/api/v2{path}",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=30,
+            **kwargs,
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def dag_files(self) -> set[str]:
+        """Every DAG file the deployment should have parsed (a DAG's id is its file's name)."""
+        folders = [ROOT / "dags", *self.settings.extra_dag_dirs]
+        return {path.name for folder in folders for path in folder.glob("*.py") if not path.name.startswith("_")}
+
+    def parsed_files(self) -> set[str]:
+        """The DAG files the dag-processor has parsed, into DAGs or into import errors."""
+        dags = self.api("GET", "/dags", params={"limit": 1000})["dags"]
+        errors = self.api("GET", "/importErrors", params={"limit": 1000})["import_errors"]
+        return {Path(d["fileloc"]).name for d in dags} | {Path(e["filename"]).name for e in errors}
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        """Start a run of ``dag_id`` now; its run id."""
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """Wait until the run finishes; its final state."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} {run_id} still {state} after {timeout}s")
+            time.sleep(2)
+
+    # -- stop -------------------------------------------------------------------------------------
+    def leftovers(self) -> list[int]:
+        """Processes still running with this deployment's AIRFLOW_HOME (none after :meth:`stop`)."""
+        marker = f"AIRFLOW_HOME={self.home}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker in (entry / "environ").read_bytes().split(b"\0"):
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        return found
+
+    def stop(self) -> None:
+        """SIGTERM to every component's process group, SIGKILL to what is left; then sandboxes and PostgreSQL."""
+        for process in self.processes.values():
+            _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+        self.processes.clear()
+        for pid in self.leftovers():  # anything that left its group (a task's own session)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.sandboxes:
+            self.sandboxes.stop()
+            self.sandboxes = None
+        if self.postgres and self.postgres.cluster_dir:
+            self.postgres.stop()
+        self.postgres = None
+
+    def __enter__(self) -> LocalAirflow:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make airflow", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8080, help="the UI's port")
+    parser.add_argument("--fresh", action="store_true", help="start with empty databases and a new password")
+    parser.add_argument("--no-runs", action="store_true", help="do not trigger a first run of each DAG")
+    args = parser.parse_args(argv)
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)  # also when started in the background, where SIGINT is ignored
+    local = LocalAirflow(Settings(port=args.port, fresh=args.fresh))
+    print("starting PostgreSQL, the vendor sandboxes and Airflow (about a minute) …", flush=True)
+    try:
+        local.start()
+        dag_ids = sorted(d["dag_id"] for d in local.api("GET", "/dags", params={"limit": 1000})["dags"])
+        if not args.no_runs:
+            for dag_id in dag_ids:
+                local.trigger(dag_id)
+        assert local.sandboxes is not None and local.postgres is not None
+        print(
+            f"\nAirflow UI: {local.url}   login: {ADMIN} / {local.password}\n"
+            f"DAGs: {', '.join(dag_ids)}" + ("" if args.no_runs else " (a first run of each is under way)") + "\n"
+            f"middle platform: {local.postgres.url(local.settings.mdm_db)}\n"
+            f"sandboxes: {', '.join(f'{v} {local.sandboxes.url(v)}' for v in local.sandboxes.ports)}\n"
+            f"Data Docs: {ROOT / 'great_expectations/uncommitted/data_docs/local_site/index.html'}\n"
+            f"logs: {local.home}/<component>.log; task logs in {local.home / 'logs'}\n"
+            "Ctrl+C stops everything.",
+            flush=True,
+        )
+        while True:
+            time.sleep(1)
+            local.check_alive()
+    except KeyboardInterrupt:
+        print("\nstopping …", flush=True)
+    except RuntimeError as err:
+        print(f"\n{err}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        local.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

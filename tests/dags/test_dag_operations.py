@@ -1,0 +1,47 @@
+"""Every DAG is operable: documented for the operator (what, master, conflict rule, what to do when it
+fails), retried with a backoff that really grows, alerting on failure, with a deadline where deadlines
+are on, and its vendor tasks in the vendor pools."""
+
+import datetime as dt
+
+import pytest
+from airflow.serialization.serialized_objects import DagSerialization
+
+from expense_sync.alerts import ExpenseSyncAlert
+from expense_sync.pools import ROLES
+from testkit import ROOT
+
+
+def parse():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return sorted(bag.dags.items())
+
+
+@pytest.mark.parametrize(("dag_id", "dag"), parse(), ids=[d for d, _ in parse()])
+def test_each_dag_documents_its_master_conflict_rule_and_runbook(dag_id, dag):
+    for heading in ("**Master:**", "**Conflict rule:**", "**When it fails:**"):
+        assert heading in dag.doc_md, f"{dag_id}: doc_md lacks {heading}"
+
+
+@pytest.mark.parametrize(("dag_id", "dag"), parse(), ids=[d for d, _ in parse()])
+def test_each_task_backs_off_exponentially_alerts_and_uses_a_known_pool(dag_id, dag):
+    for task in dag.tasks:
+        assert task.retry_exponential_backoff == 2.0, task.task_id  # True would mean a multiplier of 1
+        assert task.max_retry_delay == dt.timedelta(minutes=30)
+        assert any(isinstance(cb, ExpenseSyncAlert) for cb in task.on_failure_callback), task.task_id
+        assert task.pool in {"default_pool", *ROLES}, f"{task.task_id}: unknown pool {task.pool}"
+
+
+def test_deadlines_are_off_by_default_and_on_where_configured(monkeypatch):
+    assert all(not dag.deadline for _, dag in parse())
+    monkeypatch.setenv("EXPENSE_SYNC_DEADLINE_ALERTS", "true")
+    for dag_id, dag in parse():
+        assert dag.deadline, f"{dag_id} has no deadline"
+        callback = dag.deadline[0].callback
+        assert callback.path == "expense_sync.alerts.ExpenseSyncAlert" and callback.kwargs == {
+            "event": "deadline_missed"
+        }
+        DagSerialization.serialize_dag(dag)

@@ -1,0 +1,237 @@
+"""org_sync_daily end to end, with dag.test(): the OA and 合思 sandboxes over HTTP, a real PostgreSQL.
+
+A first full sync; a day of hires, leavers, transfers and renames that moves only the delta; a quiet
+day that writes and pushes nothing; bad records quarantined while the rest syncs; a failing health
+check that blocks the push; refusals from 合思; and a fault-ridden run that ends exactly like a
+clean one.
+"""
+
+import json
+
+import psycopg
+import pytest
+
+from testkit import canonical_state, expense_state, run_dag, step_counts, write_calls
+
+DAG = "org_sync_daily"
+
+
+@pytest.fixture(params=["dingtalk", "wecom"])
+def oa(request, sandboxes, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", request.param)
+    return request.param
+
+
+def assert_expense_matches_canonical(mdm, sandboxes):
+    canonical, expense = canonical_state(mdm), expense_state(sandboxes)
+    active_units = {c: (u["name"], u["parent"]) for c, u in canonical["org_units"].items() if u["active"]}
+    assert {c: (u["name"], u["parent"]) for c, u in expense["departments"].items() if u["active"]} == active_units
+    people = {
+        no: (e["name"], e["mobile"], e["email"], e["unit"], e["active"]) for no, e in canonical["employees"].items()
+    }
+    assert {
+        code: (s["name"], s["cellphone"], s["email"], s["unit"], s["active"]) for code, s in expense["staff"].items()
+    } == people
+
+
+def test_full_sync_then_the_delta_then_nothing(dagbag, mdm, sandboxes, oa):
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    merge = step_counts(mdm, "merge")
+    assert (merge["org_unit"]["created"], merge["employee"]["created"]) == (12, 60)
+    assert step_counts(mdm, "push")["employee"]["created"] == 60
+    assert_expense_matches_canonical(mdm, sandboxes)
+
+    directory = sandboxes.control(oa)
+    new_unit = directory.mutate("new_department", parent_id=2, name="审计二部")
+    directory.mutate("hire", dept_id=new_unit)
+    directory.mutate("hire", dept_id=3)
+    directory.mutate("leave", userid="u0000005")
+    directory.mutate("leave", userid="u0000006")
+    directory.mutate("transfer", userid="u0000007", dept_id=new_unit)
+    directory.mutate("rename_person", userid="u0000008", name="改名后")
+    directory.mutate("rename_department", dept_id=4, name="新名字部")
+    before = write_calls(sandboxes)
+
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    merge, push = step_counts(mdm, "merge"), step_counts(mdm, "push")
+    assert merge["org_unit"] == {**merge["org_unit"], "created": 1, "updated": 1, "deactivated": 0}
+    assert merge["employee"] == {**merge["employee"], "created": 2, "updated": 2, "deactivated": 2}
+    assert push["org_unit"] == {"created": 1, "updated": 1}
+    assert push["employee"] == {"created": 2, "updated": 2, "disabled": 2}
+    # one call each: department batch create, department update, staff batch create, staff batch update, disable
+    assert write_calls(sandboxes) - before == 5
+    assert_expense_matches_canonical(mdm, sandboxes)
+    leavers = canonical_state(mdm)["employees"]
+    assert not leavers["E0000005"]["active"] and not leavers["E0000006"]["active"]  # kept, deactivated
+
+    last_change = mdm.execute("SELECT max(updated_at) FROM mdm.employee").fetchone()
+    before = write_calls(sandboxes)
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    merge = step_counts(mdm, "merge")
+    assert all(merge[e][k] == 0 for e in merge for k in ("created", "updated", "deactivated", "quarantined"))
+    assert step_counts(mdm, "push")["employee"] == {} and step_counts(mdm, "push")["org_unit"] == {}
+    assert write_calls(sandboxes) == before
+    assert mdm.execute("SELECT max(updated_at) FROM mdm.employee").fetchone() == last_change
+
+
+def test_bad_records_are_quarantined_while_the_rest_syncs(dagbag, mdm, sandboxes, oa):
+    directory = sandboxes.control(oa)
+    directory.mutate("set_person", userid="u0000001", email="not-an-email")
+    directory.mutate("set_person", userid="u0000002", mobile="12345")
+    directory.mutate("set_person", userid="u0000003", job_number="E0000004")  # now two people share E0000004
+    directory.mutate("set_person", userid="u0000009", dept_ids=[9999, 2])  # main department out of scope
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+
+    items = mdm.execute(
+        "SELECT record_key, reason_code, status FROM sync.exception_item WHERE kind = 'quarantine' ORDER BY 2, 1"
+    ).fetchall()
+    reasons = {reason for _, reason, _ in items}
+    # In DingTalk two people share an employee number: both are quarantined. In WeCom the userid IS the
+    # employee number, so the same id arrives twice with different content: neither version wins.
+    duplicate = {"dingtalk": {"duplicate_employee_no"}, "wecom": {"duplicate_employee_no", "mapping_error"}}[oa]
+    assert reasons == {"malformed_email", "malformed_phone", "unknown_department"} | duplicate
+    assert {status for *_, status in items} == {"open"} and len(items) == 5
+    assert step_counts(mdm, "merge")["employee"]["created"] == 60 - 5
+    assert len(expense_state(sandboxes)["staff"]) == 60 - 5  # the rest synced and was pushed
+    events = mdm.execute("SELECT count(*) FROM sync.exception_event WHERE action = 'queued'").fetchone()[0]
+    assert events == len(items)
+
+    directory.mutate("set_person", userid="u0000001", email="fixed@example.com")
+    directory.mutate("set_person", userid="u0000002", mobile="13900000002")
+    directory.mutate("set_person", userid="u0000003", job_number="E0000003")
+    directory.mutate("set_person", userid="u0000009", dept_ids=[2])
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    still_open = mdm.execute("SELECT count(*) FROM sync.exception_item WHERE status <> 'resolved'").fetchone()[0]
+    assert still_open == 0
+    cleared = mdm.execute(
+        "SELECT count(*) FROM sync.exception_event WHERE action = 'auto_resolved' AND actor = 'system'"
+    ).fetchone()[0]
+    assert cleared == len(items)
+    assert len(expense_state(sandboxes)["staff"]) == 60
+    assert_expense_matches_canonical(mdm, sandboxes)
+
+
+def test_a_failing_health_check_blocks_the_push(dagbag, mdm, sandboxes, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "wecom")  # WeCom lists every top-level department
+    assert run_dag(dagbag, DAG)[0] == "success"
+    sandboxes.control("wecom").mutate("add_root", name="另一家公司")
+    sandboxes.control("wecom").mutate("hire", dept_id=2)
+    before = write_calls(sandboxes)
+
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "failed"
+    assert tasks["check_org_health"] == "failed"
+    assert tasks["push_to_expense_system"] == "upstream_failed"
+    assert write_calls(sandboxes) == before
+    check = step_counts(mdm, "check:org_sync")
+    assert check["success"] is False
+    assert "Exactly one root" in json.dumps(check["failures"], ensure_ascii=False)
+
+
+def test_refusals_from_the_expense_system_are_queued_and_retried(dagbag, mdm, sandboxes, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "dingtalk")
+    assert run_dag(dagbag, DAG)[0] == "success"
+    sandboxes.control("ekuaibao").mutate("set_pending", code="E0000010")
+    sandboxes.control("dingtalk").mutate("leave", userid="u0000010")
+    sandboxes.control("dingtalk").mutate("leave", userid="u0000011")  # same batch, nothing pending
+
+    assert run_dag(dagbag, DAG)[0] == "success"  # a refusal does not fail the run
+    assert step_counts(mdm, "push")["employee"] == {"blocked": 1, "disabled": 1}
+    assert expense_state(sandboxes)["staff"]["E0000011"]["active"] is False
+    item = mdm.execute(
+        "SELECT reason_code, status, reason FROM sync.exception_item WHERE record_key = 'E0000010'"
+    ).fetchone()
+    assert item[:2] == ("pending_documents", "open") and "抱歉无法移除" in item[2]
+    assert expense_state(sandboxes)["staff"]["E0000010"]["active"] is True
+
+    sandboxes.control("ekuaibao").mutate("set_pending", code="E0000010", pending=False)
+    assert run_dag(dagbag, DAG)[0] == "success"
+    assert step_counts(mdm, "push")["employee"] == {"disabled": 1}
+    assert expense_state(sandboxes)["staff"]["E0000010"]["active"] is False
+    assert mdm.execute("SELECT status FROM sync.exception_item WHERE record_key = 'E0000010'").fetchone() == (
+        "resolved",
+    )
+
+
+FAULTS = {
+    "dingtalk": [
+        {"kind": "5xx", "every": 7},
+        {"kind": "throttle", "every": 5},
+        {"kind": "token_expired", "every": 11},
+        {"kind": "timeout", "every": 13, "delay": 2.5},
+    ],
+    "ekuaibao": [
+        {"kind": "5xx", "every": 4, "methods": ["GET"]},
+        {"kind": "throttle", "every": 3},
+        {"kind": "html_throttle", "every": 9},
+        {"kind": "token_expired", "every": 6},
+        {
+            "kind": "slow_commit",
+            "every": 1,
+            "limit": 1,
+            "delay": 2.5,
+            "paths": ["/api/openapi/v1.1/staffs/batch/create"],
+        },
+        {
+            "kind": "slow_commit",
+            "every": 1,
+            "limit": 1,
+            "delay": 2.5,
+            "paths": ["/api/openapi/v1/departments/batch/create"],
+        },
+    ],
+}
+
+
+def test_faults_mid_run_end_exactly_like_a_clean_run(dagbag, mdm, sandboxes, pg_server, mdm_template, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "dingtalk")
+    size = {"seed": 1, "departments": 12, "employees": 250}  # three staff batches, pushed concurrently
+    for vendor in ("dingtalk", "ekuaibao"):
+        sandboxes.control(vendor).reset(**size)
+    churn = [
+        ("new_department", {"parent_id": 3, "name": "新设部门"}),
+        ("leave", {"userid": "u0000011"}),
+        ("transfer", {"userid": "u0000012", "dept_id": 5}),
+        ("hire", {"dept_id": 6}),
+    ]
+
+    def two_days():
+        for kind in ("first", "second"):
+            if kind == "second":
+                for op, args in churn:
+                    sandboxes.control("dingtalk").mutate(op, **args)
+            state, tasks = run_dag(dagbag, DAG)
+            assert state == "success", tasks
+
+    two_days()
+    clean = (canonical_state(mdm), expense_state(sandboxes))
+
+    for vendor in ("dingtalk", "ekuaibao"):  # Retry-After: 0 keeps this test short (honouring it is tested apart)
+        sandboxes.control(vendor).reset(**size, retry_after=0)
+    faulty_db = pg_server.create_database("expense_sync_faults", template=mdm_template)
+    monkeypatch.setenv("AIRFLOW_CONN_MDM_POSTGRES", pg_server.url(faulty_db))
+    for vendor, rules in FAULTS.items():
+        sandboxes.control(vendor).faults(*rules, seed=7)
+    try:
+        two_days()
+        fired = {v: sandboxes.control(v).stats()["faults_fired"] for v in FAULTS}
+        with psycopg.connect(pg_server.url(faulty_db), autocommit=True) as faulty:
+            assert (canonical_state(faulty), expense_state(sandboxes)) == clean
+            adopted = faulty.execute(
+                "SELECT sum((counts->'org_unit'->>'adopted')::int), sum((counts->'employee'->>'adopted')::int) "
+                "FROM sync.run_step WHERE step = 'push'"
+            ).fetchone()
+    finally:
+        pg_server.drop_database(faulty_db)
+    assert all(fired["dingtalk"].get(k) for k in ("5xx", "throttle", "token_expired", "timeout")), fired
+    assert all(
+        fired["ekuaibao"].get(k) for k in ("5xx", "throttle", "html_throttle", "token_expired", "slow_commit")
+    ), fired
+    assert adopted[0] > 0 and adopted[1] > 0, "the unknown-outcome writes were settled by lookup"
+    codes = [s["code"] for s in sandboxes.control("ekuaibao").state()["staffs"]]
+    assert len(codes) == len(set(codes)), "a staff was created twice"

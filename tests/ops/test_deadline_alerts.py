@@ -1,0 +1,65 @@
+"""A run that misses its deadline alerts the DingTalk robot and the e-mail recipients, configured at
+run time through the REST API (configuration only, no restart): the scheduler notices the missed
+deadline, the triggerer runs the notifier. The alert names the DAG and the run and carries no secret."""
+
+import json
+import time
+
+from catchers import RobotCatcher, SmtpCatcher
+
+TOKEN, SECRET, SMTP_PASSWORD = "probe-robot-token-77aa", "SECprobe-secret-99bb", "probe-smtp-pw-55cc"
+
+
+def configure_alerts(local, robot, smtp):
+    local.api(
+        "POST",
+        "/connections",
+        json={
+            "connection_id": "alerts_dingtalk",
+            "conn_type": "dingding",
+            "host": robot.url,
+            "password": TOKEN,
+            "extra": json.dumps({"secret": SECRET}),
+        },
+    )
+    local.api(
+        "POST",
+        "/connections",
+        json={
+            "connection_id": "alerts_smtp",
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "login": "alerts",
+            "password": SMTP_PASSWORD,
+            "extra": json.dumps({"disable_ssl": True, "disable_tls": True, "from_email": "airflow@example.com"}),
+        },
+    )
+    local.api("POST", "/variables", json={"key": "expense_sync_alert_emails", "value": "ops@example.com"})
+
+
+def remove_alerts(local):
+    for conn_id in ("alerts_dingtalk", "alerts_smtp"):
+        local.api("DELETE", f"/connections/{conn_id}")
+    local.api("DELETE", "/variables/expense_sync_alert_emails")
+
+
+def test_a_run_past_its_deadline_alerts_both_channels(local_airflow):
+    with RobotCatcher(TOKEN, SECRET) as robot, SmtpCatcher() as smtp:
+        configure_alerts(local_airflow, robot, smtp)
+        try:
+            run_id = local_airflow.trigger("deadline_probe")
+            deadline = time.monotonic() + 120
+            while not (robot.messages and smtp.messages) and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            remove_alerts(local_airflow)
+
+    assert len(robot.messages) == 1, robot.requests
+    markdown = robot.messages[0]["markdown"]
+    assert markdown["title"] == "expense-sync: deadline_probe missed its deadline"
+    assert run_id in markdown["text"] and "**State:** running" in markdown["text"]
+    assert len(smtp.messages) == 1 and smtp.messages[0]["Subject"] == markdown["title"]
+    assert run_id in smtp.messages[0].get_body(("html",)).get_content()
+    wire = robot.requests[0].split("\n", 1)[1] + smtp.messages[0].as_string()
+    assert not [s for s in (TOKEN, SECRET, SMTP_PASSWORD) if s in wire]
