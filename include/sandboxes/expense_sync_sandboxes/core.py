@@ -283,23 +283,32 @@ class _Gate:
             await asyncio.sleep(rule.delay)  # the client gives up first; nothing was processed
             await JSONResponse({"message": "gateway timeout"}, status_code=504)(scope, receive, send)
         elif rule.kind == "slow_commit":
-            await self.app(scope, receive, _late(send, rule.delay))  # processed, answered too late
+            # Processed and committed, answered too late. A call the app refuses (an expired token,
+            # a validation error) commits nothing: it is answered at once and the rule fires again.
+            late = _Late(send, rule.delay)
+            await self.app(scope, receive, late)
+            if not late.delayed:
+                rule.fired -= 1
         elif rule.kind == "token_expired":
             sandbox.tokens.expire_all()
             return False
         return True
 
 
-def _late(send, delay: float):
-    async def late_send(message) -> None:
-        if message["type"] == "http.response.start":
-            await asyncio.sleep(delay)
+class _Late:
+    """An ASGI ``send`` that holds a successful answer back for ``delay`` seconds."""
+
+    def __init__(self, send, delay: float) -> None:
+        self.send, self.delay, self.delayed = send, delay, False
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.start" and message["status"] < 400:
+            self.delayed = True
+            await asyncio.sleep(self.delay)
         try:
-            await send(message)
+            await self.send(message)
         except Exception:  # the client has hung up already
             pass
-
-    return late_send
 
 
 async def _json(request: Request) -> dict[str, Any]:

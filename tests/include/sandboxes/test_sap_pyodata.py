@@ -57,7 +57,7 @@ def test_pyodata_reads_gl_accounts_with_their_texts_through_every_page(sap, sand
 
     one = entity_set.get_entity(ChartOfAccounts="YCOA", GLAccount="6602980000").expand("to_Text").execute()
     assert one.AccountIsBlockedForPosting is True
-    assert service.entity_sets.A_GLAccountText.get_entities().count().execute() == 64  # 45 ZH, 19 EN
+    assert service.entity_sets.A_GLAccountText.get_entities().count().execute() == 65  # 45 ZH, 20 EN
 
 
 def test_pyodata_reads_cost_centers_with_validity_filters(sap, sandboxes, session):

@@ -194,7 +194,7 @@ def test_gl_accounts_are_named_from_to_text_in_the_configured_language(make_hook
 def test_expense_items_are_the_primary_cost_accounts_of_the_expense_groups(make_hook):
     hook = make_hook()
     items = {r.code: r for r in hook.chart("expense_item")}
-    assert len(items) == 30
+    assert len(items) == 29
     assert items["6602040000"].gl_account_code == "6602040000"
     assert items["6602040000"].name == "管理费用-交通费"
     assert "6603010000" not in items  # non-operating (N)

@@ -66,7 +66,7 @@ def test_discovers_the_gateway_and_signs_its_token(yonyou):
     hook = YonyouHook()
     accounts = {r.code: r for r in hook.chart("gl_account")}
 
-    assert len(accounts) == 57
+    assert len(accounts) == 58
     assert accounts["100201"].parent_code == "1002" and accounts["100201"].postable is True
     assert accounts["1002"].postable is False and accounts["1002"].account_type == "资产"
     assert accounts["660201"].name == "差旅费" and accounts["660201"].updated_at.year == 2024

@@ -1,0 +1,46 @@
+"""The two balance-sheet accounts every voucher we make goes through, per ERP.
+
+* ``employee_payable``: the claim voucher credits it (其他应付款-员工报销款), the employee is owed
+  the claim total until 合思 pays;
+* ``clearing``: the claim voucher debits it per claim line (费用报销清算); the monthly rollup moves
+  the period's amounts to the expense GL accounts, so it nets to zero once a month is closed.
+
+Defaults are the accounts of the bundled sandboxes' charts (企业会计准则 numbering in each ERP's
+own format); a deployment sets its own in the Airflow Variable ``expense_sync_posting_accounts``
+(JSON, e.g. ``{"kingdee": {"employee_payable": "2241.01", "clearing": "2241.09"}}``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+VAR_POSTING_ACCOUNTS = "expense_sync_posting_accounts"
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "kingdee": {"employee_payable": "2241.01", "clearing": "2241.09"},
+    "yonyou": {"employee_payable": "224101", "clearing": "224109"},
+    "sap": {"employee_payable": "2241010000", "clearing": "2241090000"},
+}
+
+
+@dataclass(frozen=True)
+class PostingAccounts:
+    employee_payable: str
+    clearing: str
+
+
+def posting_accounts(vendor: str, overrides: str | None = None) -> PostingAccounts:
+    """The configured accounts for ``vendor``; ``overrides`` is the Variable's JSON (read when None)."""
+    if overrides is None:
+        from airflow.sdk import Variable
+
+        overrides = Variable.get(VAR_POSTING_ACCOUNTS, default="{}")
+    configured = json.loads(overrides or "{}")
+    if not isinstance(configured, dict):
+        raise ValueError(f"Variable {VAR_POSTING_ACCOUNTS} must be a JSON object, got {overrides!r}")
+    accounts = {**DEFAULTS.get(vendor, {}), **configured.get(vendor, {})}
+    missing = {"employee_payable", "clearing"} - accounts.keys()
+    if missing:
+        raise ValueError(f"no {', '.join(sorted(missing))} account configured for ERP {vendor!r}")
+    return PostingAccounts(employee_payable=accounts["employee_payable"], clearing=accounts["clearing"])

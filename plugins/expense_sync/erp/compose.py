@@ -1,0 +1,64 @@
+"""How a claim becomes a voucher: the one place that decides its lines (see V0201's accounting model).
+
+A claim voucher debits the clearing account once per claim line, keeping the line's cost center and
+project, and credits the employee payable account with the claim total. The month-end rollup moves
+the clearing amounts to the expense GL accounts; nothing here posts to an expense account directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.erp.model import CENT, Voucher, VoucherLine
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    """One line of a claim as stored in ``fin.claim_line``."""
+
+    gl_account: str
+    cost_center: str
+    amount: Decimal
+    project: str | None = None
+    description: str = ""
+
+
+def claim_voucher(
+    *,
+    claim_no: str,
+    company: str,
+    claim_date: dt.date,
+    period: str,
+    title: str,
+    employee_no: str,
+    lines: Iterable[ClaimLine],
+    accounts: PostingAccounts,
+    currency: str = "CNY",
+    external_ref: str | None = None,
+) -> Voucher:
+    """The voucher of one claim; ``external_ref`` defaults to the claim number (``…-V2`` for a re-post)."""
+    debits = tuple(
+        VoucherLine(
+            account_code=accounts.clearing,
+            debit=line.amount.quantize(CENT),
+            cost_center=line.cost_center,
+            project=line.project,
+            text=(line.description or title)[:80],
+        )
+        for line in lines
+    )
+    total = sum((line.debit for line in debits), Decimal("0"))
+    credit = VoucherLine(account_code=accounts.employee_payable, credit=total, text=f"{employee_no} {title}"[:80])
+    return Voucher(
+        external_ref=external_ref or claim_no,
+        company=company,
+        posting_date=claim_date,
+        period=period,
+        description=f"报销 {claim_no} {title}"[:80],
+        lines=(*debits, credit),
+        currency=currency,
+    )
