@@ -32,8 +32,8 @@ class DataHealthCheckOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from expense_sync.quality.checkpoint import run_checkpoint
-        from expense_sync.store.db import connect
         from expense_sync.quality.history import record_results
+        from expense_sync.store.db import connect
         from expense_sync.store.runs import record_step
 
         key = f"{context['dag'].dag_id}/{context['run_id']}"
