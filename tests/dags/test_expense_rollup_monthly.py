@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from claimkit import CHART, make_claims, manual_entry
 
+from claimkit import CHART, make_claims, manual_entry
 from testkit import run_dag, step_counts
 
 DAG_ID = "expense_rollup_monthly"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from claimkit import CHART, accounts, change_claim, make_claims, manual_entry
 
+from claimkit import CHART, accounts, change_claim, make_claims, manual_entry
 from expense_sync.erp.compose import ClaimLine
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period

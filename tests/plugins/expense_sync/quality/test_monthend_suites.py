@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from claimkit import accounts, make_claims
 
+from claimkit import accounts, make_claims
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
