@@ -86,6 +86,9 @@ CREATE TABLE quality.check_result (
 );
 CREATE INDEX check_result_suite ON quality.check_result (suite, checked_at);
 
+-- Reversals are looked up by the voucher they reverse (is this voucher still in force?).
+CREATE INDEX voucher_reverses ON fin.voucher (reverses) WHERE reverses IS NOT NULL;
+
 -- The claim voucher in force for each claim: the newest kind 'claim' voucher that is in the ERP.
 CREATE VIEW fin.claim_voucher_current AS
 SELECT DISTINCT ON (v.claim_id) v.*

@@ -46,27 +46,34 @@ ORDER BY i.item_id, e.event_id
 # One row per claim line: the claim, its voucher and number, the clearing ledger line it moved, the
 # rollup voucher that moved it on to its expense account, and that expense ledger line's amounts.
 CHAIN_SQL = """
+WITH rollup_lines AS (
+    SELECT DISTINCT ON (v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''))
+           v.company, l ->> 'account' AS account, l ->> 'cost_center' AS cost_center,
+           COALESCE(l ->> 'project', '') AS project, v.external_ref, v.number
+    FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
+    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.kind = 'rollup'
+      AND (l ->> 'debit')::numeric > 0
+      AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id)
+    ORDER BY v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''), v.external_ref
+), ledger AS (
+    SELECT r.company, l.account, l.cost_center, COALESCE(l.project, '') AS project, l.ledger_debit, l.ledger_credit
+    FROM fin.reconciliation_latest r JOIN fin.reconciliation_line l USING (reconciliation_id)
+    WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s
+)
 SELECT c.claim_no, c.company, c.claim_date, l.line_no, l.amount, l.gl_account, l.cost_center, l.project,
        c.voucher_ref AS claim_voucher, c.voucher_number AS claim_voucher_number,
        %(clearing)s || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS clearing_ledger_line,
        ru.external_ref AS rollup_voucher, ru.number AS rollup_voucher_number,
        l.gl_account || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS expense_ledger_line,
-       rl.ledger_debit AS expense_ledger_debit, rl.ledger_credit AS expense_ledger_credit
+       g.ledger_debit AS expense_ledger_debit, g.ledger_credit AS expense_ledger_credit
 FROM fin.closed_claim c
 JOIN fin.claim_line l USING (claim_id)
-LEFT JOIN LATERAL (
-    SELECT v.external_ref, v.number FROM fin.voucher v
-    WHERE v.erp_vendor = c.erp_vendor AND v.period = c.period AND v.company = c.company AND v.kind = 'rollup'
-      AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id)
-      AND v.lines @> jsonb_build_array(jsonb_build_object('account', l.gl_account, 'cost_center', l.cost_center,
-                                                          'project', l.project))
-    ORDER BY v.external_ref LIMIT 1
-) ru ON true
-LEFT JOIN fin.reconciliation_latest r
-       ON (r.period, r.company, r.erp_vendor) = (c.period, c.company, c.erp_vendor)
-LEFT JOIN fin.reconciliation_line rl
-       ON rl.reconciliation_id = r.reconciliation_id AND rl.account = l.gl_account
-      AND rl.cost_center IS NOT DISTINCT FROM l.cost_center AND rl.project IS NOT DISTINCT FROM l.project
+LEFT JOIN rollup_lines ru
+       ON (ru.company, ru.account, ru.cost_center, ru.project)
+        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
+LEFT JOIN ledger g
+       ON (g.company, g.account, g.cost_center, g.project)
+        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
 WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
 ORDER BY c.company, c.claim_no, l.line_no
 """
