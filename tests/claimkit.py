@@ -42,7 +42,7 @@ CHART = {
         "company": "1000",
         "accounts": ["6602010000", "6602020000", "6602030000"],
         "cost_centers": ["1000000001", "1000000003"],
-        "projects": [None],
+        "projects": [None, "P100001", "P100002"],  # WBS elements (released)
         "bank": "1002010000",
     },
 }

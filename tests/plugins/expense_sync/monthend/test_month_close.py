@@ -131,3 +131,41 @@ def test_a_voucher_missing_in_the_erp_is_unexplained(mdm, sandboxes):
     assert result["status"] == "differences" and Decimal(result["unexplained"]) > 0
     causes = {r[0] for r in mdm.execute("SELECT reason_code FROM sync.exception_item WHERE status = 'open'")}
     assert causes == {"missing_in_erp"}
+
+
+SAVE = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
+
+
+def test_a_rollup_answered_too_late_is_found_not_posted_twice(mdm, sandboxes):
+    claims = make_claims(mdm, sandboxes, "kingdee", PERIOD, count=4)
+    kingdee = sandboxes.control("kingdee")
+    hook = erp_hook("kingdee")
+    # the Save commits in the ERP but its answer comes after the client's timeout
+    kingdee.faults({"kind": "slow_commit", "every": 1, "delay": 2.5, "paths": [SAVE], "limit": 1})
+    rolled = rollup_period(mdm, hook, PERIOD, accounts("kingdee"), "expense_rollup_monthly/r1")
+    assert rolled[0]["action"] == "posted"  # the lookup after the unknown outcome found it
+    refs = [
+        v["F_ES_ExternalRef"] for v in kingdee.state()["vouchers"] if (v["F_ES_ExternalRef"] or "").startswith("RU-")
+    ]
+    assert refs == [f"RU-{PERIOD}-001-1"]
+    outbound = mdm.execute("SELECT state FROM sync.outbound WHERE business_key = %s", (refs[0],)).fetchone()
+    assert outbound == ("done",)
+
+    # a crash between the call and its record: the row stays 'sending'; the next run looks it up first
+    mdm.execute("UPDATE fin.voucher SET state = 'sending' WHERE external_ref = %s", (refs[0],))
+    _, [result] = close(mdm, "kingdee", run="r2")
+    assert result["status"] == "reconciled"
+    assert len([v for v in kingdee.state()["vouchers"] if (v["F_ES_ExternalRef"] or "").startswith("RU-")]) == 1
+    assert Decimal(result["ledger_total"]) == sum(c["total"] for c in claims)
+
+
+def test_a_rollup_above_the_erp_line_limit_is_split_into_balanced_vouchers(mdm, sandboxes):
+    make_claims(mdm, sandboxes, "kingdee", PERIOD, count=12)
+    hook = erp_hook("kingdee")
+    rolled = rollup_period(mdm, hook, PERIOD, accounts("kingdee"), "expense_rollup_monthly/r1", max_lines=6)
+    refs = rolled[0]["vouchers"]
+    assert len(refs) >= 3 and refs[:2] == [f"RU-{PERIOD}-001-1", f"RU-{PERIOD}-001-2"]
+    sizes = mdm.execute("SELECT lines, imbalance FROM fin.voucher_balance WHERE kind = 'rollup'").fetchall()
+    assert all(n <= 6 and imbalance == 0 for n, imbalance in sizes)
+    [result] = reconcile_period(mdm, hook, PERIOD, accounts("kingdee"), "expense_rollup_monthly/r1")
+    assert result["status"] == "reconciled"
