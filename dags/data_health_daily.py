@@ -5,7 +5,10 @@
 the canonical tables (org units, employees, GL accounts, expense categories, cost centers), the
 month-to-date claims (`claims_month_to_date`: totals equal their lines), the vouchers sent to the ERP
 (`vouchers`: balanced), the rollups (`rollup`: equal to the closed claims) and the latest
-reconciliations (`reconciliation`: zero unexplained difference). **Cadence:** daily, 06:00
+reconciliations (`reconciliation`: zero unexplained difference). **Master:** none — it reads the
+middle platform only; each table keeps its own master (ERP for the chart, OA for the org, 合思 for
+claims). **Conflict rule:** none to apply — a failed expectation is reported (task log, Data Docs,
+history), never corrected here; bad rows are quarantined by the syncs that own them. **Cadence:** daily, 06:00
 Asia/Shanghai. **History:** every suite's outcome of every run is kept in `quality.check_result`
 (and the validation results feed the Data Docs).
 

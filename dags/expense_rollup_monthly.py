@@ -6,8 +6,12 @@ closes the month before. Any past month can be re-run (clear the run) or backfil
 (`airflow backfill create --dag-id expense_rollup_monthly --from-date … --to-date …`); the `period`
 param (`YYYY-MM`) closes another month on a manual trigger. **ERP:** the Variable
 `expense_sync_erp_vendor` (Kingdee, Yonyou or SAP); posting accounts: `expense_sync_posting_accounts`.
-**Which claims:** the period's *closed claims* — states voucher_created / voucher_audited / closed whose
-claim voucher is in the ERP (view `fin.closed_claim`, see V0300).
+**Master:** 合思 for the claims (their lines as validated into `fin.claim_line`), the ERP for its
+ledger. **Conflict rule:** the claims win for what we post (a changed claim reverses and re-posts
+the rollup); anything in the ERP ledger we did not post is never touched — it becomes an item of
+the conflict queue with its cause for a person to acknowledge.
+**Which claims:** the period's *closed claims* — states voucher_created / voucher_audited / closed
+whose claim voucher is in the ERP (view `fin.closed_claim`, see V0300).
 
 1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
 2. `rollup_month` sums the closed claims per company, GL account, cost center and project in

@@ -202,8 +202,6 @@ def _rollup_company(
             post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key)
             posted_refs.append(voucher.external_ref)
         action = "posted" if version == 1 else "reposted"
-        if not summary.rows and version == 1:
-            action = "empty"
     conn.execute(
         """INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
                                        summary_lines, total, vouchers)
