@@ -19,8 +19,11 @@ Causes, per line (an unexplained one wins over an explained one):
 Claim by claim: each closed claim has its voucher number, its voucher's clearing debits equal its
 lines, and its ledger line is the clearing account at its cost center / project (the ERP APIs give
 movements per account and dimension, not per voucher line). A claim failing that is
-``claim_voucher_mismatch`` (unexplained). Every difference is an item of the conflict queue; items
-of the period whose difference is gone are resolved. The period is ``reconciled`` only when the
+``claim_voucher_mismatch`` (unexplained). Where the ledger holds less than we posted, the claim
+vouchers of those cost centers / projects are looked up one by one (``find_voucher``, at most
+``LOOKUPS`` a run) and each one the ERP no longer holds is named (``missing_in_erp``). Every
+difference is an item of the conflict queue; items of the period whose difference is gone are
+resolved. The period is ``reconciled`` only when the
 unexplained difference is zero.
 """
 
@@ -39,6 +42,7 @@ from expense_sync.store.queue import open_item
 
 log = logging.getLogger(__name__)
 EXPLAINED = {"erp_manual_entry"}
+LOOKUPS = 500  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
 ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
 
 LINES_SQL = """
@@ -151,7 +155,6 @@ def reconcile_company(
                 ((b.account_code, b.cost_center, b.project, b.debit, b.credit) for b in balances),
             )
         rows = conn.execute(LINES_SQL, params).fetchall()
-    missing = _missing_vouchers(conn, hook, vendor, period, company)
     mismatched = conn.execute(CLAIMS_SQL, params).fetchall()
     claims_count, claims_total = conn.execute(
         """SELECT count(DISTINCT c.claim_id), COALESCE(sum(l.amount), 0) FROM fin.closed_claim c
@@ -172,6 +175,9 @@ def reconcile_company(
             unexplained += difference
         lines.append((account, role, cc, project, claims, pd, pc, ld, lc, difference, cause, cause in EXPLAINED))
     unexplained += sum((Decimal(str(m[4])) for m in mismatched), Decimal(0))
+    missing = _missing_vouchers(conn, hook, vendor, period, company)
+    short = {(cc, project) for account, role, cc, project, *_, cause, _ in lines if cause == "missing_in_erp"}
+    missing += _missing_claim_vouchers(conn, hook, vendor, period, company, short)
     status = "reconciled" if not unexplained and not missing and not mismatched else "differences"
     with conn.transaction():
         recon_id = conn.execute(
@@ -233,7 +239,8 @@ def reconcile_company(
 
 
 def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str) -> list[str]:
-    """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)."""
+    """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)
+    (claim vouchers are checked through the ledger, and looked up where it holds less)."""
     refs = conn.execute(
         """SELECT external_ref FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND company = %s
              AND kind IN ('rollup', 'reversal') AND state IN ('draft', 'submitted', 'audited', 'posted')
@@ -242,6 +249,28 @@ def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: 
     ).fetchall()
     missing = []
     for (ref,) in refs:
+        found = hook.find_voucher(ref, period)
+        if found is None or found.state in ("void", "error"):
+            missing.append(ref)
+    return missing
+
+
+def _missing_claim_vouchers(
+    conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str, grains: set[tuple]
+) -> list[str]:
+    """Where the ledger holds less than we posted, the claim vouchers of those cost centers / projects
+    that the ERP no longer holds (looked up one by one, at most ``LOOKUPS``): the claims to name."""
+    if not grains:
+        return []
+    rows = conn.execute(
+        """SELECT DISTINCT c.voucher_ref FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
+            WHERE c.erp_vendor = %s AND c.period = %s AND c.company = %s
+              AND (l.cost_center, COALESCE(l.project, '')) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+            ORDER BY 1 LIMIT %s""",
+        (vendor, period, company, [g[0] or "" for g in grains], [g[1] or "" for g in grains], LOOKUPS),
+    ).fetchall()
+    missing = []
+    for (ref,) in rows:
         found = hook.find_voucher(ref, period)
         if found is None or found.state in ("void", "error"):
             missing.append(ref)

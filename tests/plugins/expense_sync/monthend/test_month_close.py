@@ -131,6 +131,8 @@ def test_a_voucher_missing_in_the_erp_is_unexplained(mdm, sandboxes):
     assert result["status"] == "differences" and Decimal(result["unexplained"]) > 0
     causes = {r[0] for r in mdm.execute("SELECT reason_code FROM sync.exception_item WHERE status = 'open'")}
     assert causes == {"missing_in_erp"}
+    named = mdm.execute("SELECT record_key FROM sync.exception_item WHERE entity = 'voucher'").fetchall()
+    assert named == [(f"{PERIOD}/0001/{claims[0]['claim_no']}",)]  # the claim whose voucher was voided
 
 
 SAVE = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
