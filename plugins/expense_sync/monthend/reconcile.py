@@ -42,7 +42,7 @@ from expense_sync.store.queue import open_item
 
 log = logging.getLogger(__name__)
 EXPLAINED = {"erp_manual_entry"}
-LOOKUPS = 500  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
+LOOKUPS = 100  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
 ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
 
 LINES_SQL = """
