@@ -55,9 +55,7 @@ WITH sides AS (
     WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s
       AND v.state IN ('draft', 'submitted', 'audited', 'posted')
     UNION ALL
-    SELECT l.gl_account, l.cost_center, COALESCE(l.project, ''), l.amount, 0, 0, 0, 0
-    FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
-    WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s
+    SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0 FROM period_claim_line
     UNION ALL
     SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit FROM erp_ledger
 ), expense AS (
@@ -79,16 +77,27 @@ GROUP BY account, cost_center, project
 ORDER BY 1, 2, 3
 """
 
+# The period's closed claim lines, read once per reconciliation (a temporary table).
+PERIOD_CLAIMS_SQL = """
+CREATE TEMP TABLE period_claim_line ON COMMIT DROP AS
+SELECT c.claim_id, c.claim_no, c.voucher_id, c.voucher_ref, c.voucher_number,
+       l.gl_account, l.cost_center, l.project, l.amount
+FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
+WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s
+"""
+
 CLAIMS_SQL = """
-SELECT c.claim_id, c.claim_no, c.voucher_ref, c.voucher_number, s.amount, v.debit
-FROM fin.closed_claim c
-JOIN (SELECT claim_id, sum(amount) AS amount FROM fin.claim_line GROUP BY 1) s USING (claim_id)
+WITH claims AS (
+    SELECT claim_id, claim_no, voucher_id, voucher_ref, voucher_number, sum(amount) AS amount
+    FROM period_claim_line GROUP BY 1, 2, 3, 4, 5
+)
+SELECT c.claim_id, c.claim_no, c.voucher_ref, c.voucher_number, c.amount, v.debit
+FROM claims c
 JOIN LATERAL (SELECT COALESCE(sum((l ->> 'debit')::numeric) FILTER (WHERE l ->> 'account' = %(clearing)s), 0)
                      AS debit
               FROM fin.voucher vv CROSS JOIN LATERAL jsonb_array_elements(vv.lines) l
               WHERE vv.voucher_id = c.voucher_id) v ON true
-WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s
-  AND (c.voucher_number IS NULL OR s.amount <> v.debit)
+WHERE c.voucher_number IS NULL OR c.amount <> v.debit
 """
 
 
@@ -154,30 +163,29 @@ def reconcile_company(
                 ("account", "cost_center", "project", "debit", "credit"),
                 ((b.account_code, b.cost_center, b.project, b.debit, b.credit) for b in balances),
             )
+        conn.execute(PERIOD_CLAIMS_SQL, params)
         rows = conn.execute(LINES_SQL, params).fetchall()
-    mismatched = conn.execute(CLAIMS_SQL, params).fetchall()
-    claims_count, claims_total = conn.execute(
-        """SELECT count(DISTINCT c.claim_id), COALESCE(sum(l.amount), 0) FROM fin.closed_claim c
-           JOIN fin.claim_line l USING (claim_id) WHERE c.erp_vendor = %s AND c.period = %s AND c.company = %s""",
-        (vendor, period, company),
-    ).fetchone()
-
-    lines, explained, unexplained = [], Decimal(0), Decimal(0)
-    posted_total = ledger_total = Decimal(0)
-    for account, cc, project, claims, pd, pc, ld, lc, role in rows:
-        cause, difference = _cause(role, claims, pd, pc, ld, lc)
-        if role == "expense":
-            posted_total += pd - pc
-            ledger_total += ld - lc
-        if cause in EXPLAINED:
-            explained += difference
-        elif cause:
-            unexplained += difference
-        lines.append((account, role, cc, project, claims, pd, pc, ld, lc, difference, cause, cause in EXPLAINED))
-    unexplained += sum((Decimal(str(m[4])) for m in mismatched), Decimal(0))
+        mismatched = conn.execute(CLAIMS_SQL, params).fetchall()
+        claims_count, claims_total = conn.execute(
+            "SELECT count(DISTINCT claim_id), COALESCE(sum(amount), 0) FROM period_claim_line"
+        ).fetchone()
+        lines, explained, unexplained = [], Decimal(0), Decimal(0)
+        posted_total = ledger_total = Decimal(0)
+        for account, cc, project, claims, pd, pc, ld, lc, role in rows:
+            cause, difference = _cause(role, claims, pd, pc, ld, lc)
+            if role == "expense":
+                posted_total += pd - pc
+                ledger_total += ld - lc
+            if cause in EXPLAINED:
+                explained += difference
+            elif cause:
+                unexplained += difference
+            lines.append((account, role, cc, project, claims, pd, pc, ld, lc, difference, cause, cause in EXPLAINED))
+        unexplained += sum((Decimal(str(m[4])) for m in mismatched), Decimal(0))
+        short = {(cc, project) for account, role, cc, project, *_, cause, _ in lines if cause == "missing_in_erp"}
+        candidates = _short_claim_vouchers(conn, short)
     missing = _missing_vouchers(conn, hook, vendor, period, company)
-    short = {(cc, project) for account, role, cc, project, *_, cause, _ in lines if cause == "missing_in_erp"}
-    missing += _missing_claim_vouchers(conn, hook, vendor, period, company, short)
+    missing += [ref for ref in candidates if _gone(hook, ref, period)]
     status = "reconciled" if not unexplained and not missing and not mismatched else "differences"
     with conn.transaction():
         recon_id = conn.execute(
@@ -255,26 +263,24 @@ def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: 
     return missing
 
 
-def _missing_claim_vouchers(
-    conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str, grains: set[tuple]
-) -> list[str]:
-    """Where the ledger holds less than we posted, the claim vouchers of those cost centers / projects
-    that the ERP no longer holds (looked up one by one, at most ``LOOKUPS``): the claims to name."""
+def _short_claim_vouchers(conn: psycopg.Connection, grains: set[tuple]) -> list[str]:
+    """Where the ledger holds less than we posted: the claim vouchers of those cost centers / projects
+    (at most ``LOOKUPS``), to be looked up one by one."""
     if not grains:
         return []
     rows = conn.execute(
-        """SELECT DISTINCT c.voucher_ref FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
-            WHERE c.erp_vendor = %s AND c.period = %s AND c.company = %s
-              AND (l.cost_center, COALESCE(l.project, '')) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+        """SELECT DISTINCT voucher_ref FROM period_claim_line
+            WHERE (cost_center, COALESCE(project, '')) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
             ORDER BY 1 LIMIT %s""",
-        (vendor, period, company, [g[0] or "" for g in grains], [g[1] or "" for g in grains], LOOKUPS),
+        ([g[0] or "" for g in grains], [g[1] or "" for g in grains], LOOKUPS),
     ).fetchall()
-    missing = []
-    for (ref,) in rows:
-        found = hook.find_voucher(ref, period)
-        if found is None or found.state in ("void", "error"):
-            missing.append(ref)
-    return missing
+    return [r[0] for r in rows]
+
+
+def _gone(hook: Any, ref: str, period: str) -> bool:
+    """Whether the ERP no longer holds the voucher (not found, or voided)."""
+    found = hook.find_voucher(ref, period)
+    return found is None or found.state in ("void", "error")
 
 
 def _queue(
