@@ -18,7 +18,8 @@ ours alone), calling exactly what the DAG's tasks call:
 Limitation, stated in the output: the sandbox ERP does not hold the 200 000 claim vouchers (its
 voucher store numbers and scans every voucher per call: loading 200 000 is quadratic), so the ledger
 holds the rollup vouchers only and the reconciliation reports the claim vouchers' clearing and
-payable movements as ``missing_in_erp``; its SQL still compares all 1 000 000 lines and 200 000 claims.
+payable movements as ``missing_in_erp`` (and looks up its 100 claim vouchers allowed a run, one by one);
+its SQL still compares all 1 000 000 lines and 200 000 claims.
 
     python bench/monthend.py [--claims 200000] [--lines-per-claim 5]
 """

@@ -93,3 +93,26 @@ def test_a_period_with_an_unexplained_difference_fails_the_check_but_still_gets_
     page = (results_dir() / "auditors_pack" / "2025-11" / "index.html").read_text(encoding="utf-8")
     assert "not reconciled" in page and "claim_voucher_mismatch" in page
     assert CHART["sap"]["company"] in page
+
+
+def test_the_pack_a_person_opens_in_a_browser_agrees_with_the_database_to_the_cent(dagbag, mdm, sandboxes, erp):
+    from browser_check import Browser, capture
+
+    erp("yonyou")
+    make_claims(mdm, sandboxes, "yonyou", "2025-12", count=5)
+    state, _ = run_dag(dagbag, DAG_ID, period="2025-12")
+    assert state == "success"
+    index = results_dir() / "auditors_pack" / "index.html"
+    out = Path(os.environ["EXPENSE_SYNC_GX_RESULTS_DIR"]) / "shots"
+    with Browser() as browser:
+        listing = capture(browser, "packs", index.as_uri(), ("2025-12",), out)
+        page = capture(browser, "pack", (index.parent / "2025-12" / "index.html").as_uri(), ("reconciled",), out)
+    assert listing.errors == [] and page.errors == []
+    claims_total, ledger_total, claims = mdm.execute(
+        "SELECT claims_total, ledger_total, claims FROM fin.reconciliation_latest WHERE period = '2025-12'"
+    ).fetchone()
+    assert claims_total == ledger_total
+    assert f"{claims}\t{claims_total}\t{claims_total}\t{ledger_total}\t0.00\t0.00" in page.text
+    for number, total in mdm.execute("SELECT number, total FROM fin.voucher WHERE kind = 'rollup'"):
+        assert f"{number}\taudited" in page.text or f"{number}\tdraft" in page.text
+        assert str(total) in page.text
