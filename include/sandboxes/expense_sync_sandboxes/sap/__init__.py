@@ -24,7 +24,8 @@ only the service URL changed):
 
 Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
 ``soap_csrf``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
-and ``close_period`` (company, ``YYYY-MM``). ``GET /_sandbox/state`` dumps the posted journal entries.
+``close_period`` (company, ``YYYY-MM``) and ``manual_voucher`` (company, date, lines: an entry an
+accountant posts by hand, no reference id). ``GET /_sandbox/state`` dumps the posted journal entries.
 """
 
 from __future__ import annotations

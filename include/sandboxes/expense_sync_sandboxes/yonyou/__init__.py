@@ -29,7 +29,8 @@ The chart lives in :mod:`.chart`, vouchers and reports in :mod:`.ledger` / :mod:
 Cloud in :mod:`.ncc`. Control mutations (``POST /_sandbox/mutate``): ``add_record``,
 ``rename_record``, ``disable_record``, ``enable_record`` (kind ``accsubject`` | ``expenseitem`` |
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
-``void_voucher``, ``error_voucher`` (as the ERP's accountant would), ``revoke_api``, ``grant_api``.
+``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
+business id) as the ERP's accountant would, ``revoke_api``, ``grant_api``.
 ``dump()`` shows the vouchers (amounts as strings).
 """
 
