@@ -13,6 +13,8 @@ from testkit import ROOT
 EXPECTED = {
     "org_sync_daily": "0 2 * * *",
     "expense_category_sync_weekly": "0 3 * * 1",
+    "expense_rollup_monthly": "0 3 1 * *",
+    "data_health_daily": "0 6 * * *",
 }
 
 

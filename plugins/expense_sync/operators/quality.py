@@ -32,6 +32,7 @@ class DataHealthCheckOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from expense_sync.quality.checkpoint import run_checkpoint
+        from expense_sync.quality.history import record_results
         from expense_sync.store.db import connect
         from expense_sync.store.runs import record_step
 
@@ -44,7 +45,9 @@ class DataHealthCheckOperator(BaseOperator):
                 record_step(
                     conn, key, f"check:{self.checkpoint}", {"success": False, "failures": failures or [str(err)]}
                 )
+                record_results(conn, key, self.checkpoint, getattr(err, "suites", []), failures or [str(err)])
             raise
         with connect(self.conn_id) as conn:
             record_step(conn, key, f"check:{self.checkpoint}", {"success": True, "suites": summary["suites"]})
+            record_results(conn, key, self.checkpoint, summary["suites"], [])
         return summary

@@ -27,8 +27,8 @@ EXAMPLES = 5  # failing values quoted per expectation
 class DataHealthCheckFailed(AirflowFailException):
     """A data health check failed; no retry will fix the data, so the task fails at once."""
 
-    def __init__(self, checkpoint: str, failures: list[dict[str, Any]]) -> None:
-        self.checkpoint, self.failures = checkpoint, failures
+    def __init__(self, checkpoint: str, failures: list[dict[str, Any]], suites: list[dict[str, Any]] = ()) -> None:
+        self.checkpoint, self.failures, self.suites = checkpoint, failures, list(suites)
         lines = [
             f"- {f['suite']}: {f['expectation']}"
             + (f" on {f['column']}" if f.get("column") else "")
@@ -115,7 +115,7 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     """Run checkpoint ``name``, update the Data Docs, and raise if any expectation failed."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from expense_sync.quality.docs import make_self_contained
+    from expense_sync.quality.docs import link_packs, make_self_contained
     from expense_sync.store.db import sqlalchemy_url
 
     url = sqlalchemy_url(conn_id)
@@ -124,6 +124,7 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     context = _context()
     result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
     make_self_contained(docs_index().parent)
+    link_packs(docs_index())
     suites, failures = summarize(result)
     summary = {
         "checkpoint": name,
@@ -134,5 +135,5 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     }
     log.info("data health check %s: %s", name, json.dumps(suites, ensure_ascii=False))
     if not result.success:
-        raise DataHealthCheckFailed(name, failures)
+        raise DataHealthCheckFailed(name, failures, suites)
     return summary

@@ -121,3 +121,25 @@ def _static_tables(html: str) -> str:
             lambda m, h=head, b=body: f"{m.group(1)}<thead><tr>{h}</tr></thead><tbody>{b}</tbody>{m.group(2)}", html
         )
     return html
+
+
+PACKS_MARKER = "<!-- expense-sync: auditors' packs -->"
+
+
+def link_packs(index: Path) -> bool:
+    """Link the auditors' packs (``<results>/auditors_pack/index.html``) from the Data Docs index,
+    once; GX rewrites the index on every checkpoint run, so this runs after each one."""
+    packs = index.parent.parent.parent / "auditors_pack" / "index.html"
+    if not index.exists() or not packs.exists():
+        return False
+    html = index.read_text(encoding="utf-8")
+    if PACKS_MARKER in html:
+        return False
+    section = (
+        f'{PACKS_MARKER}<div class="container"><div class="card"><h3>Auditors\' packs (month end)</h3>'
+        '<p><a href="../../auditors_pack/index.html">Month-end packs per period: reconciliation, differences, '
+        "exception history, claim → voucher → ledger</a></p></div></div>"
+    )
+    html = html.replace("</body>", f"{section}</body>", 1) if "</body>" in html else html + section
+    index.write_text(html, encoding="utf-8")
+    return True

@@ -24,8 +24,10 @@ fault an IIS-style 503 HTML page; a LoginBySign timestamp more than 15 minutes o
 gateway's ``X-Api-Signature`` is not verified; ``IsSuccess`` is a boolean, or the text "True"/"False"
 with the reset option ``is_success_text``. Reset sizes: ``accounts``, ``expense_items``,
 ``cost_centers``, ``projects``. Control mutations: ``add``/``rename``/``forbid``/``enable`` a chart
-record (``form``, ``number``, ``name``, ``parent``, ``account``), and ``audit_voucher`` (``id`` or
-``external_ref``) as the ERP accountant does it.
+record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
+``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
+``lines`` of ``account``/``debit``/``credit``/``cost_center``/``project``): a voucher an accountant
+keys in by hand, without our external ref.
 """
 
 from __future__ import annotations
@@ -105,7 +107,39 @@ class KingdeeSandbox(Sandbox):
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op == "audit_voucher":
             return self.book.audit_as_accountant(args)
+        if op == "manual_voucher":
+            return self.manual_voucher(args)
         return self.chart.apply(op, args)
+
+    def manual_voucher(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A voucher keyed in the K3Cloud client by an accountant (no external ref), saved as created."""
+        entries = []
+        for line in args["lines"]:
+            detail = {}
+            if line.get("cost_center"):
+                detail["FDETAILID__FFLEX5"] = {"FNumber": line["cost_center"]}
+            if line.get("project"):
+                detail["FDETAILID__FF100002"] = {"FNumber": line["project"]}
+            entries.append(
+                {
+                    "FEXPLANATION": line.get("text") or "手工凭证",
+                    "FACCOUNTID": {"FNumber": line["account"]},
+                    "FDetailID": detail,
+                    "FDEBIT": str(line.get("debit") or 0),
+                    "FCREDIT": str(line.get("credit") or 0),
+                }
+            )
+        model = {
+            "FAccountBookID": {"FNumber": args.get("company") or "001"},
+            "FDate": args["date"],
+            "FVOUCHERGROUPID": {"FNumber": "PRE001"},
+            "FEntity": entries,
+        }
+        try:
+            voucher = self.book.save(model)
+        except KingdeeError as err:
+            raise ValueError(str(err.errors)) from None
+        return {"id": voucher["FVOUCHERID"], "number": voucher["FBillNo"]}
 
     def dump(self) -> dict[str, Any]:
         return {"vouchers": self.book.dump()}

@@ -24,14 +24,17 @@ only the service URL changed):
 
 Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
 ``soap_csrf``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
-and ``close_period`` (company, ``YYYY-MM``). ``GET /_sandbox/state`` dumps the posted journal entries.
+``close_period`` (company, ``YYYY-MM``) and ``manual_voucher`` (company, date, lines: an entry an
+accountant posts by hand, no reference id). ``GET /_sandbox/state`` dumps the posted journal entries.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import secrets
 import time
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -40,7 +43,7 @@ from fastapi.responses import Response
 from expense_sync_sandboxes.core import Sandbox, TokenStore, VendorHTTPError, json_response
 from expense_sync_sandboxes.sap import odata, soap
 from expense_sync_sandboxes.sap.chart import Chart
-from expense_sync_sandboxes.sap.journal import Journal, Refused
+from expense_sync_sandboxes.sap.journal import Entry, EntryItem, Journal, Refused
 from expense_sync_sandboxes.sap.services import SERVICES
 
 USER, PASSWORD = "EXPENSE_SYNC_COMM", "sap-sandbox-password"
@@ -89,7 +92,7 @@ class SessionTokenStore(TokenStore):
 class SapSandbox(Sandbox):
     vendor = "sap"
     token_ttl = 3600.0
-    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period")
+    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher")
 
     def __init__(self, **options: Any) -> None:
         self.sessions = CsrfSessions()
@@ -136,6 +139,8 @@ class SapSandbox(Sandbox):
             return {"sessions": 0}
         if op == "close_period":
             return self.journal.close_period(str(args["company"]), str(args["period"]))
+        if op == "manual_voucher":
+            return self.manual_voucher(**args)
         if op not in Chart.MUTATIONS:
             raise ValueError(f"unknown mutation {op!r}; known: {', '.join(sorted(self.control_ops))}")
         try:
@@ -143,6 +148,27 @@ class SapSandbox(Sandbox):
         except TypeError as err:  # wrong or missing arguments: a 400 from the control API
             raise ValueError(str(err)) from None
         return odata.render(*_mutation_target(op), row, "/")
+
+    def manual_voucher(self, company: str, date: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        """A journal entry an accountant posts in the SAP GUI (FB50, no reference id)."""
+        day = dt.date.fromisoformat(date)
+        items = [
+            EntryItem(
+                gl_account=line["account"],
+                amount=Decimal(str(line.get("debit") or 0)) - Decimal(str(line.get("credit") or 0)),
+                currency="CNY",
+                text=line.get("text") or "manual entry",
+                cost_center=line.get("cost_center"),
+                wbs_element=line.get("project"),
+            )
+            for line in lines
+        ]
+        entry = Entry("FB50", company, "SA", day, day, "ACCOUNTANT", header_text="manual entry", items=items)
+        try:
+            document, year, _ = self.journal.post(entry)
+        except Refused as refused:
+            raise ValueError(str(refused)) from None
+        return {"document": document, "year": year}
 
     def dump(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,8 @@ The chart lives in :mod:`.chart`, vouchers and reports in :mod:`.ledger` / :mod:
 Cloud in :mod:`.ncc`. Control mutations (``POST /_sandbox/mutate``): ``add_record``,
 ``rename_record``, ``disable_record``, ``enable_record`` (kind ``accsubject`` | ``expenseitem`` |
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
-``void_voucher``, ``error_voucher`` (as the ERP's accountant would), ``revoke_api``, ``grant_api``.
+``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
+business id) as the ERP's accountant would, ``revoke_api``, ``grant_api``.
 ``dump()`` shows the vouchers (amounts as strings).
 """
 
@@ -83,6 +84,7 @@ class YonyouSandbox(Sandbox):
         "post_voucher",
         "void_voucher",
         "error_voucher",
+        "manual_voucher",
         "revoke_api",
         "grant_api",
     )
@@ -123,6 +125,42 @@ class YonyouSandbox(Sandbox):
         return wire.respond({"code": "999", "message": "系统繁忙，请稍后重试"}, status=500)
 
     # -- control ----------------------------------------------------------------------------------
+    def manual_voucher(self, company: str, date: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        """A voucher an accountant keys in the YonBIP client (no business id), saved (``01``)."""
+        body = {
+            "bodies": [
+                {
+                    "description": line.get("text") or "手工凭证",
+                    "accsubjectCode": line["account"],
+                    "currencyCode": "CNY",
+                    "busidate": date,
+                    **({"debitOriginal": str(line["debit"])} if line.get("debit") else {}),
+                    **({"creditOriginal": str(line["credit"])} if line.get("credit") else {}),
+                    **({"debitOrg": str(line["debit"])} if line.get("debit") else {}),
+                    **({"creditOrg": str(line["credit"])} if line.get("credit") else {}),
+                    "clientAuxiliaryList": [
+                        {"filedCode": code, "valueCode": line[key]}
+                        for code, key in (("0010", "cost_center"), ("0006", "project"))
+                        if line.get(key)
+                    ],
+                }
+                for line in lines
+            ]
+        }
+        try:
+            voucher = self.ledger.create(
+                accbook_code=company,
+                voucher_type="1",
+                period=date[:7],
+                maker=ledger.user(code=ledger.USERS[0]["code"]),
+                make_time=date,
+                description="手工凭证",
+                lines=vouchers._lines(body),
+            )
+        except (ledger.LedgerError, VendorHTTPError) as err:
+            raise ValueError(str(err)) from None
+        return {"id": voucher["id"], "number": voucher["bill_code"]}
+
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         chart_, book = self.chart, self.ledger
         ops = {
@@ -134,6 +172,7 @@ class YonyouSandbox(Sandbox):
             "unaudit_voucher": book.unaudit,
             "post_voucher": book.post,
             "void_voucher": book.void,
+            "manual_voucher": self.manual_voucher,
             "error_voucher": book.mark_error,
             "revoke_api": lambda path: self.revoked.add(path),
             "grant_api": lambda path: self.revoked.discard(path),

@@ -1,0 +1,167 @@
+"""Post one voucher to the ERP exactly once, and record it in ``fin.voucher``.
+
+The outbound ledger protocol (``expense_sync.store.outbound``): the intent (``sync.outbound`` row
+``sending`` and the ``fin.voucher`` row ``sending``) is committed before the ERP call. A row still
+``sending`` when a later attempt starts is an unknown outcome: the voucher is looked up by its
+external ref (``find_voucher``) and adopted if the ERP has it, sent again only if it does not.
+A voucher already recorded as in the ERP is never sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
+from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.store.outbound import mark_done, mark_failed, mark_sending
+
+log = logging.getLogger(__name__)
+ENTITY = "voucher"
+IN_ERP = ("draft", "submitted", "audited", "posted")
+
+
+def lines_json(voucher: Voucher) -> list[dict[str, Any]]:
+    """The voucher's lines as ``fin.voucher.lines`` keeps them (amounts as strings)."""
+    return [
+        {
+            "account": line.account_code,
+            "debit": str(line.debit),
+            "credit": str(line.credit),
+            "cost_center": line.cost_center,
+            "project": line.project,
+            "text": line.text,
+        }
+        for line in voucher.lines
+    ]
+
+
+def voucher_from_row(
+    external_ref: str, company: str, period: str, posting_date: dt.date, lines: list[dict], description: str
+) -> Voucher:
+    """A :class:`Voucher` back from ``fin.voucher`` columns."""
+    return Voucher(
+        external_ref=external_ref,
+        company=company,
+        posting_date=posting_date,
+        period=period,
+        description=description,
+        lines=tuple(
+            VoucherLine(
+                account_code=line["account"],
+                debit=Decimal(line["debit"]),
+                credit=Decimal(line["credit"]),
+                cost_center=line.get("cost_center"),
+                project=line.get("project"),
+                text=line.get("text") or "",
+            )
+            for line in lines
+        ),
+    )
+
+
+def reversal_of(voucher: Voucher) -> Voucher:
+    """The reversing entry: the same lines with debits and credits swapped, ref ``<ref>-R1``."""
+    return Voucher(
+        external_ref=f"{voucher.external_ref}-R1",
+        company=voucher.company,
+        posting_date=voucher.posting_date,
+        period=voucher.period,
+        description=f"冲销 {voucher.external_ref}"[:80],
+        lines=tuple(
+            VoucherLine(
+                account_code=line.account_code,
+                debit=line.credit,
+                credit=line.debit,
+                cost_center=line.cost_center,
+                project=line.project,
+                text=f"冲销 {line.text}"[:80],
+            )
+            for line in voucher.lines
+        ),
+        currency=voucher.currency,
+    )
+
+
+@dataclass(frozen=True)
+class Posted:
+    voucher_id: int
+    external_ref: str
+    number: str | None
+    state: str
+    sent: bool  # False: it was in the ERP already (recorded, or adopted after a lookup)
+
+
+def post_voucher(
+    conn: psycopg.Connection,
+    hook: Any,
+    voucher: Voucher,
+    *,
+    kind: str,
+    run_key: str | None,
+    reverses: int | None = None,
+    claim_id: int | None = None,
+) -> Posted:
+    """Make sure the ERP holds ``voucher`` once; returns its ``fin.voucher`` row as it stands."""
+    vendor, ref = hook.vendor, voucher.external_ref
+    row = conn.execute(
+        "SELECT voucher_id, state, number FROM fin.voucher WHERE erp_vendor = %s AND external_ref = %s",
+        (vendor, ref),
+    ).fetchone()
+    if row and row[1] in IN_ERP:
+        return Posted(row[0], ref, row[2], row[1], sent=False)
+    lines = lines_json(voucher)
+    with conn.transaction():
+        mark_sending(conn, vendor, ENTITY, [(ref, {"kind": kind, "period": voucher.period, "lines": lines})], run_key)
+        voucher_id = conn.execute(
+            """INSERT INTO fin.voucher (erp_vendor, external_ref, kind, claim_id, reverses, company, period,
+                                        posting_date, currency, total, lines, state)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'sending')
+               ON CONFLICT (erp_vendor, external_ref) DO UPDATE
+                  SET lines = EXCLUDED.lines, total = EXCLUDED.total, state = 'sending', updated_at = now()
+               RETURNING voucher_id""",
+            (
+                vendor,
+                ref,
+                kind,
+                claim_id,
+                reverses,
+                voucher.company,
+                voucher.period,
+                voucher.posting_date,
+                voucher.currency,
+                voucher.total_debit,
+                json.dumps(lines, ensure_ascii=False),
+            ),
+        ).fetchone()[0]
+    status: VoucherStatus | None = hook.find_voucher(ref, voucher.period) if row else None  # in doubt: look first
+    sent = status is None
+    if status is None:
+        try:
+            status = hook.create_voucher(voucher)
+        except OutcomeUnknownError:
+            status = hook.find_voucher(ref, voucher.period)
+            if status is None:
+                raise  # still unknown: the row stays 'sending', the retry looks again
+        except VendorRequestError as err:
+            mark_failed(conn, vendor, ENTITY, ref, str(err))
+            conn.execute(
+                "UPDATE fin.voucher SET state = 'error', raw_state = %s, updated_at = now() WHERE voucher_id = %s",
+                (str(err)[:500], voucher_id),
+            )
+            raise
+    with conn.transaction():
+        conn.execute(
+            """UPDATE fin.voucher SET remote_id = %s, number = %s, state = %s, raw_state = %s, updated_at = now()
+                WHERE voucher_id = %s""",
+            (status.remote_id, status.number, status.state, status.raw_state, voucher_id),
+        )
+        mark_done(conn, vendor, ENTITY, [(ref, status.remote_id)], verified=sent)
+    log.info("voucher %s %s: %s %s", kind, ref, "sent" if sent else "found in the ERP", status.number)
+    return Posted(voucher_id, ref, status.number, status.state, sent=sent)

@@ -1,0 +1,372 @@
+"""Reconcile a period with the ERP ledger: totals per account / cost center / project, and claim by claim.
+
+Three sides are compared in PostgreSQL, per (account, cost center, project):
+
+* the **claims**: Σ closed claim lines, on their expense GL account;
+* the **posted** vouchers: Σ of the lines of every voucher we made for the period (claim, rollup,
+  reversal) that is in the ERP;
+* the **ledger**: the ERP's movements of the period (``ErpLedger.balances``).
+
+Causes, per line (an unexplained one wins over an explained one):
+
+* ``rollup_out_of_date`` (unexplained): the net posted on an expense account is not the claims' sum;
+* ``clearing_not_zero`` (unexplained): the clearing account does not net to zero;
+* ``missing_in_erp`` (unexplained): the ledger holds less than we posted (a voucher deleted or voided
+  in the ERP), also per voucher when a rollup/reversal voucher cannot be found;
+* ``erp_manual_entry`` (explained): the ledger holds more than we posted, on the debit and/or credit
+  side, while every voucher we posted is there: movements entered in the ERP by hand.
+
+Claim by claim: each closed claim has its voucher number, its voucher's clearing debits equal its
+lines, and its ledger line is the clearing account at its cost center / project (the ERP APIs give
+movements per account and dimension, not per voucher line). A claim failing that is
+``claim_voucher_mismatch`` (unexplained). Where the ledger holds less than we posted, the claim
+vouchers of those cost centers / projects are looked up one by one (``find_voucher``, at most
+``LOOKUPS`` a run) and each one the ERP no longer holds is named (``missing_in_erp``). Every
+difference is an item of the conflict queue; items of the period whose difference is gone are
+resolved. The period is ``reconciled`` only when the
+unexplained difference is zero.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.store.db import copy_rows
+from expense_sync.store.queue import open_item
+
+log = logging.getLogger(__name__)
+EXPLAINED = {"erp_manual_entry"}
+LOOKUPS = 100  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
+ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
+
+LINES_SQL = """
+WITH sides AS (
+    SELECT l ->> 'account' AS account, COALESCE(l ->> 'cost_center', '') AS cost_center,
+           COALESCE(l ->> 'project', '') AS project, 0 AS claims_amount,
+           (l ->> 'debit')::numeric AS posted_debit, (l ->> 'credit')::numeric AS posted_credit,
+           0 AS ledger_debit, 0 AS ledger_credit
+    FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
+    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s
+      AND v.state IN ('draft', 'submitted', 'audited', 'posted')
+    UNION ALL
+    SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0 FROM period_claim_line
+    UNION ALL
+    SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit FROM erp_ledger
+), expense AS (
+    SELECT DISTINCT account FROM sides WHERE claims_amount <> 0
+    UNION
+    SELECT l ->> 'account' FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
+    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s AND v.kind = 'rollup'
+      AND (l ->> 'debit')::numeric > 0
+)
+SELECT account, NULLIF(cost_center, ''), NULLIF(project, ''),
+       sum(claims_amount)::numeric(18,2), sum(posted_debit)::numeric(18,2), sum(posted_credit)::numeric(18,2),
+       sum(ledger_debit)::numeric(18,2), sum(ledger_credit)::numeric(18,2),
+       CASE WHEN account = %(clearing)s THEN 'clearing'
+            WHEN account = %(payable)s THEN 'payable'
+            WHEN account IN (SELECT account FROM expense) THEN 'expense'
+            ELSE 'other' END AS role
+FROM sides
+GROUP BY account, cost_center, project
+ORDER BY 1, 2, 3
+"""
+
+# The period's closed claim lines, read once per reconciliation (a temporary table).
+PERIOD_CLAIMS_SQL = """
+CREATE TEMP TABLE period_claim_line ON COMMIT DROP AS
+SELECT c.claim_id, c.claim_no, c.voucher_id, c.voucher_ref, c.voucher_number,
+       l.gl_account, l.cost_center, l.project, l.amount
+FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
+WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s
+"""
+
+CLAIMS_SQL = """
+WITH claims AS (
+    SELECT claim_id, claim_no, voucher_id, voucher_ref, voucher_number, sum(amount) AS amount
+    FROM period_claim_line GROUP BY 1, 2, 3, 4, 5
+)
+SELECT c.claim_id, c.claim_no, c.voucher_ref, c.voucher_number, c.amount, v.debit
+FROM claims c
+JOIN LATERAL (SELECT COALESCE(sum((l ->> 'debit')::numeric) FILTER (WHERE l ->> 'account' = %(clearing)s), 0)
+                     AS debit
+              FROM fin.voucher vv CROSS JOIN LATERAL jsonb_array_elements(vv.lines) l
+              WHERE vv.voucher_id = c.voucher_id) v ON true
+WHERE c.voucher_number IS NULL OR c.amount <> v.debit
+"""
+
+
+def _cause(
+    role: str, claims: Decimal, pd: Decimal, pc: Decimal, ld: Decimal, lc: Decimal
+) -> tuple[str | None, Decimal]:
+    """The line's cause and its absolute difference."""
+    claims_gap = (pd - pc) - claims if role == "expense" else Decimal(0)
+    clearing_gap = (pd - pc) if role == "clearing" else Decimal(0)
+    dd, dc = ld - pd, lc - pc
+    difference = abs(claims_gap) + abs(clearing_gap) + abs(dd) + abs(dc)
+    if claims_gap:
+        return "rollup_out_of_date", difference
+    if clearing_gap:
+        return "clearing_not_zero", difference
+    if dd < 0 or dc < 0:
+        return "missing_in_erp", difference
+    if dd or dc:
+        return "erp_manual_entry", difference
+    return None, difference
+
+
+def companies(conn: psycopg.Connection, vendor: str, period: str) -> list[str]:
+    rows = conn.execute(
+        """SELECT company FROM fin.closed_claim WHERE erp_vendor = %(v)s AND period = %(p)s
+           UNION SELECT company FROM fin.voucher WHERE erp_vendor = %(v)s AND period = %(p)s ORDER BY 1""",
+        {"v": vendor, "p": period},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def reconcile_period(
+    conn: psycopg.Connection, hook: Any, period: str, accounts: PostingAccounts, run_key: str
+) -> list[dict[str, Any]]:
+    """Reconcile every company of the period; one summary per company."""
+    return [
+        reconcile_company(conn, hook, period, company, accounts, run_key)
+        for company in companies(conn, hook.vendor, period)
+    ]
+
+
+def reconcile_company(
+    conn: psycopg.Connection, hook: Any, period: str, company: str, accounts: PostingAccounts, run_key: str
+) -> dict[str, Any]:
+    vendor = hook.vendor
+    balances = hook.balances(company, period)
+    params = {
+        "vendor": vendor,
+        "period": period,
+        "company": company,
+        "clearing": accounts.clearing,
+        "payable": accounts.employee_payable,
+    }
+    with conn.transaction():
+        conn.execute(
+            "CREATE TEMP TABLE erp_ledger (account text, cost_center text, project text, debit numeric, "
+            "credit numeric) ON COMMIT DROP"
+        )
+        with conn.cursor() as cur:
+            copy_rows(
+                cur,
+                "erp_ledger",
+                ("account", "cost_center", "project", "debit", "credit"),
+                ((b.account_code, b.cost_center, b.project, b.debit, b.credit) for b in balances),
+            )
+        conn.execute(PERIOD_CLAIMS_SQL, params)
+        rows = conn.execute(LINES_SQL, params).fetchall()
+        mismatched = conn.execute(CLAIMS_SQL, params).fetchall()
+        claims_count, claims_total = conn.execute(
+            "SELECT count(DISTINCT claim_id), COALESCE(sum(amount), 0) FROM period_claim_line"
+        ).fetchone()
+        lines, explained, unexplained = [], Decimal(0), Decimal(0)
+        posted_total = ledger_total = Decimal(0)
+        for account, cc, project, claims, pd, pc, ld, lc, role in rows:
+            cause, difference = _cause(role, claims, pd, pc, ld, lc)
+            if role == "expense":
+                posted_total += pd - pc
+                ledger_total += ld - lc
+            if cause in EXPLAINED:
+                explained += difference
+            elif cause:
+                unexplained += difference
+            lines.append((account, role, cc, project, claims, pd, pc, ld, lc, difference, cause, cause in EXPLAINED))
+        unexplained += sum((Decimal(str(m[4])) for m in mismatched), Decimal(0))
+        short = {(cc, project) for account, role, cc, project, *_, cause, _ in lines if cause == "missing_in_erp"}
+        candidates = _short_claim_vouchers(conn, short)
+    missing = _missing_vouchers(conn, hook, vendor, period, company)
+    missing += [ref for ref in candidates if _gone(hook, ref, period)]
+    status = "reconciled" if not unexplained and not missing and not mismatched else "differences"
+    with conn.transaction():
+        recon_id = conn.execute(
+            """INSERT INTO fin.reconciliation (run_key, erp_vendor, period, company, status, claims, claims_total,
+                                               posted_total, ledger_total, explained, unexplained, claims_unmatched)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING reconciliation_id""",
+            (
+                run_key,
+                vendor,
+                period,
+                company,
+                status,
+                claims_count,
+                claims_total,
+                posted_total,
+                ledger_total,
+                explained,
+                unexplained,
+                len(mismatched),
+            ),
+        ).fetchone()[0]
+        with conn.cursor() as cur:
+            copy_rows(
+                cur,
+                "fin.reconciliation_line",
+                (
+                    "reconciliation_id",
+                    "account",
+                    "account_role",
+                    "cost_center",
+                    "project",
+                    "claims_amount",
+                    "posted_debit",
+                    "posted_credit",
+                    "ledger_debit",
+                    "ledger_credit",
+                    "difference",
+                    "cause",
+                    "explained",
+                ),
+                ((recon_id, *line) for line in lines),
+            )
+        queued = _queue(conn, vendor, period, company, lines, mismatched, missing, run_key)
+    result = {
+        "company": company,
+        "status": status,
+        "claims": claims_count,
+        "claims_total": str(claims_total),
+        "posted_total": str(posted_total),
+        "ledger_total": str(ledger_total),
+        "explained": str(explained),
+        "unexplained": str(unexplained),
+        "claims_unmatched": len(mismatched),
+        "vouchers_missing": missing,
+        "queued": queued,
+    }
+    log.info("reconciliation %s %s: %s", period, company, json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str) -> list[str]:
+    """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)
+    (claim vouchers are checked through the ledger, and looked up where it holds less)."""
+    refs = conn.execute(
+        """SELECT external_ref FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND company = %s
+             AND kind IN ('rollup', 'reversal') AND state IN ('draft', 'submitted', 'audited', 'posted')
+           ORDER BY external_ref""",
+        (vendor, period, company),
+    ).fetchall()
+    missing = []
+    for (ref,) in refs:
+        found = hook.find_voucher(ref, period)
+        if found is None or found.state in ("void", "error"):
+            missing.append(ref)
+    return missing
+
+
+def _short_claim_vouchers(conn: psycopg.Connection, grains: set[tuple]) -> list[str]:
+    """Where the ledger holds less than we posted: the claim vouchers of those cost centers / projects
+    (at most ``LOOKUPS``), to be looked up one by one."""
+    if not grains:
+        return []
+    rows = conn.execute(
+        """SELECT DISTINCT voucher_ref FROM period_claim_line
+            WHERE (cost_center, COALESCE(project, '')) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+            ORDER BY 1 LIMIT %s""",
+        ([g[0] or "" for g in grains], [g[1] or "" for g in grains], LOOKUPS),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _gone(hook: Any, ref: str, period: str) -> bool:
+    """Whether the ERP no longer holds the voucher (not found, or voided)."""
+    found = hook.find_voucher(ref, period)
+    return found is None or found.state in ("void", "error")
+
+
+def _queue(
+    conn: psycopg.Connection,
+    vendor: str,
+    period: str,
+    company: str,
+    lines: list[tuple],
+    mismatched: list[tuple],
+    missing: list[str],
+    run_key: str,
+) -> int:
+    """Open an item per difference; resolve this period's items whose difference is gone."""
+    prefix = f"{period}/{company}/"
+    keys: dict[str, set[str]] = {ENTITY_LINE: set(), ENTITY_CLAIM: set(), ENTITY_VOUCHER: set()}
+    for account, role, cc, project, claims, pd, pc, ld, lc, difference, cause, _ in lines:
+        if not cause:
+            continue
+        key = f"{prefix}{account}/{cc or ''}/{project or ''}"
+        keys[ENTITY_LINE].add(key)
+        record = {
+            "period": period,
+            "company": company,
+            "account": account,
+            "role": role,
+            "cost_center": cc,
+            "project": project,
+            "claims": str(claims),
+            "posted_debit": str(pd),
+            "posted_credit": str(pc),
+            "ledger_debit": str(ld),
+            "ledger_credit": str(lc),
+            "difference": str(difference),
+        }
+        detail = f"ledger Dr {ld} Cr {lc}, posted Dr {pd} Cr {pc}, claims {claims}"
+        open_item(
+            conn,
+            kind="conflict",
+            system=vendor,
+            entity=ENTITY_LINE,
+            record_key=key,
+            reason_code=cause,
+            detail=detail,
+            record=record,
+            run_key=run_key,
+        )
+    for _, claim_no, ref, number, amount, debit in mismatched:
+        key = f"{prefix}{claim_no}"
+        keys[ENTITY_CLAIM].add(key)
+        detail = f"voucher {ref} number {number or '—'}: clearing {debit}, claim lines {amount}"
+        open_item(
+            conn,
+            kind="conflict",
+            system=vendor,
+            entity=ENTITY_CLAIM,
+            record_key=key,
+            reason_code="claim_voucher_mismatch",
+            detail=detail,
+            record={"claim_no": claim_no, "voucher": ref, "number": number, "amount": str(amount)},
+            run_key=run_key,
+        )
+    for ref in missing:
+        key = f"{prefix}{ref}"
+        keys[ENTITY_VOUCHER].add(key)
+        open_item(
+            conn,
+            kind="conflict",
+            system=vendor,
+            entity=ENTITY_VOUCHER,
+            record_key=key,
+            reason_code="missing_in_erp",
+            detail=ref,
+            record={"voucher": ref},
+            run_key=run_key,
+        )
+    for entity, current in keys.items():
+        conn.execute(
+            """WITH cleared AS (
+                   UPDATE sync.exception_item SET status = 'resolved', decision = 'auto_cleared',
+                          decided_by = 'system', decided_at = now()
+                    WHERE kind = 'conflict' AND source_system = %(vendor)s AND entity = %(entity)s
+                      AND status <> 'resolved' AND record_key LIKE %(prefix)s AND NOT record_key = ANY(%(keys)s)
+                   RETURNING item_id)
+               INSERT INTO sync.exception_event (item_id, actor, action, detail)
+               SELECT item_id, 'system', 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text)
+               FROM cleared""",
+            {"vendor": vendor, "entity": entity, "prefix": prefix + "%", "keys": list(current), "run_key": run_key},
+        )
+    return sum(len(k) for k in keys.values())

@@ -1,0 +1,143 @@
+"""Tasks of ``expense_rollup_monthly`` and ``data_health_daily``: the month end and the daily health check."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+
+from expense_sync.pools import POOL_ERP
+from expense_sync.tasks.common import record_counts, run_key
+
+log = logging.getLogger(__name__)
+TIMEZONE = "Asia/Shanghai"
+
+
+def current_period() -> str:
+    """The period the run closes: the ``period`` param, else the month of its data interval."""
+    context = get_current_context()
+    wanted = (context.get("params") or {}).get("period")
+    if wanted:
+        return str(wanted)
+    return context["data_interval_start"].in_timezone(TIMEZONE).strftime("%Y-%m")
+
+
+def _erp():
+    from expense_sync.erp.accounts import posting_accounts
+    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.settings import erp_vendor
+
+    vendor = erp_vendor()
+    return vendor, erp_hook(vendor), posting_accounts(vendor)
+
+
+@task(pool=POOL_ERP)
+def rollup_month() -> dict[str, Any]:
+    """Sum the period's closed claims in PostgreSQL and post (or confirm, or correct) the rollup vouchers."""
+    from expense_sync.monthend.rollup import rollup_period
+    from expense_sync.store.db import connect
+
+    period = current_period()
+    vendor, hook, accounts = _erp()
+    with connect() as conn:
+        results = rollup_period(conn, hook, period, accounts, run_key())
+    record_counts("rollup", {"period": period, "vendor": vendor, "companies": results})
+    return {"period": period, "vendor": vendor, "companies": results}
+
+
+@task(pool=POOL_ERP)
+def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
+    """Compare claims, our vouchers and the ERP ledger; queue every difference with its cause."""
+    from expense_sync.monthend.reconcile import reconcile_period
+    from expense_sync.store.db import connect
+
+    _, hook, accounts = _erp()
+    with connect() as conn:
+        results = reconcile_period(conn, hook, rolled["period"], accounts, run_key())
+    status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
+    record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results})
+    log.info("period %s: %s", rolled["period"], status)
+    return {"period": rolled["period"], "status": status, "companies": results}
+
+
+@task(trigger_rule="all_done")
+def build_auditors_pack() -> str:
+    """Write the period's auditors' pack (HTML + CSV) and link it from the Data Docs index."""
+    from expense_sync.monthend.pack import build_pack
+    from expense_sync.quality.checkpoint import docs_index, results_dir
+    from expense_sync.quality.docs import link_packs
+    from expense_sync.store.db import connect
+
+    period = current_period()
+    vendor, _, accounts = _erp()
+    with connect() as conn:
+        runs = [
+            r[0].split("/", 1)[1]
+            for r in conn.execute(
+                "SELECT DISTINCT run_key FROM fin.rollup_run WHERE period = %s AND erp_vendor = %s", (period, vendor)
+            )
+        ]
+        page = build_pack(
+            conn,
+            period,
+            vendor,
+            accounts,
+            results_dir() / "auditors_pack",
+            docs_site=docs_index().parent,
+            run_names=runs,
+        )
+    link_packs(docs_index())
+    record_counts("pack", {"period": period, "page": str(page)})
+    return page.as_uri()
+
+
+@task(trigger_rule="all_done")
+def summarize_month() -> dict[str, Any]:
+    """Close the run in the ledger: the rollup, the reconciliation and the differences still open.
+    Runs after a failed step too, and then fails itself, so the run is failed unless the period is
+    reconciled and its checks passed."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from expense_sync.store.db import connect
+    from expense_sync.store.runs import finish_run, steps
+
+    key = run_key()
+    with connect() as conn:
+        done = steps(conn, key)
+        ok = done.get("reconcile", {}).get("status") == "reconciled" and done.get("check:monthend", {}).get("success")
+        steps_ = finish_run(conn, key, "success" if ok else "failed")
+        still_open = conn.execute(
+            "SELECT entity, reason_code, count(*) FROM sync.exception_item WHERE status <> 'resolved' "
+            "AND entity IN ('ledger_line', 'claim', 'voucher') AND record_key LIKE %s GROUP BY 1, 2 ORDER BY 1, 2",
+            (f"{current_period()}/%",),
+        ).fetchall()
+    summary = {"steps": steps_, "open_differences": [list(r) for r in still_open]}
+    log.info("month end summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
+    if not ok:
+        raise AirflowFailException(f"period {current_period()} is not closed: see the pack and the open differences")
+    return summary
+
+
+@task(trigger_rule="all_done")
+def summarize_health() -> dict[str, Any]:
+    """Log today's results next to the history (``quality.check_result``); fail the run when a suite failed."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from expense_sync.store.db import connect
+    from expense_sync.store.runs import finish_run
+
+    key = run_key()
+    with connect() as conn:
+        today = conn.execute(
+            "SELECT suite, success, failed FROM quality.check_result WHERE run_key = %s ORDER BY suite", (key,)
+        ).fetchall()
+        ok = bool(today) and all(success for _, success, _ in today)
+        finish_run(conn, key, "success" if ok else "failed")
+        runs = conn.execute("SELECT count(DISTINCT run_key) FROM quality.check_result").fetchone()[0]
+    summary = {"suites": [list(r) for r in today], "runs_in_history": runs, "context": get_current_context()["run_id"]}
+    log.info("data health: %s", json.dumps(summary, ensure_ascii=False, default=str))
+    if not ok:
+        raise AirflowFailException("data health check failed: " + ", ".join(s for s, good, _ in today if not good))
+    return summary

@@ -1,0 +1,118 @@
+"""expense_rollup_monthly end to end with dag.test(): rollup, reconciliation, GX checks and the auditors' pack."""
+
+from __future__ import annotations
+
+import csv
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from claimkit import CHART, make_claims, manual_entry
+from testkit import run_dag, step_counts
+
+DAG_ID = "expense_rollup_monthly"
+
+
+@pytest.fixture
+def erp(monkeypatch):
+    def use(vendor):
+        monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", vendor)
+
+    return use
+
+
+def results_dir() -> Path:
+    return Path(os.environ["EXPENSE_SYNC_GX_RESULTS_DIR"])
+
+
+def test_the_month_of_the_data_interval_closes_reconciled_with_its_pack(dagbag, mdm, sandboxes, erp):
+    erp("kingdee")
+    claims = make_claims(mdm, sandboxes, "kingdee", "2026-02", count=6)
+    manual_entry(sandboxes, "kingdee", "2026-02", "77.70")
+    run = dagbag.dags[DAG_ID].test(logical_date=pendulum.datetime(2026, 3, 1, 3, tz="Asia/Shanghai"))
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+
+    reconciled = step_counts(mdm, "reconcile")
+    assert reconciled["period"] == "2026-02" and reconciled["status"] == "reconciled"
+    total = sum(c["total"] for c in claims)
+    pack = results_dir() / "auditors_pack" / "2026-02"
+    page = (pack / "index.html").read_text(encoding="utf-8")
+    assert "reconciled" in page and "erp_manual_entry" in page
+    with (pack / "totals.csv").open(encoding="utf-8") as f:
+        totals = list(csv.DictReader(f))
+    db = mdm.execute(
+        "SELECT account, cost_center, project, ledger_debit, ledger_credit, claims_amount FROM fin.reconciliation_line"
+    ).fetchall()
+    assert sorted(
+        (
+            r["account"],
+            r["cost_center"],
+            r["project"],
+            Decimal(r["ledger_debit"]),
+            Decimal(r["ledger_credit"]),
+            Decimal(r["claims_amount"]),
+        )
+        for r in totals
+    ) == sorted((a, c or "", p or "", *amounts) for a, c, p, *amounts in db)
+    assert sum(Decimal(r["claims_amount"]) for r in totals) == total
+    with (pack / "chain.csv").open(encoding="utf-8") as f:
+        chain = list(csv.DictReader(f))
+    numbers = dict(mdm.execute("SELECT external_ref, number FROM fin.voucher"))
+    assert len(chain) == sum(len(c["lines"]) for c in claims)
+    assert all(row["claim_voucher_number"] == numbers[row["claim_voucher"]] for row in chain)
+    assert all(row["rollup_voucher_number"] == numbers[row["rollup_voucher"]] for row in chain)
+    assert sum(Decimal(row["amount"]) for row in chain) == total
+    with (pack / "exceptions.csv").open(encoding="utf-8") as f:
+        assert {r["reason_code"] for r in csv.DictReader(f)} == {"erp_manual_entry"}
+    assert "validations/" in page  # the period's GX validation pages are linked
+    docs = (results_dir() / "data_docs" / "local_site" / "index.html").read_text(encoding="utf-8")
+    assert "../../auditors_pack/index.html" in docs
+    assert "2026-02/index.html" in (results_dir() / "auditors_pack" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_period_with_an_unexplained_difference_fails_the_check_but_still_gets_its_pack(dagbag, mdm, sandboxes, erp):
+    erp("sap")
+    make_claims(mdm, sandboxes, "sap", "2025-11", count=3)
+    state, tasks = run_dag(dagbag, DAG_ID, period="2025-11")
+    assert state == "success" and step_counts(mdm, "reconcile")["status"] == "reconciled"
+    # a claim line changed without its voucher: the claims no longer agree with the posted vouchers
+    mdm.execute(
+        "UPDATE fin.claim_line SET amount = amount + 1 WHERE line_no = 1 AND claim_id = "
+        "(SELECT min(claim_id) FROM fin.claim)"
+    )
+
+    state, tasks = run_dag(dagbag, DAG_ID, period="2025-11")
+
+    assert state == "failed" and tasks["check_month_end"] == "failed"
+    assert tasks["build_auditors_pack"] == "success"
+    assert step_counts(mdm, "reconcile")["status"] == "differences"
+    page = (results_dir() / "auditors_pack" / "2025-11" / "index.html").read_text(encoding="utf-8")
+    assert "not reconciled" in page and "claim_voucher_mismatch" in page
+    assert CHART["sap"]["company"] in page
+
+
+def test_the_pack_a_person_opens_in_a_browser_agrees_with_the_database_to_the_cent(dagbag, mdm, sandboxes, erp):
+    from browser_check import Browser, capture
+
+    erp("yonyou")
+    make_claims(mdm, sandboxes, "yonyou", "2025-12", count=5)
+    state, _ = run_dag(dagbag, DAG_ID, period="2025-12")
+    assert state == "success"
+    index = results_dir() / "auditors_pack" / "index.html"
+    out = Path(os.environ["EXPENSE_SYNC_GX_RESULTS_DIR"]) / "shots"
+    with Browser() as browser:
+        listing = capture(browser, "packs", index.as_uri(), ("2025-12",), out)
+        page = capture(browser, "pack", (index.parent / "2025-12" / "index.html").as_uri(), ("reconciled",), out)
+    assert listing.errors == [] and page.errors == []
+    claims_total, ledger_total, claims = mdm.execute(
+        "SELECT claims_total, ledger_total, claims FROM fin.reconciliation_latest WHERE period = '2025-12'"
+    ).fetchone()
+    assert claims_total == ledger_total
+    assert f"{claims}\t{claims_total}\t{claims_total}\t{ledger_total}\t0.00\t0.00" in page.text
+    for number, total in mdm.execute("SELECT number, total FROM fin.voucher WHERE kind = 'rollup'"):
+        assert f"{number}\taudited" in page.text or f"{number}\tdraft" in page.text
+        assert str(total) in page.text
