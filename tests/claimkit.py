@@ -164,3 +164,67 @@ def run_ok(dagbag, dag_id: str, **conf) -> dict[str, str]:
     state, tasks = run_dag(dagbag, dag_id, **conf)
     assert state == "success", tasks
     return tasks
+
+
+# -- a process that dies at a step boundary -------------------------------------------------------
+CHILD = """
+import os, sys
+from expense_sync.claims import boundaries
+
+target, vendor, step = sys.argv[1:4]
+boundaries.install(lambda name: os._exit(137) if name == target else None)
+
+from expense_sync.claims.company import claim_company
+from expense_sync.claims.intake import collect
+from expense_sync.claims.post import post_vouchers
+from expense_sync.claims.status import open_vouchers, pull_status, write_back
+from expense_sync.claims.validate import validate_claims
+from expense_sync.erp.accounts import posting_accounts
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.oa import oa_hook
+from expense_sync.store.db import connect
+
+with connect() as conn:
+    if step == "post":
+        collect(conn, EkuaibaoHook(), company=claim_company(vendor, "{}"), run_key="kill/test")
+        validate_claims(conn, EkuaibaoHook(), oa_hook("dingtalk"), run_key="kill/test")
+        post_vouchers(conn, erp_hook(vendor), posting_accounts(vendor, "{}"), "kill/test")
+    else:
+        rows = open_vouchers(conn)
+        pull_status(conn, erp_hook(vendor), rows)
+        write_back(conn, EkuaibaoHook(), "kill/test")
+"""
+
+
+def die_at(boundary: str, vendor: str, step: str) -> int:
+    """Run the claim work (``post``: collect, validate, post; ``pull``: status and write-back) in a
+    child process that is killed (exit 137) when it reaches ``boundary``; returns its exit code."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, boundary, vendor, step],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 137), done.stderr[-3000:]
+    return done.returncode
+
+
+def ledger(mdm, entity: str, key: str) -> str | None:
+    row = mdm.execute(
+        "SELECT state FROM sync.outbound WHERE entity = %s AND business_key = %s", (entity, key)
+    ).fetchone()
+    return row[0] if row else None
+
+
+# the ERP call that creates a voucher, per sandbox (for fault injection)
+CREATE_PATHS = {
+    "kingdee": "*DynamicFormService.Save.common.kdsvc",
+    "yonyou": "*/voucher/addVoucher",
+    "sap": "/sap/bc/srt/*",
+}

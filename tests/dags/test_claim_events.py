@@ -7,13 +7,19 @@ from decimal import Decimal
 import pytest
 from claimkit import (
     CLAIMS,
+    CREATE_PATHS,
     ERPS,
     PULL,
     audit_in_erp,
     claim_row,
+    claimant,
+    cost_centers,
+    die_at,
     erp_vouchers,
     file_claim,
     flow_of,
+    ledger,
+    mapped_fee_types,
     open_claim_items,
     prepare_world,
     run_ok,
@@ -21,6 +27,7 @@ from claimkit import (
     voucher_row,
 )
 
+from expense_sync.claims.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
 from testkit import step_counts
 
 
@@ -89,3 +96,117 @@ def test_travel_claim_becomes_one_voucher_whose_number_reaches_the_claim(dagbag,
     run_ok(dagbag, PULL)
     assert sum(sandboxes.control("ekuaibao").stats()["calls"].values()) == before, "nothing open: no vendor call"
     assert held
+
+
+@pytest.fixture(params=ERPS)
+def erp_polled(request, dagbag, mdm, sandboxes, monkeypatch):
+    """A synced world whose 合思 sends no webhooks: claims come in through the catch-up poll."""
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, request.param)
+    return request.param
+
+
+def test_a_process_killed_around_the_erp_call_never_makes_a_second_voucher(dagbag, mdm, sandboxes, erp_polled):
+    erp = erp_polled
+    first = file_claim(sandboxes, mdm, amounts=("880.00",))["form"]["code"]
+    assert die_at(BEFORE_ERP_CALL, erp, "post") == 137
+    assert ledger(mdm, "voucher", first) == "sending" and voucher_row(mdm, first)["state"] == "sending"
+    assert erp_vouchers(sandboxes, erp, first) == []  # died before the call: the ERP has nothing
+
+    run_ok(dagbag, CLAIMS)  # the re-run looks the voucher up, finds nothing, creates it once
+    assert len(erp_vouchers(sandboxes, erp, first)) == 1
+    assert ledger(mdm, "voucher", first) == "done" and voucher_row(mdm, first)["remote_id"]
+    assert step_counts(mdm, "post") == {"resent": 1, "created": 1}
+
+    second = file_claim(sandboxes, mdm, amounts=("120.00", "45.10"))["form"]["code"]
+    assert die_at(AFTER_ERP_CALL, erp, "post") == 137
+    assert len(erp_vouchers(sandboxes, erp, second)) == 1  # the ERP holds it; our ledger does not know
+    assert ledger(mdm, "voucher", second) == "sending"
+
+    run_ok(dagbag, CLAIMS)  # the re-run finds it by claim number and adopts it
+    assert len(erp_vouchers(sandboxes, erp, second)) == 1
+    assert step_counts(mdm, "post") == {"adopted": 1}
+    adopted = voucher_row(mdm, second)
+    assert adopted["remote_id"] and ledger(mdm, "voucher", second) == "done"
+    assert claim_row(mdm, second)["state"] in ("voucher_created", "voucher_audited")
+    run_ok(dagbag, CLAIMS)
+    assert [len(erp_vouchers(sandboxes, erp, c)) for c in (first, second)] == [1, 1]
+
+
+def test_a_create_answered_too_late_is_adopted_and_a_dropped_one_is_resent(dagbag, mdm, sandboxes, erp_polled):
+    erp = erp_polled
+    erp_control = sandboxes.control(erp)
+    late = file_claim(sandboxes, mdm, amounts=("300.00",))["form"]["code"]
+    erp_control.faults({"kind": "slow_commit", "every": 1, "limit": 1, "paths": [CREATE_PATHS[erp]], "delay": 3})
+    run_ok(dagbag, CLAIMS)  # the ERP committed, the answer came after the hook's timeout
+    assert erp_control.stats()["faults_fired"] == {"slow_commit": 1}
+    assert len(erp_vouchers(sandboxes, erp, late)) == 1
+    assert step_counts(mdm, "post") == {"adopted": 1}
+
+    dropped = file_claim(sandboxes, mdm, amounts=("99.90",))["form"]["code"]
+    erp_control.faults({"kind": "timeout", "every": 1, "limit": 1, "paths": [CREATE_PATHS[erp]], "delay": 3})
+    run_ok(dagbag, CLAIMS)  # dropped unprocessed: the task fails, its retry looks up, then creates
+    assert erp_control.stats()["faults_fired"] == {"timeout": 1}
+    assert len(erp_vouchers(sandboxes, erp, dropped)) == 1
+    assert ledger(mdm, "voucher", dropped) == "done"
+    assert [len(erp_vouchers(sandboxes, erp, c)) for c in (late, dropped)] == [1, 1]
+
+
+def test_replayed_webhooks_and_reruns_make_one_voucher(dagbag, mdm, sandboxes, receiver, monkeypatch):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    claim_no = file_claim(sandboxes, mdm)["form"]["code"]
+    for _ in range(3):  # 合思 retries its outbound message; the receiver stores the event once
+        sandboxes.control("ekuaibao").mutate("resend_outbound", code=claim_no)
+    assert len(inbox(mdm)) == 2
+    run_ok(dagbag, CLAIMS)
+    run_ok(dagbag, CLAIMS)
+    assert len(erp_vouchers(sandboxes, "kingdee", claim_no)) == 1
+    assert mdm.execute("SELECT count(*) FROM fin.voucher").fetchone()[0] == 1
+    assert mdm.execute("SELECT attempts FROM sync.outbound WHERE entity = 'voucher'").fetchone()[0] == 1
+
+
+def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, mdm, sandboxes, monkeypatch):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    ekb, dingtalk = sandboxes.control("ekuaibao"), sandboxes.control("dingtalk")
+    good = file_claim(sandboxes, mdm, amounts=("200.00",))["form"]["code"]
+    unmapped = file_claim(sandboxes, mdm, amounts=("50.00",), fee_types=["COST7"])["form"]["code"]  # 办公用品: no category
+    centers = cost_centers(mdm)
+    ekb.mutate("set_budget", cost_center=centers[1], amount="1000.00")
+    over = sandboxes.control("ekuaibao").mutate(
+        "seed_claim",
+        staff_code=claimant(mdm),
+        lines=[{"fee_type_code": mapped_fee_types(mdm)[0], "amount": "1500.00", "cost_center": centers[1]}],
+        state="paying",
+    )["form"]["code"]
+    dingtalk.mutate("start_approval", instance_id="PROC-REFUSED", state="refuse")
+    dingtalk.mutate("start_approval", instance_id="PROC-RUNNING", state="running")
+    refused = file_claim(sandboxes, mdm, amounts=("10.00",), oa_instance="PROC-REFUSED")["form"]["code"]
+    running = file_claim(sandboxes, mdm, amounts=("20.00",), oa_instance="PROC-RUNNING")["form"]["code"]
+    leaver = claimant(mdm, 3)
+    late = file_claim(sandboxes, mdm, amounts=("30.00",), staff=leaver)["form"]["code"]
+    mdm.execute("UPDATE mdm.employee SET active = false, deactivated_at = now() - interval '40 days' "
+                "WHERE employee_no = %s", (leaver,))
+
+    run_ok(dagbag, CLAIMS)
+    assert open_claim_items(mdm) == {
+        unmapped: ("quarantine", "fee_type_unmapped"),
+        over: ("quarantine", "budget_exceeded"),
+        refused: ("conflict", "oa_disagrees"),
+        late: ("quarantine", "employee_inactive"),
+    }
+    states = dict(mdm.execute("SELECT claim_no, state FROM fin.claim").fetchall())
+    assert states == {
+        good: "voucher_created",
+        unmapped: "invalid",
+        over: "invalid",
+        refused: "invalid",
+        running: "received",  # the OA approval is still running: it waits
+        late: "invalid",
+    }
+    assert [c for c in states if erp_vouchers(sandboxes, "kingdee", c)] == [good]
+    assert step_counts(mdm, "validate")["waiting_for_oa"] == 1
+
+    dingtalk.mutate("set_approval", instance_id="PROC-RUNNING", state="agree")
+    ekb.mutate("set_budget", cost_center=centers[1], amount="5000.00")
+    run_ok(dagbag, CLAIMS)  # the next run re-validates: the budget was raised, the OA approved
+    assert set(open_claim_items(mdm)) == {unmapped, refused, late}
+    assert len(erp_vouchers(sandboxes, "kingdee", over)) == 1 and len(erp_vouchers(sandboxes, "kingdee", running)) == 1
