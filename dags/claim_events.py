@@ -64,6 +64,11 @@ with DAG(
 ):
     migrated = migrate_mdm.override(task_id="migrate")()
     check = DataHealthCheckOperator(task_id="check_claims_health", checkpoint="claims")
-    migrated >> collect_claims() >> validate_claims() >> check >> post_vouchers() >> summarize_claims.override(
-        task_id="summarize"
-    )()
+    (
+        migrated
+        >> collect_claims()
+        >> validate_claims()
+        >> check
+        >> post_vouchers()
+        >> summarize_claims.override(task_id="summarize")()
+    )

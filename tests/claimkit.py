@@ -89,7 +89,8 @@ def mapped_fee_types(mdm) -> list[str]:
     """Fee type codes mapped to an active expense category on an active postable GL account."""
     rows = mdm.execute(
         """SELECT DISTINCT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
-             JOIN mdm.expense_category ec USING (expense_category_id) JOIN mdm.gl_account g ON g.code = ec.gl_account_code
+             JOIN mdm.expense_category ec USING (expense_category_id)
+             JOIN mdm.gl_account g ON g.code = ec.gl_account_code
             WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active ORDER BY f.code"""
     ).fetchall()
     return [r[0] for r in rows]

@@ -168,7 +168,9 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
     prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
     ekb, dingtalk = sandboxes.control("ekuaibao"), sandboxes.control("dingtalk")
     good = file_claim(sandboxes, mdm, amounts=("200.00",))["form"]["code"]
-    unmapped = file_claim(sandboxes, mdm, amounts=("50.00",), fee_types=["COST7"])["form"]["code"]  # 办公用品: no category
+    unmapped = file_claim(sandboxes, mdm, amounts=("50.00",), fee_types=["COST7"])["form"][
+        "code"
+    ]  # 办公用品: no category
     centers = cost_centers(mdm)
     ekb.mutate("set_budget", cost_center=centers[1], amount="1000.00")
     over = sandboxes.control("ekuaibao").mutate(
@@ -183,8 +185,10 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
     running = file_claim(sandboxes, mdm, amounts=("20.00",), oa_instance="PROC-RUNNING")["form"]["code"]
     leaver = claimant(mdm, 3)
     late = file_claim(sandboxes, mdm, amounts=("30.00",), staff=leaver)["form"]["code"]
-    mdm.execute("UPDATE mdm.employee SET active = false, deactivated_at = now() - interval '40 days' "
-                "WHERE employee_no = %s", (leaver,))
+    mdm.execute(
+        "UPDATE mdm.employee SET active = false, deactivated_at = now() - interval '40 days' WHERE employee_no = %s",
+        (leaver,),
+    )
 
     run_ok(dagbag, CLAIMS)
     assert open_claim_items(mdm) == {

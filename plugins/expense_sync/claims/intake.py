@@ -50,7 +50,8 @@ ON CONFLICT (flow_id) DO UPDATE SET
     content_hash = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.content_hash
                         ELSE c.content_hash END,
     title = EXCLUDED.title, employee_no = EXCLUDED.employee_no,
-    claim_date = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.claim_date ELSE c.claim_date END,
+    claim_date = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.claim_date
+                      ELSE c.claim_date END,
     period = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.period ELSE c.period END,
     total_amount = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.total_amount
                         ELSE c.total_amount END,

@@ -188,7 +188,9 @@ class VoucherPoster:
                 "WHERE erp_vendor = %s AND external_ref = %s",
                 (error, self.vendor, claim_no),
             )
-            self.conn.execute("UPDATE fin.claim SET state = 'invalid', updated_at = now() WHERE claim_id = %s", (claim_id,))
+            self.conn.execute(
+                "UPDATE fin.claim SET state = 'invalid', updated_at = now() WHERE claim_id = %s", (claim_id,)
+            )
             queue.open_item(
                 self.conn,
                 kind="quarantine",

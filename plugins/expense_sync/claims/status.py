@@ -73,9 +73,19 @@ def pull_status(conn: psycopg.Connection, erp: Any, rows: list[tuple]) -> dict[s
 def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | None) -> dict[str, int]:
     """Write the numbers of audited claim vouchers back to 合思; see the module docstring."""
     counts: Counter[str] = Counter()
-    for voucher_id, _vendor, _ref, _remote, number, state, period, updated_at, claim_id, claim_no, flow_id in (
-        open_vouchers(conn)
-    ):
+    for (
+        voucher_id,
+        _vendor,
+        _ref,
+        _remote,
+        number,
+        state,
+        period,
+        updated_at,
+        claim_id,
+        claim_no,
+        flow_id,
+    ) in open_vouchers(conn):
         if state not in ("audited", "posted") or not number:
             continue
         created_ms = int((updated_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)

@@ -16,7 +16,6 @@ from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
 
-
 SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "withdrawn", 7: "withdrawn", 10: "approved"}
 
 

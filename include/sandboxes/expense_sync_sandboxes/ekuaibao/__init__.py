@@ -2,8 +2,8 @@
 
 One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its routes from its own
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
-weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset options: ``retry_after``,
-``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
+weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset
+options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
 follows ``research/vendor-apis.md`` §1 and the SDK addendum §9:
 
 * auth: ``POST /api/openapi/v1/auth/getAccessToken`` {appKey, appSecurity}; the token goes in the

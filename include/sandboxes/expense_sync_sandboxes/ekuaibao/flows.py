@@ -237,7 +237,12 @@ def seed_claim(
         if line.get("project"):
             form["u_project"] = _dimension_item(ekb, "项目", line["project"])
         details.append(
-            {"feeTypeId": fee_type["id"], "feeType": dict(fee_type), "specificationId": "spec:expense", "feeTypeForm": form}
+            {
+                "feeTypeId": fee_type["id"],
+                "feeType": dict(fee_type),
+                "specificationId": "spec:expense",
+                "feeTypeForm": form,
+            }
         )
     total = sum((Decimal(d["feeTypeForm"]["amount"]["standard"]) for d in details), Decimal("0"))
     serial = next(_serial)
