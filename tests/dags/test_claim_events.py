@@ -214,3 +214,24 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
     run_ok(dagbag, CLAIMS)  # the next run re-validates: the budget was raised, the OA approved
     assert set(open_claim_items(mdm)) == {unmapped, refused, late}
     assert len(erp_vouchers(sandboxes, "kingdee", over)) == 1 and len(erp_vouchers(sandboxes, "kingdee", running)) == 1
+
+
+def test_changed_and_withdrawn_claims(dagbag, mdm, sandboxes, monkeypatch):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    ekb = sandboxes.control("ekuaibao")
+    posted = file_claim(sandboxes, mdm, amounts=("400.00", "100.00"))["form"]["code"]
+    bad = file_claim(sandboxes, mdm, amounts=("50.00",), fee_types=["COST7"])["form"]["code"]
+    run_ok(dagbag, CLAIMS)
+    assert open_claim_items(mdm) == {bad: ("quarantine", "fee_type_unmapped")}
+
+    ekb.mutate("edit_claim_amount", code=posted, line=2, amount="150.00")  # no webhook: the poll sees it
+    ekb.mutate("claim_action", code=bad, action="reject")
+    run_ok(dagbag, CLAIMS)
+    claim = claim_row(mdm, posted)
+    assert (claim["version"], claim["state"], claim["total_amount"]) == (2, "voucher_created", Decimal("500.00"))
+    assert claim["raw"]["form"]["expenseMoney"]["standard"] == "550.00"
+    assert open_claim_items(mdm) == {posted: ("conflict", "changed_after_voucher")}  # nothing re-posted silently
+    assert len(erp_vouchers(sandboxes, "kingdee", posted)) == 1
+    assert voucher_row(mdm, posted)["total"] == Decimal("500.00")
+    assert claim_row(mdm, bad)["state"] == "cancelled"
+    assert step_counts(mdm, "collect")["cancelled"] == 1

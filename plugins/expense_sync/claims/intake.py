@@ -7,8 +7,8 @@ and written to ``fin.claim``:
 * a known claim gets the new raw flow and 合思 state; when its content hash changed, ``version``
   goes up and a claim not yet posted goes back to ``received`` (it is validated again), while a
   claim with a voucher gets a conflict (``changed_after_voucher``): nothing is re-posted silently;
-* a claim rejected, withdrawn or deleted in 合思 becomes ``cancelled`` before it has a voucher, and
-  a conflict (``cancelled_after_voucher``) after;
+* a claim rejected, withdrawn or deleted in 合思 becomes ``cancelled`` before it has a voucher (its
+  open exception items are resolved), and a conflict (``cancelled_after_voucher``) after;
 * a claim never approved is not stored at all.
 
 The inbox rows are claimed ``FOR UPDATE SKIP LOCKED`` and marked in the same transaction as the
@@ -187,10 +187,19 @@ class Intake:
             self.counts["not_approved"] += 1
             return
         claim_id, claim_no, state = row
-        if state in NOT_POSTED:
+        unsent = state == "voucher_pending" and not self.conn.execute(
+            "SELECT 1 FROM sync.outbound WHERE entity = 'voucher' AND business_key = %s", (claim_no,)
+        ).fetchone()
+        if state in NOT_POSTED or unsent:
             self.conn.execute(
                 "UPDATE fin.claim SET state = 'cancelled', expense_state = %s, updated_at = now() WHERE claim_id = %s",
                 (expense_state, claim_id),
+            )
+            queue.clear_records(
+                self.conn, kind="quarantine", system=SYSTEM, entity="claim", keys=[claim_no], run_key=self.run_key
+            )
+            queue.clear_records(
+                self.conn, kind="conflict", system=SYSTEM, entity="claim", keys=[claim_no], run_key=self.run_key
             )
             self.counts["cancelled"] += 1
             return

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 WRITE_BACK = "voucher_writeback"
 OPEN_SQL = """
-SELECT v.voucher_id, v.erp_vendor, v.external_ref, v.remote_id, v.number, v.state, v.period, v.updated_at,
+SELECT v.voucher_id, v.erp_vendor, v.external_ref, v.remote_id, v.number, v.state, v.period, v.created_at,
        c.claim_id, c.claim_no, c.flow_id
   FROM fin.voucher v JOIN fin.claim c ON c.claim_id = v.claim_id
  WHERE v.kind = 'claim' AND v.remote_id IS NOT NULL
@@ -88,7 +88,7 @@ def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | N
     ) in open_vouchers(conn):
         if state not in ("audited", "posted") or not number:
             continue
-        created_ms = int((updated_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+        created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
         payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
         outbound.mark_sending(conn, "ekuaibao", WRITE_BACK, [(claim_no, payload)], run_key)
         try:

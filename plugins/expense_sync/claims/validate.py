@@ -32,7 +32,23 @@ log = logging.getLogger(__name__)
 
 KNOWN_CURRENCIES = ["CNY"]  # the ERP contract carries no exchange rate
 SYSTEM, ENTITY = "ekuaibao", "claim"
-OA_OPPOSED = ("rejected", "withdrawn")
+# the reason codes validate.sql gives; only items with these are resolved when a claim passes
+REASON_CODES = [
+    "oa_disagrees",
+    "no_lines",
+    "currency_unknown",
+    "employee_unknown",
+    "employee_inactive",
+    "amount_invalid",
+    "fee_type_unknown",
+    "fee_type_unmapped",
+    "gl_account_not_postable",
+    "cost_center_unknown",
+    "cost_center_inactive",
+    "project_unknown",
+    "total_mismatch",
+    "budget_exceeded",
+]
 
 
 def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
@@ -97,6 +113,7 @@ def validate_claims(
                 run_key=run_key,
                 key_col="claim_no",
                 full_snapshot=False,
+                reason_codes=REASON_CODES,
             )
         applied = sqlfile.run(conn, "claims/validate", params, only=["invalid", "clear_lines", "insert_lines", "valid"])
         reasons = conn.execute(
