@@ -37,6 +37,7 @@ test: venv browser
 bench: venv
 	$(VPY) bench/org_sync.py
 	$(VPY) bench/erp_chart.py
+	$(VPY) bench/vouchers.py
 
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts
