@@ -187,9 +187,12 @@ class Intake:
             self.counts["not_approved"] += 1
             return
         claim_id, claim_no, state = row
-        unsent = state == "voucher_pending" and not self.conn.execute(
-            "SELECT 1 FROM sync.outbound WHERE entity = 'voucher' AND business_key = %s", (claim_no,)
-        ).fetchone()
+        unsent = (
+            state == "voucher_pending"
+            and not self.conn.execute(
+                "SELECT 1 FROM sync.outbound WHERE entity = 'voucher' AND business_key = %s", (claim_no,)
+            ).fetchone()
+        )
         if state in NOT_POSTED or unsent:
             self.conn.execute(
                 "UPDATE fin.claim SET state = 'cancelled', expense_state = %s, updated_at = now() WHERE claim_id = %s",

@@ -81,7 +81,7 @@ def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | N
         number,
         state,
         period,
-        updated_at,
+        created_at,
         claim_id,
         claim_no,
         flow_id,
