@@ -183,6 +183,7 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
     dingtalk.mutate("start_approval", instance_id="PROC-RUNNING", state="running")
     refused = file_claim(sandboxes, mdm, amounts=("10.00",), oa_instance="PROC-REFUSED")["form"]["code"]
     running = file_claim(sandboxes, mdm, amounts=("20.00",), oa_instance="PROC-RUNNING")["form"]["code"]
+    unknown = file_claim(sandboxes, mdm, amounts=("25.00",), oa_instance="PROC-NOWHERE")["form"]["code"]
     leaver = claimant(mdm, 3)
     late = file_claim(sandboxes, mdm, amounts=("30.00",), staff=leaver)["form"]["code"]
     mdm.execute(
@@ -196,6 +197,7 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
         over: ("quarantine", "budget_exceeded"),
         refused: ("conflict", "oa_disagrees"),
         late: ("quarantine", "employee_inactive"),
+        unknown: ("conflict", "oa_approval_missing"),
     }
     states = dict(mdm.execute("SELECT claim_no, state FROM fin.claim").fetchall())
     assert states == {
@@ -205,6 +207,7 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
         refused: "invalid",
         running: "received",  # the OA approval is still running: it waits
         late: "invalid",
+        unknown: "invalid",
     }
     assert [c for c in states if erp_vouchers(sandboxes, "kingdee", c)] == [good]
     assert step_counts(mdm, "validate")["waiting_for_oa"] == 1
@@ -212,7 +215,7 @@ def test_invalid_claims_and_disagreements_are_queued_without_a_voucher(dagbag, m
     dingtalk.mutate("set_approval", instance_id="PROC-RUNNING", state="agree")
     ekb.mutate("set_budget", cost_center=centers[1], amount="5000.00")
     run_ok(dagbag, CLAIMS)  # the next run re-validates: the budget was raised, the OA approved
-    assert set(open_claim_items(mdm)) == {unmapped, refused, late}
+    assert set(open_claim_items(mdm)) == {unmapped, refused, late, unknown}
     assert len(erp_vouchers(sandboxes, "kingdee", over)) == 1 and len(erp_vouchers(sandboxes, "kingdee", running)) == 1
 
 

@@ -62,6 +62,7 @@ WITH line_problem AS (
 ), judged AS (
     SELECT c.claim_id, c.claim_no, c.flow_id, c.employee_no, c.total_amount, o.oa_state,
            CASE WHEN o.oa_state IN ('rejected', 'withdrawn') THEN 'oa_disagrees'
+                WHEN o.oa_state = 'missing' THEN 'oa_approval_missing'
                 WHEN COALESCE(s.lines, 0) = 0 THEN 'no_lines'
                 WHEN NOT c.currency = ANY(%(currencies)s) THEN 'currency_unknown'
                 WHEN e.employee_id IS NULL THEN 'employee_unknown'
@@ -71,7 +72,9 @@ WITH line_problem AS (
                 WHEN s.total IS DISTINCT FROM c.total_amount THEN 'total_mismatch'
                 WHEN ob.claim_id IS NOT NULL THEN 'budget_exceeded'
            END AS reason,
-           CASE WHEN o.oa_state IN ('rejected', 'withdrawn') THEN 'OA approval ' || o.oa_state || ', 合思 ' || c.expense_state
+           CASE WHEN o.oa_state IN ('rejected', 'withdrawn', 'missing')
+                THEN 'OA approval ' || COALESCE(c.raw -> 'form' ->> 'u_oaInstanceId', '') || ' ' || o.oa_state
+                     || ', 合思 ' || c.expense_state
                 WHEN NOT c.currency = ANY(%(currencies)s) THEN c.currency
                 WHEN e.employee_id IS NULL OR NOT e.active THEN 'employee ' || c.employee_no
                 WHEN lp.reason IS NOT NULL THEN lp.detail
@@ -87,7 +90,7 @@ WITH line_problem AS (
       LEFT JOIN over_budget ob ON ob.claim_id = c.claim_id
      WHERE c.claim_id = ANY(%(claim_ids)s)
 )
-SELECT *, CASE WHEN reason = 'oa_disagrees' THEN 'conflict' ELSE 'quarantine' END AS kind,
+SELECT *, CASE WHEN reason IN ('oa_disagrees', 'oa_approval_missing') THEN 'conflict' ELSE 'quarantine' END AS kind,
        jsonb_build_object('flow_id', flow_id, 'employee_no', employee_no, 'total', total_amount::text,
                           'oa_state', oa_state) AS record
   FROM judged;

@@ -38,6 +38,9 @@ SYSTEM, STREAM = "ekuaibao", "claims"
 OVERLAP = dt.timedelta(minutes=5)
 FIRST_LOOK_BACK = dt.timedelta(days=7)
 NOT_POSTED = ("received", "invalid", "cancelled")
+# OA events (approval changes, directory changes) only trigger the run: claims waiting for their OA
+# approval are validated again on every run, and the org sync reads the whole directory daily
+OTHER_EVENTS = "not a 合思 document event (an OA event triggers the run; nothing else to do)"
 
 UPSERT = """
 INSERT INTO fin.claim AS c (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
@@ -91,7 +94,7 @@ class Intake:
                     except VendorError as err:
                         failures.append((event.event_id, str(err)))
                 inbox.mark_processed(self.conn, done)
-                inbox.mark_ignored(self.conn, ignored, "not a 合思 document event")
+                inbox.mark_ignored(self.conn, ignored, OTHER_EVENTS)
                 self.counts["events"] += len(done)
                 self.counts["events_ignored"] += len(ignored)
             for event_id, error in failures:

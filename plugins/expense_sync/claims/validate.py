@@ -7,7 +7,7 @@ active on the claim date; each line's fee type maps (chart sync) to an active ex
 whose GL account is active and postable; its cost center (and project) item is a known, active
 canonical record; no cost center of the claim is over its 合思 budget (balance = budgetMoney −
 confirmedMoney − occupiedMoney, the claim itself counted); and, when the claim names an OA approval
-(``u_oaInstanceId``), the OA agrees that it was approved.
+(``u_oaInstanceId``), the OA knows that approval and agrees that it was approved.
 
 A failure puts the claim in ``invalid`` and opens an item in the exception queue (``quarantine``,
 or ``conflict`` when 合思 and the OA disagree), with the reason; an item whose problem is gone is
@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.store import queue, sqlfile
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SYSTEM, ENTITY = "ekuaibao", "claim"
 # the reason codes validate.sql gives; only items with these are resolved when a claim passes
 REASON_CODES = [
     "oa_disagrees",
+    "oa_approval_missing",
     "no_lines",
     "currency_unknown",
     "employee_unknown",
@@ -74,7 +76,11 @@ def validate_claims(
     oa_states: dict[int, str] = {}
     for claim_id, instance in pending:
         if instance:
-            oa_states[claim_id] = oa.approval_state(instance)
+            try:
+                oa_states[claim_id] = oa.approval_state(instance)
+            except VendorRequestError as err:  # the OA does not know the approval the claim names
+                log.warning("claim %s: OA approval %s: %s", claim_id, instance, err)
+                oa_states[claim_id] = "missing"
     waiting = {claim_id for claim_id, state in oa_states.items() if state == "running"}
     claim_ids = [claim_id for claim_id, _ in pending if claim_id not in waiting]
     counts["waiting_for_oa"] = len(waiting)

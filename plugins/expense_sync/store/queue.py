@@ -60,6 +60,7 @@ REASONS: dict[str, str] = {
     "project_unknown": "the project is not a known active canonical project",
     "budget_exceeded": "the 合思 budget of a cost center is exceeded",
     "oa_disagrees": "the OA approval disagrees with the expense system's approval",
+    "oa_approval_missing": "the OA does not know the approval the claim names",
     "changed_after_voucher": "the claim changed in the expense system after its voucher was made",
     "cancelled_after_voucher": "the claim was rejected or withdrawn after its voucher was made",
     "voucher_refused": "the ERP refused the claim's voucher",

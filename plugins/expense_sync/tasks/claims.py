@@ -25,7 +25,8 @@ def collect_claims() -> dict[str, Any]:
     from expense_sync.store.db import connect
 
     context = get_current_context()
-    poll = bool(context["params"].get("catch_up", True))
+    # the run's own conf: dag.test() leaves one run's conf in the shared DAG's params for the next
+    poll = bool((context["dag_run"].conf or {}).get("catch_up", True))
     with connect() as conn:
         counts = collect(conn, EkuaibaoHook(), company=claim_company(erp_vendor()), run_key=run_key(context), poll=poll)
     record_counts("collect", counts)
