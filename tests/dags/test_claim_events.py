@@ -238,3 +238,31 @@ def test_changed_and_withdrawn_claims(dagbag, mdm, sandboxes, monkeypatch):
     assert voucher_row(mdm, posted)["total"] == Decimal("500.00")
     assert claim_row(mdm, bad)["state"] == "cancelled"
     assert step_counts(mdm, "collect")["cancelled"] == 1
+
+
+def test_a_refused_voucher_waits_for_a_person_before_it_is_sent_again(dagbag, mdm, sandboxes, monkeypatch):
+    import datetime as dt
+
+    from expense_sync.store.queue import resolve_item
+
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "sap")
+    claim_no = file_claim(sandboxes, mdm, amounts=("70.00",))["form"]["code"]
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    sandboxes.control("sap").mutate("close_period", company="1000", period=f"{today:%Y-%m}")  # the claim's month
+
+    def soap_posts() -> int:
+        calls = sandboxes.control("sap").stats()["calls"]
+        return sum(n for key, n in calls.items() if key.startswith("POST /sap/bc/srt"))
+
+    run_ok(dagbag, CLAIMS)
+    assert open_claim_items(mdm) == {claim_no: ("quarantine", "voucher_refused")}
+    assert claim_row(mdm, claim_no)["state"] == "invalid" and voucher_row(mdm, claim_no)["state"] == "error"
+    assert ledger(mdm, "voucher", claim_no) == "failed" and soap_posts() == 1
+    run_ok(dagbag, CLAIMS)
+    assert soap_posts() == 1, "a refused voucher is not sent again on its own"
+
+    item = mdm.execute("SELECT item_id FROM sync.exception_item WHERE reason_code = 'voucher_refused'").fetchone()[0]
+    assert resolve_item(mdm, item, decision="retry", actor="li.na", note="period reopened")
+    run_ok(dagbag, CLAIMS)  # resolved: validated and sent again (the period is still closed: refused again)
+    assert soap_posts() == 2
+    assert erp_vouchers(sandboxes, "sap", claim_no) == []

@@ -15,7 +15,8 @@ For each claim in ``voucher_pending`` (valid, lines resolved):
 An unknown outcome (timeout, 5xx on the create) is looked up at once; if the ERP does not show the
 voucher yet, the row stays ``sending`` and the task fails, so that its retry settles it by the same
 look-up. A refusal (validation, closed period…) marks the ledger ``failed``, the voucher ``error``,
-the claim ``invalid`` and opens a quarantine item with the ERP's message.
+the claim ``invalid`` and opens a quarantine item (``voucher_refused``) with the ERP's message; the
+claim is not sent again until a person resolves that item (``python -m expense_sync resolve``).
 """
 
 from __future__ import annotations
