@@ -38,6 +38,7 @@ bench: venv
 	$(VPY) bench/org_sync.py
 	$(VPY) bench/erp_chart.py
 	$(VPY) bench/monthend.py
+	$(VPY) bench/vouchers.py
 
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts

@@ -1,4 +1,5 @@
-"""The demo (``make demo``): org_sync_daily run for real through Airflow, twice, against the sandboxes.
+"""The demo (``make demo``): org_sync_daily run for real through Airflow, twice, against the sandboxes,
+then the travel-claim scenario (claim → ERP voucher → number back on the claim).
 
 1. A PostgreSQL: the local server if one answers, else a throwaway cluster; a fresh database
    ``expense_sync_demo`` for the middle platform (left in place afterwards, to explore).
@@ -7,18 +8,26 @@
 3. ``airflow dags test org_sync_daily`` (the real Airflow CLI, SQLite metadata under .local/airflow),
    then a day of changes in the OA (2 % churn), then the DAG again.
 4. A summary of both runs from the run ledger, the open exception queue, and where the Data Docs are.
+5. The travel claim: the weekly chart sync (Kingdee → middle platform → 合思 cost centers and fee
+   types), the webhook receiver started standalone, a claim filed and approved in 合思 (its outbound
+   messages reach the receiver), ``claim_events`` (one voucher in Kingdee), the accountant audits it,
+   合思 pays the claim, ``voucher_status_pull`` (the number written back), claim → voucher number.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
+import requests
 
 from expense_sync_sandboxes.cluster import SandboxCluster
+from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
 from expense_sync_sandboxes.postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +80,88 @@ def summarize(url: str, docs: Path) -> None:
     print(f"\nData Docs (open in a browser): {docs.as_uri()}")
 
 
+def start_receiver(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
+    """The webhook receiver, standalone (``python -m expense_sync.webhooks``) on a free port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "expense_sync.webhooks", "--port", str(port), "--notify", "none"]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/expense-sync"
+    for _ in range(200):
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code < 500:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.terminate()
+    sys.exit(f"the webhook receiver did not start; see {log.name}")
+
+
+def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> None:
+    """Step 5 of the module docstring."""
+    from expense_sync.hooks.erp import erp_hook
+
+    env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")})
+    owners = sorted({r.owner_unit for r in erp_hook("kingdee").chart("cost_center") if r.owner_unit})
+    with psycopg.connect(url, autocommit=True) as conn:  # the ERP's cost-center departments in the org master
+        for code in owners:
+            conn.execute(
+                "INSERT INTO mdm.org_unit (code, name, parent_id, source_updated_at) SELECT %s, %s, org_unit_id, now() "
+                "FROM mdm.org_unit WHERE parent_id IS NULL ORDER BY org_unit_id LIMIT 1 ON CONFLICT (code) DO NOTHING",
+                (code, f"财务部门{code}"),
+            )
+    print("\nthe travel claim — week start: airflow dags test expense_category_sync_weekly …", flush=True)
+    airflow(env, "dags", "test", "expense_category_sync_weekly", log=log)
+    receiver, hooks_url = start_receiver(env, log)
+    try:
+        ekb = sandboxes.control("ekuaibao")
+        ekb.mutate("configure_outbound", url=f"{hooks_url}/webhooks/ekuaibao")
+        with psycopg.connect(url) as conn:
+            staff = conn.execute(
+                "SELECT e.employee_no FROM mdm.employee e JOIN mdm.crosswalk x ON x.entity = 'employee' "
+                "AND x.system = 'ekuaibao' AND x.canonical_id = e.employee_id WHERE e.active ORDER BY 1 LIMIT 1"
+            ).fetchone()[0]
+            fee_type = conn.execute(
+                "SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id) "
+                "WHERE m.state = 'mapped' ORDER BY f.code LIMIT 1"
+            ).fetchone()[0]
+            center = conn.execute(
+                "SELECT k.code FROM mdm.cost_center k JOIN mdm.crosswalk x ON x.entity = 'cost_center' "
+                "AND x.system = 'ekuaibao' AND x.canonical_id = k.cost_center_id WHERE k.active ORDER BY 1 LIMIT 1"
+            ).fetchone()[0]
+        lines = [
+            {"fee_type_code": fee_type, "amount": "1280.00", "cost_center": center, "reason": "上海往返机票"},
+            {"fee_type_code": fee_type, "amount": "356.50", "cost_center": center, "reason": "酒店住宿"},
+        ]
+        flow = ekb.mutate("seed_claim", staff_code=staff, lines=lines, title="上海出差报销", state="paying")
+        claim_no = flow["form"]["code"]
+        print(f"{staff} files {claim_no} (¥1636.50) in 合思; approved, its webhooks reach the receiver", flush=True)
+        print("airflow dags test claim_events …", flush=True)
+        airflow(env, "dags", "test", "claim_events", log=log)
+        sandboxes.control("kingdee").mutate("audit_voucher", external_ref=claim_no)
+        ekb.mutate("claim_action", code=claim_no, action="pay")
+        print("the Kingdee accountant audits the voucher; 合思 pays the claim", flush=True)
+        print("airflow dags test voucher_status_pull …", flush=True)
+        airflow(env, "dags", "test", "voucher_status_pull", log=log)
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT c.claim_no, c.state, c.total_amount, v.number, v.state, v.remote_id FROM fin.claim c "
+            "JOIN fin.voucher v ON v.claim_id = c.claim_id WHERE c.claim_no = %s",
+            (claim_no,),
+        ).fetchone()
+        events = conn.execute("SELECT count(*) FROM sync.event_inbox WHERE source = 'ekuaibao'").fetchone()[0]
+    flow = next(f for f in ekb.state()["flows"] if f["form"]["code"] == claim_no)
+    vouchers = [v for v in sandboxes.control("kingdee").state()["vouchers"] if v.get("F_ES_ExternalRef") == claim_no]
+    print(f"\ntravel claim: {events} webhook events stored; claim {row[0]} ({row[2]} CNY) is {row[1]}")
+    print(f"  Kingdee voucher id {row[5]}, number {row[3]} ({row[4]}); vouchers in Kingdee for it: {len(vouchers)}")
+    print(f"  合思 document {claim_no}: voucherNo {flow['form']['voucherNo']!r}, {flow['form']['voucherStatus']}")
+
+
 def main() -> None:
     LOCAL.mkdir(exist_ok=True)
     server = LocalPostgres().start()
@@ -82,7 +173,7 @@ def main() -> None:
     options = {"dingtalk": {"seed": 42, "departments": 40, "employees": 400}}
     try:
         with (
-            SandboxCluster(["dingtalk", "ekuaibao"], options=options) as sandboxes,
+            SandboxCluster(["dingtalk", "ekuaibao", "kingdee"], options=options) as sandboxes,
             open(LOCAL / "demo.log", "wb") as log,
         ):
             for userid, field, value in BAD_RECORDS:
@@ -96,7 +187,10 @@ def main() -> None:
                 "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
                 "AIRFLOW_CONN_MDM_POSTGRES": url,
                 "AIRFLOW_CONN_OA_DINGTALK": sandboxes.connection("oa_dingtalk", rate_limit_qps=50),
-                "AIRFLOW_CONN_EXPENSE_EKUAIBAO": sandboxes.connection("expense_ekuaibao", rate_limit_qps=50),
+                "AIRFLOW_CONN_EXPENSE_EKUAIBAO": sandboxes.connection(
+                    "expense_ekuaibao", rate_limit_qps=50, outbound_sign_keys=[OUTBOUND_SIGN_KEY]
+                ),
+                "AIRFLOW_CONN_ERP_KINGDEE": sandboxes.connection("erp_kingdee", rate_limit_qps=50),
                 "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
                 "EXPENSE_SYNC_GX_RESULTS_DIR": str(docs_dir),
             }
@@ -108,7 +202,8 @@ def main() -> None:
             print(f"the OA changes overnight: {churn}", flush=True)
             print("day 2: airflow dags test org_sync_daily …", flush=True)
             airflow(env, "dags", "test", "org_sync_daily", log=log)
-        summarize(url, docs_dir / "data_docs" / "local_site" / "index.html")
+            summarize(url, docs_dir / "data_docs" / "local_site" / "index.html")
+            travel_claim(env, sandboxes, url, log)
         print(f"Airflow's own output: {LOCAL / 'demo.log'}")
     finally:
         if server.cluster_dir:  # a throwaway cluster goes away with the demo

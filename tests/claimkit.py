@@ -1,198 +1,230 @@
-"""Claims as claim_events + voucher_status_pull leave them, for the month-end tests.
-
-:func:`make_claims` writes a period's claims into ``fin.claim`` / ``fin.claim_line`` (state
-``closed``) with chart codes the vendor's ERP sandbox knows, creates each claim voucher in the ERP
-sandbox through the real hook (:func:`expense_sync.erp.compose.claim_voucher`), has the ERP
-accountant audit it (sandbox control API) and records the audited voucher in ``fin.voucher``.
-:func:`change_claim` is a claim changed after its voucher: the old claim voucher is reversed
-(``<claim_no>-R1``) and the new content posted as ``<claim_no>-V2``. :func:`manual_entry` is a
-voucher an accountant keys into the ERP by hand.
-"""
+"""Helpers of the claim → voucher tests: a synced world (org + chart), the webhook receiver running
+standalone on a free port, claims filed in the 合思 sandbox, and what each ERP sandbox holds."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import random
-from decimal import Decimal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from expense_sync.erp.accounts import posting_accounts
-from expense_sync.erp.compose import ClaimLine, claim_voucher
-from expense_sync.hooks.erp import erp_hook
-from expense_sync.monthend.posting import post_voucher, reversal_of
+from chartkit import seed_org_units
+from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
+from testkit import FAST, run_dag
 
-# Per ERP sandbox: the company (book / company code) and chart codes its vouchers accept.
-CHART = {
-    "kingdee": {
-        "company": "001",
-        "accounts": ["6602.01", "6602.02", "6602.03"],
-        "cost_centers": ["BM000007", "BM000011", "BM000014"],
-        "projects": [None, "XM2024001", "XM2024006"],
-        "bank": "1002.01",
-    },
-    "yonyou": {
-        "company": "0001",
-        "accounts": ["660201", "660202", "660203"],
-        "cost_centers": ["CC0101", "CC0102"],
-        "projects": [None, "PRJ20210001"],
-        "bank": "100201",
-    },
-    "sap": {
-        "company": "1000",
-        "accounts": ["6602010000", "6602020000", "6602030000"],
-        "cost_centers": ["1000000001", "1000000003"],
-        "projects": [None, "P100001", "P100002"],  # WBS elements (released)
-        "bank": "1002010000",
-    },
-}
-AMOUNTS = ["0.01", "12.30", "88.88", "199.99", "1234.56", "0.10", "45.67"]
+ERPS = ["kingdee", "yonyou", "sap"]
+CLAIMS, PULL = "claim_events", "voucher_status_pull"
 
 
-def accounts(vendor: str):
-    return posting_accounts(vendor, "{}")
-
-
-def _audit(sandboxes, vendor: str, ref: str, remote_id: str) -> None:
-    control = sandboxes.control(vendor)
-    if vendor == "kingdee":
-        control.mutate("audit_voucher", external_ref=ref)
-    elif vendor == "yonyou":
-        control.mutate("audit_voucher", voucher_id=remote_id)
-    # SAP posts a journal entry at once: nothing to audit
-
-
-def _record_status(mdm, hook, voucher_id: int) -> None:
-    remote_id = mdm.execute("SELECT remote_id FROM fin.voucher WHERE voucher_id = %s", (voucher_id,)).fetchone()[0]
-    status = hook.voucher_status(remote_id)
-    mdm.execute(
-        "UPDATE fin.voucher SET state = %s, number = %s, raw_state = %s WHERE voucher_id = %s",
-        (status.state, status.number, status.raw_state, voucher_id),
+def prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor: str, oa: str = "dingtalk") -> None:
+    """Org sync (staff into 合思) and chart sync (cost centers/projects into 合思, fee types mapped)."""
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", vendor)
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", oa)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
+        sandboxes.connection("expense_ekuaibao", **FAST, outbound_sign_keys=[OUTBOUND_SIGN_KEY]),
     )
+    state, tasks = run_dag(dagbag, "org_sync_daily")
+    assert state == "success", tasks
+    seed_org_units(mdm, vendor)
+    state, tasks = run_dag(dagbag, "expense_category_sync_weekly")
+    assert state == "success", tasks
 
 
-def _post_claim_voucher(mdm, sandboxes, hook, vendor, claim, lines, ref=None) -> int:
-    voucher = claim_voucher(
-        claim_no=claim["claim_no"],
-        company=claim["company"],
-        claim_date=claim["date"],
-        period=claim["period"],
-        title=claim["title"],
-        employee_no=claim["employee_no"],
-        lines=lines,
-        accounts=accounts(vendor),
-        external_ref=ref,
+@dataclass
+class Receiver:
+    """The webhook receiver app served by uvicorn in a thread, against the test's database."""
+
+    url: str
+    server: Any
+    thread: threading.Thread
+    notified: list[dict] = field(default_factory=list)
+
+    @property
+    def ekuaibao_url(self) -> str:
+        return f"{self.url}/expense-sync/webhooks/ekuaibao"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def start_receiver() -> Receiver:
+    import uvicorn
+
+    from expense_sync.webhooks import create_app
+    from expense_sync.webhooks.config import ReceiverSettings
+
+    notified: list[dict] = []
+    app = create_app(
+        notifier=notified.append, settings=ReceiverSettings(notify_interval=0.0, config_ttl=0.0), prefix="/expense-sync"
     )
-    posted = post_voucher(mdm, hook, voucher, kind="claim", run_key="claim_events/test", claim_id=claim["claim_id"])
-    remote_id = mdm.execute("SELECT remote_id FROM fin.voucher WHERE voucher_id = %s", (posted.voucher_id,)).fetchone()
-    _audit(sandboxes, vendor, voucher.external_ref, remote_id[0])
-    _record_status(mdm, hook, posted.voucher_id)
-    return posted.voucher_id
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the receiver did not start"
+        time.sleep(0.01)
+    return Receiver(f"http://127.0.0.1:{port}", server, thread, notified)
 
 
-def _write_lines(mdm, claim_id: int, lines: list[ClaimLine]) -> Decimal:
-    mdm.execute("DELETE FROM fin.claim_line WHERE claim_id = %s", (claim_id,))
-    for n, line in enumerate(lines, start=1):
-        mdm.execute(
-            """INSERT INTO fin.claim_line (claim_id, line_no, fee_type_code, gl_account, cost_center, project, amount,
-                                           description) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            (claim_id, n, "FT01", line.gl_account, line.cost_center, line.project, line.amount, line.description),
-        )
-    return sum((line.amount for line in lines), Decimal(0))
+# -- claim ingredients the synced world offers ----------------------------------------------------
+def claimant(mdm, n: int = 0) -> str:
+    """An active employee that the org sync put into 合思."""
+    return mdm.execute(
+        """SELECT e.employee_no FROM mdm.employee e JOIN mdm.crosswalk x
+             ON x.entity = 'employee' AND x.system = 'ekuaibao' AND x.canonical_id = e.employee_id
+            WHERE e.active ORDER BY e.employee_no OFFSET %s LIMIT 1""",
+        (n,),
+    ).fetchone()[0]
 
 
-def make_claims(mdm, sandboxes, vendor: str, period: str, count: int = 8, seed: int = 1, prefix: str = "B") -> list:
-    """``count`` closed claims of ``period`` across the vendor's cost centers, their vouchers audited in the ERP."""
-    chart, rng, hook = CHART[vendor], random.Random(seed), erp_hook(vendor)
-    year, month = map(int, period.split("-"))
-    claims = []
-    for i in range(count):
-        lines = [
-            ClaimLine(
-                gl_account=rng.choice(chart["accounts"]),
-                cost_center=chart["cost_centers"][(i + n) % len(chart["cost_centers"])],
-                project=rng.choice(chart["projects"]),
-                amount=Decimal(rng.choice(AMOUNTS)) + Decimal(rng.randrange(100)),
-                description=f"费用 {n + 1}",
-            )
-            for n in range(1 + i % 3)
-        ]
-        claim = {
-            "claim_no": f"{prefix}{year % 100:02d}{month:02d}{i + 1:04d}",
-            "company": chart["company"],
-            "date": dt.date(year, month, 1 + i % 28),
-            "period": period,
-            "title": f"差旅报销 {i + 1}",
-            "employee_no": f"E{1000 + i}",
-        }
-        claim["claim_id"] = mdm.execute(
-            """INSERT INTO fin.claim (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
-                                      total_amount, expense_state, state, content_hash, raw, closed_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, 'CNY', 0, 'paid', 'closed', %s, '{}', now()) RETURNING claim_id""",
-            (
-                claim["claim_no"],
-                f"ID{claim['claim_no']}",
-                claim["company"],
-                claim["employee_no"],
-                claim["title"],
-                claim["date"],
-                period,
-                hashlib.sha256(json.dumps([str(x) for x in lines]).encode()).hexdigest(),
-            ),
-        ).fetchone()[0]
-        total = _write_lines(mdm, claim["claim_id"], lines)
-        mdm.execute("UPDATE fin.claim SET total_amount = %s WHERE claim_id = %s", (total, claim["claim_id"]))
-        claim["voucher_id"] = _post_claim_voucher(mdm, sandboxes, hook, vendor, claim, lines)
-        claim["lines"], claim["total"] = lines, total
-        claims.append(claim)
-    return claims
+def mapped_fee_types(mdm) -> list[str]:
+    """Fee type codes mapped to an active expense category on an active postable GL account."""
+    rows = mdm.execute(
+        """SELECT DISTINCT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
+             JOIN mdm.expense_category ec USING (expense_category_id)
+             JOIN mdm.gl_account g ON g.code = ec.gl_account_code
+            WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active ORDER BY f.code"""
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
-def change_claim(mdm, sandboxes, vendor: str, claim: dict, lines: list[ClaimLine]) -> None:
-    """The claim changed in 合思 after its voucher: reverse the voucher, post ``<claim_no>-V2``."""
-    from expense_sync.monthend.posting import voucher_from_row
-
-    hook = erp_hook(vendor)
-    ref, posting_date, old = mdm.execute(
-        "SELECT external_ref, posting_date, lines FROM fin.voucher WHERE voucher_id = %s", (claim["voucher_id"],)
-    ).fetchone()
-    original = voucher_from_row(ref, claim["company"], claim["period"], posting_date, old, claim["title"])
-    reversal = post_voucher(
-        mdm,
-        hook,
-        reversal_of(original),
-        kind="reversal",
-        run_key="claim_events/test",
-        reverses=claim["voucher_id"],
-        claim_id=claim["claim_id"],
-    )
-    _audit(sandboxes, vendor, reversal.external_ref, _remote(mdm, reversal.voucher_id))
-    _record_status(mdm, hook, reversal.voucher_id)
-    total = _write_lines(mdm, claim["claim_id"], lines)
-    mdm.execute(
-        "UPDATE fin.claim SET total_amount = %s, version = version + 1 WHERE claim_id = %s",
-        (total, claim["claim_id"]),
-    )
-    claim["voucher_id"] = _post_claim_voucher(mdm, sandboxes, hook, vendor, claim, lines, ref=f"{claim['claim_no']}-V2")
-    claim["lines"], claim["total"] = lines, total
+def cost_centers(mdm) -> list[str]:
+    """Active cost centers that 合思 holds as dimension items."""
+    rows = mdm.execute(
+        """SELECT k.code FROM mdm.cost_center k JOIN mdm.crosswalk x
+             ON x.entity = 'cost_center' AND x.system = 'ekuaibao' AND x.canonical_id = k.cost_center_id
+            WHERE k.active ORDER BY k.code"""
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
-def _remote(mdm, voucher_id: int) -> str:
-    return mdm.execute("SELECT remote_id FROM fin.voucher WHERE voucher_id = %s", (voucher_id,)).fetchone()[0]
-
-
-def manual_entry(sandboxes, vendor: str, period: str, amount: str, *, account: str | None = None) -> dict:
-    """An accountant's voucher keyed into the ERP: Dr an expense account (first cost center) / Cr bank."""
-    chart = CHART[vendor]
+def file_claim(sandboxes, mdm, *, amounts=("1280.00", "356.50"), state="paying", staff=None, fee_types=None, **kw):
+    """A travel claim in 合思 with one line per amount; returns the flow."""
+    fees, centers = fee_types or mapped_fee_types(mdm), cost_centers(mdm)
     lines = [
-        {
-            "account": account or chart["accounts"][0],
-            "debit": amount,
-            "cost_center": chart["cost_centers"][0],
-            "text": "手工调整",
-        },
-        {"account": chart["bank"], "credit": amount, "text": "手工调整"},
+        {"fee_type_code": fees[i % len(fees)], "amount": amount, "cost_center": centers[i % len(centers)]}
+        for i, amount in enumerate(amounts)
     ]
-    return sandboxes.control(vendor).mutate(
-        "manual_voucher", company=chart["company"], date=f"{period}-20", lines=lines
+    return sandboxes.control("ekuaibao").mutate(
+        "seed_claim", staff_code=staff or claimant(mdm), lines=lines, title="上海出差报销", state=state, **kw
     )
+
+
+def flow_of(sandboxes, code: str) -> dict:
+    return next(f for f in sandboxes.control("ekuaibao").state()["flows"] if f["form"]["code"] == code)
+
+
+def erp_vouchers(sandboxes, vendor: str, ref: str) -> list[dict]:
+    """The vouchers the ERP sandbox holds for one external reference."""
+    state = sandboxes.control(vendor).state()
+    if vendor == "kingdee":
+        return [v for v in state["vouchers"] if v.get("F_ES_ExternalRef") == ref]
+    if vendor == "yonyou":
+        return [v for v in state["vouchers"] if (v.get("external") or {}).get("dataId") == ref]
+    return [e for e in state["journal_entries"] if e.get("DocumentReferenceID") == ref]
+
+
+def audit_in_erp(sandboxes, vendor: str, claim_no: str, remote_id: str) -> None:
+    """What the ERP accountant does (SAP posts journal entries at once: nothing to do)."""
+    if vendor == "kingdee":
+        sandboxes.control(vendor).mutate("audit_voucher", external_ref=claim_no)
+    elif vendor == "yonyou":
+        sandboxes.control(vendor).mutate("audit_voucher", voucher_id=remote_id)
+
+
+def claim_row(mdm, claim_no: str) -> dict:
+    cur = mdm.execute("SELECT * FROM fin.claim WHERE claim_no = %s", (claim_no,))
+    row = cur.fetchone()
+    assert row is not None, f"no claim {claim_no}"
+    return dict(zip([c.name for c in cur.description], row, strict=True))
+
+
+def voucher_row(mdm, claim_no: str) -> dict:
+    cur = mdm.execute("SELECT * FROM fin.voucher WHERE external_ref = %s", (claim_no,))
+    rows = cur.fetchall()
+    assert len(rows) == 1, rows
+    return dict(zip([c.name for c in cur.description], rows[0], strict=True))
+
+
+def open_claim_items(mdm) -> dict[str, tuple[str, str]]:
+    rows = mdm.execute(
+        "SELECT record_key, kind, reason_code FROM sync.exception_item WHERE entity = 'claim' AND status <> 'resolved'"
+    ).fetchall()
+    return {key: (kind, reason) for key, kind, reason in rows}
+
+
+def run_ok(dagbag, dag_id: str, **conf) -> dict[str, str]:
+    state, tasks = run_dag(dagbag, dag_id, **conf)
+    assert state == "success", tasks
+    return tasks
+
+
+# -- a process that dies at a step boundary -------------------------------------------------------
+CHILD = """
+import os, sys
+from expense_sync.claims import boundaries
+
+target, vendor, step = sys.argv[1:4]
+boundaries.install(lambda name: os._exit(137) if name == target else None)
+
+from expense_sync.claims.company import claim_company
+from expense_sync.claims.intake import collect
+from expense_sync.claims.post import post_vouchers
+from expense_sync.claims.status import open_vouchers, pull_status, write_back
+from expense_sync.claims.validate import validate_claims
+from expense_sync.erp.accounts import posting_accounts
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.oa import oa_hook
+from expense_sync.store.db import connect
+
+with connect() as conn:
+    if step == "post":
+        collect(conn, EkuaibaoHook(), company=claim_company(vendor, "{}"), run_key="kill/test")
+        validate_claims(conn, EkuaibaoHook(), oa_hook("dingtalk"), run_key="kill/test")
+        post_vouchers(conn, erp_hook(vendor), posting_accounts(vendor, "{}"), "kill/test")
+    else:
+        rows = open_vouchers(conn)
+        pull_status(conn, erp_hook(vendor), rows)
+        write_back(conn, EkuaibaoHook(), "kill/test")
+"""
+
+
+def die_at(boundary: str, vendor: str, step: str) -> int:
+    """Run the claim work (``post``: collect, validate, post; ``pull``: status and write-back) in a
+    child process that is killed (exit 137) when it reaches ``boundary``; returns its exit code."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, boundary, vendor, step],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 137), done.stderr[-3000:]
+    return done.returncode
+
+
+def ledger(mdm, entity: str, key: str) -> str | None:
+    row = mdm.execute(
+        "SELECT state FROM sync.outbound WHERE entity = %s AND business_key = %s", (entity, key)
+    ).fetchone()
+    return row[0] if row else None
+
+
+# the ERP call that creates a voucher, per sandbox (for fault injection)
+CREATE_PATHS = {
+    "kingdee": "*DynamicFormService.Save.common.kdsvc",
+    "yonyou": "*/voucher/addVoucher",
+    "sap": "/sap/bc/srt/*",
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pendulum
 
-from claimkit import make_claims
+from monthkit import make_claims
 from testkit import run_dag
 
 DAG_ID = "data_health_daily"

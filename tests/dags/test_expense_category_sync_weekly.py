@@ -6,6 +6,7 @@ import json
 
 import psycopg
 import pytest
+
 from chartkit import (
     DAG,
     ERPS,
@@ -20,7 +21,6 @@ from chartkit import (
     open_conflicts,
     seed_org_units,
 )
-
 from expense_sync.chart import DEFER, KEEP_EXPENSE, TAKE_ERP
 from testkit import run_dag, step_counts, write_calls
 

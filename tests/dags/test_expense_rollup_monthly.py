@@ -10,7 +10,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from claimkit import CHART, make_claims, manual_entry
+from monthkit import CHART, make_claims, manual_entry
 from testkit import run_dag, step_counts
 
 DAG_ID = "expense_rollup_monthly"

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from expense_sync_sandboxes.approvals import dingtalk_instance
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
 from expense_sync_sandboxes.orgdata import ROOT_ID, Department, Person
@@ -153,6 +154,14 @@ class DingTalkSandbox(DirectorySandbox):
     # -- routes -----------------------------------------------------------------------------------
     def routes(self) -> None:
         app = self.app
+
+        @app.post("/topapi/processinstance/get")
+        async def process_instance(request: Request) -> Response:
+            self.authed(request)
+            approval = self.approvals.get((await self.body(request)).get("process_instance_id"))
+            if approval is None:
+                raise fail(880002, "审批实例不存在")
+            return ok(process_instance=dingtalk_instance(approval), success=True)
 
         @app.get("/gettoken")
         async def gettoken(request: Request) -> Response:

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from expense_sync_sandboxes.approvals import wecom_info
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
 from expense_sync_sandboxes.orgdata import Department, Person
@@ -116,6 +117,15 @@ class WeComSandbox(DirectorySandbox):
     # -- routes -----------------------------------------------------------------------------------
     def routes(self) -> None:
         app = self.app
+
+        @app.post("/cgi-bin/oa/getapprovaldetail")
+        async def approval_detail(request: Request) -> Response:
+            self.authed(request)
+            raw = await request.body()
+            approval = self.approvals.get((await request.json()).get("sp_no") if raw else None)
+            if approval is None:
+                raise fail(301025, "sp_no not found")
+            return ok(info=wecom_info(approval))
 
         @app.get("/cgi-bin/gettoken")
         async def gettoken(request: Request) -> Response:

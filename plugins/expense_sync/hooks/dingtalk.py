@@ -125,3 +125,16 @@ class DingTalkHook(ErrcodeHook):
     def members(self, dept_id: Any) -> Iterator[dict]:
         for page in self.iter_users(int(dept_id)):
             yield from page
+
+    # -- approvals --------------------------------------------------------------------------------
+    def approval_state(self, instance_id: str) -> str:
+        """The state of an approval instance (``topapi/processinstance/get``): ``running``,
+        ``approved``, ``rejected`` or ``withdrawn`` (terminated or cancelled)."""
+        body = self.request("POST", "/topapi/processinstance/get", json={"process_instance_id": instance_id})
+        instance = body["process_instance"]
+        status, result = str(instance.get("status") or "").upper(), str(instance.get("result") or "").lower()
+        if status == "COMPLETED":
+            return "approved" if result == "agree" else "rejected"
+        if status in ("TERMINATED", "CANCELED"):
+            return "withdrawn"
+        return "running"

@@ -1,5 +1,5 @@
-"""合思 / Ekuaibao open API: the expense system's staff, departments, fee types, custom dimensions and
-(later) documents.
+"""合思 / Ekuaibao open API: the expense system's staff, departments, fee types, custom dimensions,
+documents (claims), budgets and the voucher write-back.
 
 Connection ``expense_ekuaibao``: host ``app.ekuaibao.com`` (or the tenant's prefix, or a sandbox),
 login = appKey, password = appSecurity. The token travels as the ``accessToken`` query parameter.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -28,6 +29,7 @@ from expense_sync.hooks.paginate import OffsetPaginator
 
 PAGE_SIZE = 100  # the open API's maximum ``count``
 TOKEN_INVALID_TEXT = "未授权"
+NOT_PAID_TEXT = "不是已支付状态"
 
 
 def error_message(body: Any) -> str:
@@ -230,3 +232,78 @@ class EkuaibaoHook(VendorHook):
         """Enable (this item only) or disable (with its children) an item (204)."""
         path = f"/api/openapi/v1.1/dimensions/items/${item_id}/{'enable' if active else 'disable'}"
         self.request("PUT", path, params={"type": "id"}, json={"applyToSubtree": False} if active else None)
+
+    # -- documents (单据), budgets and the voucher write-back ---------------------------------------
+    def iter_documents(self, since: str | None = None, *, form_type: str = "expense") -> Iterator[list[dict]]:
+        """Pages of current documents updated since ``since`` (``"yyyy-MM-dd HH:mm:ss"``, inclusive),
+        oldest change first; all current documents when ``since`` is None."""
+        params: dict[str, Any] = {"type": form_type, "active": "true", "orderBy": "updateTime", "orderByType": "asc"}
+        if since:
+            params["startDate"] = since
+        yield from self._list("/api/openapi/v1.1/docs/getApplyList", params)
+
+    def flow_detail(self, flow_id: str) -> dict | None:
+        """One document with its details, or ``None`` when 合思 no longer has it (deleted)."""
+        try:
+            return self.request("GET", "/api/openapi/v1.1/flowDetails", params={"flowId": flow_id})["value"]
+        except VendorRequestError as err:
+            if err.status == 412:
+                return None
+            raise
+
+    def approve_states(self, flow_ids: list[str]) -> dict[str, str]:
+        """The current approval stage name of each flow (served from a cache that may lag ~1 s)."""
+        stages: dict[str, str] = {}
+        for i in range(0, len(flow_ids), PAGE_SIZE):
+            body = self.request("GET", f"/api/openapi/v2/approveStates/[{','.join(flow_ids[i : i + PAGE_SIZE])}]")
+            stages.update({item["flowId"]: item.get("stageName", "") for item in body.get("items") or []})
+        return stages
+
+    def budget_balances(self) -> dict[str, Decimal]:
+        """Balance (budgetMoney − confirmedMoney − occupiedMoney) per controlled dimension item
+        (``contentId``), over the leaf nodes of every published budget package."""
+        balances: dict[str, Decimal] = {}
+        for budget in self.request("GET", "/api/openapi/v2/budgets").get("items") or []:
+            if not budget.get("active"):
+                continue
+            start = 0
+            while True:
+                value = self.request(
+                    "GET",
+                    f"/api/openapi/v2/budgets/${budget['id']}/query",
+                    params={"start": start, "count": PAGE_SIZE},
+                )["value"]
+                nodes, monies = value.get("nodes") or [], {m["nodeId"]: m for m in value.get("monies") or []}
+                children = nodes[1:]
+                for node in children:
+                    money = monies.get(node["nodeId"])
+                    if not node.get("isLeaf") or money is None:
+                        continue
+                    balance = Decimal(str(money["budgetMoney"])) - Decimal(str(money.get("confirmedMoney") or 0))
+                    balance -= Decimal(str(money.get("occupiedMoney") or 0))
+                    for content in node.get("content") or []:
+                        key = content["contentId"]
+                        balances[key] = min(balance, balances.get(key, balance))
+                if len(children) < PAGE_SIZE:
+                    break
+                start += len(children)
+        return balances
+
+    def write_back_voucher(self, flow_id: str, voucher_no: str, created_ms: int, period: str | None = None) -> None:
+        """Write the ERP voucher number onto a document (idempotent: it overwrites).
+
+        Raises :class:`NotPaidError` when 合思 refuses because the document is not ``paid`` yet:
+        the caller keeps the claim waiting and tries again on its next pull."""
+        entry: dict[str, Any] = {"flowId": flow_id, "voucherNo": voucher_no, "voucherCreateTime": str(created_ms)}
+        if period:
+            entry["fiscalPeriod"] = period
+        try:
+            self.request("PUT", "/api/openapi/v2.1/flow/data/erpVoucher", json={"voucher": [entry]})
+        except VendorRequestError as err:
+            if err.status == 400 and NOT_PAID_TEXT in err.message:
+                raise NotPaidError(err.message, vendor=err.vendor, endpoint=err.endpoint, status=400) from None
+            raise
+
+
+class NotPaidError(VendorRequestError):
+    """合思 accepts a voucher write-back only for documents in state ``paid``: wait and retry."""

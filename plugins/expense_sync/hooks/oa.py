@@ -1,4 +1,5 @@
-"""The OA hooks behind one interface: ``departments()`` and ``members(dept_id)``."""
+"""The OA hooks behind one interface: ``departments()``, ``members(dept_id)`` and
+``approval_state(instance_id)``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class DirectorySource(Protocol):
     def departments(self) -> Iterator[dict]: ...
 
     def members(self, dept_id: Any) -> Iterator[dict]: ...
+
+    def approval_state(self, instance_id: str) -> str:
+        """``running``, ``approved``, ``rejected`` or ``withdrawn``."""
 
 
 OA_HOOKS: dict[str, type] = {"dingtalk": DingTalkHook, "wecom": WeComHook}

@@ -16,6 +16,8 @@ from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
 
+SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "withdrawn", 7: "withdrawn", 10: "approved"}
+
 
 class WeComSettings(HookSettings):
     """Extras of ``oa_wecom``: the hook's, plus the callback (接收事件) Token and EncodingAESKey the
@@ -66,3 +68,10 @@ class WeComHook(ErrcodeHook):
 
     def members(self, dept_id: Any) -> Iterator[dict]:
         return iter(self.list_users(int(dept_id)))
+
+    # -- approvals --------------------------------------------------------------------------------
+    def approval_state(self, instance_id: str) -> str:
+        """The state of an approval (``oa/getapprovaldetail``, ``sp_status``): ``running`` (1),
+        ``approved`` (2, or 10 paid), ``rejected`` (3) or ``withdrawn`` (4 撤销, 6 通过后撤销, 7 删除)."""
+        info = self.request("POST", "/cgi-bin/oa/getapprovaldetail", json={"sp_no": instance_id})["info"]
+        return SP_STATUS.get(int(info.get("sp_status") or 1), "running")

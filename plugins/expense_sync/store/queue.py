@@ -45,6 +45,26 @@ REASONS: dict[str, str] = {
     "fee_type_gl_inactive": "the fee type is mapped to an inactive or unknown GL account",
     "fee_type_gl_not_postable": "the fee type is mapped to a GL account that is not a postable leaf",
     "parent_not_in_expense": "the parent record is not in the expense system yet",
+    # claims and their vouchers (claim_events, voucher_status_pull)
+    "no_lines": "the claim has no expense lines",
+    "amount_invalid": "an amount is missing, not positive or has more than two decimals",
+    "total_mismatch": "the claim total differs from the sum of its lines",
+    "currency_unknown": "the claim's currency is not one the ERP books take",
+    "employee_unknown": "the claimant is not in the org master",
+    "employee_inactive": "the claimant was not active on the claim date",
+    "fee_type_unknown": "the fee type is unknown or disabled",
+    "fee_type_unmapped": "the fee type maps to no active expense category",
+    "gl_account_not_postable": "the fee type's GL account is inactive or not a postable leaf",
+    "cost_center_unknown": "the cost center is not a known canonical cost center",
+    "cost_center_inactive": "the cost center is inactive",
+    "project_unknown": "the project is not a known active canonical project",
+    "budget_exceeded": "the 合思 budget of a cost center is exceeded",
+    "oa_disagrees": "the OA approval disagrees with the expense system's approval",
+    "oa_approval_missing": "the OA does not know the approval the claim names",
+    "changed_after_voucher": "the claim changed in the expense system after its voucher was made",
+    "cancelled_after_voucher": "the claim was rejected or withdrawn after its voucher was made",
+    "voucher_refused": "the ERP refused the claim's voucher",
+    "write_back_refused": "the expense system refused the voucher number",
 }
 
 

@@ -2,8 +2,8 @@
 
 One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its routes from its own
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
-weekly ERP sync reconciles; later areas add theirs the same way). Reset options: ``retry_after``,
-``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
+weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset
+options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
 follows ``research/vendor-apis.md`` §1 and the SDK addendum §9:
 
 * auth: ``POST /api/openapi/v1/auth/getAccessToken`` {appKey, appSecurity}; the token goes in the
@@ -112,10 +112,12 @@ class EkuaibaoSandbox(Sandbox):
 
     def reset_charts(self, fee_types: str, unique_item_names: bool) -> None:
         """Fee types and custom dimensions (``feetypes``, ``dimensions``)."""
-        from expense_sync_sandboxes.ekuaibao import dimensions, feetypes
+        from expense_sync_sandboxes.ekuaibao import budgets, dimensions, feetypes, flows
 
         feetypes.reset(self, fee_types)
         dimensions.reset(self, unique_item_names=unique_item_names)
+        flows.reset(self)
+        budgets.reset(self)
 
     def next_id(self, prefix: str) -> str:
         self._seq += 1
@@ -136,9 +138,10 @@ class EkuaibaoSandbox(Sandbox):
             raise error(403, "未授权")
 
     def dump(self) -> dict[str, Any]:
-        from expense_sync_sandboxes.ekuaibao import dimensions
+        from expense_sync_sandboxes.ekuaibao import dimensions, flows
 
         return {
+            **flows.dump(self),
             "corporationId": self.corp_id,
             "departments": list(self.departments.values()),
             "staffs": list(self.staffs.values()),
@@ -149,15 +152,21 @@ class EkuaibaoSandbox(Sandbox):
         }
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
-        from expense_sync_sandboxes.ekuaibao import contacts, dimensions, feetypes
+        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows
 
-        handlers = {**contacts.MUTATIONS, **dimensions.MUTATIONS, **feetypes.MUTATIONS}
+        handlers = {
+            **contacts.MUTATIONS,
+            **dimensions.MUTATIONS,
+            **feetypes.MUTATIONS,
+            **flows.MUTATIONS,
+            **budgets.MUTATIONS,
+        }
         if op not in handlers:
             raise ValueError(f"unknown mutation {op!r}; known: {', '.join(sorted(handlers))}")
         return handlers[op](self, **args)
 
     def routes(self) -> None:
-        from expense_sync_sandboxes.ekuaibao import contacts, dimensions, feetypes
+        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows
 
         app = self.app
 
@@ -187,3 +196,5 @@ class EkuaibaoSandbox(Sandbox):
         contacts.add_routes(self)
         feetypes.add_routes(self)
         dimensions.add_routes(self)
+        flows.add_routes(self)
+        budgets.add_routes(self)

@@ -2,8 +2,8 @@
 writes only for what changed, quarantine of malformed records, watermarks in the merge transaction."""
 
 import pytest
-from chartkit import ErpWorld
 
+from chartkit import ErpWorld
 from expense_sync.chart.extract import extract_chart
 from expense_sync.chart.merge import merge_chart
 from expense_sync.hooks.erp import erp_hook

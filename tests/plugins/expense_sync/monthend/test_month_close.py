@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from claimkit import CHART, accounts, change_claim, make_claims, manual_entry
 from expense_sync.erp.compose import ClaimLine
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
+from monthkit import CHART, accounts, change_claim, make_claims, manual_entry
 
 PERIOD = "2025-03"
 VENDORS = ["kingdee", "yonyou", "sap"]

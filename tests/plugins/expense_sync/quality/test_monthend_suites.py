@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from claimkit import accounts, make_claims
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
 from expense_sync.quality.checkpoint import DataHealthCheckFailed, run_checkpoint
+from monthkit import accounts, make_claims
 
 PERIOD = "2025-06"
 

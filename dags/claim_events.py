@@ -1,0 +1,74 @@
+"""
+### claim_events — approved 合思 claims into ERP vouchers, in real time, exactly once
+
+**Master:** the expense system (合思) for claims and their approval; the approval flow is the main
+line, and the OA (DingTalk or WeCom) approval it mirrors must agree. **Cadence:** whenever the webhook
+receiver stores claim events (asset `expense-sync://claims`), and every 15 minutes as a catch-up for
+missed webhooks. **Conflict rule:** 合思 and the OA disagree, or a claim changes after its voucher →
+conflict queue; nothing is posted or re-posted silently.
+
+1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
+2. `collect_claims` consumes `sync.event_inbox` (webhook events, `FOR UPDATE SKIP LOCKED`), then
+   polls 合思 documents changed since the watermark; fetches each flow's detail and upserts
+   `fin.claim` (`version` + 1 when the content changes; rejected/withdrawn claims are cancelled).
+3. `validate_claims` checks each new or changed claim: amounts (Decimal, > 0, adding up), currency,
+   the claimant active on the claim date, fee type → expense category → active postable GL account,
+   cost center / project known and active, the 合思 budget not exceeded, the OA approval agreeing.
+   An invalid claim goes to `sync.exception_item` with its reason (state `invalid`).
+4. `check_claims_health` runs the Great Expectations checkpoint `claims` on the claims waiting for a
+   voucher. **If it fails, nothing is posted.**
+5. `post_vouchers` creates each valid claim's voucher in the ERP (Variable `expense_sync_erp_vendor`):
+   Dr clearing per line / Cr employee payable, external ref = claim number. The outbound ledger row is
+   committed *before* the call; a row left `sending` (crash, timeout) is settled by looking the
+   voucher up by claim number before anything is sent again.
+6. `summarize` records the run (claims by state, open claim exceptions) in `sync.run`.
+
+**When it fails:** `post_vouchers` failing with "unknown outcome" is expected after an ERP timeout:
+the retry looks the vouchers up and adopts them (never a duplicate). A vendor error → read the task
+log (vendor, endpoint, status, code) and clear the task; every step is idempotent. An inbox event
+that keeps failing becomes `failed` in `sync.event_inbox` (see `last_error`; replay it after the fix).
+Invalid claims and conflicts do not fail the run: see `sync.exception_item` (entity `claim`), fix the
+master data or the claim in 合思; the next run re-validates. A failed health check → open the Data Docs.
+Trigger with `{"catch_up": false}` to consume the inbox only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from expense_sync.alerts import run_deadline
+from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.operators.quality import DataHealthCheckOperator
+from expense_sync.settings import CLAIMS_ASSET_NAME, CLAIMS_ASSET_URI
+from expense_sync.tasks.claims import collect_claims, post_vouchers, summarize_claims, validate_claims
+from expense_sync.tasks.common import migrate_mdm
+
+with DAG(
+    dag_id="claim_events",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/15 * * * *", timezone="Asia/Shanghai"),
+        assets=[Asset(name=CLAIMS_ASSET_NAME, uri=CLAIMS_ASSET_URI)],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "execution_timeout": dt.timedelta(minutes=30)},
+    deadline=run_deadline(dt.timedelta(minutes=30)),
+    tags=["expense-sync", "claims", "ekuaibao", "erp", "vouchers"],
+    doc_md=__doc__,
+    params={"catch_up": Param(True, type="boolean", description="also poll 合思 for documents changed since")},
+):
+    migrated = migrate_mdm.override(task_id="migrate")()
+    check = DataHealthCheckOperator(task_id="check_claims_health", checkpoint="claims")
+    (
+        migrated
+        >> collect_claims()
+        >> validate_claims()
+        >> check
+        >> post_vouchers()
+        >> summarize_claims.override(task_id="summarize")()
+    )

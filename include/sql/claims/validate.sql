@@ -1,0 +1,113 @@
+-- Validation of claims before they may become vouchers (expense_sync.claims.validate).
+-- Parameters: %(claim_ids)s the claims to check, %(currencies)s the known currencies.
+-- The caller fills claim_budget (合思 budget balance per cost-center item) and claim_oa (the OA
+-- approval state of each claim that names one) first, in the same transaction.
+
+-- step: lines
+CREATE TEMP TABLE claim_check_line ON COMMIT DROP AS
+SELECT l.*, CASE
+        WHEN amount IS NULL OR amount <= 0 OR amount <> round(amount, 2) THEN 'amount_invalid'
+        WHEN NOT fee_known THEN 'fee_type_unknown'
+        WHEN category_code IS NULL THEN 'fee_type_unmapped'
+        WHEN gl_account IS NULL OR NOT gl_ok THEN 'gl_account_not_postable'
+        WHEN cost_center IS NULL THEN 'cost_center_unknown'
+        WHEN NOT cc_active THEN 'cost_center_inactive'
+        WHEN pj_item IS NOT NULL AND project IS NULL THEN 'project_unknown'
+    END AS reason
+FROM (
+SELECT c.claim_id, d.ord::int AS line_no, d.v ->> 'feeTypeId' AS fee_type_id,
+       CASE WHEN d.v -> 'feeTypeForm' -> 'amount' ->> 'standard' ~ '^-?[0-9]{1,15}(\.[0-9]+)?$'
+            THEN (d.v -> 'feeTypeForm' -> 'amount' ->> 'standard')::numeric END AS amount,
+       d.v -> 'feeTypeForm' ->> 'u_costCenter' AS cc_item,
+       NULLIF(d.v -> 'feeTypeForm' ->> 'u_project', '') AS pj_item,
+       left(d.v -> 'feeTypeForm' ->> 'consumptionReasons', 200) AS description,
+       f.fee_type_id IS NOT NULL AS fee_known, COALESCE(f.code, d.v ->> 'feeTypeId') AS fee_code,
+       map.category_code, map.gl_account, COALESCE(map.gl_ok, false) AS gl_ok,
+       cc.code AS cost_center, cc.active AS cc_active, pj.code AS project
+  FROM fin.claim c
+ CROSS JOIN LATERAL jsonb_array_elements(COALESCE(c.raw -> 'form' -> 'details', '[]')) WITH ORDINALITY d(v, ord)
+  LEFT JOIN mdm.fee_type f ON f.remote_id = d.v ->> 'feeTypeId' AND f.active
+  LEFT JOIN LATERAL (
+        SELECT ec.code AS category_code, g.code AS gl_account, g.active AND g.postable AS gl_ok
+          FROM mdm.category_fee_type m
+          JOIN mdm.expense_category ec ON ec.expense_category_id = m.expense_category_id AND ec.active
+          LEFT JOIN mdm.gl_account g ON g.code = ec.gl_account_code
+         WHERE m.fee_type_id = f.fee_type_id AND m.state = 'mapped'
+         ORDER BY ec.code LIMIT 1) map ON true
+  LEFT JOIN LATERAL (
+        SELECT k.code, k.active FROM mdm.crosswalk x JOIN mdm.cost_center k ON k.cost_center_id = x.canonical_id
+         WHERE x.entity = 'cost_center' AND x.system = 'ekuaibao'
+           AND x.external_id = d.v -> 'feeTypeForm' ->> 'u_costCenter' LIMIT 1) cc ON true
+  LEFT JOIN LATERAL (
+        SELECT k.code FROM mdm.crosswalk x JOIN mdm.project k ON k.project_id = x.canonical_id
+         WHERE x.entity = 'project' AND x.system = 'ekuaibao' AND k.active
+           AND x.external_id = d.v -> 'feeTypeForm' ->> 'u_project' LIMIT 1) pj ON true
+ WHERE c.claim_id = ANY(%(claim_ids)s)
+) l;
+
+-- step: verdict
+CREATE TEMP TABLE claim_check ON COMMIT DROP AS
+WITH line_problem AS (
+    SELECT DISTINCT ON (claim_id) claim_id, reason,
+           'line ' || line_no || ' (fee type ' || fee_code || ', cost center item ' || COALESCE(cc_item, '-')
+               || ', amount ' || COALESCE(amount::text, 'malformed') || ')' AS detail
+      FROM claim_check_line WHERE reason IS NOT NULL ORDER BY claim_id, line_no
+), sums AS (
+    SELECT claim_id, count(*) AS lines, sum(amount) AS total FROM claim_check_line GROUP BY claim_id
+), over_budget AS (
+    SELECT DISTINCT ON (l.claim_id) l.claim_id,
+           'cost center ' || l.cost_center || ': balance ' || b.balance::text || ' after this claim' AS detail
+      FROM claim_check_line l JOIN claim_budget b ON b.item = l.cc_item
+     WHERE b.balance < 0 ORDER BY l.claim_id, b.balance
+), judged AS (
+    SELECT c.claim_id, c.claim_no, c.flow_id, c.employee_no, c.total_amount, o.oa_state,
+           CASE WHEN o.oa_state IN ('rejected', 'withdrawn') THEN 'oa_disagrees'
+                WHEN o.oa_state = 'missing' THEN 'oa_approval_missing'
+                WHEN COALESCE(s.lines, 0) = 0 THEN 'no_lines'
+                WHEN NOT c.currency = ANY(%(currencies)s) THEN 'currency_unknown'
+                WHEN e.employee_id IS NULL THEN 'employee_unknown'
+                WHEN NOT (e.active OR e.deactivated_at::date >= c.claim_date)
+                     OR e.hired_on > c.claim_date THEN 'employee_inactive'
+                WHEN lp.reason IS NOT NULL THEN lp.reason
+                WHEN s.total IS DISTINCT FROM c.total_amount THEN 'total_mismatch'
+                WHEN ob.claim_id IS NOT NULL THEN 'budget_exceeded'
+           END AS reason,
+           CASE WHEN o.oa_state IN ('rejected', 'withdrawn', 'missing')
+                THEN 'OA approval ' || COALESCE(c.raw -> 'form' ->> 'u_oaInstanceId', '') || ' ' || o.oa_state
+                     || ', 合思 ' || c.expense_state
+                WHEN NOT c.currency = ANY(%(currencies)s) THEN c.currency
+                WHEN e.employee_id IS NULL OR NOT e.active THEN 'employee ' || c.employee_no
+                WHEN lp.reason IS NOT NULL THEN lp.detail
+                WHEN s.total IS DISTINCT FROM c.total_amount
+                     THEN 'claim total ' || c.total_amount::text || ', lines ' || COALESCE(s.total::text, '-')
+                ELSE ob.detail
+           END AS detail
+      FROM fin.claim c
+      LEFT JOIN mdm.employee e ON e.employee_no = c.employee_no
+      LEFT JOIN claim_oa o ON o.claim_id = c.claim_id
+      LEFT JOIN sums s ON s.claim_id = c.claim_id
+      LEFT JOIN line_problem lp ON lp.claim_id = c.claim_id
+      LEFT JOIN over_budget ob ON ob.claim_id = c.claim_id
+     WHERE c.claim_id = ANY(%(claim_ids)s)
+)
+SELECT *, CASE WHEN reason IN ('oa_disagrees', 'oa_approval_missing') THEN 'conflict' ELSE 'quarantine' END AS kind,
+       jsonb_build_object('flow_id', flow_id, 'employee_no', employee_no, 'total', total_amount::text,
+                          'oa_state', oa_state) AS record
+  FROM judged;
+
+-- step: invalid
+UPDATE fin.claim c SET state = 'invalid', updated_at = now()
+  FROM claim_check k WHERE k.claim_id = c.claim_id AND k.reason IS NOT NULL AND c.state <> 'invalid';
+
+-- step: clear_lines
+DELETE FROM fin.claim_line WHERE claim_id = ANY(%(claim_ids)s);
+
+-- step: insert_lines
+INSERT INTO fin.claim_line (claim_id, line_no, fee_type_code, gl_account, cost_center, project, amount, description)
+SELECT l.claim_id, l.line_no, l.fee_code, l.gl_account, l.cost_center, l.project, l.amount, l.description
+  FROM claim_check_line l JOIN claim_check k ON k.claim_id = l.claim_id
+ WHERE k.reason IS NULL;
+
+-- step: valid
+UPDATE fin.claim c SET state = 'voucher_pending', updated_at = now()
+  FROM claim_check k WHERE k.claim_id = c.claim_id AND k.reason IS NULL;

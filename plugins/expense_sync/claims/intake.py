@@ -1,0 +1,258 @@
+"""Claims in: the webhook inbox first, then a polling catch-up by 合思 update time for missed events.
+
+Both paths end in :func:`upsert`: the flow detail is fetched (never trusted from the event), parsed
+and written to ``fin.claim``:
+
+* an approved claim (``paying``/``paid``/``archived``) not seen before is inserted as ``received``;
+* a known claim gets the new raw flow and 合思 state; when its content hash changed, ``version``
+  goes up and a claim not yet posted goes back to ``received`` (it is validated again), while a
+  claim with a voucher gets a conflict (``changed_after_voucher``): nothing is re-posted silently;
+* a claim rejected, withdrawn or deleted in 合思 becomes ``cancelled`` before it has a voucher (its
+  open exception items are resolved), and a conflict (``cancelled_after_voucher``) after;
+* a claim never approved is not stored at all.
+
+The inbox rows are claimed ``FOR UPDATE SKIP LOCKED`` and marked in the same transaction as the
+claims they touched; an event whose flow cannot be fetched counts a failed attempt and stays queued.
+The catch-up keeps its watermark (``sync.watermark`` ekuaibao/claims) at the newest update time seen,
+reads again from five minutes before it, and skips flows whose update time it already holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+import psycopg
+
+from expense_sync.claims.parse import APPROVED_STATES, CHINA, ParsedClaim, parse_flow
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.errors import VendorError
+from expense_sync.store import inbox, queue, runs
+
+log = logging.getLogger(__name__)
+
+SYSTEM, STREAM = "ekuaibao", "claims"
+OVERLAP = dt.timedelta(minutes=5)
+FIRST_LOOK_BACK = dt.timedelta(days=7)
+NOT_POSTED = ("received", "invalid", "cancelled")
+# OA events (approval changes, directory changes) only trigger the run: claims waiting for their OA
+# approval are validated again on every run, and the org sync reads the whole directory daily
+OTHER_EVENTS = "not a 合思 document event (an OA event triggers the run; nothing else to do)"
+
+UPSERT = """
+INSERT INTO fin.claim AS c (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
+                           total_amount, expense_state, content_hash, raw, approved_at)
+VALUES (%(claim_no)s, %(flow_id)s, %(company)s, %(employee_no)s, %(title)s, %(claim_date)s, %(period)s,
+        %(currency)s, %(total)s, %(state)s, %(hash)s, %(raw)s::jsonb, now())
+ON CONFLICT (flow_id) DO UPDATE SET
+    raw = EXCLUDED.raw, expense_state = EXCLUDED.expense_state, fetched_at = now(), updated_at = now(),
+    version = c.version + (c.content_hash <> EXCLUDED.content_hash)::int,
+    content_hash = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.content_hash
+                        ELSE c.content_hash END,
+    title = EXCLUDED.title, employee_no = EXCLUDED.employee_no,
+    claim_date = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.claim_date
+                      ELSE c.claim_date END,
+    period = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.period ELSE c.period END,
+    total_amount = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.total_amount
+                        ELSE c.total_amount END,
+    currency = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.currency ELSE c.currency END,
+    state = CASE WHEN c.state = 'cancelled' OR (c.state = 'invalid' AND c.content_hash <> EXCLUDED.content_hash)
+                 THEN 'received' ELSE c.state END,
+    approved_at = COALESCE(c.approved_at, now())
+RETURNING claim_id, state, (xmax = 0) AS inserted, version
+"""
+
+
+class Intake:
+    """One run's intake: resolves submitters once per staff id and counts what happened."""
+
+    def __init__(self, conn: psycopg.Connection, hook: EkuaibaoHook, *, company: str, run_key: str | None) -> None:
+        self.conn, self.hook, self.company, self.run_key = conn, hook, company, run_key
+        self.counts: Counter[str] = Counter()
+        self._employee_no: dict[str, str] = {}
+
+    # -- entry points -----------------------------------------------------------------------------
+    def consume_inbox(self, limit: int = 200) -> None:
+        """Act on every waiting inbox event, ``limit`` at a time."""
+        while True:
+            failures: list[tuple[int, str]] = []
+            with self.conn.transaction():
+                events = inbox.claim(self.conn, limit=limit)
+                if not events:
+                    return
+                done, ignored = [], []
+                for event in events:
+                    if event.source != SYSTEM or not event.subject:
+                        ignored.append(event.event_id)
+                        continue
+                    try:
+                        self.take(event.subject)
+                        done.append(event.event_id)
+                    except VendorError as err:
+                        failures.append((event.event_id, str(err)))
+                inbox.mark_processed(self.conn, done)
+                inbox.mark_ignored(self.conn, ignored, OTHER_EVENTS)
+                self.counts["events"] += len(done)
+                self.counts["events_ignored"] += len(ignored)
+            for event_id, error in failures:
+                inbox.record_failure(self.conn, event_id, error)
+                self.counts["events_failed"] += 1
+            if failures or len(events) < limit:
+                return
+
+    def catch_up(self, since: dt.datetime | None = None) -> None:
+        """Read documents changed since the watermark (or ``since``) and take the ones not yet held."""
+        mark = since or runs.watermark(self.conn, SYSTEM, STREAM)
+        start = (mark - OVERLAP) if mark else dt.datetime.now(CHINA) - FIRST_LOOK_BACK
+        newest = mark
+        for page in self.hook.iter_documents(start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")):
+            held = dict(
+                self.conn.execute(
+                    "SELECT flow_id, (raw ->> 'updateTime')::bigint FROM fin.claim WHERE flow_id = ANY(%s)",
+                    ([flow["id"] for flow in page],),
+                ).fetchall()
+            )
+            for flow in page:
+                updated = int(flow.get("updateTime") or 0)
+                stamp = dt.datetime.fromtimestamp(updated / 1000, dt.UTC)
+                newest = max(newest, stamp) if newest else stamp
+                self.counts["polled"] += 1
+                if held.get(flow["id"]) == updated:
+                    continue
+                if flow["id"] not in held and flow.get("state") not in APPROVED_STATES:
+                    continue  # never approved and never stored: nothing to do
+                with self.conn.transaction():
+                    self.take(flow["id"])
+        if newest and newest != mark:
+            runs.set_watermark(self.conn, SYSTEM, STREAM, newest, run_key=self.run_key)
+
+    # -- one document -----------------------------------------------------------------------------
+    def take(self, flow_id: str) -> None:
+        """Fetch one document and bring ``fin.claim`` in step with it (inside the caller's transaction)."""
+        flow = self.hook.flow_detail(flow_id)
+        if flow is None:
+            self.cancel(flow_id, "deleted")
+            return
+        claim = parse_flow(flow)
+        if not claim.approved:
+            self.cancel(flow_id, claim.state)
+            return
+        self.upsert(claim)
+
+    def upsert(self, claim: ParsedClaim) -> None:
+        before = self.conn.execute(
+            "SELECT state, content_hash FROM fin.claim WHERE flow_id = %s", (claim.flow_id,)
+        ).fetchone()
+        content_hash = claim.content_hash(self.company)
+        row = self.conn.execute(
+            UPSERT,
+            {
+                "claim_no": claim.claim_no,
+                "flow_id": claim.flow_id,
+                "company": self.company,
+                "employee_no": self.employee_no(claim.submitter_id),
+                "title": claim.title,
+                "claim_date": claim.claim_date,
+                "period": claim.period,
+                "currency": claim.currency,
+                "total": claim.total,
+                "state": claim.state,
+                "hash": content_hash,
+                "raw": json.dumps(claim.raw, ensure_ascii=False),
+            },
+        ).fetchone()
+        if row[2]:
+            self.counts["new"] += 1
+        elif before and before[1] != content_hash and before[0] not in NOT_POSTED:
+            self.counts["changed_after_voucher"] += 1
+            queue.open_item(
+                self.conn,
+                kind="conflict",
+                system=SYSTEM,
+                entity="claim",
+                record_key=claim.claim_no,
+                reason_code="changed_after_voucher",
+                detail=f"version {row[3]}; the voucher holds the earlier content",
+                record={"flow_id": claim.flow_id, "state": claim.state},
+                run_key=self.run_key,
+            )
+        else:
+            self.counts["seen_again"] += 1
+
+    def cancel(self, flow_id: str, expense_state: str) -> None:
+        row = self.conn.execute(
+            "SELECT claim_id, claim_no, state FROM fin.claim WHERE flow_id = %s", (flow_id,)
+        ).fetchone()
+        if row is None:
+            self.counts["not_approved"] += 1
+            return
+        claim_id, claim_no, state = row
+        unsent = (
+            state == "voucher_pending"
+            and not self.conn.execute(
+                "SELECT 1 FROM sync.outbound WHERE entity = 'voucher' AND business_key = %s", (claim_no,)
+            ).fetchone()
+        )
+        if state in NOT_POSTED or unsent:
+            self.conn.execute(
+                "UPDATE fin.claim SET state = 'cancelled', expense_state = %s, updated_at = now() WHERE claim_id = %s",
+                (expense_state, claim_id),
+            )
+            queue.clear_records(
+                self.conn, kind="quarantine", system=SYSTEM, entity="claim", keys=[claim_no], run_key=self.run_key
+            )
+            queue.clear_records(
+                self.conn, kind="conflict", system=SYSTEM, entity="claim", keys=[claim_no], run_key=self.run_key
+            )
+            self.counts["cancelled"] += 1
+            return
+        self.conn.execute(
+            "UPDATE fin.claim SET expense_state = %s, updated_at = now() WHERE claim_id = %s", (expense_state, claim_id)
+        )
+        queue.open_item(
+            self.conn,
+            kind="conflict",
+            system=SYSTEM,
+            entity="claim",
+            record_key=claim_no,
+            reason_code="cancelled_after_voucher",
+            detail=f"合思 state {expense_state}, claim {state}",
+            record={"flow_id": flow_id},
+            run_key=self.run_key,
+        )
+        self.counts["cancelled_after_voucher"] += 1
+
+    def employee_no(self, staff_id: str) -> str:
+        """The 工号 of a 合思 staff: the org sync's crosswalk, else 合思's own staff record."""
+        if staff_id not in self._employee_no:
+            row = self.conn.execute(
+                """SELECT e.employee_no FROM mdm.crosswalk x JOIN mdm.employee e ON e.employee_id = x.canonical_id
+                    WHERE x.entity = 'employee' AND x.system = 'ekuaibao' AND x.external_id = %s""",
+                (staff_id,),
+            ).fetchone()
+            if row is None:
+                found = self.hook.find_staffs("STAFFID", [staff_id]) if staff_id else []
+                code = (found[0].get("code") or "") if found else ""
+                row = (code or f"?{staff_id}",)
+            self._employee_no[staff_id] = row[0]
+        return self._employee_no[staff_id]
+
+
+def collect(
+    conn: psycopg.Connection,
+    hook: EkuaibaoHook,
+    *,
+    company: str,
+    run_key: str | None,
+    poll: bool = True,
+    since: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The inbox, then (``poll``) the catch-up; returns the counts."""
+    intake = Intake(conn, hook, company=company, run_key=run_key)
+    intake.consume_inbox()
+    if poll:
+        intake.catch_up(since)
+    return dict(intake.counts)

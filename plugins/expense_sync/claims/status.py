@@ -1,0 +1,126 @@
+"""Voucher state and number from the ERP, the number written back to 合思, the claim closed.
+
+:func:`open_vouchers` is the one SELECT a pull makes when nothing is open (no vendor call then).
+
+* :func:`pull_status`: each open claim voucher (``draft``/``submitted``) is read from the ERP
+  (:meth:`ErpLedger.voucher_status`); its state, raw state and number are kept, and an audited or
+  posted voucher moves its claim to ``voucher_audited``.
+* :func:`write_back`: each audited/posted claim voucher not yet written back goes to 合思
+  (``erpVoucher``) through the outbound ledger (entity ``voucher_writeback``, key = claim number).
+  合思 accepts it only for ``paid`` documents: a refusal for that reason leaves the ledger row
+  ``blocked`` and the claim ``voucher_audited``, tried again on the next pull (not an error). On
+  success, in one transaction: ledger ``done``, ``fin.voucher.written_back_at``, the claim ``closed``.
+  The write-back overwrites, so an attempt with an unknown outcome is simply sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from typing import Any
+
+import psycopg
+
+from expense_sync.claims import boundaries
+from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
+from expense_sync.hooks.errors import VendorError, VendorRequestError
+from expense_sync.store import outbound, queue
+
+log = logging.getLogger(__name__)
+
+WRITE_BACK = "voucher_writeback"
+OPEN_SQL = """
+SELECT v.voucher_id, v.erp_vendor, v.external_ref, v.remote_id, v.number, v.state, v.period, v.created_at,
+       c.claim_id, c.claim_no, c.flow_id
+  FROM fin.voucher v JOIN fin.claim c ON c.claim_id = v.claim_id
+ WHERE v.kind = 'claim' AND v.remote_id IS NOT NULL
+   AND (v.state IN ('draft', 'submitted')
+        OR (v.state IN ('audited', 'posted') AND v.written_back_at IS NULL AND c.state = 'voucher_audited'))
+ ORDER BY v.voucher_id
+"""
+
+
+def open_vouchers(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(OPEN_SQL).fetchall()
+
+
+def pull_status(conn: psycopg.Connection, erp: Any, rows: list[tuple]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for voucher_id, vendor, _ref, remote_id, _number, state, _period, _at, claim_id, _no, _flow in rows:
+        if state not in ("draft", "submitted") or vendor != erp.vendor:
+            continue
+        status = erp.voucher_status(remote_id)
+        counts["checked"] += 1
+        with conn.transaction():
+            conn.execute(
+                """UPDATE fin.voucher SET state = %s, raw_state = %s, number = COALESCE(%s, number), updated_at = now()
+                    WHERE voucher_id = %s""",
+                (status.state, status.raw_state, status.number, voucher_id),
+            )
+            if status.state in ("audited", "posted"):
+                conn.execute(
+                    "UPDATE fin.claim SET state = 'voucher_audited', updated_at = now() "
+                    "WHERE claim_id = %s AND state = 'voucher_created'",
+                    (claim_id,),
+                )
+                counts["audited"] += 1
+            elif status.state in ("void", "error"):
+                counts[status.state] += 1
+    return dict(counts)
+
+
+def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | None) -> dict[str, int]:
+    """Write the numbers of audited claim vouchers back to 合思; see the module docstring."""
+    counts: Counter[str] = Counter()
+    for (
+        voucher_id,
+        _vendor,
+        _ref,
+        _remote,
+        number,
+        state,
+        period,
+        created_at,
+        claim_id,
+        claim_no,
+        flow_id,
+    ) in open_vouchers(conn):
+        if state not in ("audited", "posted") or not number:
+            continue
+        created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+        payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
+        outbound.mark_sending(conn, "ekuaibao", WRITE_BACK, [(claim_no, payload)], run_key)
+        try:
+            expense.write_back_voucher(flow_id, number, created_ms, period)
+        except NotPaidError as err:
+            outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err), state="blocked")
+            counts["waiting_for_payment"] += 1
+            continue
+        except VendorRequestError as err:
+            outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err))
+            with conn.transaction():
+                queue.open_item(
+                    conn,
+                    kind="quarantine",
+                    system="ekuaibao",
+                    entity="claim",
+                    record_key=claim_no,
+                    reason_code="write_back_refused",
+                    detail=str(err)[:500],
+                    run_key=run_key,
+                )
+            counts["refused"] += 1
+            continue
+        except VendorError:
+            raise  # unknown outcome or vendor down: the row stays 'sending'; the retry sends it again
+        boundaries.reached(boundaries.AFTER_WRITE_BACK)
+        with conn.transaction():
+            outbound.mark_done(conn, "ekuaibao", WRITE_BACK, [(claim_no, number)])
+            conn.execute("UPDATE fin.voucher SET written_back_at = now() WHERE voucher_id = %s", (voucher_id,))
+            conn.execute(
+                "UPDATE fin.claim SET state = 'closed', closed_at = now(), updated_at = now() WHERE claim_id = %s",
+                (claim_id,),
+            )
+        counts["written_back"] += 1
+    return dict(counts)

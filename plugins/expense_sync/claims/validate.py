@@ -1,0 +1,138 @@
+"""The checks a claim passes before it may become a voucher (``include/sql/claims/validate.sql``).
+
+Checked, per claim in state ``received`` (new or changed) or ``invalid`` (its master data may have
+been fixed since): every line's amount is a positive Decimal with at most two decimals and the
+lines add up to the claim total; the currency is known; the claimant is in the org master and
+active on the claim date; each line's fee type maps (chart sync) to an active expense category
+whose GL account is active and postable; its cost center (and project) item is a known, active
+canonical record; no cost center of the claim is over its 合思 budget (balance = budgetMoney −
+confirmedMoney − occupiedMoney, the claim itself counted); and, when the claim names an OA approval
+(``u_oaInstanceId``), the OA knows that approval and agrees that it was approved.
+
+A failure puts the claim in ``invalid`` and opens an item in the exception queue (``quarantine``,
+or ``conflict`` when 合思 and the OA disagree), with the reason; an item whose problem is gone is
+resolved. A claim whose OA approval is still running waits (``received``) for the next run. A valid
+claim gets its lines (with the resolved GL account, cost center and project) in ``fin.claim_line``
+and moves to ``voucher_pending``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.store import queue, sqlfile
+
+log = logging.getLogger(__name__)
+
+KNOWN_CURRENCIES = ["CNY"]  # the ERP contract carries no exchange rate
+SYSTEM, ENTITY = "ekuaibao", "claim"
+# the reason codes validate.sql gives; only items with these are resolved when a claim passes
+REASON_CODES = [
+    "oa_disagrees",
+    "oa_approval_missing",
+    "no_lines",
+    "currency_unknown",
+    "employee_unknown",
+    "employee_inactive",
+    "amount_invalid",
+    "fee_type_unknown",
+    "fee_type_unmapped",
+    "gl_account_not_postable",
+    "cost_center_unknown",
+    "cost_center_inactive",
+    "project_unknown",
+    "total_mismatch",
+    "budget_exceeded",
+]
+
+
+def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
+    """(claim id, OA approval id) of every claim waiting for validation; a claim whose voucher the
+    ERP refused waits until a person resolves that queue item (then it is validated and sent again)."""
+    return conn.execute(
+        """SELECT claim_id, raw -> 'form' ->> 'u_oaInstanceId' FROM fin.claim c
+            WHERE state IN ('received', 'invalid')
+              AND NOT EXISTS (SELECT 1 FROM sync.exception_item q
+                               WHERE q.entity = 'claim' AND q.record_key = c.claim_no
+                                 AND q.reason_code = 'voucher_refused' AND q.status <> 'resolved')
+            ORDER BY claim_id"""
+    ).fetchall()
+
+
+def validate_claims(
+    conn: psycopg.Connection,
+    expense: EkuaibaoHook,
+    oa: Any,
+    *,
+    run_key: str | None,
+) -> dict[str, Any]:
+    """Validate the waiting claims; returns counts (``valid``, ``invalid``, per reason, ``waiting_for_oa``)."""
+    counts: Counter[str] = Counter()
+    pending = claims_to_check(conn)
+    if not pending:
+        return {"checked": 0}
+    oa_states: dict[int, str] = {}
+    for claim_id, instance in pending:
+        if instance:
+            try:
+                oa_states[claim_id] = oa.approval_state(instance)
+            except VendorRequestError as err:  # the OA does not know the approval the claim names
+                log.warning("claim %s: OA approval %s: %s", claim_id, instance, err)
+                oa_states[claim_id] = "missing"
+    waiting = {claim_id for claim_id, state in oa_states.items() if state == "running"}
+    claim_ids = [claim_id for claim_id, _ in pending if claim_id not in waiting]
+    counts["waiting_for_oa"] = len(waiting)
+    if not claim_ids:
+        return dict(counts)
+    balances: dict[str, Decimal] = expense.budget_balances()
+    with conn.transaction():
+        conn.execute("CREATE TEMP TABLE claim_budget (item text PRIMARY KEY, balance numeric) ON COMMIT DROP")
+        conn.execute("CREATE TEMP TABLE claim_oa (claim_id bigint PRIMARY KEY, oa_state text) ON COMMIT DROP")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO claim_budget VALUES (%s, %s)", list(balances.items()))
+            cur.executemany(
+                "INSERT INTO claim_oa VALUES (%s, %s)", [(k, v) for k, v in oa_states.items() if k in claim_ids]
+            )
+        params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES}
+        sqlfile.run(conn, "claims/validate", params, only=["lines", "verdict"])
+        for kind in ("quarantine", "conflict"):
+            table = f"(SELECT * FROM claim_check WHERE kind = '{kind}') checked"
+            queue.queue_from(
+                conn,
+                kind=kind,
+                system=SYSTEM,
+                entity=ENTITY,
+                table=table,
+                run_key=run_key,
+                key_col="claim_no",
+                record_col="record",
+                detail_col="detail",
+            )
+            queue.resolve_cleared(
+                conn,
+                kind=kind,
+                system=SYSTEM,
+                entity=ENTITY,
+                table="claim_check",
+                run_key=run_key,
+                key_col="claim_no",
+                full_snapshot=False,
+                reason_codes=REASON_CODES,
+            )
+        applied = sqlfile.run(conn, "claims/validate", params, only=["invalid", "clear_lines", "insert_lines", "valid"])
+        reasons = conn.execute(
+            "SELECT reason, count(*) FROM claim_check WHERE reason IS NOT NULL GROUP BY reason"
+        ).fetchall()
+    counts.update({f"invalid:{reason}": n for reason, n in reasons})
+    counts["invalid"] = sum(n for _, n in reasons)
+    counts["valid"] = applied["valid"]
+    counts["checked"] = len(claim_ids)
+    log.info("validated claims: %s", dict(counts))
+    return dict(counts)
