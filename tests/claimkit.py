@@ -169,7 +169,7 @@ def run_ok(dagbag, dag_id: str, **conf) -> dict[str, str]:
 # -- a process that dies at a step boundary -------------------------------------------------------
 CHILD = """
 import os, sys
-from expense_sync.claims import boundaries
+from expense_sync import boundaries
 
 target, vendor, step = sys.argv[1:4]
 boundaries.install(lambda name: os._exit(137) if name == target else None)

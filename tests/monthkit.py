@@ -19,8 +19,8 @@ from decimal import Decimal
 
 from expense_sync.erp.accounts import posting_accounts
 from expense_sync.erp.compose import ClaimLine, claim_voucher
+from expense_sync.erp.posting import post_voucher, reversal_of
 from expense_sync.hooks.erp import erp_hook
-from expense_sync.monthend.posting import post_voucher, reversal_of
 
 # Per ERP sandbox: the company (book / company code) and chart codes its vouchers accept.
 CHART = {
@@ -150,7 +150,7 @@ def make_claims(mdm, sandboxes, vendor: str, period: str, count: int = 8, seed: 
 
 def change_claim(mdm, sandboxes, vendor: str, claim: dict, lines: list[ClaimLine]) -> None:
     """The claim changed in 合思 after its voucher: reverse the voucher, post ``<claim_no>-V2``."""
-    from expense_sync.monthend.posting import voucher_from_row
+    from expense_sync.erp.posting import voucher_from_row
 
     hook = erp_hook(vendor)
     ref, posting_date, old = mdm.execute(

@@ -27,7 +27,7 @@ from claimkit import (
     start_receiver,
     voucher_row,
 )
-from expense_sync.claims.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
+from expense_sync.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
 from testkit import step_counts
 
 

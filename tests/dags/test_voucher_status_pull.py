@@ -18,7 +18,7 @@ from claimkit import (
     run_ok,
     voucher_row,
 )
-from expense_sync.claims.boundaries import AFTER_WRITE_BACK
+from expense_sync.boundaries import AFTER_WRITE_BACK
 from testkit import step_counts
 
 

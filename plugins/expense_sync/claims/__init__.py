@@ -5,5 +5,4 @@
 * :mod:`.validate`: the checks a claim must pass before it may become a voucher (exception queue);
 * :mod:`.post`: the voucher, exactly once (outbound ledger first, look-up before any resend);
 * :mod:`.status`: the ERP's voucher state and number, the write-back to 合思, the claim's close;
-* :mod:`.boundaries`: named step boundaries where a test can make the process die.
 """

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.claims import boundaries
+from expense_sync import boundaries
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
 from expense_sync.hooks.errors import VendorError, VendorRequestError
 from expense_sync.store import outbound, queue

@@ -27,7 +27,7 @@ import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.model import Voucher, VoucherLine
-from expense_sync.monthend.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
+from expense_sync.erp.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ The outbound ledger protocol (``expense_sync.store.outbound``): the intent (``sy
 ``sending`` and the ``fin.voucher`` row ``sending``) is committed before the ERP call. A row still
 ``sending`` when a later attempt starts is an unknown outcome: the voucher is looked up by its
 external ref (``find_voucher``) and adopted if the ERP has it, sent again only if it does not.
-A voucher already recorded as in the ERP is never sent again.
+A voucher already recorded as in the ERP is never sent again. Claim vouchers (claim_events) and
+month-end vouchers (rollups, reversals) both go through :func:`post_voucher`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from expense_sync import boundaries
 from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
 from expense_sync.store.outbound import mark_done, mark_failed, mark_sending
@@ -96,6 +98,8 @@ class Posted:
     number: str | None
     state: str
     sent: bool  # False: it was in the ERP already (recorded, or adopted after a lookup)
+    verified: bool = True  # False: the ERP's own answer was lost; what it holds was found by a look-up
+    in_doubt: bool = False  # an earlier attempt had left it 'sending' (or refused): looked up first
 
 
 def post_voucher(
@@ -115,7 +119,7 @@ def post_voucher(
         (vendor, ref),
     ).fetchone()
     if row and row[1] in IN_ERP:
-        return Posted(row[0], ref, row[2], row[1], sent=False)
+        return Posted(row[0], ref, row[2], row[1], sent=False, verified=False)
     lines = lines_json(voucher)
     with conn.transaction():
         mark_sending(conn, vendor, ENTITY, [(ref, {"kind": kind, "period": voucher.period, "lines": lines})], run_key)
@@ -141,14 +145,17 @@ def post_voucher(
             ),
         ).fetchone()[0]
     status: VoucherStatus | None = hook.find_voucher(ref, voucher.period) if row else None  # in doubt: look first
-    sent = status is None
+    sent = verified = status is None
     if status is None:
+        boundaries.reached(boundaries.BEFORE_ERP_CALL)
         try:
             status = hook.create_voucher(voucher)
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as err:
+            log.warning("voucher %s: outcome unknown (%s); looking it up", ref, err)
             status = hook.find_voucher(ref, voucher.period)
             if status is None:
                 raise  # still unknown: the row stays 'sending', the retry looks again
+            verified = False  # sent, and found by the look-up: adopted
         except VendorRequestError as err:
             mark_failed(conn, vendor, ENTITY, ref, str(err))
             conn.execute(
@@ -156,12 +163,14 @@ def post_voucher(
                 (str(err)[:500], voucher_id),
             )
             raise
+        else:
+            boundaries.reached(boundaries.AFTER_ERP_CALL)
     with conn.transaction():
         conn.execute(
             """UPDATE fin.voucher SET remote_id = %s, number = %s, state = %s, raw_state = %s, updated_at = now()
                 WHERE voucher_id = %s""",
             (status.remote_id, status.number, status.state, status.raw_state, voucher_id),
         )
-        mark_done(conn, vendor, ENTITY, [(ref, status.remote_id)], verified=sent)
+        mark_done(conn, vendor, ENTITY, [(ref, status.remote_id)], verified=verified)
     log.info("voucher %s %s: %s %s", kind, ref, "sent" if sent else "found in the ERP", status.number)
-    return Posted(voucher_id, ref, status.number, status.state, sent=sent)
+    return Posted(voucher_id, ref, status.number, status.state, sent=sent, verified=verified, in_doubt=bool(row))
