@@ -12,10 +12,13 @@ then the travel-claim scenario (claim → ERP voucher → number back on the cla
    types), the webhook receiver started standalone, a claim filed and approved in 合思 (its outbound
    messages reach the receiver), ``claim_events`` (one voucher in Kingdee), the accountant audits it,
    合思 pays the claim, ``voucher_status_pull`` (the number written back), claim → voucher number.
+6. Month end: ``expense_rollup_monthly`` closes the claim's month (the rollup voucher in Kingdee,
+   the reconciliation with its ledger, the GX checks) and writes the auditors' pack.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -98,7 +101,7 @@ def start_receiver(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
     sys.exit(f"the webhook receiver did not start; see {log.name}")
 
 
-def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> None:
+def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     """Step 5 of the module docstring."""
     from expense_sync.hooks.erp import erp_hook
 
@@ -160,6 +163,30 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> None:
     print(f"\ntravel claim: {events} webhook events stored; claim {row[0]} ({row[2]} CNY) is {row[1]}")
     print(f"  Kingdee voucher id {row[5]}, number {row[3]} ({row[4]}); vouchers in Kingdee for it: {len(vouchers)}")
     print(f"  合思 document {claim_no}: voucherNo {flow['form']['voucherNo']!r}, {flow['form']['voucherStatus']}")
+    return claim_no
+
+
+def month_end(env: dict[str, str], url: str, claim_no: str, docs: Path, log) -> None:
+    """Step 6 of the module docstring: close the travel claim's month."""
+    with psycopg.connect(url) as conn:
+        period = conn.execute("SELECT period FROM fin.claim WHERE claim_no = %s", (claim_no,)).fetchone()[0]
+    env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
+    print(f"\nmonth end: airflow dags test expense_rollup_monthly (period {period}) …", flush=True)
+    airflow(env, "dags", "test", "expense_rollup_monthly", "--conf", json.dumps({"period": period}), log=log)
+    with psycopg.connect(url) as conn:
+        vouchers = conn.execute(
+            "SELECT external_ref, number, total FROM fin.voucher WHERE kind = 'rollup' AND period = %s ORDER BY 1",
+            (period,),
+        ).fetchall()
+        status, open_items = conn.execute(
+            "SELECT status, unexplained FROM fin.reconciliation WHERE period = %s ORDER BY reconciliation_id DESC "
+            "LIMIT 1",
+            (period,),
+        ).fetchone()
+    for ref, number, total in vouchers:
+        print(f"  rollup voucher {ref}: Kingdee number {number}, {total} CNY (Dr expense / Cr clearing)")
+    print(f"  reconciliation of {period} with the Kingdee ledger: {status} (unexplained difference {open_items} CNY)")
+    print(f"  auditors' pack (open in a browser): {(docs / 'auditors_pack' / period / 'index.html').as_uri()}")
 
 
 def main() -> None:
@@ -203,7 +230,8 @@ def main() -> None:
             print("day 2: airflow dags test org_sync_daily …", flush=True)
             airflow(env, "dags", "test", "org_sync_daily", log=log)
             summarize(url, docs_dir / "data_docs" / "local_site" / "index.html")
-            travel_claim(env, sandboxes, url, log)
+            claim_no = travel_claim(env, sandboxes, url, log)
+            month_end(env, url, claim_no, docs_dir, log)
         print(f"Airflow's own output: {LOCAL / 'demo.log'}")
     finally:
         if server.cluster_dir:  # a throwaway cluster goes away with the demo

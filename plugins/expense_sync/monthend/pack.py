@@ -88,6 +88,24 @@ th { background: #f4f6f8; } .bad { color: #b00020; } .ok { color: #1b7f3b; } .no
 </style>"""
 
 
+TOTALS_COLUMNS = [
+    "company",
+    "status",
+    "account",
+    "role",
+    "cost center",
+    "project",
+    "claims",
+    "posted Dr",
+    "posted Cr",
+    "ledger Dr",
+    "ledger Cr",
+    "difference",
+    "cause",
+    "explained",
+]
+
+
 def _copy_csv(conn: psycopg.Connection, query: str, params: dict[str, Any], path: Path) -> None:
     with conn.cursor() as cur, path.open("wb") as out:
         with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", params) as copy:
@@ -213,43 +231,13 @@ def build_pack(
         _table(["company", "kind", "external ref", "number", "state", "total", "date"], vouchers, numeric={5}),
         "<h2>Totals per account / cost center / project</h2>",
         _table(
-            [
-                "company",
-                "status",
-                "account",
-                "role",
-                "cost center",
-                "project",
-                "claims",
-                "posted Dr",
-                "posted Cr",
-                "ledger Dr",
-                "ledger Cr",
-                "difference",
-                "cause",
-                "explained",
-            ],
+            TOTALS_COLUMNS,
             totals,
             numeric={6, 7, 8, 9, 10, 11},
         ),
         "<h2>Differences</h2>",
         _table(
-            [
-                "company",
-                "status",
-                "account",
-                "role",
-                "cost center",
-                "project",
-                "claims",
-                "posted Dr",
-                "posted Cr",
-                "ledger Dr",
-                "ledger Cr",
-                "difference",
-                "cause",
-                "explained",
-            ],
+            TOTALS_COLUMNS,
             [row for row in totals if row[12]],
             numeric={6, 7, 8, 9, 10, 11},
         ),
