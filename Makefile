@@ -39,6 +39,7 @@ bench: venv
 	$(VPY) bench/erp_chart.py
 	$(VPY) bench/monthend.py
 	$(VPY) bench/vouchers.py
+	$(VPY) bench/webhook_receiver.py
 
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts
