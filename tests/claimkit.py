@@ -3,15 +3,13 @@ standalone on a free port, claims filed in the 合思 sandbox, and what each ERP
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from chartkit import seed_org_units
 from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
-from testkit import FAST, run_dag
+from testkit import FAST, run_dag, serve
 
 ERPS = ["kingdee", "yonyou", "sap"]
 CLAIMS, PULL = "claim_events", "voucher_status_pull"
@@ -51,8 +49,6 @@ class Receiver:
 
 
 def start_receiver() -> Receiver:
-    import uvicorn
-
     from expense_sync.webhooks import create_app
     from expense_sync.webhooks.config import ReceiverSettings
 
@@ -60,17 +56,7 @@ def start_receiver() -> Receiver:
     app = create_app(
         notifier=notified.append, settings=ReceiverSettings(notify_interval=0.0, config_ttl=0.0), prefix="/expense-sync"
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the receiver did not start"
-        time.sleep(0.01)
-    return Receiver(f"http://127.0.0.1:{port}", server, thread, notified)
+    return Receiver(*serve(app), notified)
 
 
 # -- claim ingredients the synced world offers ----------------------------------------------------

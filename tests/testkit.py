@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from expense_sync_sandboxes import VENDORS as SANDBOXES
+from expense_sync_sandboxes.cluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,3 +113,22 @@ def write_calls(sandboxes) -> int:
     """How many writes (POST/PUT, not token or lookups) 合思 has received since its reset."""
     calls = sandboxes.control("ekuaibao").stats()["calls"]
     return sum(n for key, n in calls.items() if key.split(" ")[0] in ("POST", "PUT") and key not in READS_BY_POST)
+
+
+def serve(app: Any) -> tuple[str, Any, threading.Thread]:
+    """Serve an ASGI app with uvicorn on a free local port, in a thread of this process (so that its
+    log records reach ``caplog``); returns its base URL, the server (``should_exit`` stops it) and
+    the thread, once it accepts connections."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{port}", server, thread

@@ -7,9 +7,7 @@ records reach ``caplog``) against the test's fresh middle-platform database; tes
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +29,7 @@ from webhook_testkit import Notifications
 
 from expense_sync.webhooks import create_app
 from expense_sync.webhooks.config import ReceiverSettings
+from testkit import serve
 
 TEST_SETTINGS = ReceiverSettings(notify_interval=0.0, config_ttl=0.0)
 
@@ -82,12 +81,6 @@ class RunningReceiver:
         self.thread.join(15)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def start_receiver(webhook_env):
     """``start_receiver(notifier=, settings=, connect=)``: a running receiver, stopped after the test."""
@@ -103,17 +96,7 @@ def start_receiver(webhook_env):
             prefix="/expense-sync",
             connect=connect,
         )
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the receiver did not start"
-            time.sleep(0.01)
-        receiver = RunningReceiver(f"http://127.0.0.1:{port}", server, thread, notifications)
+        receiver = RunningReceiver(*serve(app), notifications)
         running.append(receiver)
         return receiver
 
