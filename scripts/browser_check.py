@@ -129,19 +129,31 @@ class Browser:
     def text(self) -> str:
         return self.evaluate("document.body ? document.body.innerText : ''") or ""
 
-    def goto(self, url: str) -> None:
+    def goto(self, url: str, timeout: float = 30) -> None:
+        """Navigate and wait for the new document's load event (the old page's text is gone by then)."""
         self.events.clear()
         self.call("Page.navigate", url=url)
-
-    def wait_for(self, texts: tuple[str, ...], timeout: float = 30) -> str:
-        """Wait until the page shows every one of ``texts`` (or an error); the page's text."""
         deadline = time.monotonic() + timeout
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            if time.monotonic() > deadline:
+                return
+            self.evaluate("0")  # pumps the events that arrive meanwhile
+            time.sleep(0.1)
+
+    def wait_for(self, texts: tuple[str, ...], timeout: float = 30, settle: float = 1.0) -> str:
+        """The page's text once it shows every one of ``texts`` (or an error) and stays the same ``settle`` s.
+
+        A single-page app renders in steps (the layout, then each API answer), so the first text
+        that matches may not be the route's final state: it must also stop changing.
+        """
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
         while True:
             text = self.text()
-            if (text.strip() and all(t in text for t in texts)) or any(e in text for e in ERROR_TEXTS):
-                time.sleep(0.5)  # let the last requests render
-                return self.text()
-            if time.monotonic() > deadline:
+            if text != last:
+                last, since = text, time.monotonic()
+            shown = (text.strip() and all(t in text for t in texts)) or any(e in text for e in ERROR_TEXTS)
+            if (shown and time.monotonic() - since >= settle) or time.monotonic() > deadline:
                 return text
             time.sleep(0.25)
 
@@ -184,8 +196,9 @@ def capture(browser: Browser, name: str, url: str, expect: tuple[str, ...], out:
     """Open ``url``, wait for ``expect``, save ``<out>/<name>.png`` and record what went wrong."""
     browser.goto(url)
     shot = Shot(name, url, out / f"{name}.png")
-    shot.text = browser.wait_for(expect)
+    browser.wait_for(expect)
     browser.screenshot(shot.path)
+    shot.text = browser.text()  # what the screenshot shows, read after it
     shot.errors += [f"shows {e!r}" for e in ERROR_TEXTS if e in shot.text]
     shot.errors += [f"never showed {t!r}" for t in expect if t not in shot.text]
     shot.errors += [f"JavaScript: {e.splitlines()[0]}" for e in browser.js_errors()]

@@ -25,7 +25,7 @@ def test_the_airflow_ui_and_the_data_docs_show_no_error(local_airflow, green_run
             runs={"org_sync_daily": green_run},
         )
         shots += check_data_docs(browser, docs, OUT, ("Validation Results", green_run))
-        missing = capture(browser, "90-no-such-dag", f"{local_airflow.url}/dags/no_such_dag", ("no_such_dag",), OUT)
+        missing = capture(browser, "90-no-such-dag", f"{local_airflow.url}/dags/no_such_dag", ("Dag Not Found",), OUT)
     assert "shows 'Dag Not Found'" in missing.errors  # the check sees an error page for what it is
     assert {s.name: s.errors for s in shots if s.errors} == {}
     assert len(shots) == 2 + len(dag_ids) + 1 + 2 and all(s.path.stat().st_size > 5_000 for s in shots)
