@@ -3,8 +3,12 @@ standalone on a free port, claims filed in the 合思 sandbox, and what each ERP
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chartkit import seed_org_units
@@ -154,11 +158,25 @@ def run_ok(dagbag, dag_id: str, **conf) -> dict[str, str]:
 
 # -- a process that dies at a step boundary -------------------------------------------------------
 CHILD = """
-import os, sys
+import os, pathlib, sys, time
 from expense_sync import boundaries
 
 target, vendor, step = sys.argv[1:4]
-boundaries.install(lambda name: os._exit(137) if name == target else None)
+pause = os.environ.get("CLAIMKIT_PAUSE_DIR")
+
+
+def at(name):
+    if name != target:
+        return
+    if not pause:
+        os._exit(137)
+    (pathlib.Path(pause) / "reached").touch()  # paused at the boundary until the test says go (once)
+    while not (pathlib.Path(pause) / "go").exists():
+        time.sleep(0.05)
+    boundaries.install(None)
+
+
+boundaries.install(at)
 
 from expense_sync.claims.company import claim_company
 from expense_sync.claims.intake import collect
@@ -183,13 +201,27 @@ with connect() as conn:
 """
 
 
+def start_child(vendor: str, step: str, boundary: str = "", pause_dir: Path | None = None) -> subprocess.Popen:
+    """The claim work of :func:`die_at` in a child process that runs on (no boundary) or, with
+    ``pause_dir``, pauses at ``boundary`` until the file ``<pause_dir>/go`` exists."""
+    env = os.environ | ({"CLAIMKIT_PAUSE_DIR": str(pause_dir)} if pause_dir else {})
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, boundary, vendor, step],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(child: subprocess.Popen) -> None:
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 0, err[-3000:]
+
+
 def die_at(boundary: str, vendor: str, step: str) -> int:
     """Run the claim work (``post``: collect, validate, post; ``pull``: status and write-back) in a
     child process that is killed (exit 137) when it reaches ``boundary``; returns its exit code."""
-    import os
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-c", CHILD, boundary, vendor, step],
         env=os.environ.copy(),

@@ -196,3 +196,17 @@ def manual_entry(sandboxes, vendor: str, period: str, amount: str, *, account: s
     return sandboxes.control(vendor).mutate(
         "manual_voucher", company=chart["company"], date=f"{period}-20", lines=lines
     )
+
+
+def erp_book(vendor: str, period: str) -> dict[tuple, tuple[Decimal, Decimal]]:
+    """The ERP's balances of the period: (account, cost center, project) → (debit, credit)."""
+    return {
+        (b.account_code, b.cost_center, b.project): (b.debit, b.credit)
+        for b in erp_hook(vendor).balances(CHART[vendor]["company"], period)
+    }
+
+
+def expense_by_grain(mdm) -> dict[tuple, Decimal]:
+    """The claims' expense per (GL account, cost center, project)."""
+    rows = mdm.execute("SELECT gl_account, cost_center, project, sum(amount) FROM fin.claim_line GROUP BY 1, 2, 3")
+    return {(a, c, p): s for a, c, p, s in rows.fetchall()}

@@ -14,7 +14,9 @@ at the last sync:
 * both changed to the same value → they agree again; nothing to write.
 
 Every write goes through the outbound ledger (:mod:`expense_sync.store.outbound`); a write whose
-outcome is unknown is settled by looking the item up by its code before anything is sent again.
+outcome is unknown is settled by looking the item up by its code before anything is sent again. A
+write's success (ledger ``done``, crosswalk, sync state, queue) is recorded in one transaction, and
+one process at a time pushes an entity (an advisory lock per entity).
 Items are created parents first, in batches of 100; a refused batch is retried one by one, and a
 refusal is queued (``push_refused``) while the rest carries on.
 """
@@ -34,6 +36,7 @@ from expense_sync.chart import state
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
 from expense_sync.store import outbound, queue, runs
+from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 TARGET = "ekuaibao"
@@ -81,6 +84,10 @@ class DimensionPush:
 
     def push(self, entity: str, *, full: bool = False, codes: list[str] | None = None, force: bool = False) -> None:
         """Look at one entity's changed records (or exactly ``codes``; ``force`` writes the ERP's value)."""
+        with held(self.conn, f"push/{TARGET}/{entity}"):  # one pusher per entity at a time
+            self._push(entity, full=full, codes=codes, force=force)
+
+    def _push(self, entity: str, *, full: bool, codes: list[str] | None, force: bool) -> None:
         dimension = self.dimensions[entity]
         self._settle_in_doubt(entity, dimension)
         since = runs.watermark(self.conn, TARGET, f"{entity}:push") or EPOCH
@@ -244,8 +251,8 @@ class DimensionPush:
         self.counts[entity][ledger] += 1
 
     def _done(self, entity: str, key: str, remote: str, erp_hash: str) -> None:
-        outbound.mark_done(self.conn, TARGET, entity, [(key, remote)])
-        with self.conn.transaction():
+        with self.conn.transaction():  # the ledger, the sync state and the queue in one commit
+            outbound.mark_done(self.conn, TARGET, entity, [(key, remote)])
             state.save(self.conn, entity, key, erp_hash, erp_hash)
             queue.clear_records(
                 self.conn, kind="conflict", system=TARGET, entity=entity, keys=[key], run_key=self.run_key
@@ -324,8 +331,8 @@ class DimensionPush:
         for row, remote, _ in done:
             self.remote_of[row["code"]] = remote
             self.code_of[remote] = row["code"]
-        outbound.mark_done(self.conn, TARGET, entity, [(row["code"], remote) for row, remote, _ in done])
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self.conn.transaction(), self.conn.cursor() as cur:  # all or nothing: else the ledger stays in doubt
+            outbound.mark_done(self.conn, TARGET, entity, [(row["code"], remote) for row, remote, _ in done])
             cur.executemany(LINK, [(entity, row["canonical_id"], TARGET, remote) for row, remote, _ in done])
             cur.executemany(state.SAVE, [(entity, row["code"], h, h, None, None) for row, _, h in done])
             queue.clear_records(
@@ -346,10 +353,12 @@ class DimensionPush:
             found = self.hook.find_dimension_items(dimension, key)
             item = next((i for i in found if i["id"] == remote), None) or pick(found)
             canonical = self.conn.execute(f"SELECT {id_col} FROM {table} WHERE code = %s", (key,)).fetchone()
+            with self.conn.transaction():
+                if item and canonical:
+                    _link(self.conn, entity, canonical[0], item["id"])
+                outbound.mark_done(self.conn, TARGET, entity, [(key, item["id"] if item else None)], verified=False)
             if item and canonical:
-                _link(self.conn, entity, canonical[0], item["id"])
                 self.counts[entity]["settled"] += 1
-            outbound.mark_done(self.conn, TARGET, entity, [(key, item["id"] if item else None)], verified=False)
 
 
 def pick(items: list[dict]) -> dict | None:

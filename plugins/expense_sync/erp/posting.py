@@ -4,8 +4,10 @@ The outbound ledger protocol (``expense_sync.store.outbound``): the intent (``sy
 ``sending`` and the ``fin.voucher`` row ``sending``) is committed before the ERP call. A row still
 ``sending`` when a later attempt starts is an unknown outcome: the voucher is looked up by its
 external ref (``find_voucher``) and adopted if the ERP has it, sent again only if it does not.
-A voucher already recorded as in the ERP is never sent again. Claim vouchers (claim_events) and
-month-end vouchers (rollups, reversals) both go through :func:`post_voucher`.
+A voucher already recorded as in the ERP is never sent again. The whole sequence runs under the
+voucher's lock (:func:`expense_sync.store.locks.held`): a second process posting the same voucher at
+the same time (an overlapping run, a zombie task beside its retry) waits, then finds it done. Claim
+vouchers (claim_events) and month-end vouchers (rollups, reversals) both go through :func:`post_voucher`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import psycopg
 from expense_sync import boundaries
 from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.store.locks import held
 from expense_sync.store.outbound import mark_done, mark_failed, mark_sending
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,20 @@ def post_voucher(
     claim_id: int | None = None,
 ) -> Posted:
     """Make sure the ERP holds ``voucher`` once; returns its ``fin.voucher`` row as it stands."""
+    with held(conn, f"voucher/{hook.vendor}/{voucher.external_ref}"):
+        return _post_voucher(conn, hook, voucher, kind=kind, run_key=run_key, reverses=reverses, claim_id=claim_id)
+
+
+def _post_voucher(
+    conn: psycopg.Connection,
+    hook: Any,
+    voucher: Voucher,
+    *,
+    kind: str,
+    run_key: str | None,
+    reverses: int | None,
+    claim_id: int | None,
+) -> Posted:
     vendor, ref = hook.vendor, voucher.external_ref
     row = conn.execute(
         "SELECT voucher_id, state, number FROM fin.voucher WHERE erp_vendor = %s AND external_ref = %s",

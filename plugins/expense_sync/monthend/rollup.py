@@ -6,10 +6,14 @@ expense account; the clearing account is credited per cost center and project, s
 zero against the claim vouchers. One voucher per company (``RU-<period>-<company>-1``), split into
 ``-2``, ``-3``… when the ERP limits the lines of a voucher.
 
-Idempotent per period: the vouchers in force (version ``v``) are compared with the ones the claims
-call for now. Equal: nothing is sent (vouchers of that version still in doubt are settled). Different
-(a claim changed, arrived late or was withdrawn after the posting): every voucher of version ``v``
-is reversed (``<ref>-R1``) and version ``v+1`` is posted (``RU-<period>-<company>-<n>-V<v+1>``).
+Idempotent per period, and safe to re-run after any interruption: the decision is taken from what
+``fin.voucher`` holds (every rollup voucher, sent, in doubt or refused, and its reversal), never from
+``fin.rollup_run``, which is only a log written at the end. The vouchers of the highest version ``v``
+are compared with the ones the claims call for now. Equal (or not yet sent): every wanted voucher
+of version ``v`` is posted, or settled by a look-up if in doubt — an interrupted posting is
+completed. Different (a claim changed, arrived late or was withdrawn after the posting), or a
+correction was interrupted: every voucher of version ``v`` is reversed (``<ref>-R1``) and version
+``v+1`` is posted (``RU-<period>-<company>-<n>-V<v+1>``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import calendar
 import datetime as dt
 import json
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +33,7 @@ import psycopg
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.erp.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
+from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 
@@ -123,24 +129,43 @@ def compose(
     return vouchers
 
 
-def _in_force(conn: psycopg.Connection, vendor: str, period: str, company: str) -> tuple[int, list[tuple]]:
-    """The version in force and its rollup vouchers (not reversed): (id, ref, state, date, lines, description)."""
-    row = conn.execute(
-        """SELECT version FROM fin.rollup_run WHERE erp_vendor = %s AND period = %s AND company = %s
-            ORDER BY rollup_run_id DESC LIMIT 1""",
-        (vendor, period, company),
-    ).fetchone()
-    version = row[0] if row else 0
-    vouchers = conn.execute(
-        """SELECT v.voucher_id, v.external_ref, v.state, v.posting_date, v.lines
+@dataclass(frozen=True)
+class Recorded:
+    """A rollup voucher as ``fin.voucher`` holds it, with the state of its reversal (if one was begun)."""
+
+    voucher_id: int
+    external_ref: str
+    state: str
+    posting_date: dt.date
+    lines: list[dict]
+    reversal_state: str | None
+
+    @property
+    def version(self) -> int:
+        found = VERSION.search(self.external_ref)
+        return int(found.group(1)) if found else 1
+
+    @property
+    def began(self) -> bool:
+        """Sent, or possibly sent (in doubt); not a voucher the ERP refused."""
+        return self.state != "error"
+
+
+VERSION = re.compile(r"-V(\d+)$")
+
+
+def recorded(conn: psycopg.Connection, vendor: str, period: str, company: str) -> list[Recorded]:
+    """Every rollup voucher of the period and company, whatever its state, with its latest reversal's state."""
+    rows = conn.execute(
+        """SELECT v.voucher_id, v.external_ref, v.state, v.posting_date, v.lines,
+                  (SELECT r.state FROM fin.voucher r WHERE r.reverses = v.voucher_id
+                    ORDER BY r.voucher_id DESC LIMIT 1)
              FROM fin.voucher v
             WHERE v.erp_vendor = %s AND v.period = %s AND v.company = %s AND v.kind = 'rollup'
-              AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id AND r.state IN
-                              ('draft', 'submitted', 'audited', 'posted'))
             ORDER BY v.external_ref""",
         (vendor, period, company),
     ).fetchall()
-    return version, vouchers
+    return [Recorded(*row) for row in rows]
 
 
 def rollup_period(
@@ -152,21 +177,33 @@ def rollup_period(
     *,
     max_lines: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Post (or confirm, or correct) the period's rollup in the ERP of ``hook``; one result per company."""
+    """Post (or confirm, or correct) the period's rollup in the ERP of ``hook``; one result per company.
+
+    Each company's decision runs under its lock (``rollup/<vendor>/<period>/<company>``), so two
+    overlapping runs cannot both decide to post or to reverse.
+    """
     vendor = hook.vendor
     limit = max_lines or MAX_LINES.get(vendor, 1000)
     summaries = {s.company: s for s in summarize(conn, vendor, period)}
     known = {
         r[0]
         for r in conn.execute(
-            "SELECT DISTINCT company FROM fin.rollup_run WHERE erp_vendor = %s AND period = %s", (vendor, period)
+            "SELECT DISTINCT company FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND kind = 'rollup'",
+            (vendor, period),
         )
     }
     results = []
     for company in sorted(summaries.keys() | known):
         summary = summaries.get(company) or CompanySummary(company, [])
-        results.append(_rollup_company(conn, hook, period, summary, accounts, run_key, limit))
+        with held(conn, f"rollup/{vendor}/{period}/{company}"):
+            results.append(_rollup_company(conn, hook, period, summary, accounts, run_key, limit))
     return results
+
+
+def _consistent(current: list[Recorded], wanted: list[Voucher]) -> bool:
+    """Every voucher of the current version that reached (or may have reached) the ERP is one wanted now."""
+    by_ref = {v.external_ref: lines_json(v) for v in wanted}
+    return all(r.external_ref in by_ref and r.lines == by_ref[r.external_ref] for r in current if r.began)
 
 
 def _rollup_company(
@@ -178,30 +215,46 @@ def _rollup_company(
     run_key: str,
     limit: int,
 ) -> dict[str, Any]:
+    """Decide from what ``fin.voucher`` holds (never from a log written after the fact):
+
+    * the current version is the highest recorded, whatever its vouchers' states;
+    * no reversal begun on it and its vouchers match what the claims call for → post (or settle,
+      or confirm) every wanted voucher of that version: an interrupted posting is completed;
+    * otherwise (the claims changed, or an interrupted correction) → reverse each of its vouchers
+      not reversed yet (settling one in doubt first) and post version ``v+1``.
+    """
     vendor, company = hook.vendor, summary.company
-    version, in_force = _in_force(conn, vendor, period, company)
+    records = recorded(conn, vendor, period, company)
+    version = max((r.version for r in records), default=0)
+    current = [r for r in records if r.version == version]
+    superseding = any(r.reversal_state is not None for r in current)
     wanted = compose(summary, period, accounts, max(version, 1), limit)
-    recorded = {ref: lines for _, ref, _, _, lines in in_force}
-    same = version > 0 and {v.external_ref: lines_json(v) for v in wanted} == recorded
     posted_refs: list[str] = []
-    if same or (version == 0 and not wanted):
-        for voucher in wanted:  # settle any left in doubt by an interrupted run
-            if post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key).sent:
+    if not superseding and _consistent(current, wanted):
+        for voucher in wanted:  # post, complete an interrupted posting, or confirm
+            posted = post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key)
+            if posted.sent or posted.in_doubt:
                 posted_refs.append(voucher.external_ref)
-        action = "unchanged" if version else "empty"
+        version = max(version, 1) if wanted else version
+        if posted_refs:
+            action = "posted" if version == 1 else "reposted"
+        else:
+            action = "unchanged" if version else "empty"
     else:
-        for voucher_id, ref, state, posting_date, lines in in_force:
-            original = voucher_from_row(ref, company, period, posting_date, lines, ref)
-            if state not in IN_ERP:  # in doubt: settle it first, so that what we reverse is there
+        for r in current:
+            if r.reversal_state in IN_ERP or (not r.began and r.reversal_state is None):
+                continue  # reversed already, or refused by the ERP (never in it)
+            original = voucher_from_row(r.external_ref, company, period, r.posting_date, r.lines, r.external_ref)
+            if r.state not in IN_ERP:  # in doubt: settle it first, so that what we reverse is there
                 post_voucher(conn, hook, original, kind="rollup", run_key=run_key)
             reversal = reversal_of(original)
-            post_voucher(conn, hook, reversal, kind="reversal", run_key=run_key, reverses=voucher_id)
+            post_voucher(conn, hook, reversal, kind="reversal", run_key=run_key, reverses=r.voucher_id)
             posted_refs.append(reversal.external_ref)
-        version = version + 1 if version else 1
+        version += 1
         for voucher in compose(summary, period, accounts, version, limit):
             post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key)
             posted_refs.append(voucher.external_ref)
-        action = "posted" if version == 1 else "reposted"
+        action = "reposted"
     conn.execute(
         """INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
                                        summary_lines, total, vouchers)

@@ -10,7 +10,7 @@ from expense_sync.erp.compose import ClaimLine
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
-from monthkit import CHART, accounts, change_claim, make_claims, manual_entry
+from monthkit import CHART, accounts, change_claim, erp_book, expense_by_grain, make_claims, manual_entry
 
 PERIOD = "2025-03"
 VENDORS = ["kingdee", "yonyou", "sap"]
@@ -24,17 +24,7 @@ def close(mdm, vendor, run="r1"):
 
 
 def ledger(vendor):
-    return {
-        (b.account_code, b.cost_center, b.project): (b.debit, b.credit)
-        for b in erp_hook(vendor).balances(CHART[vendor]["company"], PERIOD)
-    }
-
-
-def expense_by_grain(mdm):
-    rows = mdm.execute(
-        "SELECT gl_account, cost_center, project, sum(amount) FROM fin.claim_line GROUP BY 1, 2, 3"
-    ).fetchall()
-    return {(a, c, p): s for a, c, p, s in rows}
+    return erp_book(vendor, PERIOD)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
