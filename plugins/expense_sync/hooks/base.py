@@ -7,7 +7,8 @@ A vendor hook turns an Airflow connection into a working API client:
 * **token**: fetched once, cached until shortly before it expires, refreshed when the vendor says it
   is invalid (each vendor signals that differently, often inside an HTTP 200 body);
 * **retries**: exponential backoff with jitter on timeouts, connection errors, 5xx and throttling,
-  honouring ``Retry-After``; throttling reported inside a 200 body counts as throttling;
+  honouring ``Retry-After``; throttling reported inside a 200 body counts as throttling; which
+  answer or transport failure means what is one table, :mod:`expense_sync.hooks.classify`;
 * **rate limit**: a client-side pace per connection, so the vendor never has to throttle us;
 * **paging**: :meth:`VendorHook.paginate` drives a paginator from :mod:`expense_sync.hooks.paginate`;
 * **secrets**: tokens and passwords are registered with Airflow's masker, and errors name the
@@ -40,6 +41,7 @@ from airflow.sdk import BaseHook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from expense_sync.hooks import classify
 from expense_sync.hooks.errors import (
     ConfigurationError,
     OutcomeUnknownError,
@@ -47,7 +49,6 @@ from expense_sync.hooks.errors import (
     TokenInvalidError,
     TransientVendorError,
     VendorError,
-    VendorRequestError,
 )
 from expense_sync.hooks.paginate import Paginator
 from expense_sync.hooks.ratelimit import RateLimiter, limiter_for
@@ -93,6 +94,7 @@ class VendorHook(BaseHook):
     token_param: ClassVar[str | None] = None  # query parameter that carries the token, if any
     # the type JSON numbers with a fraction are read as: ``decimal.Decimal`` where money comes as numbers
     parse_float: ClassVar[Callable[[str], Any] | None] = None
+    html_throttle: ClassVar[bool] = False  # an HTML page on 2xx/5xx is the vendor's gateway throttling us
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -176,31 +178,29 @@ class VendorHook(BaseHook):
 
     # -- responses --------------------------------------------------------------------------------
     def check_response(self, response: requests.Response, endpoint: str) -> Any:
-        """Turn a response into its JSON body, or raise the typed error it stands for."""
+        """Turn a response into its body, or raise the typed error :mod:`~expense_sync.hooks.classify`
+        says it stands for (the vendor's ``check_body`` reads the body first where the table says so)."""
         status = response.status_code
+        rule = classify.for_answer(status, response.headers.get("Content-Type", ""), html_throttle=self.html_throttle)
+        body: Any = response.text
+        if rule.body_first:
+            body = None
+            if response.content:
+                try:
+                    body = response.json(parse_float=self.parse_float)
+                except ValueError:
+                    body = response.text
+            self.check_body(response, body, endpoint)
+        if rule.error is None:
+            return body
+        summary = body if isinstance(body, str) or body is None else json.dumps(body, ensure_ascii=False, default=str)
+        message = rule.message.format(body=_short(summary) or "no body", location=classify.location(response))
         where = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
-        if status == 429:
-            raise ThrottledError("throttled", retry_after=retry_after_seconds(response), **where)
-        if status >= 500:
-            raise TransientVendorError(_short(response.text) or "server error", **where)
-        content_type = response.headers.get("Content-Type", "")
-        if "html" in content_type:
-            # Gateways answer with an HTML page when an IP is blocked for calling too often.
-            raise ThrottledError(
-                "HTML page instead of JSON (gateway throttle)",
-                retry_after=retry_after_seconds(response) or self.settings.throttle_wait,
-                **where,
-            )
-        body = None
-        if response.content:
-            try:
-                body = response.json(parse_float=self.parse_float)
-            except ValueError:
-                body = response.text
-        self.check_body(response, body, endpoint)
-        if status >= 400:
-            raise VendorRequestError(_short(json.dumps(body, ensure_ascii=False, default=str)), **where)
-        return body
+        if issubclass(rule.error, ThrottledError):
+            page = rule.content is classify.Content.HTML  # a throttle page names no wait: take the configured one
+            wait = retry_after_seconds(response) or (self.settings.throttle_wait if page else None)
+            raise ThrottledError(message, retry_after=wait, **where)
+        raise rule.error(message, **where)
 
     def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:
         """Raise the typed error carried inside a body (vendor-specific; default: nothing)."""
@@ -280,12 +280,12 @@ class VendorHook(BaseHook):
             response = self.session.request(
                 method, self.url(path), timeout=self.settings.timeout, allow_redirects=False, **request
             )
-        except requests.exceptions.ConnectTimeout:
-            raise TransientVendorError("connect timeout", vendor=self.vendor, endpoint=endpoint) from None
-        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as err:
-            kind = "timeout" if isinstance(err, requests.exceptions.Timeout) else "connection error"
-            cls = TransientVendorError if idempotent else OutcomeUnknownError
-            raise cls(kind, vendor=self.vendor, endpoint=endpoint) from None
+        except classify.FAILURES as err:
+            rule = classify.for_failure(err)
+            cls = rule.error or TransientVendorError  # every transport row names its error
+            if rule.acted and not idempotent and issubclass(cls, TransientVendorError):
+                cls = OutcomeUnknownError
+            raise cls(rule.message, vendor=self.vendor, endpoint=endpoint) from None
         try:
             return self.check_response(response, endpoint)
         except ThrottledError as err:

@@ -45,6 +45,7 @@ class DingTalkHook(ErrcodeHook):
     vendor = "dingtalk"
     settings_model = DingTalkSettings
     token_param = "access_token"
+    html_throttle = True  # the gateway blocks an IP that calls too often with an HTML page
     token_invalid_codes = frozenset({40014, 42001, 40001, 33001})
     # 90002 global, 90018 internal-app QPS, 90019 ISV-app QPS: all per-second budgets.
     throttle_codes = {90002: 1.0, 90018: 1.0, 90019: 1.0}

@@ -72,5 +72,11 @@ class ConfigurationError(VendorError):
     """The Airflow connection is incomplete or has settings the hook does not know."""
 
 
+class EndpointError(VendorError):
+    """The endpoint is unusable as configured: it redirects (a wrong host or scheme) or its TLS
+    certificate is refused. Not retried: fix the connection or the certificate. Not a refusal
+    either: a TLS failure can come after the call was sent, so a write's outcome is unknown."""
+
+
 class PaginationError(VendorError):
     """Paging went wrong: the page cap was hit or the vendor served the same page twice."""

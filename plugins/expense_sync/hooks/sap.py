@@ -170,6 +170,8 @@ class SapHook(VendorHook):
         if status in (429, 503):
             message = "throttled" if status == 429 else "service unavailable"
             raise ThrottledError(message, retry_after=retry_after_seconds(response), **where)
+        if 300 <= status < 400:
+            return super().check_response(response, endpoint)  # a redirect is never a body
         xml = "xml" in response.headers.get("Content-Type", "")
         if status >= 400 or xml and status != 200:
             self._raise_error(response, xml, where)
