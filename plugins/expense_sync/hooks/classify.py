@@ -15,16 +15,17 @@ body is the result. Only :class:`~expense_sync.hooks.errors.TransientVendorError
   business codes inside it keep their own class.
 * **An HTML page** on 2xx/5xx is a gateway speaking, not the API. Hooks that opt in with
   ``html_throttle = True`` (DingTalk blocks a throttled IP with an HTML page) take it as throttling.
-  For the others it is a *transient* gateway error rather than a permanent one: a maintenance
-  page, a WAF or proxy page all pass, and a permanent error would tell a caller "refused" (a
-  refused voucher marks its claim invalid) when nobody knows whether the API saw the call. Being
-  transient, a non-idempotent call that gets one raises ``OutcomeUnknownError`` and is looked up.
+  For the others it is a *transient* gateway error rather than a permanent one: a maintenance,
+  WAF or overloaded-proxy page is usually gone on a later try, and a permanent
+  ``VendorRequestError`` would tell a caller "refused" (a refused voucher marks its claim invalid)
+  when nobody knows whether the API saw the call. Being transient, a non-idempotent call that gets
+  one raises ``OutcomeUnknownError``, which callers settle by a look-up.
 * **Transport**: a connect timeout never reached the vendor (retried, writes too); a read timeout,
   a broken connection, a body cut off mid-transfer (``ChunkedEncodingError``) or undecodable
   (``ContentDecodingError``) may have been acted on (retried; a write's outcome is unknown).
   ``SSLError`` → :class:`EndpointError`, not retried: a refused certificate does not heal by
-  retrying. Neither it nor a redirect is a refusal, so a write's intent stays in doubt and the next
-  run looks it up first.
+  retrying. Neither it nor a redirect is a refusal (``VendorRequestError``): callers do not record
+  the write as refused, so its intent stays in doubt until a look-up settles it.
 
 Other ``requests`` exceptions (an invalid URL…) are programming errors and pass through untyped.
 """
@@ -100,6 +101,7 @@ FAILURES: tuple[type[requests.RequestException], ...] = tuple(r.failure for r in
 
 
 def content_of(content_type: str) -> Content:
+    """HTML for any ``…html…`` type (``text/html``, ``application/xhtml+xml``), data otherwise."""
     return Content.HTML if "html" in content_type.lower() else Content.DATA
 
 
