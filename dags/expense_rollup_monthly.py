@@ -2,9 +2,12 @@
 ### expense_rollup_monthly — month end: the claims rolled up to the ERP ledger, reconciled, audited
 
 **Period:** the run's data interval, one calendar month (Asia/Shanghai); the run on the 1st at 03:00
-closes the month before. Any past month can be re-run (clear the run) or backfilled
-(`airflow backfill create --dag-id expense_rollup_monthly --from-date … --to-date …`); the `period`
-param (`YYYY-MM`) closes another month on a manual trigger. **ERP:** the Variable
+closes the month before (a manual trigger without a logical date closes the month before its run).
+No catch-up: unpausing queues no past months. Any past month can be re-run (clear the run) or
+backfilled (`airflow backfill create --dag-id expense_rollup_monthly --from-date … --to-date …`); the
+`period` param (`YYYY-MM`) closes another month on a manual trigger. **First period:** the Variable
+`expense_sync_first_period` (`YYYY-MM`); unset, the month before the first run (recorded then). No
+run posts a month before it: `period_open` skips the rest of the run. **ERP:** the Variable
 `expense_sync_erp_vendor` (Kingdee, Yonyou or SAP); posting accounts: `expense_sync_posting_accounts`.
 **Master:** 合思 for the claims (their lines as validated into `fin.claim_line`), the ERP for its
 ledger. **Conflict rule:** the claims win for what we post (a changed claim reverses and re-posts
@@ -13,7 +16,8 @@ the conflict queue with its cause for a person to acknowledge.
 **Which claims:** the period's *closed claims* — states voucher_created / voucher_audited / closed
 whose claim voucher is in the ERP (view `fin.closed_claim`, see V0300).
 
-1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
+1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`); `period_open`
+   skips the run for a month before the first period.
 2. `rollup_month` sums the closed claims per company, GL account, cost center and project in
    PostgreSQL and posts one balanced voucher per company (Dr expense / Cr clearing;
    `RU-<period>-<company>-<n>`, split when the ERP limits lines). Idempotent: a re-run that finds
@@ -50,13 +54,19 @@ from expense_sync.alerts import run_deadline
 from expense_sync.dag_defaults import DEFAULT_ARGS
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.common import migrate_mdm
-from expense_sync.tasks.monthend import build_auditors_pack, reconcile_month, rollup_month, summarize_month
+from expense_sync.tasks.monthend import (
+    build_auditors_pack,
+    period_open,
+    reconcile_month,
+    rollup_month,
+    summarize_month,
+)
 
 with DAG(
     dag_id="expense_rollup_monthly",
     schedule=CronDataIntervalTimetable("0 3 1 * *", timezone="Asia/Shanghai"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=True,
+    catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     deadline=run_deadline(dt.timedelta(hours=3)),
@@ -72,6 +82,6 @@ with DAG(
     },
 ):
     rolled = rollup_month()
-    migrate_mdm.override(task_id="migrate")() >> rolled
+    migrate_mdm.override(task_id="migrate")() >> period_open() >> rolled
     check = DataHealthCheckOperator(task_id="check_month_end", checkpoint="monthend")
     reconcile_month(rolled) >> check >> build_auditors_pack() >> summarize_month.override(task_id="summarize")()

@@ -17,6 +17,8 @@ ERP_CONN_IDS = {"kingdee": "erp_kingdee", "yonyou": "erp_yonyou", "sap": "erp_sa
 
 VAR_OA_VENDOR = "expense_sync_oa_vendor"
 VAR_ERP_VENDOR = "expense_sync_erp_vendor"
+# The first month expense_rollup_monthly may post (YYYY-MM); unset: the month before its first run.
+VAR_FIRST_PERIOD = "expense_sync_first_period"
 # Standard Webhooks signing secrets of the webhook receiver (``whsec_…``; several during a rotation).
 VAR_WEBHOOK_SECRETS = "expense_sync_webhook_secrets"
 

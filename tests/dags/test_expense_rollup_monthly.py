@@ -18,10 +18,48 @@ DAG_ID = "expense_rollup_monthly"
 
 @pytest.fixture
 def erp(monkeypatch):
-    def use(vendor):
+    def use(vendor, first_period="2025-01"):
         monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", vendor)
+        if first_period:
+            monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_FIRST_PERIOD", first_period)
+        else:
+            monkeypatch.delenv("AIRFLOW_VAR_EXPENSE_SYNC_FIRST_PERIOD", raising=False)
 
     return use
+
+
+def rollup_vouchers_in_kingdee(sandboxes) -> list[str]:
+    refs = (v.get("F_ES_ExternalRef") or "" for v in sandboxes.control("kingdee").state()["vouchers"])
+    return sorted(r for r in refs if r.startswith("RU-"))
+
+
+def test_a_run_without_a_logical_date_closes_the_month_before_it(dagbag, mdm, sandboxes, erp):
+    erp("kingdee")
+    make_claims(mdm, sandboxes, "kingdee", "2026-02", count=2)
+    run = dagbag.dags[DAG_ID].test(  # no period: dag.test() keeps an earlier test's run_conf params
+        logical_date=None, run_after=pendulum.datetime(2026, 3, 5, 9, tz="Asia/Shanghai"), run_conf={"period": None}
+    )
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    assert step_counts(mdm, "rollup")["period"] == "2026-02"
+    assert rollup_vouchers_in_kingdee(sandboxes) == ["RU-2026-02-001-1"]
+
+
+def test_no_run_posts_a_month_before_the_first_period(dagbag, mdm, sandboxes, erp):
+    erp("kingdee", first_period=None)  # unset: the month before the first run, recorded by it
+    make_claims(mdm, sandboxes, "kingdee", "2025-10", count=2)
+    state, tasks = run_dag(dagbag, DAG_ID, period="2025-10")
+    assert state == "success" and tasks["period_open"] == "success", tasks
+    assert {tasks[t] for t in ("rollup_month", "reconcile_month", "build_auditors_pack")} == {"skipped"}, tasks
+    assert rollup_vouchers_in_kingdee(sandboxes) == []
+    recorded = mdm.execute("SELECT value FROM sync.watermark WHERE stream = 'monthend:first_period'").fetchone()[0]
+    expected = pendulum.now("Asia/Shanghai").start_of("month").subtract(months=1)
+    assert pendulum.instance(recorded).in_timezone("Asia/Shanghai") == expected  # it stays put from now on
+
+    erp("kingdee", first_period="2025-10")  # an operator opens the earlier month on purpose
+    state, tasks = run_dag(dagbag, DAG_ID, period="2025-10")
+    assert state == "success" and tasks["rollup_month"] == "success", tasks
+    assert rollup_vouchers_in_kingdee(sandboxes) == ["RU-2025-10-001-1"]
 
 
 def results_dir() -> Path:
@@ -32,7 +70,9 @@ def test_the_month_of_the_data_interval_closes_reconciled_with_its_pack(dagbag, 
     erp("kingdee")
     claims = make_claims(mdm, sandboxes, "kingdee", "2026-02", count=6)
     manual_entry(sandboxes, "kingdee", "2026-02", "77.70")
-    run = dagbag.dags[DAG_ID].test(logical_date=pendulum.datetime(2026, 3, 1, 3, tz="Asia/Shanghai"))
+    run = dagbag.dags[DAG_ID].test(
+        logical_date=pendulum.datetime(2026, 3, 1, 3, tz="Asia/Shanghai"), run_conf={"period": None}
+    )
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success", states
 

@@ -12,16 +12,29 @@ from expense_sync.pools import POOL_ERP
 from expense_sync.tasks.common import record_counts, run_key
 
 log = logging.getLogger(__name__)
-TIMEZONE = "Asia/Shanghai"
 
 
 def current_period() -> str:
-    """The period the run closes: the ``period`` param, else the month of its data interval."""
-    context = get_current_context()
-    wanted = (context.get("params") or {}).get("period")
-    if wanted:
-        return str(wanted)
-    return context["data_interval_start"].in_timezone(TIMEZONE).strftime("%Y-%m")
+    """The period the run closes (see :func:`expense_sync.monthend.periods.period_of`)."""
+    from expense_sync.monthend.periods import period_of
+
+    return period_of(get_current_context())
+
+
+@task.short_circuit
+def period_open() -> bool:
+    """Go on only for a period at or after the first period (never post months before go-live)."""
+    from expense_sync.monthend.periods import first_period
+    from expense_sync.store.db import connect
+
+    period = current_period()
+    with connect() as conn:
+        first = first_period(conn, run_key())
+    if period < first:
+        log.warning("period %s is before the first period %s (Variable expense_sync_first_period): nothing posted",
+                    period, first)  # fmt: skip
+        return False
+    return True
 
 
 def _erp():
