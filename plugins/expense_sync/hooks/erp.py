@@ -8,7 +8,7 @@ real API; :func:`erp_hook` returns the configured one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
 from expense_sync.erp.model import Balance, ChartKind, ChartRecord, Voucher, VoucherStatus
@@ -38,6 +38,10 @@ class ErpLedger(Protocol):
 
     def balances(self, company: str, period: str) -> list[Balance]:
         """The period's movements per account and, where the ERP keeps them, cost center/project."""
+
+    def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
+        """Every voucher of the company's book in ``period``, one status each, with the external ref it
+        carries (``known_refs``: our refs, for ERPs that carry a shortened form of them)."""
 
 
 def erp_hook(vendor: str) -> ErpLedger:

@@ -30,7 +30,7 @@ import datetime as dt
 import hashlib
 import http.cookiejar
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any
@@ -450,6 +450,17 @@ class KingdeeHook(VendorHook):
     def audit_voucher(self, remote_id: str) -> None:
         """Audit a submitted voucher (B → C)."""
         self._operate("Audit", remote_id)
+
+    def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
+        """Every voucher of the book in ``period`` (one ExecuteBillQuery, paged), whatever its state."""
+        year, month = period_parts(period)
+        book = company or self.settings.account_book
+        condition = f"FAccountBookID.FNumber={quote(book)} AND FYEAR={year} AND FPERIOD={month}"
+        found: dict[str, VoucherStatus] = {}
+        for row in self.query(VOUCHER_FORM, self._status_fields, condition, "FVOUCHERID ASC"):
+            status = self._status(row)
+            found.setdefault(status.remote_id, status)  # rows may repeat per entry
+        return list(found.values())
 
     # -- balances ---------------------------------------------------------------------------------
     def balances(self, company: str, period: str) -> list[Balance]:

@@ -47,7 +47,7 @@ import base64
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -474,6 +474,32 @@ class SapHook(VendorHook):
             external_ref=rows[0].get("DocumentReferenceID") or None,
             period=f"{fiscal_year}-{int(rows[0]['FiscalPeriod']):02d}",
         )
+
+    def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
+        """Every journal entry of the company code in ``period``; the 16-character DocumentReferenceID
+        is read back as the one of ``known_refs`` it carries (see :func:`sap_journal.reference_id`)."""
+        year, fiscal_period = split_period(period)
+        carried = {sap_journal.reference_id(ref): ref for ref in known_refs}
+        rows = self._journal_items(
+            f"CompanyCode eq {literal(company)} and LedgerFiscalYear eq {literal(year)} and "
+            f"FiscalPeriod eq {literal(fiscal_period)}",
+            "CompanyCode,LedgerFiscalYear,AccountingDocument,DocumentReferenceID",
+        )
+        found: dict[str, VoucherStatus] = {}
+        for row in rows:
+            remote_id = f"{row['CompanyCode']}/{row['LedgerFiscalYear']}/{row['AccountingDocument']}"
+            reference = row.get("DocumentReferenceID") or None
+            found.setdefault(
+                remote_id,
+                VoucherStatus(
+                    remote_id=remote_id,
+                    number=row["AccountingDocument"],
+                    state="posted",
+                    external_ref=carried.get(reference, reference),
+                    period=period,
+                ),
+            )
+        return list(found.values())
 
     def balances(self, company: str, period: str) -> list[Balance]:
         """Movements per G/L account, cost center and WBS element; debits and credits apart."""

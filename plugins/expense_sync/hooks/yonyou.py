@@ -42,7 +42,7 @@ import datetime as dt
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
@@ -283,6 +283,21 @@ class YonyouHook(VendorHook):
         pages = self._vouchers(company, period, statuses=self.settings.balance_statuses)
         lines = (line for page in pages for record in page for line in records.movements(record, self.settings))
         return sum_balances(company, period, lines)
+
+    def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
+        """Every voucher of the book ``company`` in ``period`` (``queryVouchers``, paged)."""
+        if self.ncc:
+            raise ConfigurationError(
+                "the NC Cloud variant of erp_yonyou posts and reads vouchers only: list a period's vouchers "
+                "through a YonBIP connection",
+                vendor=self.vendor,
+            )
+        found: dict[str, VoucherStatus] = {}
+        for page in self._vouchers(company, period):
+            for record in page:
+                status = records.status_from_header(record["header"])
+                found.setdefault(status.remote_id, status)
+        return list(found.values())
 
     # -- helpers ----------------------------------------------------------------------------------
     def _vouchers(

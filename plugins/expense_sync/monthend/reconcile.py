@@ -14,7 +14,11 @@ Causes, per line (an unexplained one wins over an explained one):
 * ``missing_in_erp`` (unexplained): the ledger holds less than we posted (a voucher deleted or voided
   in the ERP), also per voucher when a rollup/reversal voucher cannot be found;
 * ``erp_manual_entry`` (explained): the ledger holds more than we posted, on the debit and/or credit
-  side, while every voucher we posted is there: movements entered in the ERP by hand.
+  side, while every voucher we posted is there: movements entered in the ERP by hand;
+* ``duplicate_in_erp`` (unexplained): the ERP holds a voucher twice — two vouchers of the period
+  carry one of our external refs (listed by ``period_vouchers``), or one claim has two claim
+  vouchers in force (neither reversed). Each is queued by name, and the surplus on the lines of its
+  cost centers / projects is unexplained, never taken for a manual entry.
 
 Claim by claim: each closed claim has its voucher number, its voucher's clearing debits equal its
 lines, and its ledger line is the clearing account at its cost center / project (the ERP APIs give
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +49,18 @@ log = logging.getLogger(__name__)
 EXPLAINED = {"erp_manual_entry"}
 LOOKUPS = 100  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
 ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
+
+# Claims with more than one claim voucher in force (in the ERP, not reversed): the later ones are duplicates.
+SECOND_VOUCHER_SQL = """
+SELECT c.claim_no, array_agg(v.external_ref ORDER BY v.voucher_id)
+FROM fin.voucher v JOIN fin.claim c USING (claim_id)
+WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s AND v.kind = 'claim'
+  AND v.state IN ('draft', 'submitted', 'audited', 'posted')
+  AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id
+                   AND r.state IN ('draft', 'submitted', 'audited', 'posted'))
+GROUP BY c.claim_no HAVING count(*) > 1
+ORDER BY 1
+"""
 
 LINES_SQL = """
 WITH sides AS (
@@ -151,6 +168,8 @@ def reconcile_company(
         "clearing": accounts.clearing,
         "payable": accounts.employee_payable,
     }
+    duplicates = _duplicates(conn, hook, params)
+    doubled = _grains(conn, vendor, list(duplicates))
     with conn.transaction():
         conn.execute(
             "CREATE TEMP TABLE erp_ledger (account text, cost_center text, project text, debit numeric, "
@@ -173,6 +192,8 @@ def reconcile_company(
         posted_total = ledger_total = Decimal(0)
         for account, cc, project, claims, pd, pc, ld, lc, role in rows:
             cause, difference = _cause(role, claims, pd, pc, ld, lc)
+            if cause == "erp_manual_entry" and (cc, project) in doubled:
+                cause = "duplicate_in_erp"  # the surplus is (at least partly) our voucher held twice
             if role == "expense":
                 posted_total += pd - pc
                 ledger_total += ld - lc
@@ -186,7 +207,8 @@ def reconcile_company(
         candidates = _short_claim_vouchers(conn, short)
     missing = _missing_vouchers(conn, hook, vendor, period, company)
     missing += [ref for ref in candidates if _gone(hook, ref, period)]
-    status = "reconciled" if not unexplained and not missing and not mismatched else "differences"
+    clean = not unexplained and not missing and not mismatched and not duplicates
+    status = "reconciled" if clean else "differences"
     with conn.transaction():
         recon_id = conn.execute(
             """INSERT INTO fin.reconciliation (run_key, erp_vendor, period, company, status, claims, claims_total,
@@ -228,7 +250,7 @@ def reconcile_company(
                 ),
                 ((recon_id, *line) for line in lines),
             )
-        queued = _queue(conn, vendor, period, company, lines, mismatched, missing, run_key)
+        queued = _queue(conn, vendor, period, company, lines, mismatched, missing, duplicates, run_key)
     result = {
         "company": company,
         "status": status,
@@ -240,6 +262,7 @@ def reconcile_company(
         "unexplained": str(unexplained),
         "claims_unmatched": len(mismatched),
         "vouchers_missing": missing,
+        "vouchers_duplicated": sorted(duplicates),
         "queued": queued,
     }
     log.info("reconciliation %s %s: %s", period, company, json.dumps(result, ensure_ascii=False))
@@ -261,6 +284,39 @@ def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: 
         if found is None or found.state in ("void", "error"):
             missing.append(ref)
     return missing
+
+
+def _duplicates(conn: psycopg.Connection, hook: Any, params: dict[str, Any]) -> dict[str, str]:
+    """Our vouchers the ERP holds more than once: {external ref: what is duplicated}."""
+    ours = [
+        r[0]
+        for r in conn.execute(
+            "SELECT external_ref FROM fin.voucher WHERE erp_vendor = %(vendor)s AND period = %(period)s "
+            "AND company = %(company)s",
+            params,
+        )
+    ]
+    listed = hook.period_vouchers(params["company"], params["period"], ours)
+    known = set(ours)
+    held = Counter(v.external_ref for v in listed if v.external_ref in known and v.state not in ("void", "error"))
+    found = {ref: f"the ERP holds {n} vouchers carrying {ref}" for ref, n in held.items() if n > 1}
+    for claim_no, refs in conn.execute(SECOND_VOUCHER_SQL, params):
+        for ref in refs[1:]:
+            found.setdefault(ref, f"claim {claim_no} has {len(refs)} vouchers in force: {', '.join(refs)}")
+    return found
+
+
+def _grains(conn: psycopg.Connection, vendor: str, refs: list[str]) -> set[tuple[str | None, str | None]]:
+    """The (cost center, project) pairs the lines of these vouchers touch."""
+    if not refs:
+        return set()
+    rows = conn.execute(
+        """SELECT DISTINCT NULLIF(l ->> 'cost_center', ''), NULLIF(l ->> 'project', '')
+             FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
+            WHERE v.erp_vendor = %s AND v.external_ref = ANY(%s)""",
+        (vendor, refs),
+    ).fetchall()
+    return {(cc, project) for cc, project in rows}
 
 
 def _short_claim_vouchers(conn: psycopg.Connection, grains: set[tuple]) -> list[str]:
@@ -291,6 +347,7 @@ def _queue(
     lines: list[tuple],
     mismatched: list[tuple],
     missing: list[str],
+    duplicates: dict[str, str],
     run_key: str,
 ) -> int:
     """Open an item per difference; resolve this period's items whose difference is gone."""
@@ -354,6 +411,20 @@ def _queue(
             reason_code="missing_in_erp",
             detail=ref,
             record={"voucher": ref},
+            run_key=run_key,
+        )
+    for ref, detail in duplicates.items():
+        key = f"{prefix}{ref}"
+        keys[ENTITY_VOUCHER].add(key)
+        open_item(
+            conn,
+            kind="conflict",
+            system=vendor,
+            entity=ENTITY_VOUCHER,
+            record_key=key,
+            reason_code="duplicate_in_erp",
+            detail=detail,
+            record={"voucher": ref, "detail": detail},
             run_key=run_key,
         )
     for entity, current in keys.items():
