@@ -31,6 +31,9 @@ ALERT_DINGTALK_CONN_ID = "alerts_dingtalk"
 ALERT_SMTP_CONN_ID = "alerts_smtp"
 VAR_ALERT_EMAILS = "expense_sync_alert_emails"
 VAR_VENDOR_QUOTA_QPS = "expense_sync_vendor_quota_qps"
+# Failed attempts after which an inbox event is given up as ``failed`` (its document is unreadable).
+VAR_INBOX_MAX_ATTEMPTS = "expense_sync_inbox_max_attempts"
+INBOX_MAX_ATTEMPTS = 5
 
 _ROOT = Path(__file__).resolve().parents[2]  # plugins/expense_sync/settings.py -> the project root
 INCLUDE_DIR = Path(os.environ.get("EXPENSE_SYNC_INCLUDE_DIR", _ROOT / "include"))
@@ -56,3 +59,13 @@ def oa_vendor() -> str:
 def erp_vendor() -> str:
     """The configured ERP: ``kingdee`` (default), ``yonyou`` or ``sap``."""
     return _choice(VAR_ERP_VENDOR, "kingdee", ERP_CONN_IDS)
+
+
+def inbox_max_attempts() -> int:
+    """Failed attempts before an inbox event becomes ``failed`` (default 5, at least 1)."""
+    from airflow.sdk import Variable
+
+    value = str(Variable.get(VAR_INBOX_MAX_ATTEMPTS, default=INBOX_MAX_ATTEMPTS)).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"Variable {VAR_INBOX_MAX_ATTEMPTS}={value!r}: expected a whole number of at least 1")
+    return int(value)

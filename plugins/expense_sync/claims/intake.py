@@ -9,10 +9,17 @@ and written to ``fin.claim``:
   claim with a voucher gets a conflict (``changed_after_voucher``): nothing is re-posted silently;
 * a claim rejected, withdrawn or deleted in 合思 becomes ``cancelled`` before it has a voucher (its
   open exception items are resolved), and a conflict (``cancelled_after_voucher``) after;
-* a claim never approved is not stored at all.
+* a claim never approved is not stored at all;
+* a document that cannot be read as a claim (:class:`~expense_sync.claims.parse.MalformedDocument`)
+  changes nothing but opens a ``document_malformed`` quarantine item naming the field; a claim held
+  from before and not yet valid stays ``invalid`` (it is not validated) until the document reads again.
 
 The inbox rows are claimed ``FOR UPDATE SKIP LOCKED`` and marked in the same transaction as the
-claims they touched; an event whose flow cannot be fetched counts a failed attempt and stays queued.
+claims they touched, each event in a savepoint of its own. An event that fails on its document
+(malformed, refused by 合思, or any other error but an outage) counts a failed attempt and stays
+queued, ``failed`` after ``max_attempts``; the rest of the batch is committed. An outage (合思 down,
+its credentials refused, the database connection lost) counts nothing: the batch so far is committed,
+the events left wait, and the error is raised (the task fails and is retried).
 The catch-up keeps its watermark (``sync.watermark`` ekuaibao/claims) at the newest update time seen,
 reads again from five minutes before it, and skips flows whose update time it already holds.
 """
@@ -27,9 +34,10 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.claims.parse import APPROVED_STATES, CHINA, ParsedClaim, parse_flow
+from expense_sync.claims.parse import APPROVED_STATES, CHINA, MalformedDocument, ParsedClaim, parse_flow
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.errors import VendorError
+from expense_sync.hooks.errors import VendorError, VendorRequestError
+from expense_sync.settings import INBOX_MAX_ATTEMPTS
 from expense_sync.store import inbox, queue, runs
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,15 @@ NOT_POSTED = ("received", "invalid", "cancelled")
 # OA events (approval changes, directory changes) only trigger the run: claims waiting for their OA
 # approval are validated again on every run, and the org sync reads the whole directory daily
 OTHER_EVENTS = "not a 合思 document event (an OA event triggers the run; nothing else to do)"
+MALFORMED = "document_malformed"
+
+
+def is_outage(err: Exception) -> bool:
+    """Whether ``err`` says a system is unavailable (retry later) rather than that the document is bad."""
+    if isinstance(err, VendorError):
+        return not isinstance(err, VendorRequestError)
+    return isinstance(err, psycopg.OperationalError | psycopg.InterfaceError)
+
 
 UPSERT = """
 INSERT INTO fin.claim AS c (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
@@ -69,38 +86,57 @@ RETURNING claim_id, state, (xmax = 0) AS inserted, version
 class Intake:
     """One run's intake: resolves submitters once per staff id and counts what happened."""
 
-    def __init__(self, conn: psycopg.Connection, hook: EkuaibaoHook, *, company: str, run_key: str | None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        hook: EkuaibaoHook,
+        *,
+        company: str,
+        run_key: str | None,
+        max_attempts: int = INBOX_MAX_ATTEMPTS,
+    ) -> None:
         self.conn, self.hook, self.company, self.run_key = conn, hook, company, run_key
+        self.max_attempts = max_attempts
         self.counts: Counter[str] = Counter()
         self._employee_no: dict[str, str] = {}
 
     # -- entry points -----------------------------------------------------------------------------
     def consume_inbox(self, limit: int = 200) -> None:
-        """Act on every waiting inbox event, ``limit`` at a time."""
+        """Act on every waiting inbox event, ``limit`` at a time; raises the first outage met."""
         while True:
-            failures: list[tuple[int, str]] = []
+            outage: Exception | None = None
             with self.conn.transaction():
                 events = inbox.claim(self.conn, limit=limit)
                 if not events:
                     return
-                done, ignored = [], []
+                done, ignored, failed = [], [], []
                 for event in events:
                     if event.source != SYSTEM or not event.subject:
                         ignored.append(event.event_id)
                         continue
                     try:
-                        self.take(event.subject)
+                        malformed = self.take_or_queue(event.subject)
+                    except Exception as err:
+                        if is_outage(err):
+                            outage = err  # not this event's fault: it and the rest wait for the next run
+                            break
+                        log.exception("inbox event %s (%s) failed", event.event_id, event.subject)
+                        failed.append((event.event_id, f"{type(err).__name__}: {err}"))
+                        continue
+                    if malformed:
+                        failed.append((event.event_id, f"{malformed.claim_no}: {malformed}"))
+                    else:
                         done.append(event.event_id)
-                    except VendorError as err:
-                        failures.append((event.event_id, str(err)))
                 inbox.mark_processed(self.conn, done)
                 inbox.mark_ignored(self.conn, ignored, OTHER_EVENTS)
+                for event_id, error in failed:
+                    status = inbox.record_failure(self.conn, event_id, error, max_attempts=self.max_attempts)
+                    self.counts["events_given_up" if status == "failed" else "events_failed"] += 1
                 self.counts["events"] += len(done)
                 self.counts["events_ignored"] += len(ignored)
-            for event_id, error in failures:
-                inbox.record_failure(self.conn, event_id, error)
-                self.counts["events_failed"] += 1
-            if failures or len(events) < limit:
+            if outage is not None:
+                raise outage
+            if failed or len(events) < limit:
                 return
 
     def catch_up(self, since: dt.datetime | None = None) -> None:
@@ -124,12 +160,23 @@ class Intake:
                     continue
                 if flow["id"] not in held and flow.get("state") not in APPROVED_STATES:
                     continue  # never approved and never stored: nothing to do
-                with self.conn.transaction():
-                    self.take(flow["id"])
+                self.take_or_queue(flow["id"])
         if newest and newest != mark:
             runs.set_watermark(self.conn, SYSTEM, STREAM, newest, run_key=self.run_key)
 
     # -- one document -----------------------------------------------------------------------------
+    def take_or_queue(self, flow_id: str) -> MalformedDocument | None:
+        """:meth:`take` in a transaction (a savepoint in the caller's); a malformed document is
+        queued instead and returned. Any other error rolls the document's work back and propagates."""
+        try:
+            with self.conn.transaction():
+                self.take(flow_id)
+        except MalformedDocument as err:
+            with self.conn.transaction():
+                self.quarantine(err)
+            return err
+        return None
+
     def take(self, flow_id: str) -> None:
         """Fetch one document and bring ``fin.claim`` in step with it (inside the caller's transaction)."""
         flow = self.hook.flow_detail(flow_id)
@@ -137,6 +184,15 @@ class Intake:
             self.cancel(flow_id, "deleted")
             return
         claim = parse_flow(flow)
+        queue.clear_records(
+            self.conn,
+            kind="quarantine",
+            system=SYSTEM,
+            entity="claim",
+            keys=[claim.claim_no, claim.flow_id],
+            run_key=self.run_key,
+            reason_codes=[MALFORMED],
+        )
         if not claim.approved:
             self.cancel(flow_id, claim.state)
             return
@@ -181,6 +237,27 @@ class Intake:
             )
         else:
             self.counts["seen_again"] += 1
+
+    def quarantine(self, err: MalformedDocument) -> None:
+        """Queue a malformed document; a claim held from before and not yet valid stays ``invalid``."""
+        held = self.conn.execute(
+            """UPDATE fin.claim SET state = CASE WHEN state IN ('received', 'invalid') THEN 'invalid' ELSE state END
+                WHERE flow_id = %s RETURNING claim_no, state""",
+            (err.flow_id,),
+        ).fetchone()
+        queue.open_item(
+            self.conn,
+            kind="quarantine",
+            system=SYSTEM,
+            entity="claim",
+            record_key=held[0] if held else err.claim_no,
+            reason_code=MALFORMED,
+            detail=str(err),
+            record={"flow_id": err.flow_id, "field": err.field, "claim_state": held[1] if held else None},
+            run_key=self.run_key,
+        )
+        log.warning("合思 document %s (%s) is malformed: %s", err.claim_no, err.flow_id, err)
+        self.counts["malformed"] += 1
 
     def cancel(self, flow_id: str, expense_state: str) -> None:
         row = self.conn.execute(
@@ -249,9 +326,10 @@ def collect(
     run_key: str | None,
     poll: bool = True,
     since: dt.datetime | None = None,
+    max_attempts: int = INBOX_MAX_ATTEMPTS,
 ) -> dict[str, Any]:
     """The inbox, then (``poll``) the catch-up; returns the counts."""
-    intake = Intake(conn, hook, company=company, run_key=run_key)
+    intake = Intake(conn, hook, company=company, run_key=run_key, max_attempts=max_attempts)
     intake.consume_inbox()
     if poll:
         intake.catch_up(since)

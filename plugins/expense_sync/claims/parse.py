@@ -1,8 +1,10 @@
 """A 合思 flow (``flowDetails``) as the claim it stands for.
 
 Money arrives as strings (``expenseMoney.standard``) and stays :class:`~decimal.Decimal`; a malformed
-amount is kept as ``None`` for validation to report. Times are epoch milliseconds, read in China
-time (the claim date decides the fiscal period). The content hash covers what a voucher is made of
+line amount is kept as ``None`` for validation to report. Times are epoch milliseconds, read in China
+time; the claim date (``expenseDate``) decides the fiscal period, so it is never guessed. A document
+that cannot be read as a claim at all (no total, no expense date, details or a detail's form of the
+wrong type) raises :class:`MalformedDocument`, which names the field. The content hash covers what a voucher is made of
 (lines, amounts, dimensions, date, currency), so an edit in 合思 bumps the claim's version.
 """
 
@@ -19,23 +21,45 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 APPROVED_STATES = frozenset({"paying", "PROCESSING", "paid", "archived"})
 CANCELLED_STATES = frozenset({"rejected", "nullify", "draft"})
 COST_CENTER_FIELD, PROJECT_FIELD, OA_FIELD = "u_costCenter", "u_project", "u_oaInstanceId"
+AMOUNT_LIMIT = Decimal("1e16")  # what numeric(18,2) holds
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # a claim date outside is garbage
+
+
+class MalformedDocument(ValueError):
+    """A 合思 document that cannot be read as a claim; ``field`` names the part at fault."""
+
+    def __init__(self, flow: dict[str, Any], field: str, problem: str) -> None:
+        form = flow.get("form")
+        self.flow_id = str(flow.get("id") or "")
+        self.claim_no = str((form.get("code") if isinstance(form, dict) else None) or self.flow_id)
+        self.field = field
+        super().__init__(f"{field}: {problem}")
 
 
 def amount(money: Any) -> Decimal | None:
-    """The amount of a 合思 money object (``{"standard": "33.00", …}``), or ``None`` if malformed."""
+    """The amount of a 合思 money object (``{"standard": "33.00", …}``), or ``None`` if malformed
+    or too large to book."""
     value = money.get("standard") if isinstance(money, dict) else money
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return result if result.is_finite() else None
+    return result if result.is_finite() and abs(result) < AMOUNT_LIMIT else None
 
 
 def day(epoch_ms: Any) -> dt.date | None:
-    try:
-        return dt.datetime.fromtimestamp(int(epoch_ms) / 1000, CHINA).date()
-    except (TypeError, ValueError):
+    """The China date of an epoch-milliseconds time, or ``None`` if malformed or not in 2000–2099."""
+    if isinstance(epoch_ms, bool):
         return None
+    try:
+        result = dt.datetime.fromtimestamp(int(epoch_ms) / 1000, CHINA).date()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return result if FIRST_DAY <= result <= LAST_DAY else None
+
+
+def _type_name(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -56,7 +80,7 @@ class ParsedClaim:
     title: str
     claim_date: dt.date
     currency: str
-    total: Decimal | None
+    total: Decimal
     state: str
     active: bool
     oa_instance: str | None
@@ -82,33 +106,55 @@ class ParsedClaim:
 
 
 def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
+    """The claim of a flow detail; raises :class:`MalformedDocument` when it cannot be one."""
     form = flow.get("form") or {}
-    lines = []
-    for n, detail in enumerate(form.get("details") or [], 1):
-        fee_form = detail.get("feeTypeForm") or {}
-        lines.append(
-            ParsedLine(
-                line_no=n,
-                fee_type_id=str(detail.get("feeTypeId") or ""),
-                amount=amount(fee_form.get("amount")),
-                cost_center_item=fee_form.get(COST_CENTER_FIELD) or None,
-                project_item=fee_form.get(PROJECT_FIELD) or None,
-                description=str(fee_form.get("consumptionReasons") or "")[:200],
-            )
+    if not isinstance(form, dict):
+        raise MalformedDocument(flow, "form", f"expected an object, got {_type_name(form)}")
+    details = form.get("details") or []
+    if not isinstance(details, list):
+        raise MalformedDocument(flow, "details", f"expected a list, got {_type_name(details)}")
+    lines = tuple(_line(flow, n, detail) for n, detail in enumerate(details, 1))
+    money = form.get("expenseMoney")
+    if not isinstance(money, dict):
+        raise MalformedDocument(flow, "expenseMoney", f"expected a money object, got {_type_name(money)}")
+    total = amount(money)
+    if total is None:
+        raise MalformedDocument(
+            flow, "expenseMoney", f"{money.get('standard')!r} is not an amount below {AMOUNT_LIMIT:,.0f}"
         )
-    money = form.get("expenseMoney") or {}
-    claim_date = day(form.get("expenseDate")) or day(form.get("submitDate")) or day(flow.get("createTime"))
+    claim_date = day(form.get("expenseDate"))
+    if claim_date is None:
+        raise MalformedDocument(
+            flow, "expenseDate", f"{form.get('expenseDate')!r} is not a time (epoch ms) from {FIRST_DAY} to {LAST_DAY}"
+        )
     return ParsedClaim(
         flow_id=str(flow["id"]),
         claim_no=str(form.get("code") or flow["id"]),
         submitter_id=str(form.get("submitterId") or flow.get("ownerId") or ""),
         title=str(form.get("title") or ""),
-        claim_date=claim_date or dt.datetime.now(CHINA).date(),
+        claim_date=claim_date,
         currency=str(money.get("standardStrCode") or "CNY"),
-        total=amount(money),
+        total=total,
         state=str(flow.get("state") or ""),
         active=bool(flow.get("active", True)),
         oa_instance=form.get(OA_FIELD) or None,
-        lines=tuple(lines),
+        lines=lines,
         raw=flow,
+    )
+
+
+def _line(flow: dict[str, Any], line_no: int, detail: Any) -> ParsedLine:
+    where = f"details[{line_no - 1}]"
+    if not isinstance(detail, dict):
+        raise MalformedDocument(flow, where, f"expected an object, got {_type_name(detail)}")
+    fee_form = detail.get("feeTypeForm") or {}
+    if not isinstance(fee_form, dict):
+        raise MalformedDocument(flow, f"{where}.feeTypeForm", f"expected an object, got {_type_name(fee_form)}")
+    return ParsedLine(
+        line_no=line_no,
+        fee_type_id=str(detail.get("feeTypeId") or ""),
+        amount=amount(fee_form.get("amount")),
+        cost_center_item=fee_form.get(COST_CENTER_FIELD) or None,
+        project_item=fee_form.get(PROJECT_FIELD) or None,
+        description=str(fee_form.get("consumptionReasons") or "")[:200],
     )

@@ -55,13 +55,15 @@ REASON_CODES = [
 
 def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
     """(claim id, OA approval id) of every claim waiting for validation; a claim whose voucher the
-    ERP refused waits until a person resolves that queue item (then it is validated and sent again)."""
+    ERP refused waits until a person resolves that queue item (then it is validated and sent again),
+    and one whose 合思 document became malformed waits until the document reads again."""
     return conn.execute(
         """SELECT claim_id, raw -> 'form' ->> 'u_oaInstanceId' FROM fin.claim c
             WHERE state IN ('received', 'invalid')
               AND NOT EXISTS (SELECT 1 FROM sync.exception_item q
                                WHERE q.entity = 'claim' AND q.record_key = c.claim_no
-                                 AND q.reason_code = 'voucher_refused' AND q.status <> 'resolved')
+                                 AND q.reason_code IN ('voucher_refused', 'document_malformed')
+                                 AND q.status <> 'resolved')
             ORDER BY claim_id"""
     ).fetchall()
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.settings import INBOX_MAX_ATTEMPTS
+
 INSERT_SQL = """INSERT INTO sync.event_inbox (source, dedup_key, event_type, subject, headers, payload)
 VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb)
 ON CONFLICT (source, dedup_key) DO NOTHING
@@ -112,7 +114,9 @@ def mark_ignored(conn: psycopg.Connection, event_ids: list[int], reason: str) ->
     return _finish(conn, event_ids, "ignored", reason)
 
 
-def record_failure(conn: psycopg.Connection, event_id: int, error: str, *, max_attempts: int = 5) -> str:
+def record_failure(
+    conn: psycopg.Connection, event_id: int, error: str, *, max_attempts: int = INBOX_MAX_ATTEMPTS
+) -> str:
     """Count a failed attempt; the event stays ``new`` until ``max_attempts``. Returns the new status."""
     row = conn.execute(
         """UPDATE sync.event_inbox

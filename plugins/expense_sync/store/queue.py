@@ -46,6 +46,7 @@ REASONS: dict[str, str] = {
     "fee_type_gl_not_postable": "the fee type is mapped to a GL account that is not a postable leaf",
     "parent_not_in_expense": "the parent record is not in the expense system yet",
     # claims and their vouchers (claim_events, voucher_status_pull)
+    "document_malformed": "the expense system's document cannot be read as a claim",
     "no_lines": "the claim has no expense lines",
     "amount_invalid": "an amount is missing, not positive or has more than two decimals",
     "total_mismatch": "the claim total differs from the sum of its lines",
@@ -279,8 +280,10 @@ def clear_records(
     entity: str,
     keys: list[str],
     run_key: str | None,
+    reason_codes: list[str] | None = None,
 ) -> int:
-    """Resolve the open items of these records (their problem is gone: e.g. a later push succeeded)."""
+    """Resolve the open items of these records (their problem is gone: e.g. a later push succeeded);
+    ``reason_codes`` limits which items are resolved."""
     if not keys:
         return 0
     cur = conn.execute(
@@ -290,11 +293,20 @@ def clear_records(
                SET status = 'resolved', decision = 'auto_cleared', decided_by = %(actor)s, decided_at = now()
              WHERE kind = %(kind)s AND source_system = %(system)s AND entity = %(entity)s
                AND status <> 'resolved' AND record_key = ANY(%(keys)s)
+               AND (%(codes)s::text[] IS NULL OR reason_code = ANY(%(codes)s::text[]))
             RETURNING item_id
         )
         INSERT INTO sync.exception_event (item_id, actor, action, detail)
         SELECT item_id, %(actor)s, 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text) FROM cleared
         """,
-        {"actor": SYSTEM_ACTOR, "kind": kind, "system": system, "entity": entity, "keys": keys, "run_key": run_key},
+        {
+            "actor": SYSTEM_ACTOR,
+            "kind": kind,
+            "system": system,
+            "entity": entity,
+            "keys": keys,
+            "run_key": run_key,
+            "codes": reason_codes,
+        },
     )
     return cur.rowcount

@@ -17,18 +17,26 @@ log = logging.getLogger(__name__)
 
 @task(pool=POOL_EXPENSE)
 def collect_claims() -> dict[str, Any]:
-    """Consume the webhook inbox, then catch up on documents changed since the watermark."""
+    """Consume the webhook inbox, then catch up on documents changed since the watermark; a malformed
+    document is queued, an event failing again and again ends ``failed``, an outage fails the task."""
     from expense_sync.claims.company import claim_company
     from expense_sync.claims.intake import collect
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.settings import erp_vendor
+    from expense_sync.settings import erp_vendor, inbox_max_attempts
     from expense_sync.store.db import connect
 
     context = get_current_context()
     # the run's own conf: dag.test() leaves one run's conf in the shared DAG's params for the next
     poll = bool((context["dag_run"].conf or {}).get("catch_up", True))
     with connect() as conn:
-        counts = collect(conn, EkuaibaoHook(), company=claim_company(erp_vendor()), run_key=run_key(context), poll=poll)
+        counts = collect(
+            conn,
+            EkuaibaoHook(),
+            company=claim_company(erp_vendor()),
+            run_key=run_key(context),
+            poll=poll,
+            max_attempts=inbox_max_attempts(),
+        )
     record_counts("collect", counts)
     log.info("claims collected: %s", json.dumps(counts, ensure_ascii=False))
     return counts

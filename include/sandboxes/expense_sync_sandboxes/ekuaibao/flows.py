@@ -26,7 +26,9 @@ Control mutations (what people do in 合思, and its tenant settings): ``seed_cl
 lines[{fee_type_code, amount, cost_center, project?, reason?}], title, expense_date, state,
 oa_instance) files a claim for a staff with fee types and dimension items the tenant holds;
 ``claim_action`` (code, action: submit | approve | pay | reject | archive | nullify) moves it;
-``edit_claim_amount`` (code, line, amount); ``configure_outbound`` (url, sign_key) sets the outbound
+``edit_claim_amount`` (code, line, amount); ``corrupt_claim`` (code, path, value | remove) sets or
+removes one field of a flow (a dotted path, list indices as numbers), as a faulty tenant would serve
+it; ``configure_outbound`` (url, sign_key) sets the outbound
 message (出站消息) that each state change then POSTs (``flowId, nodeId, state, action, signKey``);
 ``resend_outbound`` (code) delivers the last message of a flow again (合思's retry).
 """
@@ -330,6 +332,25 @@ def edit_claim_amount(ekb: EkuaibaoSandbox, code: str, line: int, amount: str) -
     return flow
 
 
+def corrupt_claim(
+    ekb: EkuaibaoSandbox, code: str, path: str, value: Any = None, remove: bool = False
+) -> dict[str, Any]:
+    flow = next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    if flow is None:
+        raise KeyError(f"no claim {code}")
+    *parents, last = path.split(".")
+    node: Any = flow
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    key: Any = int(last) if isinstance(node, list) else last
+    if remove:
+        del node[key]
+    else:
+        node[key] = value
+    flow["updateTime"] = now_ms()
+    return flow
+
+
 def configure_outbound(ekb: EkuaibaoSandbox, url: str | None, sign_key: str = OUTBOUND_SIGN_KEY) -> dict[str, Any]:
     ekb.outbound = {"url": url, "sign_key": sign_key} if url else None
     return {"configured": bool(url)}
@@ -374,6 +395,7 @@ MUTATIONS = {
     "seed_claim": seed_claim,
     "claim_action": claim_action,
     "edit_claim_amount": edit_claim_amount,
+    "corrupt_claim": corrupt_claim,
     "configure_outbound": configure_outbound,
     "resend_outbound": resend_outbound,
 }
