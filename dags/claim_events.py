@@ -25,8 +25,11 @@ conflict queue; nothing is posted or re-posted silently.
 
 **When it fails:** `post_vouchers` failing with "unknown outcome" is expected after an ERP timeout:
 the retry looks the vouchers up and adopts them (never a duplicate). A vendor error → read the task
-log (vendor, endpoint, status, code) and clear the task; every step is idempotent. An inbox event
-that keeps failing becomes `failed` in `sync.event_inbox` (see `last_error`; replay it after the fix).
+log (vendor, endpoint, status, code) and clear the task; every step is idempotent (an outage counts
+no inbox attempt). A 合思 document that cannot be read as a claim (no total, no expense date, details
+of the wrong shape) is queued as `document_malformed` naming the field, and the rest of the batch goes
+on; its inbox event counts attempts and, after Variable `expense_sync_inbox_max_attempts` (default 5),
+becomes `failed` in `sync.event_inbox` (see `last_error`; replay it after the fix).
 Invalid claims and conflicts do not fail the run: see `sync.exception_item` (entity `claim`), fix the
 master data or the claim in 合思; the next run re-validates. A failed health check → open the Data Docs.
 Trigger with `{"catch_up": false}` to consume the inbox only.

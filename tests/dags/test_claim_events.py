@@ -266,3 +266,29 @@ def test_a_refused_voucher_waits_for_a_person_before_it_is_sent_again(dagbag, md
     run_ok(dagbag, CLAIMS)  # resolved: validated and sent again (the period is still closed: refused again)
     assert soap_posts() == 2
     assert erp_vouchers(sandboxes, "sap", claim_no) == []
+
+
+def test_a_malformed_document_is_queued_and_the_claims_beside_it_still_become_vouchers(
+    dagbag, mdm, sandboxes, receiver, monkeypatch
+):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_INBOX_MAX_ATTEMPTS", "2")
+    good = file_claim(sandboxes, mdm, amounts=("200.00",))["form"]["code"]
+    bad = file_claim(sandboxes, mdm, amounts=("50.00",))["form"]["code"]
+    sandboxes.control("ekuaibao").mutate("corrupt_claim", code=bad, path="form.expenseDate", value=1e22)
+
+    def bad_events() -> list[tuple]:
+        return mdm.execute(
+            "SELECT status, attempts, last_error LIKE %s FROM sync.event_inbox WHERE payload ->> 'code' = %s",
+            (f"{bad}: expenseDate: %", bad),
+        ).fetchall()
+
+    run_ok(dagbag, CLAIMS, catch_up=False)  # one inbox batch: the good claim is posted, the bad one queued
+    assert open_claim_items(mdm) == {bad: ("quarantine", "document_malformed")}
+    assert claim_row(mdm, good)["state"] == "voucher_created" and len(erp_vouchers(sandboxes, "kingdee", good)) == 1
+    assert bad_events() == [("new", 1, True), ("new", 1, True)]
+    run_ok(dagbag, CLAIMS)  # the Variable's second attempt gives the events up; the catch-up queues it again
+    assert bad_events() == [("failed", 2, True), ("failed", 2, True)]
+    assert open_claim_items(mdm) == {bad: ("quarantine", "document_malformed")}
+    assert dict(mdm.execute("SELECT claim_no, state FROM fin.claim").fetchall()) == {good: "voucher_created"}
+    assert len(erp_vouchers(sandboxes, "kingdee", good)) == 1
