@@ -10,7 +10,8 @@
   合思 accepts it only for ``paid`` documents: a refusal for that reason leaves the ledger row
   ``blocked`` and the claim ``voucher_audited``, tried again on the next pull (not an error). On
   success, in one transaction: ledger ``done``, ``fin.voucher.written_back_at``, the claim ``closed``.
-  The write-back overwrites, so an attempt with an unknown outcome is simply sent again.
+  The write-back overwrites, so an attempt with an unknown outcome is simply sent again. Each claim's
+  write-back runs under its lock: an overlapping pull waits, then finds it written back and skips it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from expense_sync import boundaries
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
 from expense_sync.hooks.errors import VendorError, VendorRequestError
 from expense_sync.store import outbound, queue
+from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 
@@ -88,39 +90,58 @@ def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | N
     ) in open_vouchers(conn):
         if state not in ("audited", "posted") or not number:
             continue
-        created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
-        payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
-        outbound.mark_sending(conn, "ekuaibao", WRITE_BACK, [(claim_no, payload)], run_key)
-        try:
-            expense.write_back_voucher(flow_id, number, created_ms, period)
-        except NotPaidError as err:
-            outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err), state="blocked")
-            counts["waiting_for_payment"] += 1
-            continue
-        except VendorRequestError as err:
-            outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err))
-            with conn.transaction():
-                queue.open_item(
-                    conn,
-                    kind="quarantine",
-                    system="ekuaibao",
-                    entity="claim",
-                    record_key=claim_no,
-                    reason_code="write_back_refused",
-                    detail=str(err)[:500],
-                    run_key=run_key,
-                )
-            counts["refused"] += 1
-            continue
-        except VendorError:
-            raise  # unknown outcome or vendor down: the row stays 'sending'; the retry sends it again
-        boundaries.reached(boundaries.AFTER_WRITE_BACK)
-        with conn.transaction():
-            outbound.mark_done(conn, "ekuaibao", WRITE_BACK, [(claim_no, number)])
-            conn.execute("UPDATE fin.voucher SET written_back_at = now() WHERE voucher_id = %s", (voucher_id,))
-            conn.execute(
-                "UPDATE fin.claim SET state = 'closed', closed_at = now(), updated_at = now() WHERE claim_id = %s",
-                (claim_id,),
-            )
-        counts["written_back"] += 1
+        with held(conn, f"write_back/ekuaibao/{claim_no}"):  # an overlapping pull waits, then skips it
+            counts[_write_back_one(conn, expense, run_key, voucher_id, number, period, created_at, claim_id,
+                                   claim_no, flow_id)] += 1  # fmt: skip
     return dict(counts)
+
+
+def _write_back_one(
+    conn: psycopg.Connection,
+    expense: EkuaibaoHook,
+    run_key: str | None,
+    voucher_id: int,
+    number: str,
+    period: str,
+    created_at: dt.datetime | None,
+    claim_id: int,
+    claim_no: str,
+    flow_id: str,
+) -> str:
+    """Write one number back under the claim's lock; the count it adds to."""
+    done = conn.execute("SELECT written_back_at FROM fin.voucher WHERE voucher_id = %s", (voucher_id,)).fetchone()
+    if done and done[0] is not None:
+        return "written_back_elsewhere"
+    created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+    payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
+    outbound.mark_sending(conn, "ekuaibao", WRITE_BACK, [(claim_no, payload)], run_key)
+    try:
+        expense.write_back_voucher(flow_id, number, created_ms, period)
+    except NotPaidError as err:
+        outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err), state="blocked")
+        return "waiting_for_payment"
+    except VendorRequestError as err:
+        outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err))
+        with conn.transaction():
+            queue.open_item(
+                conn,
+                kind="quarantine",
+                system="ekuaibao",
+                entity="claim",
+                record_key=claim_no,
+                reason_code="write_back_refused",
+                detail=str(err)[:500],
+                run_key=run_key,
+            )
+        return "refused"
+    except VendorError:
+        raise  # unknown outcome or vendor down: the row stays 'sending'; the retry sends it again
+    boundaries.reached(boundaries.AFTER_WRITE_BACK)
+    with conn.transaction():
+        outbound.mark_done(conn, "ekuaibao", WRITE_BACK, [(claim_no, number)])
+        conn.execute("UPDATE fin.voucher SET written_back_at = now() WHERE voucher_id = %s", (voucher_id,))
+        conn.execute(
+            "UPDATE fin.claim SET state = 'closed', closed_at = now(), updated_at = now() WHERE claim_id = %s",
+            (claim_id,),
+        )
+    return "written_back"

@@ -32,6 +32,7 @@ from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
 from expense_sync.settings import MDM_CONN_ID
 from expense_sync.store import outbound, queue, runs
 from expense_sync.store.db import connect
+from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 TARGET = "ekuaibao"
@@ -194,6 +195,10 @@ class DirectoryPush:
 
     # -- the push ---------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        with held(self.conn, f"push/{TARGET}/directory"):  # one directory push at a time
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         corp = self.hook.corporation()
         self._resolve_in_doubt()
         unit_since = runs.watermark(self.db, TARGET, "org_unit:push") or EPOCH
