@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include/sandboxes
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: venv demo test bench lint clean airflow browser
+.PHONY: venv demo test bench lint clean airflow browser reliability
 
 # The virtualenv, rebuilt when the pins change. requirements-test.txt includes requirements.txt.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -32,6 +32,10 @@ browser:
 ## The whole test suite (what CI runs).
 test: venv browser
 	$(VPY) -m pytest
+
+## The fault-injection suite: kills, overlapping runs, vendor storms; prints tried/accepted/refused/lost/duplicated.
+reliability: venv
+	$(VPY) -m pytest -m reliability tests/reliability -p no:cacheprovider
 
 ## Benchmarks: print figures (not pass/fail).
 bench: venv
