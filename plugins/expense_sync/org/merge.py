@@ -6,7 +6,7 @@ clean ones set-based (``include/sql/org/*.sql``). The loads are marked merged an
 advanced in the same transaction, so a crash leaves either everything or nothing.
 
 A load older than what was already merged is refused as ``superseded``: OA wins, but only its
-newest word does.
+newest word does. Merging a load again (a task cleared after its commit) changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from expense_sync.store import queue, runs, sqlfile
 
 ANALYZE_AFTER = 1000  # rows inserted by one merge after which the canonical tables are re-analyzed
 KEEP_LOADS = 7  # staging keeps the last N merged loads per source and entity, for audit and replays
+# What merging a load again returns, by the status the first merge left it in: nothing left to do.
+REPEATS = {"merged": {"already_merged": True}, "superseded": {"superseded": True}}
 
 ENTITIES = (
     # entity, sql file, temp table, steps applied after queueing
@@ -43,6 +45,9 @@ def merge_directory(conn: psycopg.Connection, loads: dict[str, int], run_key: st
                 "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE",
                 (load_id,),
             ).fetchone()
+            if status in REPEATS:  # a cleared task merging again: nothing left to do
+                counts[entity] = REPEATS[status]
+                continue
             if status != "landed":
                 raise RuntimeError(f"load {load_id} is {status}, not landed")
             newest = runs.watermark(conn, system, entity)
