@@ -235,3 +235,34 @@ def test_faults_mid_run_end_exactly_like_a_clean_run(dagbag, mdm, sandboxes, pg_
     assert adopted[0] > 0 and adopted[1] > 0, "the unknown-outcome writes were settled by lookup"
     codes = [s["code"] for s in sandboxes.control("ekuaibao").state()["staffs"]]
     assert len(codes) == len(set(codes)), "a staff was created twice"
+
+
+def test_an_orphan_and_a_cycle_are_quarantined_and_their_people_stay_active(dagbag, mdm, sandboxes, oa):
+    assert run_dag(dagbag, DAG)[0] == "success"
+    directory = sandboxes.control(oa)
+    directory.mutate("set_parent", dept_id=10, parent_id=999)  # its parent does not exist
+    directory.mutate("set_parent", dept_id=3, parent_id=8)  # 3 -> 8 -> 3, and 12 under 8
+    directory.mutate("rename_person", userid="u0000001", name="改名后")  # the rest still syncs
+    damaged = {"10": "unknown_parent", "3": "orphaned", "8": "orphaned", "12": "orphaned"}
+
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    items = mdm.execute(
+        "SELECT record_key, reason_code FROM sync.exception_item WHERE kind = 'quarantine' AND status = 'open'"
+    ).fetchall()
+    assert dict(items) == damaged
+    merge = step_counts(mdm, "merge")
+    assert merge["org_unit"]["deactivated"] == 0 and merge["employee"]["deactivated"] == 0
+    assert merge["employee"]["updated"] == 1
+    canonical, expense = canonical_state(mdm), expense_state(sandboxes)
+    assert all(u["active"] for u in canonical["org_units"].values())
+    assert all(e["active"] for e in canonical["employees"].values()) and len(canonical["employees"]) == 60
+    assert all(s["active"] for s in expense["staff"].values()) and len(expense["staff"]) == 60
+    assert all(d["active"] for d in expense["departments"].values())
+    assert_expense_matches_canonical(mdm, sandboxes)
+
+    directory.mutate("set_parent", dept_id=10, parent_id=1)
+    directory.mutate("set_parent", dept_id=3, parent_id=2)
+    assert run_dag(dagbag, DAG)[0] == "success"
+    open_items = mdm.execute("SELECT count(*) FROM sync.exception_item WHERE status <> 'resolved'").fetchone()[0]
+    assert open_items == 0

@@ -4,7 +4,7 @@ Both OA sandboxes (DingTalk, WeCom) render the same :class:`Directory` in their 
 the same seed gives the same company whichever OA is configured. Every mutation an org sync must
 handle is here: hire, leave, transfer, rename, new department, removed department, and the bad
 records a real directory contains (malformed e-mail or phone, duplicate employee number, a person
-without a department, a second root).
+without a department, a second root, an orphaned department, a cycle).
 """
 
 from __future__ import annotations
@@ -190,6 +190,14 @@ class Directory:
         self._children[None].append(dept_id)
         return dept_id
 
+    def set_parent(self, dept_id: int, parent_id: int) -> None:
+        """Move a department under any parent, unchecked: one that does not exist (an orphan) or one of
+        its own descendants (a cycle) is the tree damage the merge must quarantine."""
+        department = self.departments[dept_id]
+        self._children[department.parent_id].remove(dept_id)
+        department.parent_id = parent_id
+        self._children.setdefault(parent_id, []).append(dept_id)
+
     def apply(self, op: str, args: dict[str, Any]) -> Any:
         """Run one mutation by name (the sandboxes' ``POST /_sandbox/mutate``)."""
         ops = {
@@ -202,6 +210,7 @@ class Directory:
             "remove_department": self.remove_department,
             "set_person": self.set_person,
             "add_root": self.add_root,
+            "set_parent": self.set_parent,
             "churn": self.churn,
         }
         if op not in ops:

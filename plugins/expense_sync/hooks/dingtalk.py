@@ -26,6 +26,7 @@ from expense_sync.hooks.errors import (
 from expense_sync.hooks.paginate import CursorPaginator
 
 ROOT_DEPT_ID = 1
+UNKNOWN_DEPARTMENT = 60003  # errcode of department/get for an id DingTalk does not have
 
 
 class DingTalkSettings(HookSettings):
@@ -122,6 +123,14 @@ class DingTalkHook(ErrcodeHook):
     # -- the directory interface every OA hook offers -------------------------------------------
     def departments(self) -> Iterator[dict]:
         return self.iter_departments()
+
+    def department(self, dept_id: Any) -> dict | None:
+        try:
+            return self.get_department(int(dept_id))
+        except VendorRequestError as err:
+            if err.code == UNKNOWN_DEPARTMENT:
+                return None
+            raise
 
     def members(self, dept_id: Any) -> Iterator[dict]:
         for page in self.iter_users(int(dept_id)):

@@ -1,5 +1,5 @@
-"""The OA hooks behind one interface: ``departments()``, ``members(dept_id)`` and
-``approval_state(instance_id)``."""
+"""The OA hooks behind one interface: ``departments()``, ``department(dept_id)``, ``members(dept_id)``
+and ``approval_state(instance_id)``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ class DirectorySource(Protocol):
     stats: Any
 
     def departments(self) -> Iterator[dict]: ...
+
+    def department(self, dept_id: Any) -> dict | None:
+        """One department in the shape ``departments()`` yields, or ``None`` when the OA has no such id."""
 
     def members(self, dept_id: Any) -> Iterator[dict]: ...
 

@@ -16,6 +16,7 @@ from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
 
+UNKNOWN_DEPARTMENT = 60123  # errcode of department/get for an id WeCom does not have
 SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "withdrawn", 7: "withdrawn", 10: "approved"}
 
 
@@ -65,6 +66,14 @@ class WeComHook(ErrcodeHook):
     # -- the directory interface every OA hook offers -------------------------------------------
     def departments(self) -> Iterator[dict]:
         return iter(self.list_departments())
+
+    def department(self, dept_id: Any) -> dict | None:
+        try:
+            return self.request("GET", "/cgi-bin/department/get", params={"id": int(dept_id)})["department"]
+        except VendorRequestError as err:
+            if err.code == UNKNOWN_DEPARTMENT:
+                return None
+            raise
 
     def members(self, dept_id: Any) -> Iterator[dict]:
         return iter(self.list_users(int(dept_id)))

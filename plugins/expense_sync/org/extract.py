@@ -4,6 +4,11 @@ The OA offers no "changed since" query, so every run reads the whole directory (
 the members of each department) and lands it as one load per entity. Records are mapped on the
 way (the mapping files), so staging holds both the typed canonical fields and the raw record; a
 record that cannot be mapped is landed anyway with its error, and the merge quarantines it.
+
+A listing may miss departments the OA still has: DingTalk's is a walk from the root, which never
+reaches a department whose parent is gone or that sits in a cycle. Every active department the middle
+platform holds that the listing missed is therefore asked for by id (with the parents it names) and
+landed when it exists, so the merge quarantines it instead of deactivating it and its people.
 """
 
 from __future__ import annotations
@@ -63,6 +68,40 @@ def _rows(
         yield tuple(values.get(c) for c in columns)
 
 
+def _unlisted(
+    conn: psycopg.Connection, hook: DirectorySource, spec: mapping.MappingSpec, listed: list[dict]
+) -> list[dict]:
+    """The departments the listing missed that the OA still has: every active canonical department
+    of this OA not listed, and the parents those name, asked for one by one."""
+    seen = {str(dig(dept, spec.key)) for dept in listed}
+    ask = [
+        key
+        for (key,) in conn.execute(
+            "SELECT c.external_id FROM mdm.crosswalk c JOIN mdm.org_unit u ON u.org_unit_id = c.canonical_id "
+            "WHERE c.entity = 'org_unit' AND c.system = %s AND u.active ORDER BY c.external_id DESC",
+            (hook.vendor,),
+        )
+        if key not in seen
+    ]
+    found = []
+    while ask:
+        key = ask.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        dept = hook.department(key)
+        if dept is None:  # removed at the OA: the merge deactivates it
+            continue
+        found.append(dept)
+        try:
+            parent = spec.fields["parent_key"].value(dept)
+        except mapping.MappingError:  # landed with its error; the merge quarantines it
+            continue
+        if parent:
+            ask.append(str(parent))
+    return found
+
+
 def _new_load(conn: psycopg.Connection, system: str, entity: str, run_key: str, at: dt.datetime) -> int:
     return conn.execute(
         "INSERT INTO sync.load (source_system, entity, run_key, extracted_at) VALUES (%s, %s, %s, %s) "
@@ -80,6 +119,7 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
         org_load = _new_load(conn, system, "org_unit", run_key, extracted_at)
         emp_load = _new_load(conn, system, "employee", run_key, extracted_at)
         departments = list(hook.departments())
+        departments += _unlisted(conn, hook, org_spec, departments)
         org_rows = copy_rows(
             cur, "staging.org_unit", ORG_COLUMNS, _rows(org_load, org_spec, iter(departments), ORG_COLUMNS, {})
         )
