@@ -9,14 +9,22 @@ daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivate
    query) and lands them in `staging.*` as one load.
 3. `merge_directory` merges the load into `mdm.org_unit` / `mdm.employee` in one transaction:
    creates and updates what changed, deactivates who left, and **quarantines** bad records
-   (missing or unknown department, duplicate employee number, malformed phone or e-mail) into
-   `sync.exception_item` with a reason. The rest syncs.
+   (missing or unknown department, duplicate employee number, malformed phone or e-mail, a
+   department whose parent is gone or in a cycle — its people stay active) into
+   `sync.exception_item` with a reason. The rest syncs. If the run would deactivate more than a
+   share of the active people or departments (Variable `expense_sync_org_max_deactivation`,
+   default 0.05), it **deactivates nobody** and holds them in a `mass_deactivation` conflict;
+   later runs hold them too until a person decides.
 4. `check_org_health` runs the Great Expectations checkpoint `org_sync` (one root, no cycles,
    unique codes and employee numbers, active people in active units…) and updates the Data Docs.
    **If it fails, nothing is pushed.**
 5. `push_to_expense_system` sends only the delta to 合思 (staff and departments) through the
    outbound ledger, so a re-run pushes nothing twice.
-6. `summarize` records the run's counts in `sync.run` / `sync.run_step`.
+6. `ask_about_deactivations` asks about held deactivations (**Required Actions** in the UI):
+   *Deactivate them*, *Keep them active* or *Defer* (the default after 12 hours); skipped when
+   nothing is held. `apply_deactivation_decisions` applies the answer, records who and when, and
+   pushes the disables to 合思.
+7. `summarize` records the run's counts in `sync.run` / `sync.run_step`.
 
 **When it fails:** a vendor error → read the task log (errors name the vendor, endpoint, HTTP
 status and vendor errcode) and clear the task once the vendor answers; retries are safe. A failed
@@ -24,7 +32,8 @@ health check → open the Data Docs, fix the data at the OA, re-run. Records ref
 staff with pending documents) do not fail the run: see the open items in `sync.exception_item`.
 Trigger with `{"full_push": true}` to compare every record with 合思 instead of the delta.
 A run still unfinished an hour after it was queued raises a deadline alert: look for a task stuck
-in `up_for_retry` (a vendor down) or waiting for its pool (another run holding the vendor's slots).
+in `up_for_retry` (a vendor down), waiting for its pool (another run holding the vendor's slots),
+or a held mass deactivation waiting for an answer under Required Actions.
 """
 
 from __future__ import annotations
@@ -32,14 +41,24 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.alerts import run_deadline
 from expense_sync.dag_defaults import DEFAULT_ARGS
 from expense_sync.operators.quality import DataHealthCheckOperator
+from expense_sync.org import DEFER, OPTIONS
 from expense_sync.tasks.common import migrate_mdm
-from expense_sync.tasks.org import extract_directory, merge_directory, push_to_expense_system, summarize
+from expense_sync.tasks.org import (
+    RESPONSE_TIMEOUT,
+    apply_deactivation_decisions,
+    deactivation_questions,
+    extract_directory,
+    merge_directory,
+    push_to_expense_system,
+    summarize,
+)
 
 with DAG(
     dag_id="org_sync_daily",
@@ -49,11 +68,20 @@ with DAG(
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     deadline=run_deadline(dt.timedelta(hours=1)),
-    tags=["expense-sync", "org", "oa", "ekuaibao"],
+    tags=["expense-sync", "org", "oa", "ekuaibao", "hitl"],
     doc_md=__doc__,
     params={"full_push": Param(False, type="boolean", description="compare every record with 合思")},
 ):
     extracted = extract_directory()
     migrate_mdm.override(task_id="migrate")() >> extracted
     check = DataHealthCheckOperator(task_id="check_org_health", checkpoint="org_sync")
-    merge_directory(extracted) >> check >> push_to_expense_system() >> summarize()
+    asked = deactivation_questions()
+    merge_directory(extracted) >> check >> push_to_expense_system() >> asked
+    answers = HITLOperator.partial(
+        task_id="ask_about_deactivations",
+        options=OPTIONS,
+        defaults=[DEFER],
+        multiple=False,
+        response_timeout=RESPONSE_TIMEOUT,
+    ).expand_kwargs(asked)
+    apply_deactivation_decisions(asked["items"], answers.output) >> summarize()

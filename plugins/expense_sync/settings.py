@@ -19,6 +19,9 @@ VAR_OA_VENDOR = "expense_sync_oa_vendor"
 VAR_ERP_VENDOR = "expense_sync_erp_vendor"
 # The first month expense_rollup_monthly may post (YYYY-MM); unset: the month before its first run.
 VAR_FIRST_PERIOD = "expense_sync_first_period"
+# The share of active departments or of active people one org sync may deactivate without a person.
+VAR_ORG_MAX_DEACTIVATION = "expense_sync_org_max_deactivation"
+DEFAULT_ORG_MAX_DEACTIVATION = 0.05
 # Standard Webhooks signing secrets of the webhook receiver (``whsec_…``; several during a rotation).
 VAR_WEBHOOK_SECRETS = "expense_sync_webhook_secrets"
 
@@ -69,3 +72,18 @@ def inbox_max_attempts() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"Variable {VAR_INBOX_MAX_ATTEMPTS}={value!r}: expected a whole number of at least 1")
     return int(value)
+
+
+def org_max_deactivation() -> float:
+    """The share (0–1, default 5 %) of active departments or of active people one org sync may
+    deactivate; above it nobody is deactivated until a person approves."""
+    from airflow.sdk import Variable
+
+    raw = Variable.get(VAR_ORG_MAX_DEACTIVATION, default=str(DEFAULT_ORG_MAX_DEACTIVATION))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise ValueError(f"Variable {VAR_ORG_MAX_DEACTIVATION}={raw!r}: expected a share between 0 and 1")
+    return value

@@ -1,6 +1,7 @@
 -- Merge one OA load of people (staging.employee) into mdm.employee, after the departments of the
 -- same extraction were merged. OA wins; leavers (missing from the OA, or marked not employed) are
--- deactivated, never deleted; bad records are quarantined with their reason and the rest syncs.
+-- deactivated, never deleted (org/leaving.sql); bad records are quarantined with their reason and the
+-- rest syncs.
 -- Parameters: load_id, system, observed_at, email_re, mobile_re.
 
 -- step: candidates
@@ -45,6 +46,13 @@ CREATE INDEX ON emp_in (source_key);
 -- step: analyze
 ANALYZE emp_in;
 
+-- step: hold
+-- People the OA lists as not employed stay active while the guard holds the deactivations.
+UPDATE emp_in e SET active = true
+FROM mdm.employee m
+WHERE m.employee_id = e.employee_id AND m.active AND NOT e.active
+  AND NOT EXISTS (SELECT 1 FROM emp_leaving l WHERE l.id = m.employee_id);
+
 -- step: positions
 INSERT INTO mdm.position (title)
 SELECT DISTINCT position_title FROM emp_in WHERE reason IS NULL AND position_title IS NOT NULL
@@ -85,11 +93,3 @@ WHERE e.reason IS NULL AND m.employee_id = e.employee_id
   AND m.source_updated_at <= %(observed_at)s
   AND (m.employee_no, m.name, m.email, m.mobile, m.org_unit_id, m.position_id, m.hired_on, m.active)
       IS DISTINCT FROM (e.employee_no, e.name, e.email, e.mobile, e.org_unit_id, p.position_id, e.hired_on, e.active);
-
--- step: deactivate_missing
-UPDATE mdm.employee m SET active = false, deactivated_at = now(), source_updated_at = %(observed_at)s,
-       updated_at = now()
-FROM mdm.crosswalk c
-WHERE c.entity = 'employee' AND c.system = %(system)s AND c.canonical_id = m.employee_id AND m.active
-  AND m.source_updated_at <= %(observed_at)s
-  AND NOT EXISTS (SELECT 1 FROM emp_in e WHERE e.source_key = c.external_id);

@@ -1,6 +1,7 @@
 -- Merge one OA load of departments (staging.org_unit) into mdm.org_unit. OA is master ("OA wins"):
 -- a clean record overwrites the canonical one unless the canonical version is newer; departments
--- missing from the load are deactivated, never deleted; bad records are quarantined, the rest syncs.
+-- missing from the load are deactivated, never deleted (org/leaving.sql); bad records are quarantined,
+-- the rest syncs.
 -- Parameters: load_id, system, observed_at.
 
 -- step: candidates
@@ -71,11 +72,3 @@ WHERE o.reason IS NULL AND u.org_unit_id = o.org_unit_id
   AND u.source_updated_at <= %(observed_at)s
   AND (u.code, u.name, u.sort_order, u.parent_id, u.active)
       IS DISTINCT FROM (o.code, o.name, o.sort_order, p.canonical_id, true);
-
--- step: deactivate_missing
-UPDATE mdm.org_unit u SET active = false, deactivated_at = now(), source_updated_at = %(observed_at)s,
-       updated_at = now()
-FROM mdm.crosswalk c
-WHERE c.entity = 'org_unit' AND c.system = %(system)s AND c.canonical_id = u.org_unit_id AND u.active
-  AND u.source_updated_at <= %(observed_at)s
-  AND NOT EXISTS (SELECT 1 FROM org_in o WHERE o.source_key = c.external_id);

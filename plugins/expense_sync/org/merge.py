@@ -2,8 +2,10 @@
 
 Departments first, then people (whose departments must resolve). For each: stage candidates with
 their quarantine reason, queue the bad ones (and clear items whose problem is gone), then apply the
-clean ones set-based (``include/sql/org/*.sql``). The loads are marked merged and the watermarks
-advanced in the same transaction, so a crash leaves either everything or nothing.
+clean ones set-based (``include/sql/org/*.sql``). What the extraction deactivates is staged first
+(``org/leaving.sql``) and held, deactivating nobody, when it is too much (:mod:`expense_sync.org.guard`).
+The loads are marked merged and the watermarks advanced in the same transaction, so a crash leaves
+either everything or nothing.
 
 A load older than what was already merged is refused as ``superseded``: OA wins, but only its
 newest word does. Merging a load again (a task cleared after its commit) changes nothing.
@@ -15,7 +17,9 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.org import guard
 from expense_sync.rules import EMAIL_RE, MOBILE_RE
+from expense_sync.settings import DEFAULT_ORG_MAX_DEACTIVATION
 from expense_sync.store import queue, runs, sqlfile
 
 ANALYZE_AFTER = 1000  # rows inserted by one merge after which the canonical tables are re-analyzed
@@ -24,22 +28,34 @@ KEEP_LOADS = 7  # staging keeps the last N merged loads per source and entity, f
 REPEATS = {"merged": {"already_merged": True}, "superseded": {"superseded": True}}
 
 ENTITIES = (
-    # entity, sql file, temp table, steps applied after queueing
-    ("org_unit", "org/merge_org_units", "org_in", ["insert_new", "link_new", "update_existing", "deactivate_missing"]),
+    # entity, sql file, temp table, steps applied after queueing, deactivation step (org/leaving.sql)
+    ("org_unit", "org/merge_org_units", "org_in", ["insert_new", "link_new", "update_existing"], "deactivate_units"),
     (
         "employee",
         "org/merge_employees",
         "emp_in",
-        ["positions", "insert_new", "deactivate_flagged", "update_existing", "deactivate_missing"],
+        ["positions", "insert_new", "deactivate_flagged", "update_existing"],
+        "deactivate_employees",
     ),
 )
 
 
-def merge_directory(conn: psycopg.Connection, loads: dict[str, int], run_key: str) -> dict[str, Any]:
-    """Merge the org-unit and employee loads of one extraction; return counts per entity."""
+def merge_directory(
+    conn: psycopg.Connection,
+    loads: dict[str, int],
+    run_key: str,
+    *,
+    max_deactivation: float = DEFAULT_ORG_MAX_DEACTIVATION,
+) -> dict[str, Any]:
+    """Merge the org-unit and employee loads of one extraction; return counts per entity.
+
+    ``max_deactivation``: the share of active departments or of active people one merge may
+    deactivate; above it, nobody is deactivated until a person approves (:mod:`expense_sync.org.guard`).
+    """
     counts: dict[str, Any] = {}
+    held = None
     with conn.transaction():
-        for entity, sql_name, temp_table, apply_steps in ENTITIES:
+        for entity, sql_name, temp_table, apply_steps, deactivate in ENTITIES:
             load_id = loads[entity]
             system, observed_at, status = conn.execute(
                 "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE",
@@ -61,8 +77,12 @@ def merge_directory(conn: psycopg.Connection, loads: dict[str, int], run_key: st
                 "observed_at": observed_at,
                 "email_re": EMAIL_RE,
                 "mobile_re": MOBILE_RE,
+                "org_load": loads["org_unit"],
+                "emp_load": loads["employee"],
             }
-            sqlfile.run(conn, sql_name, params, only=["candidates", "index", "analyze", "orphans"])
+            if held is None:  # once, before anything is applied
+                held = guard.stage_leaving(conn, params, max_deactivation, run_key)
+            sqlfile.run(conn, sql_name, params, only=["candidates", "index", "analyze", "orphans", "hold"])
             quarantined = queue.queue_from(
                 conn,
                 kind="quarantine",
@@ -76,13 +96,15 @@ def merge_directory(conn: psycopg.Connection, loads: dict[str, int], run_key: st
                 conn, kind="quarantine", system=system, entity=entity, table=temp_table, run_key=run_key
             )
             applied = sqlfile.run(conn, sql_name, params, only=apply_steps)
+            applied |= sqlfile.run(conn, "org/leaving", params, only=[deactivate])
             if applied["insert_new"] > ANALYZE_AFTER:  # fresh statistics before the next merge plans its joins
                 conn.execute(f"ANALYZE mdm.{entity}, mdm.crosswalk")
             counts[entity] = {
                 "received": conn.execute(f"SELECT count(*) FROM {temp_table}").fetchone()[0],
                 "created": applied["insert_new"],
                 "updated": applied["update_existing"],
-                "deactivated": applied["deactivate_missing"] + applied.get("deactivate_flagged", 0),
+                "deactivated": applied[deactivate] + applied.get("deactivate_flagged", 0),
+                "deactivation_held": held.get(entity, 0),
                 "quarantined": quarantined,
                 "quarantine_cleared": cleared,
             }

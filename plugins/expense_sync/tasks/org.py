@@ -1,7 +1,9 @@
-"""Tasks of ``org_sync_daily``: extract the OA directory, merge it, push the delta to 合思, summarize."""
+"""Tasks of ``org_sync_daily``: extract the OA directory, merge it, push the delta to 合思, ask about
+held mass deactivations, summarize."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -12,6 +14,8 @@ from expense_sync.pools import POOL_EXPENSE, POOL_OA
 from expense_sync.tasks.common import record_counts, run_key
 
 log = logging.getLogger(__name__)
+# An unanswered question becomes "Defer" (the deactivations stay held) before the next daily run.
+RESPONSE_TIMEOUT = dt.timedelta(hours=12)
 
 
 @task(pool=POOL_OA)
@@ -32,10 +36,11 @@ def extract_directory() -> dict[str, Any]:
 def merge_directory(extracted: dict[str, Any]) -> dict[str, Any]:
     """Merge the landed loads into the canonical tables (OA wins; leavers deactivated; bad rows quarantined)."""
     from expense_sync.org.merge import merge_directory as merge
+    from expense_sync.settings import org_max_deactivation
     from expense_sync.store.db import connect
 
     with connect() as conn:
-        counts = merge(conn, extracted["loads"], run_key())
+        counts = merge(conn, extracted["loads"], run_key(), max_deactivation=org_max_deactivation())
     record_counts("merge", counts)
     log.info("merged: %s", json.dumps(counts, ensure_ascii=False))
     return counts
@@ -54,6 +59,38 @@ def push_to_expense_system(full: bool = False) -> dict[str, Any]:
         counts = push_directory(conn, EkuaibaoHook(), run_key(context), full=full)
     record_counts("push", counts)
     log.info("pushed: %s", json.dumps(counts, ensure_ascii=False))
+    return counts
+
+
+@task
+def deactivation_questions() -> list[dict[str, str]]:
+    """The held mass deactivations to ask about: one question each (subject, body), mapped over by the
+    question task, which is skipped when there is none. Their queue item ids go to XCom ``items``."""
+    from expense_sync.org.guard import questions
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        asked = questions(conn)
+    get_current_context()["ti"].xcom_push(key="items", value=asked["items"])
+    record_counts("questions", {"asked": asked["items"]})
+    return asked["questions"]
+
+
+@task(trigger_rule="none_failed", pool=POOL_EXPENSE)
+def apply_deactivation_decisions(items: list[int], answers: Any) -> dict[str, Any]:
+    """Apply each answer (deactivate / keep active / defer), record who, when and what, and push."""
+    if not items:  # nothing was asked: the question task was skipped
+        record_counts("decisions", {})
+        return {}
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+    from expense_sync.org.guard import apply_answers
+    from expense_sync.store.db import connect
+
+    responses = [answers[i] for i in range(len(items))]
+    with connect() as conn:
+        counts = apply_answers(conn, EkuaibaoHook(), run_key(), items, responses)
+    record_counts("decisions", counts)
+    log.info("decisions: %s", json.dumps(counts, ensure_ascii=False, default=str))
     return counts
 
 

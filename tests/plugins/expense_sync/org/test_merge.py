@@ -1,9 +1,12 @@
 """Extract and merge of the OA directory against the DingTalk sandbox and a real PostgreSQL: a task
 re-run after its commit, and a damaged tree (orphan, cycle) quarantined without deactivating anyone."""
 
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.oa import oa_hook
+from expense_sync.org import guard
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
+from expense_sync.org.push import push_directory
 
 
 def sync(conn, run, vendor="dingtalk"):
@@ -18,3 +21,70 @@ def test_a_merged_load_merged_again_changes_nothing(mdm, sandboxes):
     again = merge_directory(mdm, extracted["loads"], "test/1")
     assert again == {"org_unit": {"already_merged": True}, "employee": {"already_merged": True}}
     assert mdm.execute("SELECT max(updated_at) FROM mdm.employee").fetchone() == last_change
+
+
+def active(conn, *employee_nos):
+    rows = conn.execute("SELECT active FROM mdm.employee WHERE employee_no = ANY(%s)", (list(employee_nos),))
+    return {a for (a,) in rows.fetchall()}
+
+
+def held_items(conn):
+    return conn.execute(
+        "SELECT item_id, status, occurrences, record FROM sync.exception_item WHERE reason_code = 'mass_deactivation'"
+    ).fetchall()
+
+
+def test_leavers_within_the_share_are_deactivated(mdm, sandboxes):
+    sync(mdm, 1)
+    for userid in ("u0000005", "u0000006", "u0000007"):  # 3 of 60: 5 %, not more
+        sandboxes.control("dingtalk").mutate("leave", userid=userid)
+    _, merged = sync(mdm, 2)
+    assert (merged["employee"]["deactivated"], merged["employee"]["deactivation_held"]) == (3, 0)
+    assert active(mdm, "E0000005", "E0000006", "E0000007") == {False}
+    assert held_items(mdm) == []
+
+
+def staff_active(sandboxes):
+    return {s["code"]: s["active"] for s in sandboxes.control("ekuaibao").state()["staffs"]}
+
+
+def test_too_many_leavers_deactivate_nobody_until_a_person_approves(mdm, sandboxes):
+    sync(mdm, 1)
+    push_directory(mdm, EkuaibaoHook(), "test/1")
+    leavers = ["E0000005", "E0000006", "E0000007", "E0000008"]  # 4 of 60: more than 5 %
+    for no in leavers:
+        sandboxes.control("dingtalk").mutate("leave", userid="u" + no[1:])
+    sandboxes.control("dingtalk").mutate("rename_person", userid="u0000001", name="改名后")
+
+    _, merged = sync(mdm, 2)
+    assert (merged["employee"]["deactivated"], merged["employee"]["deactivation_held"]) == (0, 4)
+    assert merged["employee"]["updated"] == 1  # the rest still syncs
+    assert active(mdm, *leavers) == {True}
+    [(item_id, status, occurrences, record)] = held_items(mdm)
+    assert (status, occurrences, record["employee"]["keys"]) == ("open", 1, leavers)
+
+    push_directory(mdm, EkuaibaoHook(), "test/2")
+    assert {staff_active(sandboxes)[no] for no in leavers} == {True}
+
+    _, merged = sync(mdm, 3)  # a re-run holds them too, on the same item
+    assert merged["employee"]["deactivated"] == 0 and active(mdm, *leavers) == {True}
+    assert [row[:3] for row in held_items(mdm)] == [(item_id, "open", 2)]
+    asked = guard.questions(mdm)
+    assert asked["items"] == [item_id] and "E0000005" in asked["questions"][0]["body"]
+
+    answer = {
+        "chosen_options": [guard.APPROVE],
+        "responded_by_user": {"id": "li.na", "name": "li.na"},
+        "responded_at": "2026-12-03T08:00:00+00:00",
+    }
+    result = guard.apply_answers(mdm, EkuaibaoHook(), "test/3", [item_id], [answer])
+    assert result["answers"] == {"deactivate": 1, "employee_deactivated": 4, "org_unit_deactivated": 0}
+    assert active(mdm, *leavers) == {False}
+    staff = staff_active(sandboxes)
+    assert [staff[no] for no in leavers] == [False] * 4 and staff["E0000009"] is True
+    assert mdm.execute(
+        "SELECT status, decision, decided_by FROM sync.exception_item WHERE item_id = %s", (item_id,)
+    ).fetchone() == ("resolved", "deactivate", "li.na")
+
+    _, merged = sync(mdm, 4)
+    assert merged["employee"]["deactivated"] == 0 and len(held_items(mdm)) == 1

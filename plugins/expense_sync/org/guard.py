@@ -1,0 +1,164 @@
+"""The mass-deactivation guard of the org sync, and the person who lifts it.
+
+Every HR sync has one: an OA answering with half its directory missing (a wrong scope, a broken
+sync account) must not disable half the company. Before the merge applies anything it stages what
+the extraction would deactivate (``include/sql/org/leaving.sql``); when that is more than the
+configured share of the active departments or of the active people, it deactivates **nobody** and
+opens one conflict item (``mass_deactivation``) holding the ids. While that item is unresolved every
+run holds its deactivations too (the item is refreshed with the latest ids), and each run asks a
+person in the Airflow UI: *Deactivate them* applies the held deactivations (then 合思 follows),
+*Keep them active* closes the item (a later run that still misses them asks again), *Defer* (also
+what an unanswered question becomes) leaves it held. An item is cleared by itself once a run would
+deactivate nobody.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from expense_sync.chart.decisions import respondent
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.org import APPROVE, DEFER, KEEP
+from expense_sync.org.push import push_directory
+from expense_sync.store import queue, sqlfile
+
+REASON, ENTITY, RECORD_KEY = "mass_deactivation", "directory", "deactivations"
+DECISIONS = {APPROVE: "deactivate", KEEP: "keep_active"}
+EFFECTS = {
+    APPROVE: "the held departments and people are deactivated, in the middle platform and in 合思",
+    KEEP: "nobody is deactivated; a later run that still misses them asks again",
+}
+ACTIVE = {
+    "org_unit": "SELECT count(*) FROM mdm.org_unit u JOIN mdm.crosswalk c ON c.entity = 'org_unit' "
+    "AND c.system = %s AND c.canonical_id = u.org_unit_id WHERE u.active",
+    "employee": "SELECT count(*) FROM mdm.employee m JOIN mdm.crosswalk c ON c.entity = 'employee' "
+    "AND c.system = %s AND c.canonical_id = m.employee_id WHERE m.active",
+}
+LEAVING = {"org_unit": "org_leaving", "employee": "emp_leaving"}
+OPEN_ITEM = """SELECT item_id, record, status FROM sync.exception_item
+ WHERE kind = 'conflict' AND source_system = %s AND entity = %s AND record_key = %s AND reason_code = %s
+   AND status <> 'resolved'"""
+
+
+def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float, run_key: str) -> dict[str, Any]:
+    """Stage what one extraction deactivates (``org_leaving``, ``emp_leaving``) and hold all of it
+    when it is too much, or while an earlier hold waits for a person; return what was held."""
+    system = params["system"]
+    sqlfile.run(conn, "org/leaving", params, only=["units", "employees"])
+    leaving, active = {}, {}
+    for entity, table in LEAVING.items():
+        leaving[entity] = conn.execute(
+            f"SELECT COALESCE(array_agg(id ORDER BY key), '{{}}'), COALESCE(array_agg(key ORDER BY key), '{{}}'), "
+            f"count(*) FROM {table}"
+        ).fetchone()
+        active[entity] = conn.execute(ACTIVE[entity], (system,)).fetchone()[0]
+    held = conn.execute(OPEN_ITEM, (system, ENTITY, RECORD_KEY, REASON)).fetchone()
+    too_many = any(leaving[e][2] > share * active[e] for e in LEAVING)
+    if not too_many and not (held and any(n for *_, n in leaving.values())):
+        if held:  # the OA lists everyone again: nothing left to decide
+            queue.resolve_item(conn, held[0], decision="auto_cleared", actor=queue.SYSTEM_ACTOR, action="auto_resolved")
+        return {"held": 0}
+    record = {
+        "observed_at": params["observed_at"].isoformat(),
+        "share": share,
+        **{e: {"ids": ids, "keys": keys, "leaving": n, "active": active[e]} for e, (ids, keys, n) in leaving.items()},
+    }
+    detail = (
+        f"{leaving['employee'][2]} of {active['employee']} active people and "
+        f"{leaving['org_unit'][2]} of {active['org_unit']} active departments (limit {share:.0%})"
+    )
+    item_id = queue.open_item(
+        conn,
+        kind="conflict",
+        system=system,
+        entity=ENTITY,
+        record_key=RECORD_KEY,
+        reason_code=REASON,
+        detail=detail,
+        record=record,
+        run_key=run_key,
+    )
+    sqlfile.run(conn, "org/leaving", params, only=["hold"])
+    return {"held": item_id, "org_unit": leaving["org_unit"][2], "employee": leaving["employee"][2]}
+
+
+def questions(conn: psycopg.Connection) -> dict[str, list]:
+    """The held deactivations to ask about: item ids, and one question (subject, body) each."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT item_id, source_system, reason, record FROM sync.exception_item WHERE kind = 'conflict' "
+            "AND entity = %s AND reason_code = %s AND status <> 'resolved' ORDER BY item_id",
+            (ENTITY, REASON),
+        ).fetchall()
+    return {"items": [r["item_id"] for r in rows], "questions": [_question(r) for r in rows]}
+
+
+def _question(item: dict[str, Any]) -> dict[str, str]:
+    record = item["record"]
+    people = ", ".join(record["employee"]["keys"][:20])
+    units = ", ".join(record["org_unit"]["keys"][:20])
+    lines = [
+        f"**Conflict #{item['item_id']}** — {item['source_system']}: {item['reason']}",
+        "",
+        f"People (工号): {people}{' …' if record['employee']['leaving'] > 20 else ''}",
+        f"Departments: {units}{' …' if record['org_unit']['leaving'] > 20 else ''}",
+        "",
+        f"- **{APPROVE}**: {EFFECTS[APPROVE]}",
+        f"- **{KEEP}**: {EFFECTS[KEEP]}",
+        f"- **{DEFER}**: decide later; nobody is deactivated meanwhile (also what happens when nobody answers)",
+    ]
+    return {"subject": f"org sync: {item['reason'].split(':')[0]}", "body": "\n".join(lines)}
+
+
+def apply_answers(
+    conn: psycopg.Connection,
+    hook: EkuaibaoHook,
+    run_key: str,
+    items: list[int],
+    answers: list[dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Apply each answer to its held deactivations and record who, when and what; when any were
+    applied, push the delta so 合思 follows."""
+    counts: Counter = Counter()
+    for item_id, answer in zip(items, answers, strict=True):
+        option = ((answer or {}).get("chosen_options") or [DEFER])[0]
+        actor, facts = respondent(answer)
+        detail = {"option": option, "run_key": run_key, **facts}
+        with conn.transaction():
+            status, record = conn.execute(
+                "SELECT status, record FROM sync.exception_item WHERE item_id = %s FOR UPDATE", (item_id,)
+            ).fetchone()
+            if status == "resolved":  # cleared meanwhile: the OA lists them again
+                queue.add_event(conn, item_id, actor, "answer_ignored", {**detail, "why": "already resolved"})
+                counts["ignored"] += 1
+                continue
+            if option == DEFER:
+                queue.defer_item(conn, item_id, actor=actor, detail=detail)
+                counts["deferred"] += 1
+                continue
+            if option == APPROVE:
+                params = {
+                    "unit_ids": record["org_unit"]["ids"],
+                    "employee_ids": record["employee"]["ids"],
+                    "observed_at": record["observed_at"],
+                }
+                steps = ["approved_units", "approved_employees", "deactivate_units", "deactivate_employees"]
+                done = sqlfile.run(conn, "org/leaving", params, only=steps)
+                counts["org_unit_deactivated"] += done["deactivate_units"]
+                counts["employee_deactivated"] += done["deactivate_employees"]
+            queue.resolve_item(
+                conn,
+                item_id,
+                decision=DECISIONS[option],
+                actor=actor,
+                note=EFFECTS[option],
+                at=facts["responded_at"],
+                detail=detail,
+            )
+            counts[DECISIONS[option]] += 1
+    pushed = push_directory(conn, hook, run_key) if counts["deactivate"] else {}
+    return {"answers": dict(counts), "pushed": pushed}
