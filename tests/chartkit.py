@@ -160,8 +160,8 @@ def open_conflicts(conn) -> dict[tuple[str, str], tuple[str, str]]:
     return {(entity, key): (reason, status) for entity, key, reason, status in rows}
 
 
-def parked_questions() -> list[tuple[str, int]]:
-    """(run id, map index) of every conflict question waiting for an answer."""
+def parked_questions(dag: str = DAG, task: str = HITL_TASK) -> list[tuple[str, int]]:
+    """(run id, map index) of every question of ``dag``'s ``task`` waiting for an answer."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
@@ -172,8 +172,8 @@ def parked_questions() -> list[tuple[str, int]]:
             tuple(row)
             for row in session.execute(
                 select(TaskInstance.run_id, TaskInstance.map_index).where(
-                    TaskInstance.dag_id == DAG,
-                    TaskInstance.task_id == HITL_TASK,
+                    TaskInstance.dag_id == dag,
+                    TaskInstance.task_id == task,
                     TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
                 )
             ).all()
@@ -183,8 +183,8 @@ def parked_questions() -> list[tuple[str, int]]:
 class _Background:
     """Something that happens in the Airflow UI or scheduler while ``dag.test()`` waits."""
 
-    def __init__(self, *, expected: int) -> None:
-        self.expected = expected
+    def __init__(self, *, expected: int, dag: str = DAG, task: str = HITL_TASK) -> None:
+        self.expected, self.dag, self.task = expected, dag, task
         self.errors: list[str] = []
         self.thread = threading.Thread(target=self._guarded, daemon=True)
         self.stop = threading.Event()
@@ -220,12 +220,12 @@ class NobodyAnswers(_Background):
         from airflow.utils.session import create_session
         from sqlalchemy import update
 
-        while not self.stop.is_set() and len(parked_questions()) < self.expected:
+        while not self.stop.is_set() and len(parked_questions(self.dag, self.task)) < self.expected:
             time.sleep(0.3)
         with create_session() as session:
             session.execute(
                 update(TaskInstance)
-                .where(TaskInstance.dag_id == DAG, TaskInstance.task_id == HITL_TASK)
+                .where(TaskInstance.dag_id == self.dag, TaskInstance.task_id == self.task)
                 .values(trigger_timeout=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
             )
         SchedulerJobRunner(job=Job(), executors=[]).check_awaiting_input_timeouts()
@@ -235,8 +235,8 @@ class Responder(_Background):
     """A person at the Airflow UI: answers each parked conflict question through the HITL REST API
     of an in-process API server sharing the metadata DB, choosing with ``choose(subject, body)``."""
 
-    def __init__(self, choose: Callable[[str, str], str], *, expected: int) -> None:
-        super().__init__(expected=expected)
+    def __init__(self, choose: Callable[[str, str], str], *, expected: int, **where: str) -> None:
+        super().__init__(expected=expected, **where)
         self.choose = choose
         self.answered: list[dict] = []
 
@@ -249,10 +249,10 @@ class Responder(_Background):
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         done: set[tuple[str, int]] = set()
         while not self.stop.is_set() and len(done) < self.expected:
-            for run_id, map_index in parked_questions():
+            for run_id, map_index in parked_questions(self.dag, self.task):
                 if (run_id, map_index) in done:
                     continue
-                path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/{HITL_TASK}/{map_index}/hitlDetails"
+                path = f"/api/v2/dags/{self.dag}/dagRuns/{run_id}/taskInstances/{self.task}/{map_index}/hitlDetails"
                 detail = client.get(path, headers=headers).json()
                 option = self.choose(detail["subject"], detail["body"])
                 answer = client.patch(path, headers=headers, json={"chosen_options": [option], "params_input": {}})

@@ -11,6 +11,8 @@ import json
 import psycopg
 import pytest
 
+from chartkit import Responder, enable_ui_login
+from expense_sync.org import APPROVE, DEFER
 from testkit import canonical_state, expense_state, run_dag, step_counts, write_calls
 
 DAG = "org_sync_daily"
@@ -266,3 +268,38 @@ def test_an_orphan_and_a_cycle_are_quarantined_and_their_people_stay_active(dagb
     assert run_dag(dagbag, DAG)[0] == "success"
     open_items = mdm.execute("SELECT count(*) FROM sync.exception_item WHERE status <> 'resolved'").fetchone()[0]
     assert open_items == 0
+
+
+def test_too_many_leavers_are_held_until_a_person_approves_in_the_airflow_ui(
+    dagbag, mdm, sandboxes, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "dingtalk")
+    enable_ui_login(monkeypatch, tmp_path)
+    assert run_dag(dagbag, DAG)[0] == "success"
+    leavers = ["E0000005", "E0000006", "E0000007", "E0000008"]  # 4 of 60: more than 5 %
+    for no in leavers:
+        sandboxes.control("dingtalk").mutate("leave", userid="u" + no[1:])
+    question = {"dag": DAG, "task": "ask_about_deactivations"}
+
+    def still_active():
+        canonical, expense = canonical_state(mdm)["employees"], expense_state(sandboxes)["staff"]
+        return {canonical[no]["active"] for no in leavers} | {expense[no]["active"] for no in leavers}
+
+    bodies = []
+    with Responder(lambda subject, body: bodies.append(body) or DEFER, expected=1, **question) as li:
+        state, tasks = run_dag(dagbag, DAG)
+    assert li.errors == [] and state == "success", (li.errors, tasks)
+    assert all(no in bodies[0] for no in leavers)
+    assert step_counts(mdm, "merge")["employee"]["deactivated"] == 0
+    assert still_active() == {True}
+    held = "SELECT status, decision, decided_by FROM sync.exception_item WHERE reason_code = 'mass_deactivation'"
+    assert mdm.execute(held).fetchall() == [("deferred", None, None)]  # and held: nobody deactivated
+
+    with Responder(lambda subject, body: APPROVE, expected=1, **question) as li:
+        state, tasks = run_dag(dagbag, DAG)  # the merge holds them again; the person approves
+    assert li.errors == [] and state == "success", (li.errors, tasks)
+    assert step_counts(mdm, "merge")["employee"]["deactivated"] == 0
+    assert step_counts(mdm, "decisions")["answers"]["employee_deactivated"] == 4
+    assert still_active() == {False}
+    assert mdm.execute(held).fetchall() == [("resolved", "deactivate", "li.na")]
+    assert_expense_matches_canonical(mdm, sandboxes)

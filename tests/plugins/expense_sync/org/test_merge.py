@@ -88,3 +88,19 @@ def test_too_many_leavers_deactivate_nobody_until_a_person_approves(mdm, sandbox
 
     _, merged = sync(mdm, 4)
     assert merged["employee"]["deactivated"] == 0 and len(held_items(mdm)) == 1
+
+
+def test_too_many_departments_gone_deactivate_nobody(mdm, sandboxes):
+    sync(mdm, 1)
+    dingtalk = sandboxes.control("dingtalk")
+    staff = [p["userid"] for p in dingtalk.state()["people"] if p["dept_ids"] == [11]]
+    for userid in staff:  # 3 of 60 people: within 5 %; 1 of 12 departments: more
+        dingtalk.mutate("leave", userid=userid)
+    dingtalk.mutate("remove_department", dept_id=11)
+    _, merged = sync(mdm, 2)
+    assert (merged["org_unit"]["deactivated"], merged["org_unit"]["deactivation_held"]) == (0, 1)
+    assert (merged["employee"]["deactivated"], merged["employee"]["deactivation_held"]) == (0, len(staff))
+    assert active(mdm, *("E" + u[1:] for u in staff)) == {True}
+    assert mdm.execute("SELECT active FROM mdm.org_unit WHERE code = '11'").fetchone() == (True,)
+    [(_, status, _, record)] = held_items(mdm)
+    assert (status, record["org_unit"]["keys"]) == ("open", ["11"])
