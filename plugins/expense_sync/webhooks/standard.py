@@ -10,11 +10,16 @@ by spaces, or a JSON list whose items are a secret or ``{"secret": "whsec_…", 
 "<ISO 8601>"}``. During a rotation list the new and the old secret; give the old one a
 ``not_after`` to end its grace window (after it, deliveries signed only with it are refused).
 
+A secret must hold at least 24 random bytes (after base64 decoding; the spec's generators make 24
+to 64); a shorter one is a misconfiguration.
+
 Dedup key: ``webhook-id`` (the same on every retry of an event, per the spec).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +38,8 @@ SOURCE = "standard"
 CONTENT_TYPES = ("application/json",)
 MAX_ID_CHARS = 255
 MAX_SIGNATURE_CHARS = 4096
+MIN_SECRET_BYTES = 24
+SECRET_PREFIX = "whsec_"
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,13 @@ def _secret(number: int, entry: Any) -> Secret:
     if not isinstance(entry, str) or not entry:
         raise Misconfigured(f"{where}: no secret")
     masked(entry)
-    try:
-        return Secret(Webhook(entry), not_after)
-    except Exception:  # the library raises binascii.Error, its own errors or RuntimeError
+    try:  # decoded as the library decodes it (unpadded base64 allowed), to check its length first
+        key = base64.b64decode(entry.removeprefix(SECRET_PREFIX) + "==")
+    except (binascii.Error, ValueError):
         raise Misconfigured(f"{where}: not a whsec_ base64 secret") from None
+    if len(key) < MIN_SECRET_BYTES:
+        raise Misconfigured(f"{where}: secret shorter than {MIN_SECRET_BYTES} bytes")
+    return Secret(Webhook(key), not_after)
 
 
 def load() -> Secrets:

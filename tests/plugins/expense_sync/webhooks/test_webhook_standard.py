@@ -244,3 +244,23 @@ def test_an_invalid_secret_is_a_misconfiguration_the_sender_retries(receiver, we
     assert response.status_code == 503 and response.headers["Retry-After"] == "60"
     [line] = refusals(caplog)
     assert "item 1: not a whsec_ base64 secret" in line and "notbase64" not in line
+
+
+def test_a_too_short_secret_is_a_misconfiguration_even_for_a_delivery_it_signs(
+    receiver, webhook_env, monkeypatch, caplog
+):
+    short = "whsec_" + base64.b64encode(b"abc").decode()  # 3 bytes: guessable
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_WEBHOOK_SECRETS", json.dumps([STANDARD_SECRET, short]))
+
+    response = receiver.send(standard(standard_payload(), secrets=(short,)))
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    [line] = refusals(caplog)
+    assert "item 2: secret shorter than 24 bytes" in line and short not in line
+    assert inbox_rows(webhook_env) == []
+
+
+def test_a_secret_of_24_bytes_is_enough(receiver, webhook_env, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_WEBHOOK_SECRETS", VECTOR["secret"])  # 24 bytes
+
+    assert receiver.send(standard(standard_payload(), secrets=(VECTOR["secret"],))).status_code == 200
