@@ -9,7 +9,13 @@ What the sender hears when the database cannot take the event:
 
 * cannot connect, connection lost twice, too slow (``db_timeout``), any other database error → 503
   with ``Retry-After`` (the sender retries; the event is not lost, and never answered 2xx);
+* the payload holds a lone surrogate (JSON ``"\\ud800"``), which no UTF-8 text can carry → 400,
+  found before the insert;
 * the server refuses the payload's data (e.g. a NUL character inside a JSON string) → 422.
+
+Either refused payload is kept for a person: a quarantine item in the exception queue
+(``webhook_payload_unstorable``, keyed by source and dedup key, the payload as escaped text), so a
+4xx never loses an event silently.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from expense_sync.store import inbox
+from expense_sync.store import inbox, queue
 from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks.errors import Rejected
 
 log = logging.getLogger(__name__)
 APPLICATION_NAME = "expense-sync-webhooks"
 RETRY_AFTER = 5
+UNSTORABLE = "webhook_payload_unstorable"
 
 
 def connect_mdm(statement_timeout: float) -> psycopg.Connection:
@@ -40,6 +47,31 @@ def connect_mdm(statement_timeout: float) -> psycopg.Connection:
         (f"{int(statement_timeout * 1000)}ms", APPLICATION_NAME),
     )
     return conn
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which UTF-8 (and so PostgreSQL) cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def keep(conn: psycopg.Connection, event: InboundEvent, why: str) -> None:
+    """Queue a payload the inbox cannot take for a person (escaped, so that the queue can store it)."""
+    payload = event.payload_json.encode("utf-8", "backslashreplace").decode("utf-8")  # "\ud800" → r"\ud800"
+    with conn.transaction():
+        queue.open_item(
+            conn,
+            kind="quarantine",
+            system=event.source,
+            entity="webhook_event",
+            record_key=event.dedup_key,
+            reason_code=UNSTORABLE,
+            detail=f"the inbox cannot store the payload ({why})",
+            record={"event_type": event.event_type, "subject": event.subject, "payload": payload},
+        )
 
 
 class InboxWriter:
@@ -65,8 +97,12 @@ class InboxWriter:
         for attempt in (1, 2):
             conn = self._connection()
             try:
+                if has_lone_surrogate(event.payload_json):
+                    keep(conn, event, "a lone surrogate")
+                    raise Rejected(400, "body has a lone surrogate")
                 return inbox.insert(conn, event) is not None
             except psycopg.DataError as err:
+                keep(conn, event, f"sqlstate {err.sqlstate}")
                 raise Rejected(422, "payload cannot be stored", detail=f"sqlstate {err.sqlstate}") from None
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 lost = conn.broken or conn.closed

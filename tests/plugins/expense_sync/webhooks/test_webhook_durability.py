@@ -93,13 +93,15 @@ def test_a_database_slower_than_the_timeout_answers_503(start_receiver, webhook_
     assert len(inbox_rows(webhook_env)) == 1
 
 
-def test_a_payload_the_database_refuses_is_422_and_nothing_is_stored(receiver, webhook_env, caplog):
+def test_a_payload_the_database_refuses_is_422_and_kept_for_a_person(receiver, webhook_env, caplog):
     response = receiver.send(standard_by_hand(b'{"type": "claim.paid", "note": "nul \\u0000 inside"}'))
 
     assert response.status_code == 422
     assert inbox_rows(webhook_env) == []
     [line] = refusals(caplog)
     assert "reason=payload cannot be stored" in line and "sqlstate 22P05" in line and "nul" not in line
+    [(code, record)] = webhook_env.execute("SELECT reason_code, record FROM sync.exception_item").fetchall()
+    assert code == "webhook_payload_unstorable" and "nul \\u0000 inside" in record["payload"]
 
 
 def test_an_undefined_database_connection_answers_503(receiver, webhook_env, monkeypatch):

@@ -198,3 +198,34 @@ def test_an_unknown_extra_is_a_misconfiguration(receiver, webhook_env, monkeypat
     assert receiver.send(ekuaibao(ekuaibao_message())).status_code == 503
     [line] = refusals(caplog)
     assert "invalid extras: outbound_sign_key" in line and EKUAIBAO_SIGN_KEY not in caplog.text
+
+
+def _queued(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT kind, source_system, entity, record_key, reason_code, reason, record, occurrences"
+        " FROM sync.exception_item ORDER BY item_id"
+    ).fetchall()
+
+
+def test_a_lone_surrogate_is_refused_once_and_kept_for_a_person(receiver, webhook_env, caplog):
+    message = ekuaibao_message(title="报销 \ud800 broken", signKey=EKUAIBAO_SIGN_KEY)
+    body = json.dumps(message).encode()  # ASCII: the surrogate travels as the escape \ud800
+    delivery = Delivery("POST", "/expense-sync/webhooks/ekuaibao", body, {"Content-Type": "application/json"})
+
+    first, retry = receiver.send(delivery), receiver.send(delivery)
+
+    assert (first.status_code, retry.status_code) == (400, 400)  # refused for good, not 503 for ever
+    assert first.json() == {"error": "body has a lone surrogate"}
+    assert inbox_rows(webhook_env) == []
+    [(kind, system, entity, key, code, reason, record, occurrences)] = _queued(webhook_env)
+    assert (kind, system, entity, key, code) == (
+        "quarantine",
+        "ekuaibao",
+        "webhook_event",
+        "ID01flow|FLOW:251847192:631543649|flow.paid",
+        "webhook_payload_unstorable",
+    )
+    assert "lone surrogate" in reason and occurrences == 2
+    assert record["subject"] == "ID01flow" and "报销 \\ud800 broken" in record["payload"]
+    assert EKUAIBAO_SIGN_KEY not in json.dumps(record)
+    assert len(refusals(caplog)) == 2
