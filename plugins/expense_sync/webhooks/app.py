@@ -11,6 +11,9 @@ URL check; ``GET /health``), under the plugin's url_prefix (``/expense-sync``) i
 5. a poke to the notifier (asset event on ``expense_claims``, coalesced, off the request path);
 6. the sender's own success answer (the same for a duplicate).
 
+The inbox connections are opened when the app starts (its lifespan), so the first delivery is as
+fast as the next ones; a database that is down then does not stop the start (deliveries get 503).
+
 Every refusal is logged as one line (sender, status, fixed reason, peer), never with the body or a
 secret. Anything unexpected is caught by :class:`CatchAll`: one line, and 503 so that the sender
 tries again. The app is not behind Airflow's auth: every request authenticates itself.
@@ -18,6 +21,7 @@ tries again. The app is not behind Airflow's auth: every request authenticates i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +44,7 @@ from expense_sync.webhooks.notify import CoalescingNotifier, Notifier
 from expense_sync.webhooks.writer import InboxWriter
 
 log = logging.getLogger("expense_sync.webhooks")
+WARM_SECONDS = 10.0  # the longest the start up waits for the inbox connections
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Open the inbox connections off the event loop; a database that is down only logs, and a slow
+        # one does not hold the start up for more than WARM_SECONDS (the opening goes on meanwhile).
+        warming = asyncio.get_running_loop().run_in_executor(None, receiver.writer.warm)
+        await asyncio.wait([warming], timeout=WARM_SECONDS)
         yield
         receiver.close()
 

@@ -78,12 +78,43 @@ class InboxWriter:
     """``size`` writer threads with a connection each; :meth:`store` awaits one insert."""
 
     def __init__(self, size: int, timeout: float, connect: Callable[[], psycopg.Connection] | None = None) -> None:
+        self.size = size
         self.timeout = timeout
         self._connect = connect or (lambda: connect_mdm(timeout))
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="inbox-writer")
         self._local = threading.local()
         self._connections: list[psycopg.Connection] = []
         self._lock = threading.Lock()
+
+    def warm(self, timeout: float = 30.0) -> int:
+        """Open every writer thread's connection now (the app's start), so that the first delivery
+        does not pay for a connection inside its ``db_timeout``. Blocks; returns how many opened.
+        A database that cannot be reached is logged, not raised: deliveries get 503 until it is back."""
+        together = threading.Barrier(self.size, timeout=timeout)  # holds each thread, so each opens its own
+
+        def open_one() -> Rejected | None:
+            try:
+                self._connection()
+                return None
+            except Rejected as rejected:
+                return rejected
+            finally:
+                try:
+                    together.wait()
+                except threading.BrokenBarrierError:
+                    pass
+
+        failures = [f for f in [self._executor.submit(open_one) for _ in range(self.size)] if f.result()]
+        if failures:
+            rejected = failures[0].result()
+            log.warning(
+                "inbox connections opened at start: %d of %d (%s: %s)",
+                self.size - len(failures),
+                self.size,
+                rejected.reason,
+                rejected.detail,
+            )
+        return self.size - len(failures)
 
     async def store(self, event: InboundEvent) -> bool:
         """Insert and commit; ``True`` if stored now, ``False`` if it was stored before."""

@@ -24,6 +24,7 @@ from webhook_senders import (
 from webhook_testkit import Notifications, inbox_rows, refusals
 
 from expense_sync.webhooks.config import ReceiverSettings
+from expense_sync.webhooks.writer import connect_mdm
 from expense_sync_sandboxes.cluster import free_port
 
 TERMINATE = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
@@ -45,6 +46,7 @@ def test_an_unreachable_database_answers_503_and_the_retry_is_stored(start_recei
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
     assert refused.json() == {"error": "database unavailable"}
     assert "source=standard status=503 reason=database unavailable" in refusals(caplog)[0]
+    assert "inbox connections opened at start: 0 of 4 (database unavailable" in caplog.text  # yet it started
     assert receiver.notifications.calls == []
 
     monkeypatch.setenv("AIRFLOW_CONN_MDM_POSTGRES", good_url)
@@ -80,6 +82,19 @@ def test_a_restarted_database_costs_no_delivery(receiver, webhook_env, pg_server
     assert len(_rows_now()) == 2
 
 
+def test_the_first_delivery_after_the_start_finds_its_connection_open(start_receiver, webhook_env):
+    def slow_connect() -> psycopg.Connection:  # a connection takes longer than a delivery may
+        time.sleep(0.8)
+        return connect_mdm(0.5)
+
+    settings = ReceiverSettings(notify_interval=0.0, config_ttl=0.0, db_timeout=0.5, pool_size=2)
+    receiver = start_receiver(settings=settings, connect=slow_connect)
+
+    first = [receiver.send(standard(standard_payload(), msg_id=f"msg_first_{i}")) for i in range(2)]
+
+    assert [r.status_code for r in first] == [200, 200]
+
+
 def test_a_database_slower_than_the_timeout_answers_503(start_receiver, webhook_env):
     receiver = start_receiver(settings=ReceiverSettings(notify_interval=0.0, config_ttl=0.0, db_timeout=0.5))
     delivery = ekuaibao(ekuaibao_message())
@@ -104,8 +119,9 @@ def test_a_payload_the_database_refuses_is_422_and_kept_for_a_person(receiver, w
     assert code == "webhook_payload_unstorable" and "nul \\u0000 inside" in record["payload"]
 
 
-def test_an_undefined_database_connection_answers_503(receiver, webhook_env, monkeypatch):
+def test_an_undefined_database_connection_answers_503(start_receiver, webhook_env, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_MDM_POSTGRES")
+    receiver = start_receiver()
 
     response = receiver.send(standard(standard_payload()))
 
@@ -165,6 +181,11 @@ def test_duplicates_are_not_announced(receiver, webhook_env):
 
 class DriverWithABug:
     """A database connection whose driver fails in a way nobody planned for."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def execute(self, *args, **kwargs):
         raise RuntimeError("driver bug: CANARY-8d1e secret-looking detail")
