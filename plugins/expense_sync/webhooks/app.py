@@ -3,7 +3,8 @@
 ``POST /webhooks/{ekuaibao,dingtalk,wecom,standard}`` (and ``GET /webhooks/wecom`` for WeCom's
 URL check; ``GET /health``), under the plugin's url_prefix (``/expense-sync``) in the api-server:
 
-1. size and media type, before reading the body (413, 415), then the body up to the limit (413);
+1. size and media type, before reading the body (413, 415), then the body up to the limit (413)
+   and within ``body_timeout`` of the request's start (408, and the connection is closed);
 2. the sender's secrets (cached; 404 when the sender is not configured, 503 when misconfigured);
 3. the sender's verification of the raw bytes, then parsing (400 malformed, 401 forged or stale);
 4. the insert into ``sync.event_inbox``, committed before the answer (a duplicate inserts nothing;
@@ -132,8 +133,42 @@ def refuse(source: str, request: Request, rejected: Rejected) -> JSONResponse:
         peer,
         f" ({rejected.detail})" if rejected.detail else "",
     )
-    headers = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else None
+    headers = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else {}
+    if rejected.status == 408:  # the rest of a stalled body is not waited for
+        headers["Connection"] = "close"
     return JSONResponse({"error": rejected.reason}, rejected.status, headers=headers)
+
+
+class BodyTimeout:
+    """Pure ASGI guard: the whole request body must arrive within ``seconds`` of the request's start.
+
+    A read that would end later raises :class:`Rejected` (408), which the route answers as any
+    refusal; a client that stalls its body cannot hold a connection for ever."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        body_done = False
+
+        async def timed_receive() -> dict:
+            nonlocal body_done
+            if body_done:  # after the body only a disconnect can come: no time limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                raise Rejected(408, "body too slow", detail=f"not complete after {self.seconds:g} s") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        await self.app(scope, timed_receive, send)
 
 
 class CatchAll:
@@ -185,7 +220,8 @@ def create_app(
 
     app = FastAPI(title="expense-sync webhooks", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.receiver = receiver
-    app.add_middleware(CatchAll)
+    app.add_middleware(BodyTimeout, seconds=receiver.settings.body_timeout)
+    app.add_middleware(CatchAll)  # the outermost
     # Plain Starlette routes: the handlers take the raw request, so FastAPI's parameter machinery
     # would only add cost per delivery.
     for sender in SENDERS.values():

@@ -13,6 +13,8 @@ variable                                   default       meaning
                                                          seconds and process (bursts are coalesced)
 ``EXPENSE_SYNC_WEBHOOK_CONFIG_TTL``        60.0          seconds the senders' secrets are cached
                                                          (a rotated secret is picked up after this)
+``EXPENSE_SYNC_WEBHOOK_BODY_TIMEOUT``      10.0          seconds a request may take to send its whole
+                                                         body (from its headers); then 408
 =========================================  ============  ==============================================
 
 Secrets never come from here: see :mod:`expense_sync.webhooks.credentials`.
@@ -34,6 +36,7 @@ class ReceiverSettings:
     db_timeout: float = 1.0
     notify_interval: float = 1.0
     config_ttl: float = 60.0
+    body_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ReceiverSettings:
@@ -47,6 +50,11 @@ class ReceiverSettings:
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{f.name.upper()} must be a number") from None
         settings = cls(**values)
-        if settings.max_body_bytes < 1024 or settings.pool_size < 1 or settings.db_timeout <= 0:
-            raise ValueError(f"{ENV_PREFIX}*: body limit ≥ 1024, pool size ≥ 1 and a positive timeout")
+        if (
+            settings.max_body_bytes < 1024
+            or settings.pool_size < 1
+            or settings.db_timeout <= 0
+            or settings.body_timeout <= 0
+        ):
+            raise ValueError(f"{ENV_PREFIX}*: body limit ≥ 1024, pool size ≥ 1 and positive timeouts")
         return settings

@@ -17,11 +17,12 @@ def test_settings_come_from_named_environment_variables():
             "EXPENSE_SYNC_WEBHOOK_DB_TIMEOUT": "0.5",
             "EXPENSE_SYNC_WEBHOOK_NOTIFY_INTERVAL": "2",
             "EXPENSE_SYNC_WEBHOOK_CONFIG_TTL": "30",
+            "EXPENSE_SYNC_WEBHOOK_BODY_TIMEOUT": "5",
         }
     )
 
     assert settings == ReceiverSettings(
-        max_body_bytes=65536, pool_size=8, db_timeout=0.5, notify_interval=2.0, config_ttl=30.0
+        max_body_bytes=65536, pool_size=8, db_timeout=0.5, notify_interval=2.0, config_ttl=30.0, body_timeout=5.0
     )
     assert ReceiverSettings.from_env({}) == ReceiverSettings()
 
@@ -33,6 +34,7 @@ def test_settings_come_from_named_environment_variables():
         {"EXPENSE_SYNC_WEBHOOK_POOL_SIZE": "0"},
         {"EXPENSE_SYNC_WEBHOOK_MAX_BODY_BYTES": "100"},
         {"EXPENSE_SYNC_WEBHOOK_DB_TIMEOUT": "0"},
+        {"EXPENSE_SYNC_WEBHOOK_BODY_TIMEOUT": "0"},
     ],
 )
 def test_bad_settings_stop_the_receiver(env):
