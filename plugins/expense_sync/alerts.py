@@ -151,6 +151,21 @@ def _robot_hook():
             self.merged_extra = {"timeout": TIMEOUT}  # DingdingHook sends without one otherwise
             return session
 
+        def run_and_check(self, session, prepped_request, extra_options):
+            """The provider's send and check, less its warning on a failed connection: that warning
+            prints the robot's URL, whose ``access_token`` is the robot's credential, and a masker is
+            not in every process that alerts. The error goes on to :func:`send_dingtalk`, scrubbed."""
+            settings = session.merge_environment_settings(
+                prepped_request.url,
+                proxies=session.proxies,
+                stream=session.stream,
+                verify=session.verify,
+                cert=session.cert,
+            )
+            response = session.send(prepped_request, timeout=extra_options.get("timeout"), **settings)
+            self.check_response(response)
+            return response
+
         def _get_endpoint(self) -> str:
             endpoint = super()._get_endpoint()
             secret = (self.get_connection(self.http_conn_id).extra_dejson or {}).get("secret")

@@ -7,6 +7,7 @@ tests/ops/test_deadline_alerts.py: only the scheduler evaluates deadlines.)
 """
 
 import json
+import logging
 
 import pytest
 
@@ -128,3 +129,20 @@ def test_a_deadline_alert_says_which_run_is_late():
     assert alert.title == f"expense-sync: {DAG} missed its deadline"
     assert ("Run", "scheduled__2026-03-02") in alert.facts and ("State", "running") in alert.facts
     assert isinstance(alert, Alert) and "<h3>" in alert.html() and alert.markdown().startswith("### expense-sync")
+
+
+def test_an_unreachable_robot_never_logs_its_token(monkeypatch, caplog, capsys):
+    from expense_sync.alerts import send_dingtalk
+    from expense_sync_sandboxes.cluster import free_port
+
+    robot = f"http://127.0.0.1:{free_port()}"  # nothing listens: the connection is refused
+    conn = {"conn_type": "dingding", "host": robot, "password": ROBOT_TOKEN, "extra": {"secret": ROBOT_SECRET}}
+    monkeypatch.setenv("AIRFLOW_CONN_ALERTS_DINGTALK", json.dumps(conn))
+    caplog.set_level(logging.DEBUG)
+
+    assert send_dingtalk(Alert("expense-sync: org_sync_daily failed", DAG)) is False
+
+    logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text + "".join(capsys.readouterr())
+    assert "alert not delivered to DingTalk: ConnectionError" in logged
+    for secret in (ROBOT_TOKEN, ROBOT_SECRET):
+        assert secret not in logged
