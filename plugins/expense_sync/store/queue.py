@@ -66,6 +66,9 @@ REASONS: dict[str, str] = {
     "cancelled_after_voucher": "the claim was rejected or withdrawn after its voucher was made",
     "voucher_refused": "the ERP refused the claim's voucher",
     "write_back_refused": "the expense system refused the voucher number",
+    "webhook_payload_unstorable": "a webhook's body cannot be stored as sent (kept escaped for a person)",
+    "mass_deactivation": "the org sync would deactivate more than the allowed share: held for a person",
+    "duplicate_in_erp": "the ERP holds one of our vouchers twice",
 }
 
 
