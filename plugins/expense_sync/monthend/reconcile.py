@@ -399,7 +399,9 @@ def _queue(
             record={"claim_no": claim_no, "voucher": ref, "number": number, "amount": str(amount)},
             run_key=run_key,
         )
-    for ref in missing:
+    named = [(ref, "missing_in_erp", ref) for ref in missing]
+    named += [(ref, "duplicate_in_erp", detail) for ref, detail in duplicates.items()]
+    for ref, reason, detail in named:
         key = f"{prefix}{ref}"
         keys[ENTITY_VOUCHER].add(key)
         open_item(
@@ -408,21 +410,7 @@ def _queue(
             system=vendor,
             entity=ENTITY_VOUCHER,
             record_key=key,
-            reason_code="missing_in_erp",
-            detail=ref,
-            record={"voucher": ref},
-            run_key=run_key,
-        )
-    for ref, detail in duplicates.items():
-        key = f"{prefix}{ref}"
-        keys[ENTITY_VOUCHER].add(key)
-        open_item(
-            conn,
-            kind="conflict",
-            system=vendor,
-            entity=ENTITY_VOUCHER,
-            record_key=key,
-            reason_code="duplicate_in_erp",
+            reason_code=reason,
             detail=detail,
             record={"voucher": ref, "detail": detail},
             run_key=run_key,
