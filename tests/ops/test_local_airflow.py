@@ -48,6 +48,9 @@ def test_org_sync_daily_runs_green_and_its_vendor_tasks_take_their_pools(local_a
         "merge_directory": "success",
         "check_org_health": "success",
         "push_to_expense_system": "success",
+        "deactivation_questions": "success",
+        "ask_about_deactivations": "skipped",  # nothing held: no question, the run does not wait
+        "apply_deactivation_decisions": "success",
         "summarize": "success",
     }
     pools = {t["task_id"]: t["pool"] for t in tasks}
