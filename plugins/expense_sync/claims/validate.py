@@ -28,6 +28,7 @@ import psycopg
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.store import queue, sqlfile
+from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,17 @@ def validate_claims(
     *,
     run_key: str | None,
 ) -> dict[str, Any]:
-    """Validate the waiting claims; returns counts (``valid``, ``invalid``, per reason, ``waiting_for_oa``)."""
+    """Validate the waiting claims; returns counts (``valid``, ``invalid``, per reason, ``waiting_for_oa``).
+
+    One validation at a time (an advisory lock): two overlapping runs would rewrite the same claims'
+    lines at once and collide on them."""
+    with held(conn, "claims/validate"):
+        return _validate_claims(conn, expense, oa, run_key=run_key)
+
+
+def _validate_claims(
+    conn: psycopg.Connection, expense: EkuaibaoHook, oa: Any, *, run_key: str | None
+) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     pending = claims_to_check(conn)
     if not pending:
