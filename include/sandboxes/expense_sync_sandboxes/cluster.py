@@ -89,7 +89,8 @@ class SandboxCluster:
         host: str = "127.0.0.1",
     ) -> None:
         self.host = host
-        self.ports = {v: (ports or {}).get(v) or free_port() for v in vendors}
+        self.fixed = dict(ports or {})
+        self.ports = {v: self.fixed.get(v) or free_port() for v in vendors}
         self.options = options or {}
         self.process: subprocess.Popen | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="expense-sync-sandboxes-", suffix=".log")[1])
@@ -115,7 +116,18 @@ class SandboxCluster:
             }
         )
 
-    def start(self, timeout: float = 30) -> SandboxCluster:
+    def start(self, timeout: float = 30, attempts: int = 3) -> SandboxCluster:
+        """Start the sandboxes; a free port taken by another process meanwhile is picked again."""
+        for attempt in range(attempts):
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                if attempt == attempts - 1 or "address already in use" not in self.log_tail():
+                    raise
+                self.ports = {v: self.fixed.get(v) or free_port() for v in self.ports}
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> SandboxCluster:
         args = [
             sys.executable,
             "-m",
