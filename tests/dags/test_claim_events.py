@@ -27,7 +27,7 @@ from claimkit import (
     start_receiver,
     voucher_row,
 )
-from expense_sync.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
+from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
 from testkit import step_counts
 
 
@@ -108,7 +108,7 @@ def erp_polled(request, dagbag, mdm, sandboxes, monkeypatch):
 def test_a_process_killed_around_the_erp_call_never_makes_a_second_voucher(dagbag, mdm, sandboxes, erp_polled):
     erp = erp_polled
     first = file_claim(sandboxes, mdm, amounts=("880.00",))["form"]["code"]
-    assert die_at(BEFORE_ERP_CALL, erp, "post") == 137
+    assert die_at(BEFORE_CALL, erp, "post") == 137
     assert ledger(mdm, "voucher", first) == "sending" and voucher_row(mdm, first)["state"] == "sending"
     assert erp_vouchers(sandboxes, erp, first) == []  # died before the call: the ERP has nothing
 
@@ -118,7 +118,7 @@ def test_a_process_killed_around_the_erp_call_never_makes_a_second_voucher(dagba
     assert step_counts(mdm, "post") == {"resent": 1, "created": 1}
 
     second = file_claim(sandboxes, mdm, amounts=("120.00", "45.10"))["form"]["code"]
-    assert die_at(AFTER_ERP_CALL, erp, "post") == 137
+    assert die_at(AFTER_CALL, erp, "post") == 137
     assert len(erp_vouchers(sandboxes, erp, second)) == 1  # the ERP holds it; our ledger does not know
     assert ledger(mdm, "voucher", second) == "sending"
 

@@ -283,18 +283,14 @@ def test_faults_mid_run_end_exactly_like_a_clean_run(dagbag, mdm, sandboxes, erp
             erp.control.faults()
             ekb.faults()
             faulty_state = chart_state(faulty)
-            settled = faulty.execute(
-                "SELECT sum(COALESCE((counts->'cost_center'->>'adopted')::int, 0)"
-                " + COALESCE((counts->'project'->>'adopted')::int, 0)"
-                " + COALESCE((counts->'cost_center'->>'settled')::int, 0)"
-                " + COALESCE((counts->'project'->>'settled')::int, 0)) FROM sync.run_step WHERE step = 'push'"
-            ).fetchone()[0]
     finally:
         pg_server.drop_database(faulty_db)
     assert (faulty_state, expense_items(sandboxes, "cost_center"), expense_items(sandboxes, "project")) == clean
     assert all(fired["erp"].get(k) for k in ("5xx", "throttle", "token_expired", "timeout")), fired
     assert all(fired["ekuaibao"].get(k) for k in ("5xx", "throttle", "html_throttle", "slow_commit", "timeout")), fired
-    assert settled > 0, "the unknown-outcome creates were settled by looking them up"
+    # both batch creates whose answer was lost had committed: only a look-up before any resend keeps
+    # their items single (the counts of the attempt that adopted them may be lost with its failure)
+    assert fired["ekuaibao"]["slow_commit"] == 2, fired
     codes = [i["code"] for i in ekb.state()["dimensionItems"] if i["active"]]
     assert len(codes) == len(set(codes)), "an item was created twice"
 

@@ -224,17 +224,15 @@ def test_faults_mid_run_end_exactly_like_a_clean_run(dagbag, mdm, sandboxes, pg_
         fired = {v: sandboxes.control(v).stats()["faults_fired"] for v in FAULTS}
         with psycopg.connect(pg_server.url(faulty_db), autocommit=True) as faulty:
             assert (canonical_state(faulty), expense_state(sandboxes)) == clean
-            adopted = faulty.execute(
-                "SELECT sum((counts->'org_unit'->>'adopted')::int), sum((counts->'employee'->>'adopted')::int) "
-                "FROM sync.run_step WHERE step = 'push'"
-            ).fetchone()
     finally:
         pg_server.drop_database(faulty_db)
     assert all(fired["dingtalk"].get(k) for k in ("5xx", "throttle", "token_expired", "timeout")), fired
     assert all(
         fired["ekuaibao"].get(k) for k in ("5xx", "throttle", "html_throttle", "token_expired", "slow_commit")
     ), fired
-    assert adopted[0] > 0 and adopted[1] > 0, "the unknown-outcome writes were settled by lookup"
+    # a staff batch and a department batch committed and lost their answers: only a look-up before any
+    # resend keeps them single (the counts of an attempt that adopted them may be lost with its failure)
+    assert fired["ekuaibao"]["slow_commit"] == 2, fired
     codes = [s["code"] for s in sandboxes.control("ekuaibao").state()["staffs"]]
     assert len(codes) == len(set(codes)), "a staff was created twice"
 

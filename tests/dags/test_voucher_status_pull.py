@@ -18,7 +18,7 @@ from claimkit import (
     run_ok,
     voucher_row,
 )
-from expense_sync.boundaries import AFTER_WRITE_BACK
+from expense_sync.boundaries import AFTER_CALL
 from testkit import step_counts
 
 
@@ -49,7 +49,7 @@ def test_killed_after_the_write_back_the_next_pull_closes_the_claim(dagbag, mdm,
     assert step_counts(mdm, "pull")["write_back"] == {"waiting_for_payment": 1}
 
     sandboxes.control("ekuaibao").mutate("claim_action", code=claim_no, action="pay")
-    assert die_at(AFTER_WRITE_BACK, erp, "pull") == 137
+    assert die_at(AFTER_CALL, erp, "pull") == 137
     number = voucher_row(mdm, claim_no)["number"]
     assert flow_of(sandboxes, claim_no)["form"]["voucherNo"] == number  # 合思 has it; we did not record it
     assert claim_row(mdm, claim_no)["state"] == "voucher_audited"

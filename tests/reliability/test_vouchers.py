@@ -21,7 +21,7 @@ from claimkit import (
     run_ok,
     start_child,
 )
-from expense_sync.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
+from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.errors import VendorError
 from expense_sync.monthend.rollup import rollup_period
@@ -61,7 +61,7 @@ def file_claims(sandboxes, mdm, n: int) -> list[str]:
     return [file_claim(sandboxes, mdm, amounts=(f"{200 + i}.50", "12.00"))["form"]["code"] for i in range(n)]
 
 
-@pytest.mark.parametrize("boundary", [BEFORE_ERP_CALL, AFTER_ERP_CALL])
+@pytest.mark.parametrize("boundary", [BEFORE_CALL, AFTER_CALL])
 def test_kill_9_at_each_boundary_of_the_voucher_post(figures, dagbag, mdm, sandboxes, erp, boundary):
     codes = []
     for _ in range(3):  # a claim arrives, the posting process is killed at the boundary; three times
@@ -69,7 +69,7 @@ def test_kill_9_at_each_boundary_of_the_voucher_post(figures, dagbag, mdm, sandb
         assert die_at(boundary, erp, "post") in (0, 137)
     run_ok(dagbag, CLAIMS)  # the recovery: Airflow's retry
     run_ok(dagbag, CLAIMS)
-    judge(figures, f"kill -9 {boundary.replace('_', ' ')}", mdm, sandboxes, erp, codes)
+    judge(figures, f"kill -9 {boundary.replace('_', ' ')} to the ERP", mdm, sandboxes, erp, codes)
 
 
 def test_three_overlapping_posting_runs(figures, dagbag, mdm, sandboxes, erp):

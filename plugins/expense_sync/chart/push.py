@@ -13,10 +13,10 @@ at the last sync:
   the record until a person decides (:mod:`expense_sync.chart.decisions`);
 * both changed to the same value → they agree again; nothing to write.
 
-Every write goes through the outbound ledger (:mod:`expense_sync.store.outbound`); a write whose
-outcome is unknown is settled by looking the item up by its code before anything is sent again. A
-write's success (ledger ``done``, crosswalk, sync state, queue) is recorded in one transaction, and
-one process at a time pushes an entity (an advisory lock per entity).
+Every write goes through :func:`expense_sync.store.exactly_once.write_once`: a write whose outcome
+is unknown is settled by looking the item up by its code before anything is sent again; a write's
+success (ledger ``done``, crosswalk, sync state, queue) is recorded in one transaction; and one
+process at a time pushes an entity (an advisory lock per entity, besides the write's per-key locks).
 Items are created parents first, in batches of 100; a refused batch is retried one by one, and a
 refusal is queued (``push_refused``) while the rest carries on.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -34,8 +35,9 @@ from psycopg.rows import dict_row
 from expense_sync import mapping
 from expense_sync.chart import state
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.store import outbound, queue, runs
+from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
@@ -250,27 +252,44 @@ class DimensionPush:
             )
         self.counts[entity][ledger] += 1
 
-    def _done(self, entity: str, key: str, remote: str, erp_hash: str) -> None:
-        with self.conn.transaction():  # the ledger, the sync state and the queue in one commit
-            outbound.mark_done(self.conn, TARGET, entity, [(key, remote)])
-            state.save(self.conn, entity, key, erp_hash, erp_hash)
-            queue.clear_records(
-                self.conn, kind="conflict", system=TARGET, entity=entity, keys=[key], run_key=self.run_key
-            )
+    def _refusal(self, conn: psycopg.Connection, entity: str, key: str, state: dict, err: VendorRequestError) -> str:
+        """A write 合思 refused: queued (inside the exactly-once write's transaction)."""
+        queue.open_item(conn, kind="conflict", system=TARGET, entity=entity, record_key=key,
+                        reason_code="push_refused", detail=err.message, record=state, run_key=self.run_key)  # fmt: skip
+        self.counts[entity]["failed"] += 1
+        return "failed"
+
+    def _create_write(self, entity: str, dimension: str) -> Write:
+        """How an item is created in 合思 (100 a call), and found by its code when in doubt."""
+        return Write(
+            target=TARGET,
+            entity=entity,
+            send=lambda intents: {
+                item["code"]: item["id"]
+                for item in self.hook.create_dimension_items(dimension, [state["payload"] for _, state in intents])
+            },
+            lookup=lambda keys: {
+                k: item["id"] for k in keys if (item := pick(self.hook.find_dimension_items(dimension, k)))
+            },
+            refused=lambda conn, key, state, err: self._refusal(conn, entity, key, state, err),
+            batch=BATCH,
+        )
 
     def _write(self, entity: str, row: dict, remote: str, erp: dict, expense: dict | None, erp_hash: str, *,
                restore: bool) -> None:  # fmt: skip
         """Make 合思's item hold the ERP's view: enable, update, disable — only the calls needed."""
         key, counts = row["code"], self.counts[entity]
         payload = self._payload(entity, row)
-        intent = {"view": erp, "payload": payload}
-        outbound.mark_sending(self.conn, TARGET, entity, [(key, intent)], self.run_key)
+        # what 合思 held is part of the intent: restoring a hand edit is a new write, not a repeat
+        intent = {"view": erp, "payload": payload, "seen": state.view_hash(expense)}
         if payload is None:
+            outbound.mark_sending(self.conn, TARGET, entity, [(key, intent)], self.run_key)
             self._fail(entity, key, "parent_not_in_expense", f"parent {row['parent_code']} is not in 合思", intent,
                        ledger="blocked")  # fmt: skip
             return
         same_fields = expense is not None and all(expense[k] == erp[k] for k in ("code", "name", "parent"))
-        try:
+
+        def send(_: list) -> dict[str, str]:
             if erp["active"] and (expense is None or not expense["active"]):
                 self.hook.set_dimension_item_active(remote, True)
                 counts["enabled"] += 1
@@ -280,85 +299,73 @@ class DimensionPush:
             if not erp["active"] and (expense is None or expense["active"]):
                 self.hook.set_dimension_item_active(remote, False)
                 counts["disabled"] += 1
-        except VendorRequestError as err:
-            self._fail(entity, key, "push_refused", err.message, intent)
-            return
-        self._done(entity, key, remote, erp_hash)
-        if restore:
-            record_overwrite(self.conn, entity, key, erp, expense, self.run_key)
-            counts["restored"] += 1
+            return {key: remote}
+
+        def record(conn: psycopg.Connection, _: list[Outcome]) -> None:
+            state.save(conn, entity, key, erp_hash, erp_hash)
+            queue.clear_records(conn, kind="conflict", system=TARGET, entity=entity, keys=[key], run_key=self.run_key)
+            if restore:
+                record_overwrite(conn, entity, key, erp, expense, self.run_key)
+                counts["restored"] += 1
+
+        write = Write(
+            target=TARGET,
+            entity=entity,
+            send=send,
+            record=record,
+            refused=lambda conn, key, intent, err: self._refusal(conn, entity, key, intent, err),
+        )
+        write_once(self.conn, write, [(key, intent)], run_key=self.run_key)
 
     def _create(self, entity: str, dimension: str, batch: list[tuple[dict, dict, str]]) -> None:
-        intents = [(row, erp, erp_hash, self._payload(entity, row)) for row, erp, erp_hash in batch]
-        outbound.mark_sending(
-            self.conn, TARGET, entity, [(row["code"], {"view": erp, "payload": p}) for row, erp, _, p in intents],
-            self.run_key,
-        )  # fmt: skip
-        ready = []
-        for row, erp, erp_hash, payload in intents:
+        ready: dict[str, tuple[dict, str]] = {}
+        intents = []
+        for row, erp, erp_hash in batch:
+            payload = self._payload(entity, row)
             if payload is None:
+                outbound.mark_sending(self.conn, TARGET, entity, [(row["code"], {"view": erp})], self.run_key)
                 self._fail(entity, row["code"], "parent_not_in_expense", f"parent {row['parent_code']} is not in 合思",
                            {"view": erp}, ledger="blocked")  # fmt: skip
             else:
-                ready.append((row, payload, erp_hash))
-        if not ready:
+                ready[row["code"]] = (row, erp_hash)
+                intents.append((row["code"], {"view": erp, "payload": payload}))
+        if not intents:
             return
-        try:
-            created = self.hook.create_dimension_items(dimension, [payload for _, payload, _ in ready])
-        except (VendorRequestError, OutcomeUnknownError) as err:
-            log.warning("batch create of %d %s items failed (%s); settling one by one", len(ready), entity, err)
-            for row, payload, erp_hash in ready:
-                self._create_alone(entity, dimension, row, payload, erp_hash)
-            return
-        by_code = {item["code"]: item["id"] for item in created}
-        self._created(entity, [(row, by_code[row["code"]], erp_hash) for row, _, erp_hash in ready])
-        self.counts[entity]["created"] += len(ready)
+        write = self._create_write(entity, dimension)
+        write = replace(write, record=lambda conn, outcomes: self._created(
+            conn, entity, [(ready[o.key][0], o.remote_id, ready[o.key][1]) for o in outcomes]))  # fmt: skip
+        for outcome in write_once(self.conn, write, intents, run_key=self.run_key):
+            if outcome.how != "refused":
+                self.counts[entity]["created" if outcome.how == "sent" else "adopted"] += 1
 
-    def _create_alone(self, entity: str, dimension: str, row: dict, payload: dict, erp_hash: str) -> None:
-        existing = pick(self.hook.find_dimension_items(dimension, row["code"]))
-        try:
-            remote = (
-                existing["id"] if existing else self.hook.create_dimension_item({**payload, "dimensionId": dimension})
-            )
-        except VendorRequestError as err:
-            self._fail(entity, row["code"], "push_refused", err.message, {"payload": payload})
-            return
-        self._created(entity, [(row, remote, erp_hash)])
-        self.counts[entity]["created" if existing is None else "adopted"] += 1
-
-    def _created(self, entity: str, done: list[tuple[dict, str, str]]) -> None:
-        """Record new items: crosswalk, ledger, sync state, and clear their conflicts, in one go."""
+    def _created(self, conn: psycopg.Connection, entity: str, done: list[tuple[dict, str, str]]) -> None:
+        """Record new items (inside the exactly-once write's transaction): crosswalk, sync state, and
+        clear their conflicts."""
         for row, remote, _ in done:
             self.remote_of[row["code"]] = remote
             self.code_of[remote] = row["code"]
-        with self.conn.transaction(), self.conn.cursor() as cur:  # all or nothing: else the ledger stays in doubt
-            outbound.mark_done(self.conn, TARGET, entity, [(row["code"], remote) for row, remote, _ in done])
+        with conn.cursor() as cur:
             cur.executemany(LINK, [(entity, row["canonical_id"], TARGET, remote) for row, remote, _ in done])
             cur.executemany(state.SAVE, [(entity, row["code"], h, h, None, None) for row, _, h in done])
-            queue.clear_records(
-                self.conn,
-                kind="conflict",
-                system=TARGET,
-                entity=entity,
-                keys=[row["code"] for row, _, _ in done],
-                run_key=self.run_key,
-            )
+        queue.clear_records(
+            conn, kind="conflict", system=TARGET, entity=entity, keys=[row["code"] for row, _, _ in done],
+            run_key=self.run_key,
+        )  # fmt: skip
 
     # -- in doubt: writes whose outcome is unknown -------------------------------------------------
     def _settle_in_doubt(self, entity: str, dimension: str) -> None:
-        """Look up every write left 'sending' and record what 合思 holds; the record is then
-        compared again (its ledger hash is cleared)."""
+        """Look up every write left 'sending' and record what 合思 holds (crosswalk included); the
+        record is then compared again (its ledger hash is cleared)."""
         table, id_col = TABLES[entity]
-        for key, _, remote in outbound.in_doubt(self.conn, TARGET, entity):
-            found = self.hook.find_dimension_items(dimension, key)
-            item = next((i for i in found if i["id"] == remote), None) or pick(found)
-            canonical = self.conn.execute(f"SELECT {id_col} FROM {table} WHERE code = %s", (key,)).fetchone()
-            with self.conn.transaction():
-                if item and canonical:
-                    _link(self.conn, entity, canonical[0], item["id"])
-                outbound.mark_done(self.conn, TARGET, entity, [(key, item["id"] if item else None)], verified=False)
-            if item and canonical:
-                self.counts[entity]["settled"] += 1
+
+        def record(conn: psycopg.Connection, outcomes: list[Outcome]) -> None:
+            for outcome in outcomes:
+                canonical = conn.execute(f"SELECT {id_col} FROM {table} WHERE code = %s", (outcome.key,)).fetchone()
+                if canonical:
+                    conn.execute(LINK, (entity, canonical[0], TARGET, outcome.remote_id))
+                    self.counts[entity]["settled"] += 1
+
+        settle(self.conn, replace(self._create_write(entity, dimension), record=record))
 
 
 def pick(items: list[dict]) -> dict | None:
@@ -404,7 +411,7 @@ def record_overwrite(
     conn: psycopg.Connection, entity: str, key: str, erp: dict, expense: dict | None, run_key: str
 ) -> None:
     """Leave a trace of a 合思 value replaced by the ERP's (a resolved queue item, actor ``system``)."""
-    with conn.transaction():
+    with conn.transaction():  # a savepoint inside the write's own transaction
         item_id = queue.open_item(
             conn,
             kind="conflict",

@@ -10,8 +10,9 @@
   合思 accepts it only for ``paid`` documents: a refusal for that reason leaves the ledger row
   ``blocked`` and the claim ``voucher_audited``, tried again on the next pull (not an error). On
   success, in one transaction: ledger ``done``, ``fin.voucher.written_back_at``, the claim ``closed``.
-  The write-back overwrites, so an attempt with an unknown outcome is simply sent again. Each claim's
-  write-back runs under its lock: an overlapping pull waits, then finds it written back and skips it.
+  The write-back overwrites, so an attempt with an unknown outcome is simply sent again. It goes
+  through :func:`expense_sync.store.exactly_once.write_once`: an overlapping pull waits for the
+  claim's lock, then finds it written back and skips it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from typing import Any
 
 import psycopg
 
-from expense_sync import boundaries
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
-from expense_sync.hooks.errors import VendorError, VendorRequestError
-from expense_sync.store import outbound, queue
-from expense_sync.store.locks import held
+from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.store import queue
+from expense_sync.store.exactly_once import Outcome, Write, write_once
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ def write_back(conn: psycopg.Connection, expense: EkuaibaoHook, run_key: str | N
         claim_no,
         flow_id,
     ) in open_vouchers(conn):
-        if state not in ("audited", "posted") or not number:
-            continue
-        with held(conn, f"write_back/ekuaibao/{claim_no}"):  # an overlapping pull waits, then skips it
+        if state in ("audited", "posted") and number:
             counts[_write_back_one(conn, expense, run_key, voucher_id, number, period, created_at, claim_id,
                                    claim_no, flow_id)] += 1  # fmt: skip
     return dict(counts)
@@ -108,40 +106,44 @@ def _write_back_one(
     claim_no: str,
     flow_id: str,
 ) -> str:
-    """Write one number back under the claim's lock; the count it adds to."""
-    done = conn.execute("SELECT written_back_at FROM fin.voucher WHERE voucher_id = %s", (voucher_id,)).fetchone()
-    if done and done[0] is not None:
-        return "written_back_elsewhere"
+    """Write one number back (through the exactly-once write); the count it adds to."""
     created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
-    payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
-    outbound.mark_sending(conn, "ekuaibao", WRITE_BACK, [(claim_no, payload)], run_key)
-    try:
-        expense.write_back_voucher(flow_id, number, created_ms, period)
-    except NotPaidError as err:
-        outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err), state="blocked")
-        return "waiting_for_payment"
-    except VendorRequestError as err:
-        outbound.mark_failed(conn, "ekuaibao", WRITE_BACK, claim_no, str(err))
-        with conn.transaction():
-            queue.open_item(
-                conn,
-                kind="quarantine",
-                system="ekuaibao",
-                entity="claim",
-                record_key=claim_no,
-                reason_code="write_back_refused",
-                detail=str(err)[:500],
-                run_key=run_key,
-            )
-        return "refused"
-    except VendorError:
-        raise  # unknown outcome or vendor down: the row stays 'sending'; the retry sends it again
-    boundaries.reached(boundaries.AFTER_WRITE_BACK)
-    with conn.transaction():
-        outbound.mark_done(conn, "ekuaibao", WRITE_BACK, [(claim_no, number)])
+
+    def record(conn: psycopg.Connection, _: list[Outcome]) -> None:
         conn.execute("UPDATE fin.voucher SET written_back_at = now() WHERE voucher_id = %s", (voucher_id,))
         conn.execute(
             "UPDATE fin.claim SET state = 'closed', closed_at = now(), updated_at = now() WHERE claim_id = %s",
             (claim_id,),
         )
-    return "written_back"
+
+    def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
+        if isinstance(err, NotPaidError):
+            return "blocked"  # not an error: tried again on the next pull
+        queue.open_item(
+            conn,
+            kind="quarantine",
+            system="ekuaibao",
+            entity="claim",
+            record_key=claim_no,
+            reason_code="write_back_refused",
+            detail=str(err)[:500],
+            run_key=run_key,
+        )
+        return "failed"
+
+    def send(_: list) -> dict[str, str]:
+        expense.write_back_voucher(flow_id, number, created_ms, period)
+        return {claim_no: number}
+
+    write = Write(
+        target="ekuaibao",
+        entity=WRITE_BACK,
+        send=send,
+        record=record,
+        refused=refused,
+    )
+    payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
+    (outcome,) = write_once(conn, write, [(claim_no, payload)], run_key=run_key)
+    if outcome.how == "refused":
+        return "waiting_for_payment" if isinstance(outcome.error, NotPaidError) else "refused"
+    return "written_back" if outcome.how == "sent" else "written_back_elsewhere"

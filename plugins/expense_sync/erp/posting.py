@@ -1,11 +1,12 @@
 """Post one voucher to the ERP exactly once, and record it in ``fin.voucher``.
 
-The outbound ledger protocol (``expense_sync.store.outbound``): the intent (``sync.outbound`` row
-``sending`` and the ``fin.voucher`` row ``sending``) is committed before the ERP call. A row still
+Through the one exactly-once write (:func:`expense_sync.store.exactly_once.write_once`): the
+intent (``sync.outbound`` row ``sending`` and the ``fin.voucher`` row ``sending``) is committed
+before the ERP call. A row still
 ``sending`` when a later attempt starts is an unknown outcome: the voucher is looked up by its
 external ref (``find_voucher``) and adopted if the ERP has it, sent again only if it does not.
 A voucher already recorded as in the ERP is never sent again. The whole sequence runs under the
-voucher's lock (:func:`expense_sync.store.locks.held`): a second process posting the same voucher at
+voucher's lock: a second process posting the same voucher at
 the same time (an overlapping run, a zombie task beside its retry) waits, then finds it done. Claim
 vouchers (claim_events) and month-end vouchers (rollups, reversals) both go through :func:`post_voucher`.
 """
@@ -21,11 +22,9 @@ from typing import Any
 
 import psycopg
 
-from expense_sync import boundaries
 from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
-from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
-from expense_sync.store.locks import held
-from expense_sync.store.outbound import mark_done, mark_failed, mark_sending
+from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.store.exactly_once import Outcome, Write, write_once
 
 log = logging.getLogger(__name__)
 ENTITY = "voucher"
@@ -115,79 +114,59 @@ def post_voucher(
     reverses: int | None = None,
     claim_id: int | None = None,
 ) -> Posted:
-    """Make sure the ERP holds ``voucher`` once; returns its ``fin.voucher`` row as it stands."""
-    with held(conn, f"voucher/{hook.vendor}/{voucher.external_ref}"):
-        return _post_voucher(conn, hook, voucher, kind=kind, run_key=run_key, reverses=reverses, claim_id=claim_id)
+    """Make sure the ERP holds ``voucher`` once; returns its ``fin.voucher`` row as it stands.
 
-
-def _post_voucher(
-    conn: psycopg.Connection,
-    hook: Any,
-    voucher: Voucher,
-    *,
-    kind: str,
-    run_key: str | None,
-    reverses: int | None,
-    claim_id: int | None,
-) -> Posted:
+    Raises ``VendorRequestError`` when the ERP refuses it (the row is then ``error``) and
+    ``OutcomeUnknownError`` when its outcome stays unknown (the row stays ``sending``).
+    """
     vendor, ref = hook.vendor, voucher.external_ref
-    row = conn.execute(
-        "SELECT voucher_id, state, number FROM fin.voucher WHERE erp_vendor = %s AND external_ref = %s",
-        (vendor, ref),
-    ).fetchone()
-    if row and row[1] in IN_ERP:
-        return Posted(row[0], ref, row[2], row[1], sent=False, verified=False)
     lines = lines_json(voucher)
-    with conn.transaction():
-        mark_sending(conn, vendor, ENTITY, [(ref, {"kind": kind, "period": voucher.period, "lines": lines})], run_key)
-        voucher_id = conn.execute(
+
+    def intend(conn: psycopg.Connection, _: list) -> None:
+        conn.execute(
             """INSERT INTO fin.voucher (erp_vendor, external_ref, kind, claim_id, reverses, company, period,
                                         posting_date, currency, total, lines, state)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'sending')
                ON CONFLICT (erp_vendor, external_ref) DO UPDATE
-                  SET lines = EXCLUDED.lines, total = EXCLUDED.total, state = 'sending', updated_at = now()
-               RETURNING voucher_id""",
-            (
-                vendor,
-                ref,
-                kind,
-                claim_id,
-                reverses,
-                voucher.company,
-                voucher.period,
-                voucher.posting_date,
-                voucher.currency,
-                voucher.total_debit,
-                json.dumps(lines, ensure_ascii=False),
-            ),
-        ).fetchone()[0]
-    status: VoucherStatus | None = hook.find_voucher(ref, voucher.period) if row else None  # in doubt: look first
-    sent = verified = status is None
-    if status is None:
-        boundaries.reached(boundaries.BEFORE_ERP_CALL)
-        try:
-            status = hook.create_voucher(voucher)
-        except OutcomeUnknownError as err:
-            log.warning("voucher %s: outcome unknown (%s); looking it up", ref, err)
-            status = hook.find_voucher(ref, voucher.period)
-            if status is None:
-                raise  # still unknown: the row stays 'sending', the retry looks again
-            verified = False  # sent, and found by the look-up: adopted
-        except VendorRequestError as err:
-            mark_failed(conn, vendor, ENTITY, ref, str(err))
-            conn.execute(
-                "UPDATE fin.voucher SET state = 'error', raw_state = %s, updated_at = now() WHERE voucher_id = %s",
-                (str(err)[:500], voucher_id),
-            )
-            raise
-        else:
-            boundaries.reached(boundaries.AFTER_ERP_CALL)
-    with conn.transaction():
+                  SET lines = EXCLUDED.lines, total = EXCLUDED.total, state = 'sending', updated_at = now()""",
+            (vendor, ref, kind, claim_id, reverses, voucher.company, voucher.period, voucher.posting_date,
+             voucher.currency, voucher.total_debit, json.dumps(lines, ensure_ascii=False)),
+        )  # fmt: skip
+
+    def record(conn: psycopg.Connection, outcomes: list[Outcome]) -> None:
+        status: VoucherStatus = outcomes[0].value
         conn.execute(
             """UPDATE fin.voucher SET remote_id = %s, number = %s, state = %s, raw_state = %s, updated_at = now()
-                WHERE voucher_id = %s""",
-            (status.remote_id, status.number, status.state, status.raw_state, voucher_id),
+                WHERE erp_vendor = %s AND external_ref = %s""",
+            (status.remote_id, status.number, status.state, status.raw_state, vendor, ref),
         )
-        mark_done(conn, vendor, ENTITY, [(ref, status.remote_id)], verified=verified)
-    log.info("voucher %s %s: %s %s", kind, ref, "sent" if sent else "found in the ERP", status.number)
-    return Posted(voucher_id, ref, status.number, status.state, sent=sent, verified=verified, in_doubt=bool(row))
+
+    def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
+        conn.execute(
+            """UPDATE fin.voucher SET state = 'error', raw_state = %s, updated_at = now()
+                WHERE erp_vendor = %s AND external_ref = %s""",
+            (str(err)[:500], vendor, ref),
+        )
+        return "failed"
+
+    write = Write(
+        target=vendor,
+        entity=ENTITY,
+        send=lambda _: {ref: hook.create_voucher(voucher)},
+        lookup=lambda _: {ref: found} if (found := hook.find_voucher(ref, voucher.period)) else {},
+        intend=intend,
+        record=record,
+        refused=refused,
+        id_of=lambda status: status.remote_id,
+    )
+    intent = {"kind": kind, "period": voucher.period, "lines": lines}
+    (outcome,) = write_once(conn, write, [(ref, intent)], run_key=run_key)
+    if outcome.how == "refused":
+        raise outcome.error
+    voucher_id, number, state = conn.execute(
+        "SELECT voucher_id, number, state FROM fin.voucher WHERE erp_vendor = %s AND external_ref = %s",
+        (vendor, ref),
+    ).fetchone()
+    log.info("voucher %s %s: %s %s", kind, ref, outcome.how, number)
+    sent = outcome.how == "sent"
+    return Posted(voucher_id, ref, number, state, sent=sent, verified=sent, in_doubt=outcome.in_doubt)

@@ -7,8 +7,9 @@ re-run with nothing changed makes no write call.
 
 Order matters in 合思: departments are created parents-first, people after their departments,
 leavers are disabled before their departments, departments children-first. Every write goes
-through the ledger (:mod:`expense_sync.store.outbound`); a write whose outcome is unknown is
-resolved by looking the record up by its code before anything is sent again. Refusals (a person
+through :func:`expense_sync.store.exactly_once.write_once` (per-key lock, intent, call, success
+recorded with the crosswalk in one transaction); a write whose outcome is unknown is resolved by
+looking the record up by its code before anything is sent again. Refusals (a person
 with pending documents, a department that still has staff, a record 合思 rejects) go to the
 exception queue and the rest carries on.
 """
@@ -19,7 +20,7 @@ import datetime as dt
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -28,10 +29,11 @@ from psycopg.rows import dict_row
 
 from expense_sync import mapping
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.settings import MDM_CONN_ID
 from expense_sync.store import outbound, queue, runs
 from expense_sync.store.db import connect
+from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,8 @@ class DirectoryPush:
         return self._local.conn
 
     def _tally(self, entity: str, key: str, n: int) -> None:
+        if not n:
+            return
         with self._lock:
             self.counts[entity][key] += n
 
@@ -144,33 +148,45 @@ class DirectoryPush:
             )
         self._tally(entity, state, 1)
 
-    def _done(
+    def _write(
         self,
         entity: str,
-        done: list[tuple[str, str | None]],
-        links: Iterable[tuple[int, str]] = (),
+        intents: list[tuple[str, dict]],
+        send: Callable[[list[tuple[str, dict]]], dict[str, Any]],
         *,
-        verified: bool = True,
-    ) -> None:
-        """Record a success in one transaction: the 合思 ids, the ledger, and the record's conflicts
-        cleared. Committed asynchronously: if it is lost, the ledger still says 'sending' and the
-        next attempt settles it by lookup."""
-        links = list(links)
-        with self.db.transaction():
-            self.db.execute("SET LOCAL synchronous_commit = off")
-            _link(self.db, entity, links)
-            outbound.mark_done(self.db, TARGET, entity, done, verified=verified)
+        canonical: dict[str, int] | None = None,
+        lookup: Callable[[list[str]], dict[str, str]] | None = None,
+        refusal: Callable[[VendorRequestError], tuple[str, str]] = lambda err: ("push_refused", "failed"),
+    ) -> list[Outcome]:
+        """Write through the exactly-once primitive; a success records the 合思 ids (crosswalk) and
+        clears the record's conflicts in the same transaction; a refusal is queued with its reason
+        (``refusal`` names the reason code and the ledger state)."""
+        canonical = canonical or {}
+
+        def record(conn: psycopg.Connection, outcomes: list[Outcome]) -> None:
+            _link(
+                conn, entity, [(canonical[o.key], o.remote_id) for o in outcomes if o.key in canonical and o.remote_id]
+            )
+            verified = [o.key for o in outcomes if o.verified]
             if verified:
-                queue.clear_records(
-                    self.db,
-                    kind="conflict",
-                    system=TARGET,
-                    entity=entity,
-                    keys=[key for key, _ in done],
-                    run_key=self.run_key,
-                )
+                queue.clear_records(conn, kind="conflict", system=TARGET, entity=entity, keys=verified,
+                                    run_key=self.run_key)  # fmt: skip
+
+        def refused(conn: psycopg.Connection, key: str, state: dict, err: VendorRequestError) -> str:
+            reason, ledger = refusal(err)
+            queue.open_item(conn, kind="conflict", system=TARGET, entity=entity, record_key=key, reason_code=reason,
+                            detail=err.message, record=state, run_key=self.run_key)  # fmt: skip
+            self._tally(entity, ledger, 1)
+            return ledger
+
+        write = Write(TARGET, entity, send, lookup=lookup, record=record, refused=refused, batch=BATCH)
+        outcomes = write_once(self.db, write, intents, run_key=self.run_key)
+        self._analyze_if_due(sum(o.key in canonical and o.how in ("sent", "adopted") for o in outcomes))
+        return outcomes
+
+    def _analyze_if_due(self, new_rows: int) -> None:
         with self._lock:
-            self._new_rows += len(links)
+            self._new_rows += new_rows
             due = self._new_rows >= self._analyze_at
             if due:
                 self._analyze_at *= 2
@@ -178,6 +194,16 @@ class DirectoryPush:
             # A first sync grows the ledger and the crosswalk from nothing faster than autovacuum
             # analyzes them; stale statistics would make every later batch hash the whole ledger.
             self.db.execute("ANALYZE sync.outbound, mdm.crosswalk")
+
+    def _find_units(self, keys: list[str]) -> dict[str, str]:
+        """Enabled 合思 departments by code."""
+        return {
+            key: found["id"] for key in keys if (found := self.hook.get_department(key)) and found.get("active", True)
+        }
+
+    def _find_staff(self, keys: list[str]) -> dict[str, str]:
+        """Enabled 合思 staff by code."""
+        return {s["code"]: s["id"] for s in self.hook.find_staffs("CODE", keys)} if keys else {}
 
     @staticmethod
     def _was_active(row: dict) -> bool | None:
@@ -232,23 +258,18 @@ class DirectoryPush:
     # -- in doubt: writes whose outcome is unknown -------------------------------------------------
     def _resolve_in_doubt(self) -> None:
         """Look up every write left 'sending' by an earlier attempt and record what 合思 holds."""
-        for key, _, remote_id in outbound.in_doubt(self.db, TARGET, "org_unit"):
-            found = self.hook.get_department(remote_id or key)
-            self._settle("org_unit", key, found["id"] if found and found.get("active", True) else None)
-        staff_keys = [key for key, _, _ in outbound.in_doubt(self.db, TARGET, "employee")]
-        found = {s["code"]: s["id"] for s in self.hook.find_staffs("CODE", staff_keys)} if staff_keys else {}
-        for key in staff_keys:
-            self._settle("employee", key, found.get(key))
+        for entity, table, column, find in (
+            ("org_unit", "mdm.org_unit", "code", self._find_units),
+            ("employee", "mdm.employee", "employee_no", self._find_staff),
+        ):
 
-    def _settle(self, entity: str, key: str, remote_id: str | None) -> None:
-        table = "mdm.org_unit" if entity == "org_unit" else "mdm.employee"
-        column = "code" if entity == "org_unit" else "employee_no"
-        canonical = self.db.execute(f"SELECT {entity}_id FROM {table} WHERE {column} = %s", (key,)).fetchone()
-        if remote_id and canonical:
-            self._done(entity, [(key, remote_id)], [(canonical[0], remote_id)], verified=False)
-            self._tally(entity, "adopted", 1)
-        else:  # never arrived: forget the hash so the record is sent again
-            self._done(entity, [(key, None)], verified=False)
+            def record(conn: psycopg.Connection, outcomes: list[Outcome], entity=entity, table=table, column=column):
+                ids = dict(conn.execute(f"SELECT {column}, {entity}_id FROM {table} WHERE {column} = ANY(%s)",
+                                        ([o.key for o in outcomes],)).fetchall())  # fmt: skip
+                _link(conn, entity, [(ids[o.key], o.remote_id) for o in outcomes if o.key in ids])
+
+            adopted = settle(self.db, Write(TARGET, entity, send=_no_send, lookup=find, record=record))
+            self._tally(entity, "adopted", len(adopted))
 
     # -- departments ------------------------------------------------------------------------------
     def _unit_state(self, unit: dict) -> dict:
@@ -267,9 +288,10 @@ class DirectoryPush:
                 if unit["org_unit_id"] == root_id:
                     remote = corp  # the tenant's root department is the corporation itself
                     state = {"payload": {"root": True}, "active": True}
-                    if not self._unchanged(unit, state):
-                        outbound.mark_sending(self.db, TARGET, "org_unit", [(key, state)], self.run_key)
-                        self._done("org_unit", [(key, corp)], [(root_id, corp)])
+                    if not self._unchanged(unit, state):  # nothing to send: the root is the tenant
+                        outbound.record_done(self.db, TARGET, "org_unit", key, state, corp, self.run_key)
+                        with self.db.transaction():
+                            _link(self.db, "org_unit", [(root_id, corp)])
                         self.unit_remote[root_id] = corp
                     continue
                 state = self._unit_state(unit)
@@ -292,47 +314,31 @@ class DirectoryPush:
                 self._create_units(creates[i : i + BATCH])
 
     def _update_unit(self, unit: dict, key: str, remote: str, state: dict) -> None:
-        outbound.mark_sending(self.db, TARGET, "org_unit", [(key, state)], self.run_key)
-        try:
-            if self._was_active(unit) is not True:  # disabled, or not known to be enabled
+        enable = self._was_active(unit) is not True  # disabled, or not known to be enabled
+
+        def send(_: list) -> dict[str, str]:
+            if enable:
                 self.hook.set_department_active(remote, True)
-                self._tally("org_unit", "enabled", 1)
             self.hook.update_department(remote, state["payload"])
-        except VendorRequestError as err:
-            self._fail("org_unit", key, "push_refused", err.message, state)
-            return
-        self._done("org_unit", [(key, remote)])
-        self._tally("org_unit", "updated", 1)
+            return {key: remote}
+
+        for outcome in self._write("org_unit", [(key, state)], send):
+            if outcome.how == "sent":
+                self._tally("org_unit", "updated", 1)
+                self._tally("org_unit", "enabled", int(enable))
 
     def _create_units(self, batch: list[tuple[dict, dict]]) -> None:
-        intents = [(unit["code"], state) for unit, state in batch]
-        outbound.mark_sending(self.db, TARGET, "org_unit", intents, self.run_key)
-        try:
-            created = self.hook.create_departments([state["payload"] for _, state in batch])
-        except (VendorRequestError, OutcomeUnknownError) as err:
-            # Which of the batch exist now is unknown: look each up, then send the rest one by one.
-            log.warning("batch department create failed (%s); settling one by one", err)
-            for unit, state in batch:
-                self._create_unit_alone(unit, state)
-            return
-        by_code = {item["code"]: item["id"] for item in created}
-        done = [(unit["code"], by_code[unit["code"]]) for unit, _ in batch]
-        self._done("org_unit", done, [(unit["org_unit_id"], by_code[unit["code"]]) for unit, _ in batch])
-        for unit, _ in batch:
-            self.unit_remote[unit["org_unit_id"]] = by_code[unit["code"]]
-        self._tally("org_unit", "created", len(batch))
+        def send(intents: list[tuple[str, dict]]) -> dict[str, str]:
+            created = self.hook.create_departments([state["payload"] for _, state in intents])
+            return {item["code"]: item["id"] for item in created}
 
-    def _create_unit_alone(self, unit: dict, state: dict) -> None:
-        key = unit["code"]
-        existing = self.hook.get_department(key)
-        try:
-            remote = existing["id"] if existing else self.hook.create_department(state["payload"])["id"]
-        except VendorRequestError as err:
-            self._fail("org_unit", key, "push_refused", err.message, state)
-            return
-        self._done("org_unit", [(key, remote)], [(unit["org_unit_id"], remote)], verified=existing is None)
-        self.unit_remote[unit["org_unit_id"]] = remote
-        self._tally("org_unit", "created" if existing is None else "adopted", 1)
+        canonical = {unit["code"]: unit["org_unit_id"] for unit, _ in batch}
+        intents = [(unit["code"], state) for unit, state in batch]
+        for outcome in self._write("org_unit", intents, send, canonical=canonical, lookup=self._find_units):
+            if outcome.remote_id:
+                self.unit_remote[canonical[outcome.key]] = outcome.remote_id
+            if outcome.how != "refused":
+                self._tally("org_unit", "created" if outcome.how == "sent" else "adopted", 1)
 
     def _disable_units(self, units: list[dict]) -> None:
         for unit in sorted(units, key=lambda u: -u["depth"]):
@@ -343,15 +349,15 @@ class DirectoryPush:
             if remote is None or self._was_active(unit) is False:
                 outbound.record_done(self.db, TARGET, "org_unit", key, state, remote, self.run_key)
                 continue
-            outbound.mark_sending(self.db, TARGET, "org_unit", [(key, state)], self.run_key)
-            try:
+
+            def send(_: list, remote: str = remote, key: str = key) -> dict[str, str]:
                 self.hook.set_department_active(remote, False)
-            except VendorRequestError as err:
-                code = "unit_has_staff" if err.status == 412 else "push_refused"
-                self._fail("org_unit", key, code, err.message, state, state="blocked")
-                continue
-            self._done("org_unit", [(key, remote)])
-            self._tally("org_unit", "disabled", 1)
+                return {key: remote}
+
+            refusal = lambda err: ("unit_has_staff" if err.status == 412 else "push_refused", "blocked")  # noqa: E731
+            for outcome in self._write("org_unit", [(key, state)], send, refusal=refusal):
+                if outcome.how == "sent":
+                    self._tally("org_unit", "disabled", 1)
 
     # -- staff ------------------------------------------------------------------------------------
     def _push_staff(self, staff: Iterable[dict], *, workers: int) -> dt.datetime | None:
@@ -415,68 +421,51 @@ class DirectoryPush:
         return newest
 
     def _create_staff(self, batch: list[tuple[dict, dict]]) -> None:
-        outbound.mark_sending(self.db, TARGET, "employee", [(p["employee_no"], s) for p, s in batch], self.run_key)
-        try:
-            created = self.hook.create_staffs([state["payload"] for _, state in batch])
-        except (VendorRequestError, OutcomeUnknownError) as err:
-            log.warning("batch staff create failed (%s); settling one by one", err)
-            existing = {s["code"]: s["id"] for s in self.hook.find_staffs("CODE", [p["employee_no"] for p, _ in batch])}
-            for person, state in batch:
-                self._create_staff_alone(person, state, existing.get(person["employee_no"]))
-            return
-        by_code = {item["code"]: item["id"] for item in created}
-        done = [(p["employee_no"], by_code[p["employee_no"]]) for p, _ in batch]
-        self._done("employee", done, [(p["employee_id"], by_code[p["employee_no"]]) for p, _ in batch])
-        self._tally("employee", "created", len(batch))
+        def send(intents: list[tuple[str, dict]]) -> dict[str, str]:
+            created = self.hook.create_staffs([state["payload"] for _, state in intents])
+            return {item["code"]: item["id"] for item in created}
 
-    def _create_staff_alone(self, person: dict, state: dict, existing: str | None) -> None:
-        key = person["employee_no"]
-        try:
-            remote = existing or self.hook.create_staffs([state["payload"]])[0]["id"]
-        except VendorRequestError as err:
-            self._fail("employee", key, "push_refused", err.message, state)
-            return
-        self._done("employee", [(key, remote)], [(person["employee_id"], remote)], verified=existing is None)
-        self._tally("employee", "created" if existing is None else "adopted", 1)
+        canonical = {p["employee_no"]: p["employee_id"] for p, _ in batch}
+        intents = [(p["employee_no"], state) for p, state in batch]
+        for outcome in self._write("employee", intents, send, canonical=canonical, lookup=self._find_staff):
+            if outcome.how != "refused":
+                self._tally("employee", "created" if outcome.how == "sent" else "adopted", 1)
 
     def _update_staff(self, batch: list[tuple[dict, str, str, dict]]) -> None:
         """Update changed staff (re-enabling anyone not known to be enabled), 100 a call; a refused
         batch is retried one by one so that only the refused record is held back."""
-        outbound.mark_sending(self.db, TARGET, "employee", [(key, state) for _, key, _, state in batch], self.run_key)
-        try:
-            enable = [remote for person, _, remote, _ in batch if self._was_active(person) is not True]
+        remote_of = {key: remote for _, key, remote, _ in batch}
+        enable_keys = {key for person, key, _, _ in batch if self._was_active(person) is not True}
+
+        def send(intents: list[tuple[str, dict]]) -> dict[str, str]:
+            enable = [remote_of[key] for key, _ in intents if key in enable_keys]
             if enable:
                 self.hook.set_staff_active(enable, True)
-            self.hook.update_staffs([{"id": remote, **state["payload"]} for _, _, remote, state in batch])
-        except VendorRequestError as err:
-            if len(batch) > 1:
-                log.warning("batch staff update refused (%s); sending one by one", err)
-                for item in batch:
-                    self._update_staff([item])
-                return
-            self._fail("employee", batch[0][1], "push_refused", err.message, batch[0][3])
-            return
-        self._done("employee", [(key, remote) for _, key, remote, _ in batch])
-        if enable:
-            self._tally("employee", "enabled", len(enable))
-        self._tally("employee", "updated", len(batch))
+            self.hook.update_staffs([{"id": remote_of[key], **state["payload"]} for key, state in intents])
+            return {key: remote_of[key] for key, _ in intents}
+
+        for outcome in self._write("employee", [(key, state) for _, key, _, state in batch], send):
+            if outcome.how == "sent":
+                self._tally("employee", "updated", 1)
+                self._tally("employee", "enabled", int(outcome.key in enable_keys))
 
     def _disable_staff(self, batch: list[tuple[dict, str, str, dict]]) -> None:
         """Disable leavers, 100 a call; 合思 refuses the whole call when anyone in it still has
         pending documents, so a refused batch is retried one by one to hold back only those."""
-        outbound.mark_sending(self.db, TARGET, "employee", [(key, state) for _, key, _, state in batch], self.run_key)
-        try:
-            self.hook.set_staff_active([remote for _, _, remote, _ in batch], False)
-        except VendorRequestError as err:
-            if len(batch) > 1:
-                for item in batch:
-                    self._disable_staff([item])
-                return
-            code = "pending_documents" if err.status == 403 else "push_refused"
-            self._fail("employee", batch[0][1], code, err.message, batch[0][3], state="blocked")
-            return
-        self._done("employee", [(key, remote) for _, key, remote, _ in batch])
-        self._tally("employee", "disabled", len(batch))
+        remote_of = {key: remote for _, key, remote, _ in batch}
+
+        def send(intents: list[tuple[str, dict]]) -> dict[str, str]:
+            self.hook.set_staff_active([remote_of[key] for key, _ in intents], False)
+            return {key: remote_of[key] for key, _ in intents}
+
+        refusal = lambda err: ("pending_documents" if err.status == 403 else "push_refused", "blocked")  # noqa: E731
+        for outcome in self._write("employee", [(key, state) for _, key, _, state in batch], send, refusal=refusal):
+            if outcome.how == "sent":
+                self._tally("employee", "disabled", 1)
+
+
+def _no_send(_: list) -> dict:
+    raise AssertionError("settling looks up; it never sends")
 
 
 def push_directory(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str, *, full: bool = False) -> dict[str, Any]:

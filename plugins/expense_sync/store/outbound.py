@@ -1,6 +1,7 @@
 """The outbound ledger: exactly-once writes to another system, keyed by business key.
 
-Protocol for every write to a vendor:
+Callers do not use it directly to write: :func:`expense_sync.store.exactly_once.write_once` runs the
+protocol below for every outbound write. Protocol:
 
 1. :func:`mark_sending` records the intent (payload and its hash) and **commits** before the call;
 2. the call is made;

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from claimkit import erp_vouchers, file_claim, finish, prepare_world, start_child
-from expense_sync.boundaries import BEFORE_ERP_CALL
+from expense_sync.boundaries import BEFORE_CALL
 
 
 @pytest.fixture(params=["kingdee", "sap"])
@@ -23,7 +23,7 @@ def waiting_on_a_lock(mdm) -> bool:
 
 def test_a_second_run_waits_for_the_first_and_sends_nothing_twice(erp, mdm, sandboxes, tmp_path):
     codes = [file_claim(sandboxes, mdm, amounts=(f"{100 + n}.00",))["form"]["code"] for n in range(3)]
-    first = start_child(erp, "post", BEFORE_ERP_CALL, pause_dir=tmp_path)
+    first = start_child(erp, "post", BEFORE_CALL, pause_dir=tmp_path)
     deadline = time.monotonic() + 180
     while not (tmp_path / "reached").exists():  # the first run committed an intent and is about to call the ERP
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()[1][-3000:]

@@ -145,6 +145,7 @@ def test_a_rollup_answered_too_late_is_found_not_posted_twice(mdm, sandboxes):
 
     # a crash between the call and its record: the row stays 'sending'; the next run looks it up first
     mdm.execute("UPDATE fin.voucher SET state = 'sending' WHERE external_ref = %s", (refs[0],))
+    mdm.execute("UPDATE sync.outbound SET state = 'sending' WHERE business_key = %s", (refs[0],))
     _, [result] = close(mdm, "kingdee", run="r2")
     assert result["status"] == "reconciled"
     assert len([v for v in kingdee.state()["vouchers"] if (v["F_ES_ExternalRef"] or "").startswith("RU-")]) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from claimkit import CREATE_PATHS
 from expense_sync import boundaries
-from expense_sync.boundaries import AFTER_ERP_CALL, BEFORE_ERP_CALL
+from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
 from expense_sync.erp.compose import ClaimLine
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.errors import OutcomeUnknownError
@@ -42,7 +42,7 @@ def interrupted(mdm, sandboxes, vendor, run, how: str, nth: int) -> None:
             rollup(mdm, vendor, run)
         sandboxes.control(vendor).faults()
         return
-    boundary = {"die_before": BEFORE_ERP_CALL, "die_after": AFTER_ERP_CALL}[how]
+    boundary = {"die_before": BEFORE_CALL, "die_after": AFTER_CALL}[how]
     reached = Counter()
 
     def die(name: str) -> None:
