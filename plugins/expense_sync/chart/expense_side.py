@@ -13,13 +13,13 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.chart.extract import land
-from expense_sync.chart.merge import prune_staging
+from expense_sync.chart.extract import columns
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.store import runs, sqlfile
+from expense_sync.store import loads, runs, sqlfile
 
 TARGET = "ekuaibao"
 SQL = "chart/merge_expense_side"
+KEEP_LOADS = 8  # two weeks of reads of both dimensions
 
 
 def dimension_ids(hook: EkuaibaoHook) -> dict[str, str]:
@@ -40,7 +40,7 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
     dimensions = dimension_ids(hook)
     counts: dict[str, Any] = {}
     with conn.transaction(), conn.cursor() as cur:
-        fee_types = land(conn, cur, TARGET, "fee_type", run_key, hook.fee_types())
+        fee_types = loads.land(conn, cur, TARGET, "fee_type", run_key, hook.fee_types(), columns("fee_type"))
         applied = sqlfile.run(conn, SQL, {"load_id": fee_types["load_id"]}, only=["fee_types", "fee_types_gone"])
         counts["fee_type"] = {
             "received": fee_types["rows"],
@@ -52,7 +52,8 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
                 "SELECT cursor FROM sync.watermark WHERE system = %s AND stream = %s", (TARGET, stream)
             ).fetchone()
             pages = hook.iter_dimension_items(dimension_id, since[0] if since else None)
-            items = land(conn, cur, TARGET, "dimension_item", run_key, (item for page in pages for item in page))
+            records = (item for page in pages for item in page)
+            items = loads.land(conn, cur, TARGET, "dimension_item", run_key, records, columns("dimension_item"))
             applied = sqlfile.run(conn, SQL, {"load_id": items["load_id"]}, only=["dimension_items"])
             counts[entity] = {"received": items["rows"], "changed": applied["dimension_items"]}
             newest = conn.execute(
@@ -61,10 +62,6 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
             ).fetchone()
             if newest[0]:
                 runs.set_watermark(conn, TARGET, stream, newest[1], cursor=newest[0], run_key=run_key)
-        conn.execute(
-            "UPDATE sync.load SET status = 'merged', merged_at = now() WHERE run_key = %s AND source_system = %s",
-            (run_key, TARGET),
-        )
-    for entity in ("fee_type", "dimension_item"):
-        prune_staging(conn, TARGET, entity, keep=8)
+            loads.merged(conn, items["load_id"], TARGET, "dimension_item", None, run_key, keep=KEEP_LOADS)
+        loads.merged(conn, fee_types["load_id"], TARGET, "fee_type", None, run_key, keep=KEEP_LOADS)
     return {"dimensions": dimensions, "counts": counts, "api": dict(hook.stats)}

@@ -4,8 +4,9 @@ For each entity: stage candidates with their quarantine reason (an indexed, anal
 table, so that the plans stay linear at 20 000 rows), queue the malformed ones (and clear
 items whose problem is gone), then apply the clean ones (``include/sql/chart/merge_*.sql``): new
 records are inserted, changed ones updated, and — on a full load only — records the ERP no longer
-lists are deactivated. The loads are marked merged and the watermarks advanced (to the newest ERP
-change time seen) in the same transaction, so a crash leaves either everything or nothing.
+lists are deactivated. The load's life (take for merging, quarantine, mark merged with the watermark at the newest ERP
+change time seen, prune) is the one pipeline of :mod:`expense_sync.store.loads`, in one
+transaction, so a crash leaves either everything or nothing; merging a merged load again is a no-op.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.store import queue, runs, sqlfile
+from expense_sync.store import loads as staged
+from expense_sync.store import sqlfile
 
 KEEP_LOADS = 4  # staging keeps the last N merged loads per source and entity (a month of weekly runs)
 STEPS = ["insert_new", "update_existing", "deactivate_missing"]
@@ -33,32 +35,19 @@ def merge_chart(conn: psycopg.Connection, loads: dict[str, dict], run_key: str) 
     with conn.transaction():
         for entity, sql_name, temp_table in ENTITIES:
             load = loads[entity]
-            system, status = conn.execute(
-                "SELECT source_system, status FROM sync.load WHERE load_id = %s FOR UPDATE", (load["load_id"],)
-            ).fetchone()
-            if status == "merged":  # a cleared task merging again: nothing left to do
+            system, _, status = staged.merging(conn, load["load_id"])
+            if status in staged.REPEATS:  # a cleared task merging again: nothing left to do
                 counts[entity] = {"already_merged": True}
                 continue
-            if status != "landed":
-                raise RuntimeError(f"load {load['load_id']} is {status}, not landed")
             params = {"load_id": load["load_id"], "system": system, "full": load["full"]}
-            sqlfile.run(conn, sql_name, params, only=["candidates", "index", "analyze"])
-            quarantined = queue.queue_from(
+            quarantined, cleared = staged.quarantine(
                 conn,
-                kind="quarantine",
-                system=system,
+                sql_name,
+                params,
                 entity=entity,
-                table=temp_table,
+                temp_table=temp_table,
                 run_key=run_key,
-                detail_col="detail",
-            )
-            cleared = queue.resolve_cleared(
-                conn,
-                kind="quarantine",
-                system=system,
-                entity=entity,
-                table=temp_table,
-                run_key=run_key,
+                stage=["candidates", "index", "analyze"],
                 full_snapshot=load["full"],
             )
             applied = sqlfile.run(conn, sql_name, params, only=STEPS)
@@ -71,25 +60,8 @@ def merge_chart(conn: psycopg.Connection, loads: dict[str, dict], run_key: str) 
                 "quarantine_cleared": cleared,
                 "full": load["full"],
             }
-            conn.execute(
-                "UPDATE sync.load SET status = 'merged', merged_at = now() WHERE load_id = %s", (load["load_id"],)
-            )
             newest = conn.execute(
                 f"SELECT max(source_updated_at) FROM staging.{entity} WHERE load_id = %s", (load["load_id"],)
             ).fetchone()[0]
-            previous = runs.watermark(conn, system, entity)
-            if newest is not None and (previous is None or newest > previous):
-                runs.set_watermark(conn, system, entity, newest, run_key=run_key, load_id=load["load_id"])
-            prune_staging(conn, system, entity)
+            staged.merged(conn, load["load_id"], system, entity, newest, run_key, keep=KEEP_LOADS)
     return counts
-
-
-def prune_staging(conn: psycopg.Connection, system: str, entity: str, keep: int = KEEP_LOADS) -> None:
-    """Drop staged loads older than the last ``keep`` merged ones (their rows cascade)."""
-    conn.execute(
-        """DELETE FROM sync.load WHERE source_system = %s AND entity = %s AND load_id < (
-               SELECT min(load_id) FROM (SELECT load_id FROM sync.load
-                                          WHERE source_system = %s AND entity = %s AND status = 'merged'
-                                          ORDER BY load_id DESC LIMIT %s) newest)""",
-        (system, entity, system, entity, keep),
-    )

@@ -14,8 +14,6 @@ landed when it exists, so the merge quarantines it instead of deactivating it an
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +22,7 @@ import psycopg
 from expense_sync import mapping
 from expense_sync.hooks.oa import DirectorySource
 from expense_sync.hooks.paginate import dig
-from expense_sync.store.db import copy_rows
+from expense_sync.store import loads
 
 ORG_COLUMNS = ("load_id", "source_key", "code", "name", "parent_key", "sort_order", "mapping_error", "raw")
 EMPLOYEE_COLUMNS = (
@@ -41,31 +39,6 @@ EMPLOYEE_COLUMNS = (
     "mapping_error",
     "raw",
 )
-
-
-def _rows(
-    load_id: int, spec: mapping.MappingSpec, records: Iterator[dict], columns: tuple[str, ...], seen: dict[str, bytes]
-) -> Iterator[tuple]:
-    """Map vendor records to staging rows.
-
-    A record listed again with the same content (a person in two departments) is skipped; the
-    same id with *different* content is landed under a marked key with an error, so the merge
-    quarantines it instead of one version silently winning.
-    """
-    for n, record in enumerate(records):
-        raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
-        digest = hashlib.blake2b(raw.encode(), digest_size=16).digest()
-        try:
-            key, values, error = spec.apply(record)
-        except mapping.MappingError as err:
-            key, values, error = f"?unkeyed-{n}", {}, str(err)
-        if key in seen:
-            if seen[key] == digest:
-                continue
-            key, error = f"{key}#dup{n}", f"the vendor listed id {key} twice with different content"
-        seen[key] = digest
-        values |= {"load_id": load_id, "source_key": key, "mapping_error": error, "raw": raw}
-        yield tuple(values.get(c) for c in columns)
 
 
 def _unlisted(
@@ -102,41 +75,25 @@ def _unlisted(
     return found
 
 
-def _new_load(conn: psycopg.Connection, system: str, entity: str, run_key: str, at: dt.datetime) -> int:
-    return conn.execute(
-        "INSERT INTO sync.load (source_system, entity, run_key, extracted_at) VALUES (%s, %s, %s, %s) "
-        "RETURNING load_id",
-        (system, entity, run_key, at),
-    ).fetchone()[0]
-
-
 def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: str) -> dict[str, Any]:
     """Land the OA's departments and members; return the two load ids and counts."""
     system = hook.vendor
-    org_spec, emp_spec = mapping.load(system, "org_unit"), mapping.load(system, "employee")
+    org_spec = mapping.load(system, "org_unit")
     extracted_at = dt.datetime.now(dt.UTC)
     with conn.transaction(), conn.cursor() as cur:
-        org_load = _new_load(conn, system, "org_unit", run_key, extracted_at)
-        emp_load = _new_load(conn, system, "employee", run_key, extracted_at)
         departments = list(hook.departments())
         departments += _unlisted(conn, hook, org_spec, departments)
-        org_rows = copy_rows(
-            cur, "staging.org_unit", ORG_COLUMNS, _rows(org_load, org_spec, iter(departments), ORG_COLUMNS, {})
+        org = loads.land(
+            conn, cur, system, "org_unit", run_key, iter(departments), ORG_COLUMNS, extracted_at=extracted_at
         )
 
         def members() -> Iterator[dict]:
             for dept in departments:
                 yield from hook.members(dig(dept, org_spec.key))
 
-        emp_rows = copy_rows(
-            cur, "staging.employee", EMPLOYEE_COLUMNS, _rows(emp_load, emp_spec, members(), EMPLOYEE_COLUMNS, {})
-        )
+        emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
         conn.execute("ANALYZE staging.org_unit, staging.employee")  # the merge plans its joins on these
-        for load_id, rows in ((org_load, org_rows), (emp_load, emp_rows)):
-            conn.execute(
-                "UPDATE sync.load SET status = 'landed', landed_at = now(), row_count = %s WHERE load_id = %s",
-                (rows, load_id),
-            )
+    org_load, org_rows, emp_load, emp_rows = org["load_id"], org["rows"], emp["load_id"], emp["rows"]
     return {
         "system": system,
         "extracted_at": extracted_at.isoformat(),

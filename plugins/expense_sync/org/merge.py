@@ -4,8 +4,8 @@ Departments first, then people (whose departments must resolve). For each: stage
 their quarantine reason, queue the bad ones (and clear items whose problem is gone), then apply the
 clean ones set-based (``include/sql/org/*.sql``). What the extraction deactivates is staged first
 (``org/leaving.sql``) and held, deactivating nobody, when it is too much (:mod:`expense_sync.org.guard`).
-The loads are marked merged and the watermarks advanced in the same transaction, so a crash leaves
-either everything or nothing.
+The load's life (land, take for merging, quarantine, mark merged, prune) is the one pipeline of
+:mod:`expense_sync.store.loads`, in one transaction, so a crash leaves either everything or nothing.
 
 A load older than what was already merged is refused as ``superseded``: OA wins, but only its
 newest word does. Merging a load again (a task cleared after its commit) changes nothing.
@@ -20,8 +20,10 @@ import psycopg
 from expense_sync.org import guard
 from expense_sync.rules import EMAIL_RE, MOBILE_RE
 from expense_sync.settings import DEFAULT_ORG_MAX_DEACTIVATION
-from expense_sync.store import queue, runs, sqlfile
+from expense_sync.store import loads as staged
+from expense_sync.store import runs, sqlfile
 
+STAGE = ["candidates", "index", "analyze", "orphans", "hold"]  # the SQL files' staging steps
 ANALYZE_AFTER = 1000  # rows inserted by one merge after which the canonical tables are re-analyzed
 KEEP_LOADS = 7  # staging keeps the last N merged loads per source and entity, for audit and replays
 # What merging a load again returns, by the status the first merge left it in: nothing left to do.
@@ -57,18 +59,13 @@ def merge_directory(
     with conn.transaction():
         for entity, sql_name, temp_table, apply_steps, deactivate in ENTITIES:
             load_id = loads[entity]
-            system, observed_at, status = conn.execute(
-                "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE",
-                (load_id,),
-            ).fetchone()
-            if status in REPEATS:  # a cleared task merging again: nothing left to do
+            system, observed_at, status = staged.merging(conn, load_id)
+            if status in staged.REPEATS:  # a cleared task merging again: nothing left to do
                 counts[entity] = REPEATS[status]
                 continue
-            if status != "landed":
-                raise RuntimeError(f"load {load_id} is {status}, not landed")
             newest = runs.watermark(conn, system, entity)
             if newest is not None and observed_at <= newest:
-                conn.execute("UPDATE sync.load SET status = 'superseded' WHERE load_id = %s", (load_id,))
+                staged.supersede(conn, load_id)
                 counts[entity] = {"superseded": True}
                 continue
             params = {
@@ -82,18 +79,8 @@ def merge_directory(
             }
             if held is None:  # once, before anything is applied
                 held = guard.stage_leaving(conn, params, max_deactivation, run_key)
-            sqlfile.run(conn, sql_name, params, only=["candidates", "index", "analyze", "orphans", "hold"])
-            quarantined = queue.queue_from(
-                conn,
-                kind="quarantine",
-                system=system,
-                entity=entity,
-                table=temp_table,
-                run_key=run_key,
-                detail_col="detail",
-            )
-            cleared = queue.resolve_cleared(
-                conn, kind="quarantine", system=system, entity=entity, table=temp_table, run_key=run_key
+            quarantined, cleared = staged.quarantine(
+                conn, sql_name, params, entity=entity, temp_table=temp_table, run_key=run_key, stage=STAGE
             )
             applied = sqlfile.run(conn, sql_name, params, only=apply_steps)
             applied |= sqlfile.run(conn, "org/leaving", params, only=[deactivate])
@@ -108,18 +95,5 @@ def merge_directory(
                 "quarantined": quarantined,
                 "quarantine_cleared": cleared,
             }
-            conn.execute("UPDATE sync.load SET status = 'merged', merged_at = now() WHERE load_id = %s", (load_id,))
-            runs.set_watermark(conn, system, entity, observed_at, run_key=run_key, load_id=load_id)
-            _prune_staging(conn, system, entity)
+            staged.merged(conn, load_id, system, entity, observed_at, run_key, keep=KEEP_LOADS)
     return counts
-
-
-def _prune_staging(conn: psycopg.Connection, system: str, entity: str) -> None:
-    """Drop staged loads older than the last ``KEEP_LOADS`` merged ones (their rows cascade)."""
-    conn.execute(
-        """DELETE FROM sync.load WHERE source_system = %s AND entity = %s AND load_id < (
-               SELECT min(load_id) FROM (SELECT load_id FROM sync.load
-                                          WHERE source_system = %s AND entity = %s AND status = 'merged'
-                                          ORDER BY load_id DESC LIMIT %s) newest)""",
-        (system, entity, system, entity, KEEP_LOADS),
-    )

@@ -1,0 +1,157 @@
+"""The one land → merge pipeline of inbound master data (the OA's org, the ERP's chart).
+
+1. :func:`land`: a new ``sync.load`` row, the vendor's records mapped into its staging table
+   (COPY, streaming; a record that cannot be mapped is landed with its error, see
+   :func:`staging_rows`), the load marked ``landed`` — in the extraction's transaction.
+2. :func:`merging`: the merge takes the load (``FOR UPDATE``: one merge of a load at a time); a
+   load merged already (or superseded) is a no-op — a task cleared after its commit merges nothing
+   again; any other state than ``landed`` is an error.
+3. :func:`quarantine`: the entity's candidates are staged with their quarantine reason, the bad ones
+   queued and the items whose problem is gone cleared; the caller then applies the clean ones.
+4. :func:`merged`: the load marked ``merged``, the watermark advanced (never backwards) and the
+   staging of old loads pruned — in the merge's transaction, so a crash leaves all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import psycopg
+
+from expense_sync import mapping
+from expense_sync.store import queue, runs, sqlfile
+from expense_sync.store.db import copy_rows
+
+REPEATS = ("merged", "superseded")  # a load in one of these states has nothing left to merge
+
+
+def staging_rows(
+    load_id: int, spec: mapping.MappingSpec, records: Iterable[dict[str, Any]], columns: tuple[str, ...]
+) -> Iterator[tuple]:
+    """Map vendor records to staging rows (``columns`` order).
+
+    A record's ``raw`` entry, when it has one, is the vendor's record as it came; else the record
+    itself is. A record listed again with the same content (a person in two departments) is
+    skipped; the same key with *different* content is landed under a marked key with an error, so
+    the merge quarantines it instead of one version silently winning.
+    """
+    seen: dict[str, bytes] = {}
+    for n, record in enumerate(records):
+        raw = json.dumps(record.pop("raw", None) or record, ensure_ascii=False, sort_keys=True, default=str)
+        digest = hashlib.blake2b(raw.encode(), digest_size=16).digest()
+        try:
+            key, values, error = spec.apply(record)
+        except mapping.MappingError as err:
+            key, values, error = f"?unkeyed-{n}", {}, str(err)
+        if key in seen:
+            if seen[key] == digest:
+                continue
+            key, error = f"{key}#dup{n}", f"the vendor listed {key} twice with different content"
+        seen[key] = digest
+        values |= {"load_id": load_id, "source_key": key, "mapping_error": error, "raw": raw}
+        yield tuple(values.get(c) for c in columns)
+
+
+def land(
+    conn: psycopg.Connection,
+    cur: psycopg.Cursor,
+    system: str,
+    entity: str,
+    run_key: str,
+    records: Iterable[dict[str, Any]],
+    columns: tuple[str, ...],
+    *,
+    extracted_at: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Land one entity's records as a new load in ``staging.<entity>``; returns its id and row count.
+    Call it inside the extraction's transaction."""
+    load_id = conn.execute(
+        "INSERT INTO sync.load (source_system, entity, run_key, extracted_at) VALUES (%s, %s, %s, %s) "
+        "RETURNING load_id",
+        (system, entity, run_key, extracted_at or dt.datetime.now(dt.UTC)),
+    ).fetchone()[0]
+    spec = mapping.load(system, entity)
+    rows = copy_rows(cur, f"staging.{entity}", columns, staging_rows(load_id, spec, records, columns))
+    conn.execute(
+        "UPDATE sync.load SET status = 'landed', landed_at = now(), row_count = %s WHERE load_id = %s", (rows, load_id)
+    )
+    return {"load_id": load_id, "rows": rows}
+
+
+def merging(conn: psycopg.Connection, load_id: int) -> tuple[str, dt.datetime, str]:
+    """Take a load for merging (inside the merge's transaction): its source system, extraction time
+    and status. The status is ``landed``, or one of :data:`REPEATS` (nothing to do); else it raises."""
+    system, extracted_at, status = conn.execute(
+        "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE", (load_id,)
+    ).fetchone()
+    if status != "landed" and status not in REPEATS:
+        raise RuntimeError(f"load {load_id} is {status}, not landed")
+    return system, extracted_at, status
+
+
+def supersede(conn: psycopg.Connection, load_id: int) -> None:
+    """An extraction older than one merged already: never merged (the newest word wins)."""
+    conn.execute("UPDATE sync.load SET status = 'superseded' WHERE load_id = %s", (load_id,))
+
+
+def quarantine(
+    conn: psycopg.Connection,
+    sql_name: str,
+    params: dict[str, Any],
+    *,
+    entity: str,
+    temp_table: str,
+    run_key: str,
+    stage: list[str],
+    full_snapshot: bool = True,
+) -> tuple[int, int]:
+    """Stage the entity's candidates (``stage``: the SQL file's staging steps), queue the bad ones and
+    clear the items whose problem is gone; returns (queued, cleared)."""
+    sqlfile.run(conn, sql_name, params, only=stage)
+    system = params["system"]
+    queued = queue.queue_from(
+        conn, kind="quarantine", system=system, entity=entity, table=temp_table, run_key=run_key, detail_col="detail"
+    )
+    cleared = queue.resolve_cleared(
+        conn,
+        kind="quarantine",
+        system=system,
+        entity=entity,
+        table=temp_table,
+        run_key=run_key,
+        full_snapshot=full_snapshot,
+    )
+    return queued, cleared
+
+
+def merged(
+    conn: psycopg.Connection,
+    load_id: int,
+    system: str,
+    entity: str,
+    watermark: dt.datetime | None,
+    run_key: str,
+    *,
+    keep: int,
+) -> None:
+    """Mark the load merged, advance the watermark (never backwards) and prune old staging."""
+    conn.execute("UPDATE sync.load SET status = 'merged', merged_at = now() WHERE load_id = %s", (load_id,))
+    previous = runs.watermark(conn, system, entity)
+    if watermark is not None and (previous is None or watermark > previous):
+        runs.set_watermark(conn, system, entity, watermark, run_key=run_key, load_id=load_id)
+    prune(conn, system, entity, keep=keep)
+
+
+def prune(conn: psycopg.Connection, system: str, entity: str, *, keep: int) -> None:
+    """Drop staged loads older than the last ``keep`` merged ones (their rows cascade)."""
+    conn.execute(
+        """DELETE FROM sync.load WHERE source_system = %s AND entity = %s AND load_id < (
+               SELECT min(load_id) FROM (SELECT load_id FROM sync.load
+                                          WHERE source_system = %s AND entity = %s AND status = 'merged'
+                                          ORDER BY load_id DESC LIMIT %s) newest)""",
+        (system, entity, system, entity, keep),
+    )
