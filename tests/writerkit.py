@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from chartkit import DIMENSIONS, canonical_items, seed_org_units
+from chartkit import DIMENSIONS, ErpWorld, canonical_items, chart_state, seed_org_units
 from claimkit import CLAIMS, audit_in_erp, file_claim, prepare_world, run_ok
 from testkit import FAST, ROOT_MARK, canonical_state, write_calls
 
@@ -257,23 +257,32 @@ def terminate_mid_merge(merge: str, args: dict, sandboxes, mdm, mdm_url: str, ta
 # -- the judges -----------------------------------------------------------------------------------
 
 
-def _refused(mdm, entities: tuple[str, ...]) -> set[tuple[str, str]]:
+# 合思 refuses a second record with a code it holds: such a refusal is a duplicate the vendor stopped
+DUPLICATE_CODE = ("已存在", "导入重复", "已经被占用")
+
+
+def _refusals(mdm, entities: tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """(entity, key) -> detail of every open exception item of 合思 for these entities."""
     rows = mdm.execute(
-        "SELECT entity, record_key FROM sync.exception_item WHERE source_system = 'ekuaibao' AND status <> 'resolved' "
-        "AND entity = ANY(%s)",
+        "SELECT entity, record_key, coalesce(reason, '') FROM sync.exception_item "
+        "WHERE source_system = 'ekuaibao' AND status <> 'resolved' AND entity = ANY(%s)",
         (list(entities),),
     ).fetchall()
-    return {(e, k) for e, k in rows}
+    return {(e, k): detail for e, k, detail in rows}
 
 
-def _verdict(tried: int, wrong: set, doubled: set, refused: set) -> dict:
+def _verdict(tried: int, wrong: set, doubled: set, refusals: dict[tuple[str, str], str]) -> dict:
+    """The row: ``lost`` = records 合思 does not hold as the canonical record says (a refusal does
+    not excuse it: nothing in these worlds is refusable); ``duplicated`` = codes 合思 holds twice,
+    and second creates it refused for a code it held already."""
+    doubled = doubled | {key for key, detail in refusals.items() if any(m in detail for m in DUPLICATE_CODE)}
     return {
         "tried": tried,
-        "accepted": tried - len(wrong | refused),
-        "refused": len(refused),
-        "lost": len(wrong - refused),
+        "accepted": tried - len(wrong | set(refusals)),
+        "refused": len(refusals),
+        "lost": len(wrong),
         "duplicated": len(doubled),
-        "detail": {"wrong": sorted(wrong - refused)[:10], "doubled": sorted(doubled)[:10]},
+        "detail": {"wrong": sorted(wrong)[:10], "doubled": sorted(doubled)[:10], "refusals": refusals},
     }
 
 
@@ -320,7 +329,7 @@ def judge_org(mdm, sandboxes) -> dict:
         elif held and held["active"]:
             wrong.add(("employee", no))
     tried = len(canonical["org_units"]) + len(canonical["employees"])
-    return _verdict(tried, wrong, doubled, _refused(mdm, ("org_unit", "employee")))
+    return _verdict(tried, wrong, doubled, _refusals(mdm, ("org_unit", "employee")))
 
 
 def judge_chart(mdm, sandboxes) -> dict:
@@ -346,7 +355,7 @@ def judge_chart(mdm, sandboxes) -> dict:
                     wrong.add((entity, code))
             elif item and item["active"]:
                 wrong.add((entity, code))
-    return _verdict(tried, wrong, doubled, _refused(mdm, tuple(DIMENSIONS)))
+    return _verdict(tried, wrong, doubled, _refusals(mdm, tuple(DIMENSIONS)))
 
 
 def judge_write_back(mdm, sandboxes, codes: list[str]) -> dict:
@@ -375,7 +384,8 @@ def judge_write_back(mdm, sandboxes, codes: list[str]) -> dict:
             wrong.add(("claim", code))
         if len(set(numbers)) > 1:
             doubled.add(("claim", code))
-    row = _verdict(len(codes), wrong, doubled, _refused(mdm, ("claim",)) & {("claim", c) for c in codes})
+    refusals = {key: detail for key, detail in _refusals(mdm, ("claim",)).items() if key[1] in codes}
+    row = _verdict(len(codes), wrong, doubled, refusals)
     row["resent"] = resent
     return row
 
@@ -390,9 +400,92 @@ def judge(writer: str, mdm, sandboxes, args: dict) -> dict:
 
 def record(figures, scenario: str, verdict: dict) -> dict:
     """One row of the reliability table from a judge's verdict; fails unless nothing was lost or duplicated."""
+    if verdict.get("resent"):
+        scenario += f" [{verdict['resent']} identical write-backs sent again]"
     row = figures(scenario, **{k: verdict[k] for k in ("tried", "accepted", "refused", "lost", "duplicated")})
     assert row["verdict"] == "ok", (row, verdict["detail"])
     return row
+
+
+# -- the merges ---------------------------------------------------------------------------------
+
+
+def churn(kind: str, sandboxes, mdm) -> None:
+    """A day of changes at the source: hires, leavers, a transfer, renames (OA); renamed cost
+    centers and a closed project (ERP)."""
+    if kind == "org":
+        oa = sandboxes.control(OA)
+        new_unit = oa.mutate("new_department", parent_id=2, name="审计二部")
+        for dept in (new_unit, 3, 5):
+            oa.mutate("hire", dept_id=dept)
+        oa.mutate("leave", userid="u0000005")
+        oa.mutate("leave", userid="u0000006")
+        oa.mutate("transfer", userid="u0000007", dept_id=new_unit)
+        oa.mutate("rename_person", userid="u0000008", name="改名后")
+        oa.mutate("rename_department", dept_id=4, name="新名字部")
+    else:
+        erp = ErpWorld(ERP, sandboxes)
+        centers = [r[0] for r in mdm.execute("SELECT code FROM mdm.cost_center WHERE active ORDER BY code")]
+        projects = [r[0] for r in mdm.execute("SELECT code FROM mdm.project WHERE active ORDER BY code")]
+        for code in centers[:3]:
+            erp.rename_cost_center(code, f"改名{code}")
+        erp.close_project(projects[0])
+
+
+def extract(kind: str, conn, run_key: str) -> dict:
+    from expense_sync.chart.extract import extract_chart
+    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.oa import oa_hook
+    from expense_sync.org.extract import extract_directory
+
+    if kind == "org":
+        return {"loads": extract_directory(conn, oa_hook(OA), run_key)["loads"]}
+    return {"loads": extract_chart(conn, erp_hook(ERP), run_key)["loads"]}
+
+
+def merge(kind: str, conn, loads: dict, run_key: str) -> None:
+    from expense_sync.chart.merge import merge_chart
+    from expense_sync.org.merge import merge_directory
+
+    if kind == "org":
+        merge_directory(conn, loads, run_key)
+    else:
+        merge_chart(conn, loads, run_key)
+
+
+def canonical(kind: str, conn) -> dict:
+    """The canonical tables by business key (no surrogate ids or times)."""
+    if kind == "org":
+        state = canonical_state(conn)
+        return {(entity, key): value for entity, records in state.items() for key, value in records.items()}
+    return {(table, row[0]): row for table, rows in chart_state(conn).items() for row in rows}
+
+
+def merge_day_terminated(kind: str, pg_server, mdm_template, mdm, sandboxes) -> tuple[dict, set, str]:
+    """A first sync (merge and push), a day of changes at the source, and the merge of that day's
+    extraction in a child whose backend is terminated mid-transaction; the merge run again. A clean
+    database merges the same two extractions undisturbed. Returns the writer's arguments, the
+    canonical records that differ from the clean run's, and the statement the merge was stopped in."""
+    url = os.environ["AIRFLOW_CONN_MDM_POSTGRES"]
+    clean_db = pg_server.create_database("expense_sync_clean", template=mdm_template)
+    try:
+        with psycopg.connect(pg_server.url(clean_db), autocommit=True) as clean:
+            args = org_world(mdm) if kind == "org" else chart_world(mdm)
+            if kind == "chart":
+                seed_org_units(clean, ERP)
+            merge(kind, clean, extract(kind, clean, "clean/1")["loads"], "clean/1")
+            run_writer(kind, args, "first")
+            churn(kind, sandboxes, mdm)
+            day = extract(kind, mdm, "day/2")
+            merge(kind, clean, extract(kind, clean, "clean/2")["loads"], "clean/2")
+            table = "mdm.employee" if kind == "org" else "mdm.cost_center"  # written after org units / accounts
+            stopped_in = terminate_mid_merge(f"{kind}_merge", day, sandboxes, mdm, url, table)
+            merge(kind, mdm, day["loads"], "day/2-retry")
+            got, want = canonical(kind, mdm), canonical(kind, clean)
+    finally:
+        pg_server.drop_database(clean_db)
+    assert want, "the clean run merged nothing"
+    return args, {key for key in want.keys() | got.keys() if got.get(key) != want.get(key)}, stopped_in
 
 
 # -- vendor fault storms ---------------------------------------------------------------------------
@@ -420,27 +513,3 @@ def storm(writer: str) -> list[dict[str, Any]]:
 
 def args_json(args: dict) -> dict:
     return {k: v for k, v in args.items() if k != "codes"}
-
-
-__all__ = [
-    "APP",
-    "ERP",
-    "OA",
-    "WRITERS",
-    "args_json",
-    "backends",
-    "chart_world",
-    "finish",
-    "judge",
-    "kill_at_write",
-    "org_world",
-    "record",
-    "retry_until_ok",
-    "start_child",
-    "storm",
-    "terminate",
-    "terminate_at_write",
-    "terminate_mid_merge",
-    "write_back_world",
-    "writes_reached",
-]
