@@ -500,9 +500,12 @@ WRITE_PATHS = {
 
 def storm(writer: str) -> list[dict[str, Any]]:
     """5xx, 429 throttling, HTML throttle pages, token expiry mid-run and answers lost after the
-    commit (slow_commit), each a bounded number of times so that the storm passes."""
+    commit (slow_commit), each a bounded number of times so that the storm passes. It opens with an
+    outage of 合思's writes (every write refused with a 5xx, more times than one run's client retries):
+    the first run fails mid-way and the next one picks up from the ledger."""
     writes = WRITE_PATHS[writer]
     return [
+        {"kind": "5xx", "every": 1, "limit": 6, "paths": writes, "methods": ["POST", "PUT"]},
         {"kind": "slow_commit", "every": 2, "limit": 2, "delay": 2.5, "paths": writes, "methods": ["POST", "PUT"]},
         {"kind": "5xx", "every": 3, "limit": 4},
         {"kind": "throttle", "every": 4, "limit": 3},
