@@ -8,8 +8,6 @@ with one basename cannot be collected in one session.)"""
 
 import os
 
-from chartkit import DIMENSIONS
-from expense_sync.store import queue
 from writerkit import (
     chart_world,
     finish,
@@ -20,6 +18,9 @@ from writerkit import (
     start_child,
     terminate_at_write,
 )
+
+from chartkit import DIMENSIONS
+from expense_sync.store import queue
 
 
 def assert_held_once(mdm, sandboxes) -> None:
@@ -68,7 +69,15 @@ def test_the_judge_sees_a_lost_and_a_duplicated_item(mdm, sandboxes):
     first, second = [r[0] for r in mdm.execute("SELECT code FROM mdm.cost_center WHERE active ORDER BY code LIMIT 2")]
     sandboxes.control("ekuaibao").mutate("edit_item", dimension=DIMENSIONS["cost_center"], code=first, active=False)
     with mdm.transaction():  # 合思 refused a second create of a code it held
-        queue.open_item(mdm, kind="conflict", system="ekuaibao", entity="cost_center", record_key=second,
-                        reason_code="push_refused", detail=f"该档案项编码[{second}]导入重复", run_key="test")  # fmt: skip
+        queue.open_item(
+            mdm,
+            kind="conflict",
+            system="ekuaibao",
+            entity="cost_center",
+            record_key=second,
+            reason_code="push_refused",
+            detail=f"该档案项编码[{second}]导入重复",
+            run_key="test",
+        )
     verdict = judge_chart(mdm, sandboxes)
     assert (verdict["lost"], verdict["duplicated"], verdict["refused"]) == (1, 1, 1), verdict

@@ -64,7 +64,15 @@ def test_the_judge_sees_a_lost_and_a_duplicated_record(mdm, sandboxes):
     assert_held_once(mdm, sandboxes)
     sandboxes.control("ekuaibao").mutate("edit_staff", code="E0000003", name="别人")  # 合思 now holds a wrong value
     with mdm.transaction():  # and 合思 refused a second create of a code it held
-        queue.open_item(mdm, kind="conflict", system="ekuaibao", entity="employee", record_key="E0000004",
-                        reason_code="push_refused", detail="员工工号[E0000004]已存在", run_key="test")  # fmt: skip
+        queue.open_item(
+            mdm,
+            kind="conflict",
+            system="ekuaibao",
+            entity="employee",
+            record_key="E0000004",
+            reason_code="push_refused",
+            detail="员工工号[E0000004]已存在",
+            run_key="test",
+        )
     verdict = judge_org(mdm, sandboxes)
     assert (verdict["lost"], verdict["duplicated"], verdict["refused"]) == (1, 1, 1), verdict
