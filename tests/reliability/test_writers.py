@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from writerkit import (
     WRITERS,
     args_json,

@@ -8,6 +8,8 @@ with one basename cannot be collected in one session.)"""
 
 import os
 
+from chartkit import DIMENSIONS
+from expense_sync.store import queue
 from writerkit import (
     chart_world,
     finish,
@@ -18,9 +20,6 @@ from writerkit import (
     start_child,
     terminate_at_write,
 )
-
-from chartkit import DIMENSIONS
-from expense_sync.store import queue
 
 
 def assert_held_once(mdm, sandboxes) -> None:

@@ -7,6 +7,7 @@ every claim's number on its 合思 document, no other number ever written there,
 import os
 
 import pytest
+
 from writerkit import (
     finish,
     judge_write_back,

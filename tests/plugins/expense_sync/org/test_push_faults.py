@@ -5,6 +5,7 @@ values (the focused cases of tests/reliability/test_writers.py)."""
 
 import os
 
+from expense_sync.store import queue
 from writerkit import (
     finish,
     judge_org,
@@ -15,8 +16,6 @@ from writerkit import (
     start_child,
     terminate_at_write,
 )
-
-from expense_sync.store import queue
 
 
 def assert_held_once(mdm, sandboxes) -> None:
