@@ -21,7 +21,8 @@ queued, ``failed`` after ``max_attempts``; the rest of the batch is committed. A
 its credentials refused, the database connection lost) counts nothing: the batch so far is committed,
 the events left wait, and the error is raised (the task fails and is retried).
 The catch-up keeps its watermark (``sync.watermark`` ekuaibao/claims) at the newest update time seen,
-reads again from five minutes before it, and skips flows whose update time it already holds.
+reads again from five minutes before it, and skips flows whose update time it already holds. A flow
+listed with a garbage update time moves no watermark: its document is read (and queued as malformed).
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.claims.parse import APPROVED_STATES, CHINA, MalformedDocument, ParsedClaim, parse_flow
+from expense_sync.claims.parse import (
+    APPROVED_STATES,
+    CHINA,
+    MalformedDocument,
+    ParsedClaim,
+    parse_flow,
+    update_time,
+)
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorError, VendorRequestError
 from expense_sync.settings import INBOX_MAX_ATTEMPTS
@@ -147,15 +155,21 @@ class Intake:
         for page in self.hook.iter_documents(start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")):
             held = dict(
                 self.conn.execute(
-                    "SELECT flow_id, (raw ->> 'updateTime')::bigint FROM fin.claim WHERE flow_id = ANY(%s)",
+                    """SELECT flow_id, CASE WHEN raw ->> 'updateTime' ~ '^[0-9]{1,15}$'
+                                            THEN (raw ->> 'updateTime')::bigint END
+                         FROM fin.claim WHERE flow_id = ANY(%s)""",
                     ([flow["id"] for flow in page],),
                 ).fetchall()
             )
             for flow in page:
-                updated = int(flow.get("updateTime") or 0)
+                updated = update_time(flow)
+                self.counts["polled"] += 1
+                if updated is None:  # garbage: read the document, which is queued as malformed
+                    if flow["id"] in held or flow.get("state") in APPROVED_STATES:
+                        self.take_or_queue(flow["id"])
+                    continue
                 stamp = dt.datetime.fromtimestamp(updated / 1000, dt.UTC)
                 newest = max(newest, stamp) if newest else stamp
-                self.counts["polled"] += 1
                 if held.get(flow["id"]) == updated:
                     continue
                 if flow["id"] not in held and flow.get("state") not in APPROVED_STATES:

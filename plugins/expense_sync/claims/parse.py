@@ -4,7 +4,8 @@ Money arrives as strings (``expenseMoney.standard``) and stays :class:`~decimal.
 line amount is kept as ``None`` for validation to report. Times are epoch milliseconds, read in China
 time; the claim date (``expenseDate``) decides the fiscal period, so it is never guessed. A document
 that cannot be read as a claim at all (no total, no expense date, details or a detail's form of the
-wrong type) raises :class:`MalformedDocument`, which names the field. The content hash covers what a voucher is made of
+wrong type, an ``updateTime`` that is not a time) raises :class:`MalformedDocument`, which names the
+field. The content hash covers what a voucher is made of
 (lines, amounts, dimensions, date, currency), so an edit in 合思 bumps the claim's version.
 """
 
@@ -56,6 +57,19 @@ def day(epoch_ms: Any) -> dt.date | None:
     except (TypeError, ValueError, OverflowError, OSError):
         return None
     return result if FIRST_DAY <= result <= LAST_DAY else None
+
+
+def update_time(flow: dict[str, Any]) -> int | None:
+    """A flow's ``updateTime`` (epoch ms; 0 when it has none), or ``None`` when it is garbage: not a
+    whole number of milliseconds from 2000 to 2099 (the catch-up poll's watermark is made of it)."""
+    value = flow.get("updateTime")
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or day(value) is None:
+        return None
+    return value
 
 
 def _type_name(value: Any) -> str:
@@ -126,6 +140,10 @@ def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
     if claim_date is None:
         raise MalformedDocument(
             flow, "expenseDate", f"{form.get('expenseDate')!r} is not a time (epoch ms) from {FIRST_DAY} to {LAST_DAY}"
+        )
+    if update_time(flow) is None:
+        raise MalformedDocument(
+            flow, "updateTime", f"{flow.get('updateTime')!r} is not a time (epoch ms) from {FIRST_DAY} to {LAST_DAY}"
         )
     return ParsedClaim(
         flow_id=str(flow["id"]),

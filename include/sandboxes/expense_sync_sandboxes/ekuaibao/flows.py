@@ -28,8 +28,10 @@ oa_instance) files a claim for a staff with fee types and dimension items the te
 ``claim_action`` (code, action: submit | approve | pay | reject | archive | nullify) moves it;
 ``edit_claim_amount`` (code, line, amount); ``corrupt_claim`` (code, path, value | remove) sets or
 removes one field of a flow (a dotted path, list indices as numbers), as a faulty tenant would serve
-it; ``configure_outbound`` (url, sign_key) sets the outbound
-message (出站消息) that each state change then POSTs (``flowId, nodeId, state, action, signKey``);
+it (the flow's ``updateTime`` moves, unless it is the field corrupted: a garbage ``updateTime`` is
+served as set, and the document list windows and sorts it as changed now); ``configure_outbound``
+(url, sign_key) sets the outbound message (出站消息) that each state change then POSTs
+(``flowId, nodeId, state, action, signKey``);
 ``resend_outbound`` (code) delivers the last message of a flow again (合思's retry).
 """
 
@@ -115,7 +117,10 @@ def listed(ekb: EkuaibaoSandbox, request: Request) -> list[dict[str, Any]]:
         raise error(400, f"不支持的排序字段: {key}")
 
     def value(flow: dict[str, Any]) -> int:
-        return int(flow[key] if key in ("createTime", "updateTime") else flow["form"].get(key) or 0)
+        try:
+            return int(flow[key] if key in ("createTime", "updateTime") else flow["form"].get(key) or 0)
+        except (TypeError, ValueError, OverflowError):
+            return now_ms()  # a garbage time (corrupt_claim) is served as it is, for a document just changed
 
     if key == "payDate" and not q.get("startDate"):
         raise error(400, "按支付日期排序时需要指定时间范围")
@@ -347,7 +352,8 @@ def corrupt_claim(
         del node[key]
     else:
         node[key] = value
-    flow["updateTime"] = now_ms()
+    if path != "updateTime":  # a corrupted update time is served as it was set
+        flow["updateTime"] = now_ms()
     return flow
 
 

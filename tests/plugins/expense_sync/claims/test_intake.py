@@ -142,3 +142,27 @@ def test_an_event_failing_again_and_again_ends_failed_and_an_outage_counts_nothi
     assert claims(mdm) == {good: "invalid", bad: "received"}
     assert [item[3] for item in items(mdm)] == ["resolved", "resolved"]
     assert len(claims_to_check(mdm)) == 2
+
+
+@pytest.mark.parametrize("garbage", ["not-a-time", 1e22, "1e20", -5])
+def test_a_garbage_update_time_is_queued_and_the_catch_up_poll_carries_on(mdm, ekb, garbage):
+    first, bad, last = seed(ekb, mdm), seed(ekb, mdm, "20.00"), seed(ekb, mdm, "35.50")
+    ekb.mutate("corrupt_claim", code=bad, path="updateTime", value=garbage)
+
+    run(mdm, poll=True)  # the inbox, then the catch-up poll reading the garbage in the document list
+    assert claims(mdm) == {first: "received", last: "received"}
+    [(key, kind, reason_code, state, reason)] = items(mdm)
+    assert (key, kind, reason_code, state) == (bad, "quarantine", "document_malformed", "open")
+    assert "updateTime" in reason
+    assert events(mdm)[bad][:2] == ("new", 1)
+    mark = mdm.execute("SELECT value FROM sync.watermark WHERE system = 'ekuaibao' AND stream = 'claims'").fetchone()
+    assert mark is not None and mark[0].year == dt.datetime.now(dt.UTC).year  # the garbage moved no watermark
+
+    run(mdm, poll=True)  # again: nothing doubles, the same item
+    assert claims(mdm) == {first: "received", last: "received"}
+    assert [item[:4] for item in items(mdm)] == [(bad, "quarantine", "document_malformed", "open")]
+
+    ekb.mutate("edit_claim_amount", code=bad, line=1, amount="20.00")  # 合思 serves a real update time again
+    run(mdm, poll=True)
+    assert claims(mdm) == {first: "received", bad: "received", last: "received"}
+    assert [item[3] for item in items(mdm)] == ["resolved"]
