@@ -1,0 +1,121 @@
+"""Bad input from outside under an operator's worst day: forged, replayed and malformed webhooks on
+every route; poison 合思 documents in an inbox batch; a damaged OA tree; a vendor's schema drift; and
+the chart edited on both sides with 合思's clock skewed. Judged by what the middle platform's tables
+and the sandboxes hold: no good record lost, none stored twice, every bad one refused or queued."""
+
+from __future__ import annotations
+
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
+from test_webhook_dingtalk import FORGED as DINGTALK_BAD
+from test_webhook_dingtalk import _sealed_text
+from test_webhook_ekuaibao import FORGED as EKUAIBAO_BAD
+from test_webhook_standard import FORGED as STANDARD_BAD
+from test_webhook_wecom import FORGED as WECOM_BAD
+from test_webhook_wecom import URL_CHECKS_FORGED as WECOM_URL_BAD
+from webhook_senders import (
+    EKUAIBAO_SIGN_KEY,
+    Delivery,
+    dingtalk,
+    dingtalk_event,
+    ekuaibao,
+    ekuaibao_message,
+    standard,
+    standard_payload,
+    wecom,
+    wecom_event,
+)
+
+pytestmark = pytest.mark.reliability
+
+webhook_env = webhook_fixtures().webhook_env
+start_receiver = webhook_fixtures().start_receiver
+
+
+# -- 1. forged, replayed and malformed webhooks ---------------------------------------------------
+def _valid(route: str, marker: str) -> Delivery:
+    """A valid delivery whose event carries ``marker`` (a distinct event per marker)."""
+    if route == "ekuaibao":
+        return ekuaibao(ekuaibao_message(flow_id=marker))
+    if route == "dingtalk":
+        return dingtalk(dingtalk_event(instance=marker))
+    if route == "wecom":
+        return wecom(wecom_event(user_id=marker))
+    return standard(standard_payload(claim=marker))
+
+
+def _unstorable(route: str, marker: str) -> Delivery | None:
+    """A correctly signed delivery whose payload holds a lone surrogate (JSON ``"\\ud800"``): refused
+    and kept for a person. WeCom's XML cannot carry one (it is malformed XML, among the bad cases)."""
+    if route == "ekuaibao":
+        message = ekuaibao_message(flow_id=marker, title="报销 \ud800", signKey=EKUAIBAO_SIGN_KEY)
+        return Delivery(
+            "POST",
+            "/expense-sync/webhooks/ekuaibao",
+            json.dumps(message).encode(),
+            {"Content-Type": "application/json"},
+        )
+    if route == "dingtalk":
+        return _sealed_text(json.dumps(dingtalk_event(instance=marker, title="\ud800")))
+    if route == "standard":
+        return standard(json.dumps({**standard_payload(claim=marker), "note": "\ud800"}).encode())
+    return None
+
+
+BAD = {
+    "ekuaibao": EKUAIBAO_BAD,
+    "dingtalk": DINGTALK_BAD,
+    "wecom": {**WECOM_BAD, **{f"url check: {k}": v for k, v in WECOM_URL_BAD.items()}},
+    "standard": STANDARD_BAD,
+}
+EVENTS, REPLAYS, BAD_ROUNDS = 12, 6, 2  # per route: 12 events each delivered 6 times; every bad case twice
+
+
+def _holding(rows: list[str], marker: str) -> int:
+    return sum(f'"{marker}"' in text for text in rows)
+
+
+@pytest.mark.parametrize("route", list(BAD))
+def test_forged_replayed_and_malformed_webhooks_in_one_burst(figures, start_receiver, webhook_env, route):
+    receiver = start_receiver()
+    rng = random.Random(f"inbound-{route}")
+    markers = [f"REL-{route}-{n:03d}" for n in range(EVENTS)]
+    valid = {marker: _valid(route, marker) for marker in markers}
+    unstorable = {m: d for m in (f"SURR-{route}-{n}" for n in range(3)) if (d := _unstorable(route, m))}
+    burst = [("valid", m, d) for m, d in valid.items() for _ in range(REPLAYS)]
+    burst += [("unstorable", m, d) for m, d in unstorable.items()]
+    burst += [("bad", case, build()) for case, (build, _) in BAD[route].items() for _ in range(BAD_ROUNDS)]
+    rng.shuffle(burst)
+
+    def send(entry):
+        kind, key, delivery = entry
+        return kind, key, delivery.send(receiver.url)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, burst))
+    for marker, delivery in valid.items():  # the sender's own retry of an event it never had a 2xx for
+        if not any(k == marker and r.status_code < 300 for _, k, r in answers):
+            answers.append(("valid", marker, delivery.send(receiver.url)))
+
+    assert not [(k, r.status_code, r.text) for kind, k, r in answers if kind != "valid" and r.status_code < 300]
+    stored = [r[0] for r in webhook_env.execute("SELECT payload::text FROM sync.event_inbox").fetchall()]
+    kept = [json.dumps(i["record"], ensure_ascii=False) for i in open_items(webhook_env, entity="webhook_event")]
+    held = {marker: _holding(stored, marker) for marker in markers}
+    strangers = [text for text in stored if not any(f'"{m}"' in text for m in markers)]
+    assert strangers == [], "a forged or malformed delivery reached the inbox"
+    lost_unstorable = [m for m in unstorable if _holding(stored, m) == 0 and not any(m in text for text in kept)]
+    row = figures(
+        f"webhooks {route}: {len(burst)} deliveries ({EVENTS} events x{REPLAYS}, {len(unstorable)} lone "
+        f"surrogates, {len(BAD[route])} forged/malformed x{BAD_ROUNDS})",
+        tried=len(burst),
+        accepted=sum(n == 1 for n in held.values()),
+        refused=sum(400 <= r.status_code < 500 for kind, _, r in answers if kind != "valid"),
+        lost=sum(n == 0 for n in held.values()) + len(lost_unstorable),
+        duplicated=sum(n > 1 for n in held.values()),
+    )
+    assert row["verdict"] == "ok", (row, held, lost_unstorable)
+    assert row["refused"] == len(burst) - len(valid) * REPLAYS, "every forged, malformed or unstorable one refused"
