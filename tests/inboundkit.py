@@ -1,6 +1,7 @@
 """Helpers of the inbound reliability scenarios (tests/reliability/test_inbound.py): the webhook
-receiver's own test fixtures and senders (tests/plugins/expense_sync/webhooks), made importable from
-another directory, and what the middle platform's queue holds."""
+receiver's own test fixtures and senders (tests/plugins/expense_sync/webhooks) and the claim intake's
+test helpers (tests/plugins/expense_sync/claims/test_intake.py), made importable from another
+directory, and what the middle platform's queue holds."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import sys
 from testkit import ROOT
 
 WEBHOOK_TESTS = ROOT / "tests" / "plugins" / "expense_sync" / "webhooks"
-if str(WEBHOOK_TESTS) not in sys.path:
-    sys.path.insert(0, str(WEBHOOK_TESTS))  # webhook_senders, webhook_testkit and the route tests' cases
+CLAIM_TESTS = ROOT / "tests" / "plugins" / "expense_sync" / "claims"
+for folder in (WEBHOOK_TESTS, CLAIM_TESTS):  # webhook_senders, the route tests' cases; test_intake's helpers
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 def webhook_fixtures():

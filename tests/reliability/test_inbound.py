@@ -11,6 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
+from test_intake import MALFORMED, seed
+from test_intake import ekb as intake_world
+from test_intake import run as intake
 from test_webhook_dingtalk import FORGED as DINGTALK_BAD
 from test_webhook_dingtalk import _sealed_text
 from test_webhook_ekuaibao import FORGED as EKUAIBAO_BAD
@@ -34,6 +37,7 @@ pytestmark = pytest.mark.reliability
 
 webhook_env = webhook_fixtures().webhook_env
 start_receiver = webhook_fixtures().start_receiver
+ekb = intake_world  # 合思 with the staff and the cost center the seeded claims name
 
 
 # -- 1. forged, replayed and malformed webhooks ---------------------------------------------------
@@ -119,3 +123,58 @@ def test_forged_replayed_and_malformed_webhooks_in_one_burst(figures, start_rece
     )
     assert row["verdict"] == "ok", (row, held, lost_unstorable)
     assert row["refused"] == len(burst) - len(valid) * REPLAYS, "every forged, malformed or unstorable one refused"
+
+
+# -- 2. poison 合思 documents in an inbox batch ----------------------------------------------------
+POISON = {
+    **{shape: corruption for shape, (corruption, _) in MALFORMED.items()},
+    "updateTime_garbage": {"path": "updateTime", "value": "2026-13-45 garbage"},
+    "updateTime_1e22": {"path": "updateTime", "value": 1e22},
+}
+FIELD = {shape: field for shape, (_, field) in MALFORMED.items()} | {
+    "updateTime_garbage": "updateTime",
+    "updateTime_1e22": "updateTime",
+}
+GOOD, POISON_ROUNDS, INTAKES = 24, 2, 4
+
+
+def test_poison_documents_mixed_into_an_inbox_batch(figures, mdm, ekb):
+    rng = random.Random(7)
+    plan = ["good"] * GOOD + [shape for shape in POISON for _ in range(POISON_ROUNDS)]
+    rng.shuffle(plan)
+    filed = [(shape, seed(ekb, mdm, f"{100 + n}.25")) for n, shape in enumerate(plan)]  # one inbox batch
+    for shape, code in filed:
+        if shape != "good":
+            ekb.mutate("corrupt_claim", code=code, **POISON[shape])
+
+    for n in range(INTAKES):  # the scheduled runs of the day: the inbox, then the catch-up poll
+        intake(mdm, poll=n % 2 == 1)
+
+    good = [code for shape, code in filed if shape == "good"]
+    bad = {code: shape for shape, code in filed if shape != "good"}
+    claims = {}
+    for claim_no, version, rows in mdm.execute(
+        "SELECT claim_no, max(version), count(*) FROM fin.claim GROUP BY claim_no"
+    ).fetchall():
+        claims[claim_no] = (version, rows)
+    queued = {}
+    for item in open_items(mdm, entity="claim", reason_code="document_malformed"):
+        queued.setdefault(item["record_key"], []).append(item)
+    items_ever = dict(
+        mdm.execute("SELECT record_key, count(*) FROM sync.exception_item WHERE entity = 'claim' GROUP BY 1").fetchall()
+    )
+    refused = [c for c, shape in bad.items() if any(FIELD[shape] in i["reason"] for i in queued.get(c, []))]
+    assert [c for c in bad if c in claims] == [], "a poison document was taken as a claim"
+    events = dict(
+        mdm.execute("SELECT payload ->> 'code', status FROM sync.event_inbox WHERE source = 'ekuaibao'").fetchall()
+    )
+    assert {events[c] for c in good} == {"processed"} and {events[c] for c in bad} == {"failed"}, events
+    row = figures(
+        f"poison 合思 documents: {len(bad)} of {len(filed)} in one inbox batch ({len(POISON)} shapes), {INTAKES} runs",
+        tried=len(filed),
+        accepted=sum(c in claims for c in good),
+        refused=len(refused),
+        lost=sum(c not in claims for c in good) + len(set(bad) - set(refused)),
+        duplicated=sum(v > 1 or n > 1 for v, n in claims.values()) + sum(n > 1 for n in items_ever.values()),
+    )
+    assert row["verdict"] == "ok", (row, bad, refused)
