@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -32,6 +33,13 @@ from webhook_senders import (
     wecom,
     wecom_event,
 )
+
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.oa import oa_hook
+from expense_sync.org.extract import extract_directory
+from expense_sync.org.merge import merge_directory
+from expense_sync.org.push import push_directory
+from testkit import canonical_state, expense_state
 
 pytestmark = pytest.mark.reliability
 
@@ -178,3 +186,60 @@ def test_poison_documents_mixed_into_an_inbox_batch(figures, mdm, ekb):
         duplicated=sum(v > 1 or n > 1 for v, n in claims.values()) + sum(n > 1 for n in items_ever.values()),
     )
     assert row["verdict"] == "ok", (row, bad, refused)
+
+
+# -- 3. a damaged OA tree -------------------------------------------------------------------------
+def _org_run(conn, vendor: str, run: str) -> None:
+    """One org sync without Airflow: extract, merge, push to 合思 (org_sync_daily's tasks)."""
+    extracted = extract_directory(conn, oa_hook(vendor), f"reliability/{run}")
+    merge_directory(conn, extracted["loads"], f"reliability/{run}")
+    push_directory(conn, EkuaibaoHook(), f"reliability/{run}")
+
+
+@pytest.mark.parametrize("vendor", ["dingtalk", "wecom"])
+def test_a_damaged_oa_tree_and_a_mass_deactivation(figures, mdm, sandboxes, vendor):
+    directory = sandboxes.control(vendor)
+    _org_run(mdm, vendor, "day1")
+    damaged = {"10", "3", "8", "12"}  # 10 under a parent that does not exist; 3 -> 8 -> 3, 12 under 8
+    directory.mutate("set_parent", dept_id=10, parent_id=999)
+    directory.mutate("set_parent", dept_id=3, parent_id=8)
+    people = directory.state()["people"]
+    in_damaged = {p["job_number"] for p in people if {str(d) for d in p["dept_ids"]} & damaged}
+    leavers = [p for p in people if p["job_number"] not in in_damaged][-5:]  # 5 of 60: above the 5 % guard
+    for person in leavers:
+        directory.mutate("leave", userid=person["userid"])
+    directory.mutate("rename_person", userid=people[0]["userid"], name="改名后")  # the rest still syncs
+
+    _org_run(mdm, vendor, "day2")
+    _org_run(mdm, vendor, "day2-rerun")  # Airflow's retry of the whole run
+
+    dump = directory.state()
+    staying = {p["job_number"] for p in dump["people"]}
+    units = {str(d["id"]) for d in dump["departments"] if d["parent_id"] is not None}
+    canonical, expense = canonical_state(mdm), expense_state(sandboxes)
+    wrongly_off = {
+        no for no in staying if not canonical["employees"][no]["active"] or not expense["staff"][no]["active"]
+    } | {
+        code
+        for code in units
+        if not canonical["org_units"][code]["active"] or not expense["departments"][code]["active"]
+    }
+    leaver_nos = sorted(p["job_number"] for p in leavers)
+    quarantined = {i["record_key"] for i in open_items(mdm, kind="quarantine", entity="org_unit")}
+    [held] = open_items(mdm, reason_code="mass_deactivation")
+    assert sorted(held["record"]["employee"]["keys"]) == leaver_nos
+    assert {canonical["employees"][no]["active"] for no in leaver_nos} == {True}, "held, not deactivated"
+    assert quarantined == damaged
+    assert expense["staff"][people[0]["job_number"]]["name"] == "改名后"
+    staff_codes = Counter(s["code"] for s in sandboxes.control("ekuaibao").state()["staffs"])
+    department_codes = Counter(d["code"] for d in sandboxes.control("ekuaibao").state()["departments"])
+    row = figures(
+        f"OA tree damage ({vendor}): orphan + cycle (4 units, {len(in_damaged)} people) and "
+        f"{len(leavers)} leavers of {len(people)} (> 5 %), run twice",
+        tried=len(people) + len(units),
+        accepted=len(staying) + len(units) - len(wrongly_off),
+        refused=len(quarantined) + len(leaver_nos),
+        lost=len(wrongly_off),
+        duplicated=sum(n > 1 for n in staff_codes.values()) + sum(n > 1 for n in department_codes.values()),
+    )
+    assert row["verdict"] == "ok", (row, wrongly_off)
