@@ -34,7 +34,13 @@ from webhook_senders import (
     wecom_event,
 )
 
+from chartkit import ERPS, ErpWorld, canonical_items, expense_items, seed_org_units
+from expense_sync.chart.expense_side import read_expense_side
+from expense_sync.chart.extract import extract_chart
+from expense_sync.chart.merge import merge_chart
+from expense_sync.chart.push import push_dimensions
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.oa import oa_hook
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
@@ -243,3 +249,87 @@ def test_a_damaged_oa_tree_and_a_mass_deactivation(figures, mdm, sandboxes, vend
         duplicated=sum(n > 1 for n in staff_codes.values()) + sum(n > 1 for n in department_codes.values()),
     )
     assert row["verdict"] == "ok", (row, wrongly_off)
+
+
+# -- 5. the chart edited on both sides, 合思's clock skewed ---------------------------------------
+def _chart_week(conn, vendor: str, run: str) -> None:
+    """One expense_category_sync_weekly without Airflow: ERP extract and merge, 合思 read, push."""
+    run_key = f"reliability/{run}"
+    extracted = extract_chart(conn, erp_hook(vendor), run_key)
+    merge_chart(conn, extracted["loads"], run_key)
+    expense = read_expense_side(conn, EkuaibaoHook(), run_key)
+    push_dimensions(conn, EkuaibaoHook(), run_key, expense["dimensions"])
+
+
+HOUR = 3600
+# week 2's edits: (who edits, 合思's clock skew); week 3's come after 合思's clock ran an hour ahead
+WEEK2 = {
+    "both, 合思 ahead": ("both", HOUR),
+    "both, 合思 behind": ("both", -HOUR),
+    "合思 alone, behind": ("expense", -HOUR),
+    "合思 alone, ahead": ("expense", HOUR),
+    "ERP alone": ("erp", 0),
+}
+WEEK3 = {"both, after the skew": ("both", 0), "合思 alone, after the skew": ("expense", 0)}
+
+
+@pytest.mark.parametrize("vendor", ERPS)
+def test_the_chart_edited_on_both_sides_with_a_skewed_clock(figures, mdm, sandboxes, vendor):
+    seed_org_units(mdm, vendor)
+    erp, ekb = ErpWorld(vendor, sandboxes), sandboxes.control("ekuaibao")
+    _chart_week(mdm, vendor, "week1")
+    _chart_week(mdm, vendor, "week1-quiet")  # 合思's read has a watermark from here on
+    codes = iter(sorted(c for c, v in canonical_items(mdm, "cost_center").items() if v["active"]))
+    edits: dict[str, dict] = {}
+    for week, plan in (("week2", WEEK2), ("week3", WEEK3)):
+        for case, (who, skew) in plan.items():
+            code = next(codes)
+            edit = {"case": case, "who": who, "erp": None, "expense": None}
+            if who in ("both", "erp"):
+                edit["erp"] = f"ERP{week}{code}"
+                erp.rename_cost_center(code, edit["erp"])
+            if who in ("both", "expense"):
+                edit["expense"] = f"合思{week}{code}"
+                ekb.mutate("edit_item", dimension="成本中心", code=code, name=edit["expense"], skew_seconds=skew)
+            edits[code] = edit
+        _chart_week(mdm, vendor, week)
+        _chart_week(mdm, vendor, f"{week}-rerun")  # a re-run changes nothing
+
+    held = expense_items(sandboxes, "cost_center")
+    canonical = canonical_items(mdm, "cost_center")
+    queued = dict(
+        mdm.execute(
+            "SELECT record_key, array_agg(reason_code ORDER BY item_id) FROM sync.exception_item "
+            "WHERE entity = 'cost_center' GROUP BY record_key"
+        ).fetchall()
+    )
+    overwritten = [c for c, e in edits.items() if e["expense"] and held[c]["name"] != e["expense"] and c not in queued]
+    wrong = {}
+    for code, edit in edits.items():
+        reasons = queued.get(code, [])
+        if edit["who"] == "both":  # a person decides; nothing written meanwhile; the ERP stays master
+            ok = reasons == ["changed_both_sides"] and held[code]["name"] == edit["expense"]
+            ok = ok and canonical[code]["name"] == edit["erp"]
+        elif edit["who"] == "expense":  # the ERP is master: 合思 restored, the overwrite queued
+            ok = reasons == ["expense_side_edited"] and held[code]["name"] == canonical[code]["name"]
+        else:
+            ok = not reasons and held[code]["name"] == edit["erp"] == canonical[code]["name"]
+        if not ok:
+            wrong[f"{code} ({edit['case']})"] = (reasons, held[code]["name"], canonical[code]["name"])
+    counts = Counter(held_code for held_code in (i["code"] for i in _cost_center_items(sandboxes)))
+    row = figures(
+        f"chart edited on both sides, 合思 clock ±1 h ({vendor}): {len(edits)} records over 2 weeks, re-run",
+        tried=len(edits),
+        accepted=sum(e["who"] != "both" for c, e in edits.items() if f"{c} ({e['case']})" not in wrong),
+        refused=sum(e["who"] == "both" for c, e in edits.items() if f"{c} ({e['case']})" not in wrong),
+        lost=len(overwritten),
+        duplicated=sum(n > 1 for n in counts.values()),
+    )
+    assert row["verdict"] == "ok", (row, overwritten, wrong)
+    assert wrong == {}, "the master rule was not applied"
+
+
+def _cost_center_items(sandboxes) -> list[dict]:
+    dump = sandboxes.control("ekuaibao").state()
+    category = next(c["id"] for c in dump["dimensions"] if c["name"] == "成本中心")
+    return [i for i in dump["dimensionItems"] if i["dimensionId"] == category and i["active"]]

@@ -1,10 +1,13 @@
-"""Read what 合思 holds: its fee types (in full: one call, no paging) and the items of the cost
-center and project dimensions changed since the last read (``startDate`` on ``updateTime``).
+"""Read what 合思 holds: its fee types (in full: one call, no paging) and every item of the cost
+center and project dimensions (in full too, a few pages once a week).
 
 Both are landed in staging (raw kept) and folded into ``mdm.fee_type`` and
-``sync.expense_dimension_item`` in one transaction, with the read watermark — the newest
-``updateTime`` seen, kept verbatim as 合思 wrote it and asked for again inclusively, so an item
-changed in the same second as the last read is never missed (reading it twice is harmless).
+``sync.expense_dimension_item`` in one transaction; an item whose content differs from the last read
+gets ``changed_at`` on the middle platform's clock, which is what the push compares against. The
+items are not read incrementally on 合思's ``updateTime``: that is 合思's clock, and an edit stamped
+by a clock running behind (or after one that ran ahead and pushed the watermark into the future)
+would never be read, so the push would overwrite it with the ERP's value without a queue item. The
+newest ``updateTime`` seen is still kept as the stream's watermark (for the record, not as a filter).
 """
 
 from __future__ import annotations
@@ -48,10 +51,7 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
         }
         for entity, dimension_id in dimensions.items():
             stream = items_stream(dimension_id)
-            since = conn.execute(
-                "SELECT cursor FROM sync.watermark WHERE system = %s AND stream = %s", (TARGET, stream)
-            ).fetchone()
-            pages = hook.iter_dimension_items(dimension_id, since[0] if since else None)
+            pages = hook.iter_dimension_items(dimension_id, None)  # in full: 合思's clock is not ours
             records = (item for page in pages for item in page)
             items = loads.land(conn, cur, TARGET, "dimension_item", run_key, records, columns("dimension_item"))
             applied = sqlfile.run(conn, SQL, {"load_id": items["load_id"]}, only=["dimension_items"])

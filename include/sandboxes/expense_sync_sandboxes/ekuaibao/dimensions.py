@@ -26,7 +26,9 @@ codes); a name among the enabled items with the same parent (reset option ``uniq
 default on); the preset categories are 法人实体 (``FRST``), 成本中心 (id ``corp:成本中心预置``, code
 ``CBZX``), 项目 (``DA001``), 职级, 岗位 and 项目类型; item ids are ``ID_`` + 11 characters. Control
 mutations (what people do in the 合思 UI): ``add_item`` (dimension, code, name, parent_code) and
-``edit_item`` (dimension, code, and any of name, active, parent_code), which move ``updateTime``.
+``edit_item`` (dimension, code, and any of name, active, parent_code), which move ``updateTime``;
+its ``skew_seconds`` (test-only) stamps the edit with 合思's clock that many seconds ahead (or, negative,
+behind) the true time, as a tenant server with a wrong clock would.
 """
 
 from __future__ import annotations
@@ -432,7 +434,7 @@ def add_item(ekb: EkuaibaoSandbox, dimension: str, code: str, name: str, parent_
     )
 
 
-def edit_item(ekb: EkuaibaoSandbox, dimension: str, code: str, **fields: Any) -> dict[str, Any]:
+def edit_item(ekb: EkuaibaoSandbox, dimension: str, code: str, skew_seconds: int = 0, **fields: Any) -> dict[str, Any]:
     item = _item_coded(ekb, dimension, code)
     unknown = set(fields) - {"name", "active", "parent_code"}
     if unknown:
@@ -442,6 +444,7 @@ def edit_item(ekb: EkuaibaoSandbox, dimension: str, code: str, **fields: Any) ->
         parent = fields["parent_code"]
         changes["parentId"] = _item_coded(ekb, dimension, parent)["id"] if parent else ""
     touch(item, **changes)
+    item["updated"] += dt.timedelta(seconds=skew_seconds)
     return listed(item)
 
 

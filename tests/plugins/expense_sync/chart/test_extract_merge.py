@@ -1,11 +1,15 @@
 """Extract and merge of the ERP chart against the ERP sandboxes and a real PostgreSQL: incremental pulls,
-writes only for what changed, quarantine of malformed records, watermarks in the merge transaction."""
+writes only for what changed, quarantine of malformed records, watermarks in the merge transaction; and
+合思's side read whatever 合思's clock says, so that an edit there is never overwritten silently."""
 
 import pytest
 
-from chartkit import ErpWorld
+from chartkit import ErpWorld, canonical_items, expense_items, seed_org_units
+from expense_sync.chart.expense_side import read_expense_side
 from expense_sync.chart.extract import extract_chart
 from expense_sync.chart.merge import merge_chart
+from expense_sync.chart.push import push_dimensions
+from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.erp import erp_hook
 
 
@@ -57,3 +61,33 @@ def test_a_merged_load_merged_again_changes_nothing(mdm, sandboxes):
     extracted, _ = sync(mdm, "yonyou", 1)
     again = merge_chart(mdm, extracted["loads"], "test/1")
     assert all(counts == {"already_merged": True} for counts in again.values())
+
+
+def week(conn, run):
+    """expense_category_sync_weekly's chart steps: the ERP in, 合思's side read, the push."""
+    sync(conn, "kingdee", run)
+    expense = read_expense_side(conn, EkuaibaoHook(), f"test/{run}")
+    push_dimensions(conn, EkuaibaoHook(), f"test/{run}", expense["dimensions"])
+
+
+def test_edits_stamped_by_a_skewed_expense_clock_are_never_overwritten_silently(mdm, sandboxes):
+    seed_org_units(mdm, "kingdee")
+    week(mdm, 1)
+    week(mdm, 2)  # 合思's items have been read once: a watermark exists
+    behind, ahead, after = sorted(c for c, v in canonical_items(mdm, "cost_center").items() if v["active"])[:3]
+    ekb, erp = sandboxes.control("ekuaibao"), ErpWorld("kingdee", sandboxes)
+    ekb.mutate("edit_item", dimension="成本中心", code=behind, name="合思慢钟", skew_seconds=-3600)
+    erp.rename_cost_center(ahead, "ERP改名")
+    ekb.mutate("edit_item", dimension="成本中心", code=ahead, name="合思快钟", skew_seconds=3600)
+    week(mdm, 3)
+    erp.rename_cost_center(after, "ERP再改")  # the week after 合思's clock ran an hour ahead
+    ekb.mutate("edit_item", dimension="成本中心", code=after, name="合思准钟")
+    week(mdm, 4)
+
+    items = expense_items(sandboxes, "cost_center")
+    reasons = dict(
+        mdm.execute("SELECT record_key, reason_code FROM sync.exception_item WHERE entity = 'cost_center'").fetchall()
+    )
+    assert reasons == {behind: "expense_side_edited", ahead: "changed_both_sides", after: "changed_both_sides"}
+    assert items[behind]["name"] == canonical_items(mdm, "cost_center")[behind]["name"]  # the ERP is master
+    assert (items[ahead]["name"], items[after]["name"]) == ("合思快钟", "合思准钟")  # kept until a person decides
