@@ -5,10 +5,12 @@ and the sandboxes hold: no good record lost, none stored twice, every bad one re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
@@ -35,10 +37,12 @@ from webhook_senders import (
 )
 
 from chartkit import ERPS, ErpWorld, canonical_items, expense_items, seed_org_units
+from claimkit import CLAIMS, erp_vouchers, file_claim, prepare_world, run_ok
 from expense_sync.chart.expense_side import read_expense_side
 from expense_sync.chart.extract import extract_chart
 from expense_sync.chart.merge import merge_chart
 from expense_sync.chart.push import push_dimensions
+from expense_sync.claims.parse import CHINA
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.oa import oa_hook
@@ -333,3 +337,129 @@ def _cost_center_items(sandboxes) -> list[dict]:
     dump = sandboxes.control("ekuaibao").state()
     category = next(c["id"] for c in dump["dimensions"] if c["name"] == "成本中心")
     return [i for i in dump["dimensionItems"] if i["dimensionId"] == category and i["active"]]
+
+
+# -- 4. schema drift: 合思 adds, renames and retypes fields of its claim documents -----------------
+def _rename(old: str, new: str):
+    def drift(ekb, flow: dict) -> None:
+        node = flow
+        for part in old.split(".")[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        value = node[old.split(".")[-1]]
+        ekb.mutate("corrupt_claim", code=flow["form"]["code"], path=new, value=value)
+        ekb.mutate("corrupt_claim", code=flow["form"]["code"], path=old, remove=True)  # by its code: last
+
+    return drift
+
+
+def _set(path: str, value):
+    return lambda ekb, flow: ekb.mutate("corrupt_claim", code=flow["form"]["code"], path=path, value=value)
+
+
+LINE = "form.details.0.feeTypeForm"
+DRIFT = {
+    "added form field": _set("form.u_carbonFootprint", {"kg": "12.5"}),
+    "added line field": _set(f"{LINE}.u_invoiceChannel", "全电发票"),
+    "renamed expenseMoney": _rename("form.expenseMoney", "form.expenseAmount"),
+    "renamed expenseDate": _rename("form.expenseDate", "form.expenseDay"),
+    "renamed form code": _rename("form.code", "form.formCode"),
+    "renamed submitterId": _rename("form.submitterId", "form.submitter"),
+    "renamed line amount": _rename(f"{LINE}.amount", f"{LINE}.money"),
+    "renamed line cost center": _rename(f"{LINE}.u_costCenter", f"{LINE}.u_costCentre"),
+    "renamed details": _rename("form.details", "form.detailList"),
+    "retyped expenseDate (ISO text)": _set("form.expenseDate", "2026-11-20"),
+    "retyped total (a number)": lambda ekb, flow: _set("form.expenseMoney.standard", float(_total(flow)))(ekb, flow),
+    "retyped line amount (bare text)": lambda ekb, flow: _set(f"{LINE}.amount", _line_amount(flow))(ekb, flow),
+    "retyped line cost center (a list)": lambda ekb, flow: _set(f"{LINE}.u_costCenter", [_center_id(flow)])(ekb, flow),
+}
+
+
+def _total(flow: dict) -> str:
+    return flow["form"]["expenseMoney"]["standard"]
+
+
+def _line_amount(flow: dict, line: int = 0) -> str:
+    return flow["form"]["details"][line]["feeTypeForm"]["amount"]["standard"]
+
+
+def _center_id(flow: dict, line: int = 0) -> str:
+    return flow["form"]["details"][line]["feeTypeForm"]["u_costCenter"]
+
+
+@pytest.fixture
+def claim_world(dagbag, mdm, sandboxes, monkeypatch):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    return "kingdee"
+
+
+def test_schema_drift_in_claim_documents(figures, dagbag, mdm, sandboxes, claim_world):
+    ekb = sandboxes.control("ekuaibao")
+    filed = {}
+    for n, case in enumerate([*DRIFT, "untouched", "untouched 2"]):
+        flow = file_claim(sandboxes, mdm, amounts=(f"{300 + n}.40", "25.00"))
+        filed[case] = {
+            "flow": flow,
+            "code": flow["form"]["code"],
+            "total": Decimal(_total(flow)),
+            "date": dt.datetime.fromtimestamp(flow["form"]["expenseDate"] / 1000, CHINA).date(),
+            "lines": [(Decimal(_line_amount(flow, n)), _center_code(sandboxes, flow, n)) for n in range(2)],
+        }
+    for case, drift in DRIFT.items():
+        drift(ekb, filed[case]["flow"])
+
+    run_ok(dagbag, CLAIMS)
+    run_ok(dagbag, CLAIMS)  # a second run: nothing doubles
+
+    outcome, why = {}, {}
+    for case, claim in filed.items():
+        code, flow_id = claim["code"], claim["flow"]["id"]
+        rows = mdm.execute(
+            "SELECT claim_id, claim_no, total_amount, claim_date, state FROM fin.claim WHERE flow_id = %s", (flow_id,)
+        ).fetchall()
+        queued = mdm.execute(
+            "SELECT reason_code FROM sync.exception_item WHERE entity = 'claim' AND status <> 'resolved'"
+            " AND record_key IN (%s, %s)",
+            (code, flow_id),
+        ).fetchall()
+        lines = []
+        if rows:
+            lines = mdm.execute(
+                "SELECT amount, cost_center FROM fin.claim_line WHERE claim_id = %s ORDER BY line_no", (rows[0][0],)
+            ).fetchall()
+        vouchers = len(erp_vouchers(sandboxes, claim_world, code)) + (
+            len(erp_vouchers(sandboxes, claim_world, flow_id)) if flow_id != code else 0
+        )
+        faithful = (
+            len(rows) == 1
+            and rows[0][1:4] == (code, claim["total"], claim["date"])
+            and [tuple(line) for line in lines] == claim["lines"]
+            and vouchers == 1
+        )
+        if queued and not lines and vouchers == 0:
+            outcome[case] = "refused"
+        elif faithful:
+            outcome[case] = "accepted"
+        elif vouchers > 1 or len(rows) > 1:
+            outcome[case] = "duplicated"
+        else:
+            outcome[case] = "lost"
+        why[case] = (rows, lines, queued, vouchers)
+    tally = Counter(outcome.values())
+    row = figures(
+        f"schema drift in 合思 claim documents ({len(DRIFT)} added/renamed/retyped fields, 2 untouched)",
+        tried=len(filed),
+        accepted=tally["accepted"],
+        refused=tally["refused"],
+        lost=tally["lost"],
+        duplicated=tally["duplicated"],
+    )
+    assert row["verdict"] == "ok", (
+        row,
+        {c: (outcome[c], why[c]) for c in outcome if outcome[c] not in ("accepted", "refused")},
+    )
+    assert outcome["untouched"] == outcome["untouched 2"] == "accepted"
+
+
+def _center_code(sandboxes, flow: dict, line: int) -> str:
+    dump = sandboxes.control("ekuaibao").state()
+    return next(i["code"] for i in dump["dimensionItems"] if i["id"] == _center_id(flow, line))

@@ -4,8 +4,8 @@ Money arrives as strings (``expenseMoney.standard``) and stays :class:`~decimal.
 line amount is kept as ``None`` for validation to report. Times are epoch milliseconds, read in China
 time; the claim date (``expenseDate``) decides the fiscal period, so it is never guessed. A document
 that cannot be read as a claim at all (no total, no expense date, details or a detail's form of the
-wrong type, an ``updateTime`` that is not a time) raises :class:`MalformedDocument`, which names the
-field. The content hash covers what a voucher is made of
+wrong type, no document number, an ``updateTime`` that is not a time) raises
+:class:`MalformedDocument`, which names the field. The content hash covers what a voucher is made of
 (lines, amounts, dimensions, date, currency), so an edit in 合思 bumps the claim's version.
 """
 
@@ -141,13 +141,16 @@ def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
         raise MalformedDocument(
             flow, "expenseDate", f"{form.get('expenseDate')!r} is not a time (epoch ms) from {FIRST_DAY} to {LAST_DAY}"
         )
+    code = form.get("code")
+    if not isinstance(code, str) or not code.strip():  # the claim's number: the voucher's external ref
+        raise MalformedDocument(flow, "code", f"{code!r} is not a document number (form.code)")
     if update_time(flow) is None:
         raise MalformedDocument(
             flow, "updateTime", f"{flow.get('updateTime')!r} is not a time (epoch ms) from {FIRST_DAY} to {LAST_DAY}"
         )
     return ParsedClaim(
         flow_id=str(flow["id"]),
-        claim_no=str(form.get("code") or flow["id"]),
+        claim_no=code,
         submitter_id=str(form.get("submitterId") or flow.get("ownerId") or ""),
         title=str(form.get("title") or ""),
         claim_date=claim_date,

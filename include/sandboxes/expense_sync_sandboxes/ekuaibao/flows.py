@@ -132,7 +132,7 @@ def listed(ekb: EkuaibaoSandbox, request: Request) -> list[dict[str, Any]]:
 
 
 def flow_by(ekb: EkuaibaoSandbox, *, flow_id: str | None = None, code: str | None = None) -> dict[str, Any]:
-    flow = ekb.flows.get(flow_id or "") or next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    flow = ekb.flows.get(flow_id or "") or next((f for f in ekb.flows.values() if f["form"].get("code") == code), None)
     if flow is None:
         raise error(412, "单据不存在")
     if not flow["active"]:
@@ -303,7 +303,7 @@ def seed_claim(
 def claim_action(ekb: EkuaibaoSandbox, code: str, action: str) -> dict[str, Any]:
     if action not in ACTIONS:
         raise ValueError(f"unknown claim action {action!r}; known: {', '.join(ACTIONS)}")
-    flow = next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    flow = next((f for f in ekb.flows.values() if f["form"].get("code") == code), None)
     if flow is None:
         raise KeyError(f"no claim {code}")
     allowed, new_state, log_action, outbound_action = ACTIONS[action]
@@ -325,7 +325,7 @@ def claim_action(ekb: EkuaibaoSandbox, code: str, action: str) -> dict[str, Any]
 
 
 def edit_claim_amount(ekb: EkuaibaoSandbox, code: str, line: int, amount: str) -> dict[str, Any]:
-    flow = next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    flow = next((f for f in ekb.flows.values() if f["form"].get("code") == code), None)
     if flow is None:
         raise KeyError(f"no claim {code}")
     details = flow["form"]["details"]
@@ -340,7 +340,7 @@ def edit_claim_amount(ekb: EkuaibaoSandbox, code: str, line: int, amount: str) -
 def corrupt_claim(
     ekb: EkuaibaoSandbox, code: str, path: str, value: Any = None, remove: bool = False
 ) -> dict[str, Any]:
-    flow = next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    flow = next((f for f in ekb.flows.values() if f["form"].get("code") == code), None)
     if flow is None:
         raise KeyError(f"no claim {code}")
     *parents, last = path.split(".")
@@ -390,7 +390,7 @@ def _deliver(ekb: EkuaibaoSandbox, message: dict[str, Any]) -> None:
 
 
 def resend_outbound(ekb: EkuaibaoSandbox, code: str) -> int:
-    flow = next((f for f in ekb.flows.values() if f["form"]["code"] == code), None)
+    flow = next((f for f in ekb.flows.values() if f["form"].get("code") == code), None)
     if flow is None or "lastMessage" not in flow:
         raise KeyError(f"no message was sent for claim {code}")
     _deliver(ekb, flow["lastMessage"])

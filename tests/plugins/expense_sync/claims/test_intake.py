@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -166,3 +167,42 @@ def test_a_garbage_update_time_is_queued_and_the_catch_up_poll_carries_on(mdm, e
     run(mdm, poll=True)
     assert claims(mdm) == {first: "received", bad: "received", last: "received"}
     assert [item[3] for item in items(mdm)] == ["resolved"]
+
+
+# vendor schema drift -> (corrupt_claim steps, the field the queue item names, or None: read faithfully)
+DRIFT = {
+    "a field added": ([{"path": "form.u_carbonFootprint", "value": {"kg": "12.5"}}], None),
+    "a line field added": ([{"path": "form.details.0.feeTypeForm.u_channel", "value": "全电发票"}], None),
+    "the total retyped to a number": ([{"path": "form.expenseMoney.standard", "value": 20.0}], None),
+    "the code renamed": ([{"path": "form.formCode", "value": "?"}, {"path": "form.code", "remove": True}], "code"),
+    "expenseDate renamed": (
+        [{"path": "form.expenseDay", "value": 0}, {"path": "form.expenseDate", "remove": True}],
+        "expenseDate",
+    ),
+    "expenseDate retyped to ISO text": ([{"path": "form.expenseDate", "value": "2026-11-20"}], "expenseDate"),
+}
+
+
+@pytest.mark.parametrize("case", list(DRIFT))
+def test_schema_drift_is_read_faithfully_or_queued_never_blanked(mdm, ekb, case):
+    steps, field = DRIFT[case]
+    good, drifted = seed(ekb, mdm), seed(ekb, mdm, "20.00")
+    flow_id = mdm.execute("SELECT subject FROM sync.event_inbox WHERE payload ->> 'code' = %s", (drifted,)).fetchone()[
+        0
+    ]
+    for step in steps:
+        ekb.mutate("corrupt_claim", code=drifted, **step)
+
+    run(mdm, poll=True)
+
+    held = mdm.execute(
+        "SELECT flow_id, claim_no, total_amount, claim_date IS NOT NULL FROM fin.claim ORDER BY claim_id"
+    ).fetchall()
+    if field is None:  # read as it was: the same number, total and date
+        assert [row[1:] for row in held] == [(good, Decimal("100.10"), True), (drifted, Decimal("20.00"), True)]
+        assert items(mdm) == []
+    else:  # queued with the field named, and nothing stored under another key
+        assert [row[1] for row in held] == [good]
+        [(key, kind, reason_code, state, reason)] = items(mdm)
+        assert key in (drifted, flow_id) and (kind, reason_code, state) == ("quarantine", "document_malformed", "open")
+        assert f": {field}: " in reason
