@@ -49,6 +49,7 @@ from expense_sync.hooks.oa import oa_hook
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
+from expense_sync.store.loads import SchemaDrift
 from testkit import canonical_state, expense_state
 
 pytestmark = pytest.mark.reliability
@@ -463,3 +464,50 @@ def test_schema_drift_in_claim_documents(figures, dagbag, mdm, sandboxes, claim_
 def _center_code(sandboxes, flow: dict, line: int) -> str:
     dump = sandboxes.control("ekuaibao").state()
     return next(i["code"] for i in dump["dimensionItems"] if i["id"] == _center_id(flow, line))
+
+
+OA_DRIFT = {
+    "mobile renamed": {"rename": {"mobile": "mobile_phone"}},
+    "email renamed": {"rename": {"email": "mail"}},
+    "title renamed": {"rename": {"title": "position"}},
+    "name renamed": {"rename": {"name": "nick"}},
+    "hired_date retyped": {"set": {"hired_date": "2020-01-01"}},
+    "dept_id_list retyped": {"set": {"dept_id_list": 5}},
+    "a field added": {"add": {"u_extension": {"badge": 7}}},
+}
+
+
+def test_schema_drift_in_oa_user_records(figures, mdm, sandboxes):
+    dingtalk = sandboxes.control("dingtalk")
+    _org_run(mdm, "dingtalk", "day0")
+    before, before_expense = canonical_state(mdm)["employees"], expense_state(sandboxes)["staff"]
+    tally: Counter[str] = Counter()
+    for n, drift in enumerate(OA_DRIFT.values()):
+        dingtalk.mutate("drift_user_fields", **drift)
+        try:
+            _org_run(mdm, "dingtalk", f"drift{n}")
+            contract = False
+        except SchemaDrift:
+            contract = True
+        now, now_expense = canonical_state(mdm)["employees"], expense_state(sandboxes)["staff"]
+        quarantined = {i["record_key"] for i in open_items(mdm, kind="quarantine", entity="employee")}
+        for no in before:
+            if now.get(no) != before[no] or now_expense.get(no) != before_expense[no]:
+                tally["lost"] += 1  # a field blanked or changed in the canonical tables or in 合思
+            elif contract or quarantined:
+                tally["refused"] += 1
+            else:
+                tally["accepted"] += 1
+        dingtalk.mutate("drift_user_fields")  # the vendor reverts (or the mapping follows)
+        _org_run(mdm, "dingtalk", f"drift{n}-after")
+    staff_codes = Counter(s["code"] for s in sandboxes.control("ekuaibao").state()["staffs"])
+    row = figures(
+        f"schema drift in DingTalk user records ({len(OA_DRIFT)} renamed/retyped/added fields x {len(before)} people)",
+        tried=len(OA_DRIFT) * len(before),
+        accepted=tally["accepted"],
+        refused=tally["refused"],
+        lost=tally["lost"],
+        duplicated=sum(n > 1 for n in staff_codes.values()),
+    )
+    assert row["verdict"] == "ok", row
+    assert tally["accepted"] == len(before), "only the added field is read as before"

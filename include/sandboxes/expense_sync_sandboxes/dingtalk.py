@@ -216,7 +216,7 @@ class DingTalkSandbox(DirectorySandbox):
             members = self.directory.members(dept.id)
             page = members[cursor : cursor + size]
             more = cursor + size < len(members)
-            result: dict[str, Any] = {"has_more": more, "list": [self.v2_user(p) for p in page]}
+            result: dict[str, Any] = {"has_more": more, "list": [self.drifted(self.v2_user(p)) for p in page]}
             if more:
                 result["next_cursor"] = cursor + size
             return ok(result=result)
@@ -244,7 +244,7 @@ class DingTalkSandbox(DirectorySandbox):
         async def user_get(request: Request) -> Response:
             self.authed(request)
             person = self.person((await self.body(request)).get("userid"))
-            return ok(result={**self.v2_user(person), "leader_in_dept": [], "role_list": []})
+            return ok(result={**self.drifted(self.v2_user(person)), "leader_in_dept": [], "role_list": []})
 
         # ---- the older generation, as dingtalk-sdk calls it ----
         @app.get("/department/list")

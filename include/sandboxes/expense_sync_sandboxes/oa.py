@@ -11,16 +11,35 @@ from expense_sync_sandboxes.orgdata import Directory
 
 
 class DirectorySandbox(Sandbox):
-    """An OA sandbox: reset builds the company from a seed; mutations are the directory's own."""
+    """An OA sandbox: reset builds the company from a seed; mutations are the directory's own.
+
+    Test-only control ``drift_user_fields`` (rename {old: new}, set {field: value}, add {field: value})
+    changes the wire shape of the user records the sandbox serves (where it applies :meth:`drifted`),
+    as a vendor changing its API would: a field renamed, retyped or added; no arguments undo it."""
 
     def reset(self, *, seed: int = 1, departments: int = 20, employees: int = 200, **_: Any) -> None:
         super().reset(seed=seed)
         self.directory = Directory(seed=seed, departments=departments, employees=employees)
         self.approvals = Approvals()
+        self.user_drift: dict[str, dict[str, Any]] = {}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
+        if op == "drift_user_fields":
+            self.user_drift = {part: dict(args.get(part) or {}) for part in ("rename", "set", "add")}
+            return self.user_drift
         done = self.approvals.apply(op, args)
         return self.directory.apply(op, args) if done is None else done
+
+    def drifted(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A user record in the drifted wire shape (``drift_user_fields``)."""
+        drift = getattr(self, "user_drift", None) or {}
+        out = dict(record)
+        for old, new in (drift.get("rename") or {}).items():
+            if old in out:
+                out[new] = out.pop(old)
+        out.update(drift.get("set") or {})
+        out.update(drift.get("add") or {})
+        return out
 
     def dump(self) -> dict[str, Any]:
         return self.directory.dump()

@@ -9,6 +9,11 @@ A listing may miss departments the OA still has: DingTalk's is a walk from the r
 reaches a department whose parent is gone or that sits in a cycle. Every active department the middle
 platform holds that the listing missed is therefore asked for by id (with the parents it names) and
 landed when it exists, so the merge quarantines it instead of deactivating it and its people.
+
+A field the mapping reads that the OA's previous listing carried and that no record carries now is
+the vendor's schema drift (a field renamed or removed), not a directory where everybody's e-mail was
+cleared at once: :class:`expense_sync.store.loads.SchemaDrift` is raised and nothing is landed, so the merge never writes the
+field blank for everyone (and the push never blanks it in 合思).
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
                 yield from hook.members(dig(dept, org_spec.key))
 
         emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
+        for entity, landed in (("org_unit", org), ("employee", emp)):  # full listings: a field gone is drift
+            loads.check_drift(conn, system, entity, landed["load_id"])
         conn.execute("ANALYZE staging.org_unit, staging.employee")  # the merge plans its joins on these
     org_load, org_rows, emp_load, emp_rows = org["load_id"], org["rows"], emp["load_id"], emp["rows"]
     return {

@@ -82,6 +82,40 @@ def land(
     return {"load_id": load_id, "rows": rows}
 
 
+class SchemaDrift(RuntimeError):
+    """The vendor's records no longer carry fields the mapping reads (a contract violation)."""
+
+
+def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int) -> None:
+    """Raise :class:`SchemaDrift` if a field the mapping reads, carried by the last merged load, is in
+    no record of ``load_id`` (a renamed or removed field: merged, it would blank the field for
+    everyone). For full listings only: a delta may lack an optional field by chance."""
+    previous = conn.execute(
+        "SELECT max(load_id) FROM sync.load WHERE source_system = %s AND entity = %s AND status = 'merged' "
+        "AND load_id < %s",
+        (system, entity, load_id),
+    ).fetchone()[0]
+    if previous is None:
+        return
+    found = dict(
+        conn.execute(
+            f"SELECT load_id, array_agg(DISTINCT k) FROM staging.{entity}, jsonb_object_keys(raw) AS k "
+            "WHERE load_id = ANY(%s) GROUP BY load_id",
+            ([previous, load_id],),
+        ).fetchall()
+    )
+    if load_id not in found or previous not in found:
+        return  # nothing listed now (the merge's own guards judge an empty listing) or nothing to compare
+    spec = mapping.load(system, entity)
+    mapped = {spec.key.split(".")[0]} | {f.source.split(".")[0] for f in spec.fields.values() if f.source}
+    gone = sorted((mapped & set(found[previous])) - set(found[load_id]))
+    if gone:
+        raise SchemaDrift(
+            f"{system} {entity}: no record carries {', '.join(gone)} any more (the previous listing did): "
+            "the vendor's API changed; nothing was landed, the mapping must follow it"
+        )
+
+
 def merging(conn: psycopg.Connection, load_id: int) -> tuple[str, dt.datetime, str]:
     """Take a load for merging (inside the merge's transaction): its source system, extraction time
     and status. The status is ``landed``, or one of :data:`REPEATS` (nothing to do); else it raises."""

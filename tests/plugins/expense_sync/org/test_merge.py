@@ -1,5 +1,8 @@
 """Extract and merge of the OA directory against the DingTalk sandbox and a real PostgreSQL: a task
-re-run after its commit, and a damaged tree (orphan, cycle) quarantined without deactivating anyone."""
+re-run after its commit, and a damaged tree (orphan, cycle) quarantined without deactivating anyone;
+the OA's records changing shape (schema drift) are refused or quarantined, never written blank."""
+
+import pytest
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.oa import oa_hook
@@ -7,6 +10,8 @@ from expense_sync.org import guard
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
+from expense_sync.store.loads import SchemaDrift
+from testkit import canonical_state
 
 
 def sync(conn, run, vendor="dingtalk"):
@@ -104,3 +109,32 @@ def test_too_many_departments_gone_deactivate_nobody(mdm, sandboxes):
     assert mdm.execute("SELECT active FROM mdm.org_unit WHERE code = '11'").fetchone() == (True,)
     [(_, status, _, record)] = held_items(mdm)
     assert (status, record["org_unit"]["keys"]) == ("open", ["11"])
+
+
+DRIFT = {  # the OA changes its user records' wire shape -> what must happen
+    "mobile renamed": ({"rename": {"mobile": "mobile_phone"}}, "drift"),
+    "email renamed": ({"rename": {"email": "mail"}}, "drift"),
+    "title renamed": ({"rename": {"title": "position"}}, "drift"),
+    "hired_date retyped": ({"set": {"hired_date": "2020-01-01"}}, "quarantined"),
+    "a field added": ({"add": {"u_extension": {"badge": 7}}}, "unchanged"),
+}
+
+
+@pytest.mark.parametrize("case", list(DRIFT))
+def test_a_user_record_drifting_is_refused_or_quarantined_never_blanked(mdm, sandboxes, case):
+    sync(mdm, 1)
+    before = canonical_state(mdm)
+    drift, expected = DRIFT[case]
+    sandboxes.control("dingtalk").mutate("drift_user_fields", **drift)
+
+    if expected == "drift":
+        with pytest.raises(SchemaDrift, match="no record carries"):
+            sync(mdm, 2)
+    else:
+        _, merged = sync(mdm, 2)
+        assert merged["employee"]["quarantined"] == (60 if expected == "quarantined" else 0)
+    assert canonical_state(mdm) == before  # nothing blanked, nobody changed
+
+    sandboxes.control("dingtalk").mutate("drift_user_fields")  # the mapping follows / the vendor reverts
+    _, merged = sync(mdm, 3)
+    assert merged["employee"]["quarantined"] == 0 and canonical_state(mdm) == before
