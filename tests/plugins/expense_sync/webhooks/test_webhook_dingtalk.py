@@ -278,3 +278,17 @@ def test_a_bad_aes_key_is_a_misconfiguration(receiver, webhook_env, monkeypatch,
     assert receiver.send(dingtalk(dingtalk_event())).status_code == 503
     [line] = refusals(caplog)
     assert "callback_aes_key is not an EncodingAESKey" in line
+
+
+def test_a_lone_surrogate_in_a_sealed_event_is_refused_and_kept_for_a_person(receiver, webhook_env):
+    delivery = _sealed_text(json.dumps(dingtalk_event(instance="proc-surrogate", title="\ud800")))  # as the escape
+
+    first, retry = receiver.send(delivery), receiver.send(delivery)
+
+    assert (first.status_code, retry.status_code) == (400, 400)  # refused for good, not 503 for ever
+    assert inbox_rows(webhook_env) == []
+    [(source, entity, reason_code, record)] = webhook_env.execute(
+        "SELECT source_system, entity, reason_code, record FROM sync.exception_item"
+    ).fetchall()
+    assert (source, entity, reason_code) == ("dingtalk", "webhook_event", "webhook_payload_unstorable")
+    assert record["subject"] == "proc-surrogate" and "\\ud800" in record["payload"]

@@ -264,3 +264,19 @@ def test_a_secret_of_24_bytes_is_enough(receiver, webhook_env, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_WEBHOOK_SECRETS", VECTOR["secret"])  # 24 bytes
 
     assert receiver.send(standard(standard_payload(), secrets=(VECTOR["secret"],))).status_code == 200
+
+
+def test_a_lone_surrogate_in_a_signed_payload_is_refused_and_kept_for_a_person(receiver, webhook_env):
+    body = json.dumps({**standard_payload(claim="ER-SURROGATE"), "note": "\ud800"}).encode()  # as the escape
+    delivery = standard(body, msg_id="msg_surrogate")
+
+    first, retry = receiver.send(delivery), receiver.send(delivery)
+
+    # the signed bytes are stored as sent: PostgreSQL refuses the escape (22P02), for good, not 503 for ever
+    assert (first.status_code, retry.status_code) == (422, 422)
+    assert inbox_rows(webhook_env) == []
+    [(source, key, reason_code, record)] = webhook_env.execute(
+        "SELECT source_system, record_key, reason_code, record FROM sync.exception_item"
+    ).fetchall()
+    assert (source, key, reason_code) == ("standard", "msg_surrogate", "webhook_payload_unstorable")
+    assert "ER-SURROGATE" in record["payload"] and "\\ud800" in record["payload"]
