@@ -12,8 +12,8 @@ landed when it exists, so the merge quarantines it instead of deactivating it an
 
 A field the mapping reads that the OA's previous listing carried and that no record carries now is
 the vendor's schema drift (a field renamed or removed), not a directory where everybody's e-mail was
-cleared at once: :class:`expense_sync.store.loads.SchemaDrift` is raised and nothing is landed, so the merge never writes the
-field blank for everyone (and the push never blanks it in 合思).
+cleared at once: :class:`expense_sync.store.loads.SchemaDrift` is raised and nothing is landed, so
+the merge never writes the field blank for everyone (and the push never blanks it in 合思).
 """
 
 from __future__ import annotations
