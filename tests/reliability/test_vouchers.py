@@ -86,6 +86,8 @@ def test_an_erp_fault_storm_during_posting(figures, dagbag, mdm, sandboxes, erp)
     control.faults(
         {"kind": "5xx", "rate": 0.3, "paths": [CREATE_PATHS[erp]]},
         {"kind": "slow_commit", "rate": 0.3, "delay": 2.5, "paths": [CREATE_PATHS[erp]]},
+        {"kind": "throttle", "rate": 0.2},  # the ERP's own throttle answer (in the body where it uses one)
+        {"kind": "token_expired", "rate": 0.1},  # the session or token revoked mid-run
         seed=11,
     )
     codes = file_claims(sandboxes, mdm, 8)
@@ -94,8 +96,8 @@ def test_an_erp_fault_storm_during_posting(figures, dagbag, mdm, sandboxes, erp)
     fired = control.stats()["faults_fired"]
     control.faults()
     run_ok(dagbag, CLAIMS)
-    assert fired.get("5xx") and fired.get("slow_commit"), fired
-    judge(figures, "ERP 5xx + lost answers storm during posting", mdm, sandboxes, erp, codes)
+    assert all(fired.get(k) for k in ("5xx", "slow_commit", "throttle", "token_expired")), fired
+    judge(figures, "ERP 5xx, throttle, token expiry, lost answers storm during posting", mdm, sandboxes, erp, codes)
 
 
 def rollup_refs(sandboxes, vendor: str, mdm) -> Counter:
