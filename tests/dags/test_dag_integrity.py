@@ -1,6 +1,7 @@
 """Every DAG file imports cleanly, carries the public id and schedule of the strategy table, and is
 documented, owned, tagged and retried. Parsing must touch no connection, variable or network."""
 
+import datetime as dt
 import socket
 
 import pytest
@@ -64,3 +65,48 @@ def test_parsing_touches_no_connection_variable_or_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {} and set(EXPECTED) <= set(bag.dags)
+
+
+# claim_events and voucher_status_pull override execution_timeout in their DAG files (30 and 10 minutes,
+# longer than their 15- and 5-minute schedules): they need default_args=args_within(<interval>) of
+# expense_sync.dag_defaults. Strict: the day the DAG files change, this marker must go.
+LATE_UNTIL_THE_DAG_FILE_CHANGES = {
+    dag_id: pytest.mark.xfail(strict=True, reason=f"dags/{dag_id}.py: default_args=args_within({every})")
+    for dag_id, every in (("claim_events", "15 min"), ("voucher_status_pull", "5 min"))
+}
+
+
+@pytest.mark.parametrize(
+    "dag_id", [pytest.param(d, marks=LATE_UNTIL_THE_DAG_FILE_CHANGES.get(d, ())) for d in sorted(EXPECTED)]
+)
+def test_every_task_with_all_its_retries_ends_before_the_deadline_and_the_next_run(dag_id, monkeypatch):
+    """Each try stopped by its execution_timeout, each retry delay at its longest (the deployment's
+    first delay, doubled per retry, capped): the task still ends before its DAG's deadline and before
+    the next scheduled run. A human's answer (HITL) is not a retry and is not counted."""
+    from opskit import budgets, deployed_retry_config, parse_with_deadlines
+
+    base, cap = deployed_retry_config()
+    rows = budgets({dag_id: parse_with_deadlines(monkeypatch)[dag_id]}, base, cap)
+    assert rows and all(row.deadline is not None and row.gap is not None for row in rows), [str(r) for r in rows]
+    assert [str(row) for row in rows if not row.fits] == []
+
+
+def test_the_worst_case_follows_airflows_backoff():
+    """The worst case counts Airflow's delays: d·m^(n−1) drawn up to twice that, then capped."""
+    from types import SimpleNamespace
+
+    from opskit import worst_case
+
+    task = SimpleNamespace(
+        retries=3,
+        retry_delay=dt.timedelta(seconds=100),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=dt.timedelta(seconds=500),
+        execution_timeout=dt.timedelta(minutes=10),
+    )
+    base, cap = dt.timedelta(seconds=120), dt.timedelta(seconds=1800)
+    assert worst_case(task, base, cap) == dt.timedelta(minutes=40, seconds=199 + 399 + 500)
+    task.retry_exponential_backoff = 1.0  # a constant delay: Airflow draws no jitter then
+    assert worst_case(task, base, cap) == dt.timedelta(minutes=40, seconds=300)
+    task.execution_timeout = None
+    assert worst_case(task, base, cap) is None
