@@ -125,3 +125,82 @@ def parse_with_deadlines(monkeypatch) -> dict:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
     return bag.dags
+
+
+# -- a failing data health suite in front of a push ---------------------------------------------
+# (DAG, the checkpoint task, the push behind it): every DAG whose GX checkpoint gates a vendor write.
+GATED_PUSHES = {
+    "org_sync_daily": ("check_org_health", "push_to_expense_system"),
+    "expense_category_sync_weekly": ("check_chart_health", "push_dimensions"),
+    "claim_events": ("check_claims_health", "post_vouchers"),
+}
+UNTIL_THE_CHECK = r"^(check_claims_health|post_vouchers|summarize)$"  # mark_success_pattern: stop before
+
+
+@dataclass
+class Gate:
+    """What one run with a failing suite did: the tasks' states and what the vendor received."""
+
+    dag_id: str
+    tasks: dict[str, str]
+    vendor_writes: int  # writes the vendor sandbox received during the run (or vouchers it holds)
+
+    @property
+    def check_failed(self) -> bool:
+        return self.tasks[GATED_PUSHES[self.dag_id][0]] == "failed"
+
+    @property
+    def pushed(self) -> bool:
+        return self.tasks[GATED_PUSHES[self.dag_id][1]] not in ("upstream_failed", "skipped") or self.vendor_writes > 0
+
+
+def org_with_two_roots(dagbag, sandboxes, monkeypatch) -> Gate:
+    """A second company root in the OA (the org_sync suite wants exactly one root) and a hire to push."""
+    from testkit import run_dag, write_calls
+
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "wecom")  # WeCom lists every top-level department
+    assert run_dag(dagbag, "org_sync_daily")[0] == "success"
+    sandboxes.control("wecom").mutate("add_root", name="另一家公司")
+    sandboxes.control("wecom").mutate("hire", dept_id=2)
+    before = write_calls(sandboxes)
+    _, tasks = run_dag(dagbag, "org_sync_daily")
+    return Gate("org_sync_daily", tasks, write_calls(sandboxes) - before)
+
+
+def chart_with_an_orphan_cost_center(dagbag, mdm, sandboxes, monkeypatch, tmp_path) -> Gate:
+    """A cost center whose owner unit the org master lacks (the erp_chart suite fails) and a rename to push."""
+    from chartkit import ErpWorld, canonical_items, enable_ui_login, seed_org_units
+    from testkit import run_dag, write_calls
+
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", "yonyou")
+    enable_ui_login(monkeypatch, tmp_path)
+    seed_org_units(mdm, "yonyou")
+    erp = ErpWorld("yonyou", sandboxes)
+    assert run_dag(dagbag, "expense_category_sync_weekly")[0] == "success"
+    erp.add_cost_center(erp.new_code("cost_center"), "新成本中心", owner_unit="D999")
+    erp.rename_cost_center(sorted(canonical_items(mdm, "cost_center"))[0], "改名待推送")
+    before = write_calls(sandboxes)
+    _, tasks = run_dag(dagbag, "expense_category_sync_weekly")
+    return Gate("expense_category_sync_weekly", tasks, write_calls(sandboxes) - before)
+
+
+def claim_lines_that_do_not_add_up(dagbag, mdm, sandboxes, monkeypatch, vendor: str = "kingdee") -> Gate:
+    """A validated claim whose lines are changed in the middle platform after validation, so that they
+    no longer add up to its total (the claims suite fails): its voucher must not reach the ERP."""
+    from claimkit import erp_vouchers, file_claim, prepare_world
+
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor)
+    code = file_claim(sandboxes, mdm)["form"]["code"]
+    dag = dagbag.dags["claim_events"]
+    run = dag.test(mark_success_pattern=UNTIL_THE_CHECK)  # collected and validated, not checked nor posted
+    assert str(run.state) == "success"
+    (state,) = mdm.execute("SELECT state FROM fin.claim WHERE claim_no = %s", (code,)).fetchone()
+    assert state == "voucher_pending", state
+    mdm.execute(
+        """UPDATE fin.claim_line SET amount = amount + 100
+            WHERE line_no = 1 AND claim_id = (SELECT claim_id FROM fin.claim WHERE claim_no = %s)""",
+        (code,),
+    )
+    run = dag.test()
+    tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    return Gate("claim_events", tasks, len(erp_vouchers(sandboxes, vendor, code)))

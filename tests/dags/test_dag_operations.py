@@ -45,3 +45,18 @@ def test_deadlines_are_off_by_default_and_on_where_configured(monkeypatch):
             "event": "deadline_missed"
         }
         DagSerialization.serialize_dag(dag)
+
+
+def test_a_failing_claims_suite_blocks_the_voucher(dagbag, mdm, sandboxes, monkeypatch):
+    """A validated claim whose lines stop adding up before the claims checkpoint: the check fails and
+    post_vouchers does not run, so the ERP receives no voucher (org and chart: their DAG tests)."""
+    from opskit import claim_lines_that_do_not_add_up
+
+    gate = claim_lines_that_do_not_add_up(dagbag, mdm, sandboxes, monkeypatch)
+    assert gate.tasks["check_claims_health"] == "failed"
+    assert gate.tasks["post_vouchers"] == "upstream_failed"
+    assert gate.vendor_writes == 0
+    (failures,) = mdm.execute(
+        "SELECT counts -> 'failures' FROM sync.run_step WHERE step = 'check:claims' ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    assert "add up" in str(failures), failures
