@@ -3,11 +3,17 @@ its DAG's deadline and schedule (tests/dags/test_dag_integrity.py and the reliab
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import math
 import re
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from testkit import ROOT
 
@@ -204,3 +210,220 @@ def claim_lines_that_do_not_add_up(dagbag, mdm, sandboxes, monkeypatch, vendor: 
     run = dag.test()
     tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     return Gate("claim_events", tasks, len(erp_vouchers(sandboxes, vendor, code)))
+
+
+# -- a local Airflow and its alerts ---------------------------------------------------------------
+PROBE_DAGS = ROOT / "tests" / "ops" / "dags"
+ROBOT_TOKEN, ROBOT_SECRET = "probe-robot-token-77aa", "SECprobe-secret-99bb"
+
+
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory):
+    """One local Airflow deployment, started as ``make airflow`` starts it: free ports, a temporary
+    AIRFLOW_HOME and databases of its own; the probe DAGs of tests/ops/dags as a second bundle; fast
+    retries. At the end it is stopped and nothing it started may still be running."""
+    from expense_sync_sandboxes.postgres import LocalPostgres
+    from local_airflow import LocalAirflow, Settings, free_port
+    from testkit import FAST
+
+    home = tmp_path_factory.mktemp("airflow-home")
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        home=home,
+        port=free_port(),
+        metadata_db=f"expense_sync_airflow_{suffix}",
+        mdm_db=f"expense_sync_mdm_{suffix}",
+        fresh=True,
+        extra_dag_dirs=[PROBE_DAGS],
+        connection_extra=FAST,
+        environment={
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
+            "AIRFLOW__CORE__MAX_TASK_RETRY_DELAY": "2",
+            "EXPENSE_SYNC_GX_RESULTS_DIR": str(home / "gx"),
+        },
+    )
+    local = LocalAirflow(settings).start()
+    throwaway = bool(local.postgres and local.postgres.cluster_dir)  # goes away with the deployment
+    try:
+        yield local
+    finally:
+        local.stop()
+        leftovers = local.leftovers()
+        if not throwaway:
+            for name in (settings.metadata_db, settings.mdm_db):
+                LocalPostgres().drop_database(name)
+    assert not leftovers, f"processes left running: {leftovers}"
+
+
+@contextlib.contextmanager
+def robot_alerts(local):
+    """A DingTalk robot (signing its calls) configured as ``alerts_dingtalk`` through the REST API for
+    the duration; yields the catcher, whose ``messages`` are the alerts it took."""
+    from catchers import RobotCatcher
+
+    with RobotCatcher(ROBOT_TOKEN, ROBOT_SECRET) as robot:
+        local.api(
+            "POST",
+            "/connections",
+            json={
+                "connection_id": "alerts_dingtalk",
+                "conn_type": "dingding",
+                "host": robot.url,
+                "password": ROBOT_TOKEN,
+                "extra": json.dumps({"secret": ROBOT_SECRET}),
+            },
+        )
+        try:
+            yield robot
+        finally:
+            local.api("DELETE", "/connections/alerts_dingtalk")
+
+
+def alerts_for(robot, run_id: str) -> list[dict]:
+    """The alerts the robot took that name this run."""
+    return [m["markdown"] for m in robot.messages if run_id in m["markdown"]["text"]]
+
+
+def wait_for_alerts(robot, run_id: str, within: float) -> list[dict]:
+    """The run's alerts, once one has come (and a moment more, for a second one) or ``within`` seconds passed."""
+    deadline = time.monotonic() + within
+    while not alerts_for(robot, run_id) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if alerts_for(robot, run_id):
+        time.sleep(3)  # a duplicate would follow closely
+    return alerts_for(robot, run_id)
+
+
+def fault(local, robot, how: str, within: float = 30) -> tuple[str, list[dict]]:
+    """Run fault_probe dying as ``how``; the run's final state and the alerts that named it."""
+    run_id = local.trigger("fault_probe", {"how": how})
+    state = local.wait_for_run("fault_probe", run_id, timeout=120)
+    return state, wait_for_alerts(robot, run_id, within)
+
+
+def missed_deadline(local, robot, within: float = 60) -> tuple[str, list[dict]]:
+    """Run deadline_probe (20 s against a deadline of 3 s); the run's id and the alerts that named it."""
+    run_id = local.trigger("deadline_probe")
+    return run_id, wait_for_alerts(robot, run_id, within)
+
+
+# -- secrets: canaries in every credential and every issued token ---------------------------------
+TOKEN_KEYS = re.compile(r"token|session|ticket|secret", re.IGNORECASE)
+
+
+def credential_canaries() -> dict[str, str]:
+    """Every vendor connection's password / secret / app secret the sandboxes check, and the 合思
+    webhook signing key: {what: value}. They are distinctive strings, so any copy of one is a leak."""
+    from expense_sync_sandboxes.cluster import CONNECTIONS
+    from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
+
+    found = {f"{conn_id}.password": password for conn_id, (_, _, password) in CONNECTIONS.items()}
+    found["expense_ekuaibao.outbound_sign_keys"] = OUTBOUND_SIGN_KEY
+    return found
+
+
+class IssuedTokens:
+    """Every token the vendor sandboxes issue to our hooks, read off the wire as it arrives (each
+    response's JSON fields named like a token, a session or a ticket, and its cookies)."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def _walk(self, node, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                self._walk(v, str(k))
+        elif isinstance(node, list):
+            for v in node:
+                self._walk(v, key)
+        elif isinstance(node, str) and TOKEN_KEYS.search(key) and len(node) >= 12:
+            self.values.add(node)
+
+    def install(self, monkeypatch) -> IssuedTokens:
+        import requests
+
+        send = requests.Session.send
+        spy = self
+
+        def watched(session, request, **kwargs):
+            response = send(session, request, **kwargs)
+            spy.values.update(v for v in response.cookies.values() if len(v) >= 12)
+            if "json" in response.headers.get("Content-Type", ""):
+                with contextlib.suppress(ValueError):
+                    spy._walk(response.json())
+            return response
+
+        monkeypatch.setattr(requests.Session, "send", watched)
+        return self
+
+
+def metadata_rows(table: str, column: str, run_ids: list[str]) -> list[str]:
+    """One column of a metadata-database table for the given runs, as text (XCom, rendered fields)."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import bindparam, text
+
+    query = text(f"SELECT {column} FROM {table} WHERE run_id IN :runs").bindparams(  # noqa: S608 - our names
+        bindparam("runs", expanding=True)
+    )
+    with create_session() as session:
+        return [str(row[0]) for row in session.execute(query, {"runs": run_ids})]
+
+
+def files_under(folder: Path) -> list[str]:
+    return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+def leaks(places: dict[str, list[str]], canaries: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(place, artefact index, which canary) for every canary found in an artefact."""
+    return [
+        (place, n, name)
+        for place, artefacts in places.items()
+        for n, artefact in enumerate(artefacts)
+        for name, value in canaries.items()
+        if value and value in artefact
+    ]
+
+
+def runs_since(started: dt.datetime) -> list[str]:
+    """The ids of the DAG runs created since ``started`` (the metadata database of dag.test())."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    with create_session() as session:
+        rows = session.execute(text("SELECT run_id FROM dag_run WHERE run_after >= :t"), {"t": started})
+        return [row[0] for row in rows]
+
+
+def searched_places(caplog, capfd, run_ids: list[str], results: Path | None) -> dict[str, list[str]]:
+    """What a person or a tool can read after the runs: task logs (every record logged, with its
+    traceback, and what reached stdout/stderr), XCom values, rendered template fields, and, under the
+    results folder, the GX Data Docs and the auditors' packs."""
+    out, err = capfd.readouterr()
+    logs = [record.getMessage() + "\n" + (record.exc_text or "") for record in caplog.records]
+    places = {
+        "task logs": [*logs, out, err],
+        "XCom": metadata_rows("xcom", "value", run_ids),
+        "rendered fields": metadata_rows("rendered_task_instance_fields", "rendered_fields", run_ids),
+    }
+    if results is not None:
+        places["Data Docs"] = files_under(results / "data_docs")
+        places["auditors' pack"] = files_under(results / "auditors_pack")
+    return places
+
+
+@contextlib.contextmanager
+def robot_alerts_in_env(monkeypatch):
+    """The alert robot as ``AIRFLOW_CONN_ALERTS_DINGTALK`` for dag.test() runs; yields the catcher."""
+    from catchers import RobotCatcher
+
+    with RobotCatcher(ROBOT_TOKEN, ROBOT_SECRET) as robot:
+        conn = {"conn_type": "dingding", "host": robot.url, "password": ROBOT_TOKEN, "extra": {"secret": ROBOT_SECRET}}
+        monkeypatch.setenv("AIRFLOW_CONN_ALERTS_DINGTALK", json.dumps(conn))
+        yield robot
+
+
+def results_dir() -> Path:
+    """Where the GX results, the Data Docs and the auditors' packs go (``EXPENSE_SYNC_GX_RESULTS_DIR``)."""
+    import os
+
+    return Path(os.environ["EXPENSE_SYNC_GX_RESULTS_DIR"])

@@ -60,3 +60,27 @@ def test_a_failing_claims_suite_blocks_the_voucher(dagbag, mdm, sandboxes, monke
         "SELECT counts -> 'failures' FROM sync.run_step WHERE step = 'check:claims' ORDER BY finished_at DESC LIMIT 1"
     ).fetchone()
     assert "add up" in str(failures), failures
+
+
+def test_an_org_sync_leaves_no_credential_or_issued_token_in_logs_xcom_or_rendered_fields(
+    dagbag, mdm, sandboxes, monkeypatch, caplog, capfd
+):
+    """The OA's and 合思's secrets and every token they issue during a run, searched where a person
+    reads them afterwards (the full scenario, every DAG and the files: make reliability)."""
+    import datetime as dt
+    import logging
+
+    from opskit import IssuedTokens, credential_canaries, leaks, runs_since, searched_places
+
+    from testkit import run_dag
+
+    caplog.set_level(logging.INFO)
+    started = dt.datetime.now(dt.UTC)
+    tokens = IssuedTokens().install(monkeypatch)
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "dingtalk")
+    assert run_dag(dagbag, "org_sync_daily")[0] == "success"
+    assert len(tokens.values) >= 2  # DingTalk's and 合思's access tokens were issued and seen
+    canaries = {**credential_canaries(), **{f"token {n}": t for n, t in enumerate(sorted(tokens.values))}}
+    places = searched_places(caplog, capfd, runs_since(started), None)
+    assert all(places.values()), {place: len(found) for place, found in places.items()}
+    assert leaks(places, canaries) == []
