@@ -19,6 +19,14 @@ set it): Airflow 3.3.2's ``dag.test()`` and ``airflow dags test`` crash at the e
 that has a deadline (apache/airflow#73428), and the demo and the tests run DAGs that way. Airflow also
 keeps the deadline of a run that *failed* before it (#60927): such a run alerts twice.
 
+A task whose process is killed (SIGKILL, the kernel's OOM killer, a worker stopped past its grace
+period) runs no failure callback: its supervisor marks it failed and Airflow 3 calls nothing
+(apache/airflow#60858). So :func:`watch_for_death` (``on_execute_callback`` in ``DEFAULT_ARGS``) starts,
+on a task's last try, a small watcher process holding a pipe from the task process: a task that ends
+in any ordinary way (success, failure, deferral) says so at its exit; a pipe that closes without
+that word means the process was killed, and the watcher delivers the alert through the same
+channels. Not under ``dag.test()``, where the task runs inside the caller's process.
+
 An alert names the DAG, the run, the failed task and its try, the error's type and first line and
 the log's address. It carries nothing secret: the error text passes Airflow's secret masker and
 the channels' own credentials are scrubbed from anything logged. A channel that cannot deliver logs
@@ -28,16 +36,20 @@ why and never raises: a broken robot must not hide the task's own error, nor sto
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import datetime as dt
 import hashlib
 import hmac
 import html
+import json
 import logging
 import os
+import subprocess
+import sys
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
@@ -105,6 +117,14 @@ def task_failed(context: dict[str, Any]) -> Alert:
     ]
     link = getattr(ti, "log_url", None)
     return Alert(f"{KEYWORD}: {dag_id} failed at {ti.task_id}", dag_id, facts, link)
+
+
+def task_killed(context: dict[str, Any]) -> Alert:
+    """The alert for a task whose process was killed before it could report anything."""
+    return task_failed({**context, "exception": KILLED})
+
+
+KILLED = "the task process was killed (SIGKILL: out of memory, kill -9, or its worker stopped)"
 
 
 def deadline_missed(context: dict[str, Any]) -> Alert:
@@ -275,3 +295,88 @@ def run_deadline(interval: dt.timedelta) -> DeadlineAlert | None:
         interval=interval,
         callback=AsyncCallback(ExpenseSyncAlert, kwargs={"event": "deadline_missed"}),
     )
+
+
+# -- a task killed outright: the watcher -------------------------------------------------------
+BYE = "bye"
+_TASK_PROCESS_ONLY = ("__AIRFLOW_SUPERVISOR", "_AIRFLOW_")  # the task runner's own channel: not the watcher's
+_WATCHERS: list[subprocess.Popen] = []  # held so that their pipes stay open until the process exits
+_WATCHER = """
+import json, os, sys
+payload = json.loads(sys.stdin.readline())
+rest = sys.stdin.read()
+if "BYE" not in rest:
+    os.environ.update(payload["env"])
+    from expense_sync.alerts import Alert, deliver
+    deliver(Alert(**payload["alert"]))
+""".replace("BYE", BYE)
+
+
+def _last_try(ti) -> bool:
+    return ti.try_number > (ti.max_tries or 0)
+
+
+def _in_process() -> bool:
+    """True under ``dag.test()``: the task runs in the caller's process, nothing to watch."""
+    from airflow.sdk.execution_time import supervisor, task_runner
+
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return comms is None or isinstance(comms, supervisor.InProcessSupervisorComms)
+
+
+def _say_bye(watcher: subprocess.Popen) -> None:
+    try:
+        watcher.stdin.write(BYE + "\n")
+        watcher.stdin.close()
+    except (OSError, ValueError):
+        pass
+
+
+def watch_for_death(context: dict[str, Any]) -> None:
+    """``on_execute_callback``: on a task's last try, start the watcher that alerts if the task process
+    is killed. Never raises: a watcher that cannot start must not stop the task."""
+    try:
+        ti = context["ti"]
+        if not _last_try(ti) or _in_process():
+            return
+        from airflow.sdk import Variable
+
+        env = {}
+        for conn_id in (ALERT_DINGTALK_CONN_ID, ALERT_SMTP_CONN_ID):
+            conn = _connection(conn_id)
+            if conn is not None:
+                fields = ("conn_type", "host", "login", "password", "schema", "port")
+                as_json = {name: getattr(conn, name, None) for name in fields} | {"extra": conn.extra_dejson}
+                env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(as_json)
+        if not env:
+            return
+        env[f"AIRFLOW_VAR_{VAR_ALERT_EMAILS.upper()}"] = str(Variable.get(VAR_ALERT_EMAILS, default=""))
+        watcher = start_watcher(env, task_killed(context))
+        _WATCHERS.append(watcher)
+        atexit.register(_say_bye, watcher)
+    except Exception as err:  # noqa: BLE001 - the task matters more than its watcher
+        log.warning("no watcher for a killed task: %s", _first_line(err))
+
+
+def start_watcher(env: dict[str, str], alert: Alert) -> subprocess.Popen:
+    """The watcher process: it reads the alert and the channels' settings (``env``: connections and
+    Variables as environment variables) from its stdin, then waits; the end of its stdin without
+    :data:`BYE` delivers the alert. Nothing secret is on its command line or in its environment."""
+
+    own = {k: v for k, v in os.environ.items() if not k.startswith(_TASK_PROCESS_ONLY)}
+    own["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # where this module was found
+    # a task process may not reach the metadata database (its URL is blanked); the watcher needs none
+    own |= {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite://", "AIRFLOW__CORE__SQL_ALCHEMY_CONN": "sqlite://"}
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", _WATCHER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        close_fds=True,
+        env=own,
+        start_new_session=True,  # outlives a kill of the task's process group
+    )
+    watcher.stdin.write(json.dumps({"env": env, "alert": asdict(alert)}) + "\n")
+    watcher.stdin.flush()
+    return watcher

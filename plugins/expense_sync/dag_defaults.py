@@ -17,7 +17,8 @@ voucher_status_pull every 5); tests/dags/test_dag_integrity.py checks every DAG 
 deadline and schedule.
 
 Alerts: every task reports its final failure through :class:`expense_sync.alerts.ExpenseSyncAlert`
-(off until a channel is configured); each DAG adds ``deadline=run_deadline(...)`` for lateness.
+(off until a channel is configured), and on its last try :func:`expense_sync.alerts.watch_for_death`
+alerts if the task process is killed outright; each DAG adds ``deadline=run_deadline(...)`` for lateness.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expense_sync.alerts import ExpenseSyncAlert
+from expense_sync.alerts import ExpenseSyncAlert, watch_for_death
 
 RETRIES = 3
 FILL = 0.9  # of the budget: the rest is the scheduler's and the workers' own latency
@@ -47,6 +48,7 @@ def args_within(budget: dt.timedelta, *, retries: int = RETRIES, **overrides: An
         "max_retry_delay": dt.timedelta(seconds=max_delay),
         "execution_timeout": dt.timedelta(seconds=per_try),
         "on_failure_callback": [ExpenseSyncAlert()],
+        "on_execute_callback": [watch_for_death],
         **overrides,
     }
 

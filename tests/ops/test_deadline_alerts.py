@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from opskit import fault, robot_alerts
+from opskit import ROBOT_TOKEN, fault, robot_alerts
 
 from catchers import RobotCatcher, SmtpCatcher
 
@@ -79,12 +79,14 @@ def test_a_task_out_of_memory_alerts_once(local_airflow):
 
 
 # Airflow 3.3.2 runs no task callback when the task process is killed and its supervisor survives
-# (apache/airflow#60858): the supervisor reports the task failed, the scheduler sees no mismatch.
-# SIGTERM only calls the operator's on_kill; the task is then killed at the end of the grace period.
-@pytest.mark.xfail(strict=True, reason="apache/airflow#60858: no failure callback for a killed task process")
+# (apache/airflow#60858); SIGTERM only calls the operator's on_kill, and the task is killed at the
+# end of the grace period. The watcher of expense_sync.alerts alerts instead.
 @pytest.mark.parametrize("how", ["sigkill", "sigterm"])
 def test_a_killed_task_alerts_once(local_airflow, how):
     with robot_alerts(local_airflow) as robot:
-        state, alerts = fault(local_airflow, robot, how, within=20)
+        state, alerts = fault(local_airflow, robot, how)
     assert state == "failed"
     assert len(alerts) == 1, robot.messages
+    assert alerts[0]["title"] == "expense-sync: fault_probe failed at die"
+    assert "was killed" in alerts[0]["text"] and "(try 1)" in alerts[0]["text"]
+    assert ROBOT_TOKEN not in alerts[0]["text"]

@@ -146,3 +146,22 @@ def test_an_unreachable_robot_never_logs_its_token(monkeypatch, caplog, capsys):
     assert "alert not delivered to DingTalk: ConnectionError" in logged
     for secret in (ROBOT_TOKEN, ROBOT_SECRET):
         assert secret not in logged
+
+
+def test_the_watcher_of_a_killed_task_alerts_only_when_the_task_did_not_say_bye():
+    """The watcher a task's last try starts (expense_sync.alerts.watch_for_death): its pipe closed
+    without the word — the task process was killed — delivers the alert, once; after the word, nothing."""
+    from expense_sync.alerts import BYE, Alert, start_watcher
+
+    conn = {"conn_type": "dingding", "host": None, "password": ROBOT_TOKEN, "extra": {"secret": ROBOT_SECRET}}
+    alert = Alert("expense-sync: d failed at t", "d", [("Error", "the task process was killed")])
+    with RobotCatcher(ROBOT_TOKEN, ROBOT_SECRET) as robot:
+        env = {"AIRFLOW_CONN_ALERTS_DINGTALK": json.dumps({**conn, "host": robot.url})}
+        finished = start_watcher(env, alert)
+        finished.stdin.write(BYE + "\n")
+        finished.stdin.close()
+        killed = start_watcher(env, alert)
+        killed.stdin.close()  # what the death of the task process does to the pipe
+        assert finished.wait(60) == 0 and killed.wait(60) == 0
+    assert [m["markdown"]["title"] for m in robot.messages] == [alert.title]
+    assert not [arg for arg in killed.args if ROBOT_TOKEN in arg]  # the token travels on stdin only
