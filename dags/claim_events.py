@@ -44,7 +44,7 @@ from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import args_within
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.settings import CLAIMS_ASSET_NAME, CLAIMS_ASSET_URI
 from expense_sync.tasks.claims import collect_claims, post_vouchers, summarize_claims, validate_claims
@@ -59,7 +59,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={**DEFAULT_ARGS, "execution_timeout": dt.timedelta(minutes=30)},
+    default_args=args_within(dt.timedelta(minutes=15), retries=2),  # every try and delay within one interval
     deadline=run_deadline(dt.timedelta(minutes=30)),
     tags=["expense-sync", "claims", "ekuaibao", "erp", "vouchers"],
     doc_md=__doc__,

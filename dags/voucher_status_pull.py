@@ -28,7 +28,7 @@ from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import args_within
 from expense_sync.tasks.claims import pull_voucher_status
 
 with DAG(
@@ -37,7 +37,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={**DEFAULT_ARGS, "execution_timeout": dt.timedelta(minutes=10)},
+    default_args=args_within(dt.timedelta(minutes=5), retries=2),  # every try and delay within one interval
     deadline=run_deadline(dt.timedelta(minutes=15)),
     tags=["expense-sync", "vouchers", "erp", "ekuaibao"],
     doc_md=__doc__,

@@ -67,18 +67,7 @@ def test_parsing_touches_no_connection_variable_or_network(monkeypatch):
     assert bag.import_errors == {} and set(EXPECTED) <= set(bag.dags)
 
 
-# claim_events and voucher_status_pull override execution_timeout in their DAG files (30 and 10 minutes,
-# longer than their 15- and 5-minute schedules): they need default_args=args_within(<interval>) of
-# expense_sync.dag_defaults. Strict: the day the DAG files change, this marker must go.
-LATE_UNTIL_THE_DAG_FILE_CHANGES = {
-    dag_id: pytest.mark.xfail(strict=True, reason=f"dags/{dag_id}.py: default_args=args_within({every})")
-    for dag_id, every in (("claim_events", "15 min"), ("voucher_status_pull", "5 min"))
-}
-
-
-@pytest.mark.parametrize(
-    "dag_id", [pytest.param(d, marks=LATE_UNTIL_THE_DAG_FILE_CHANGES.get(d, ())) for d in sorted(EXPECTED)]
-)
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
 def test_every_task_with_all_its_retries_ends_before_the_deadline_and_the_next_run(dag_id, monkeypatch):
     """Each try stopped by its execution_timeout, each retry delay at its longest (the deployment's
     first delay, doubled per retry, capped): the task still ends before its DAG's deadline and before

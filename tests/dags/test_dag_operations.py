@@ -71,7 +71,6 @@ def test_an_org_sync_leaves_no_credential_or_issued_token_in_logs_xcom_or_render
     import logging
 
     from opskit import IssuedTokens, credential_canaries, leaks, runs_since, searched_places
-
     from testkit import run_dag
 
     caplog.set_level(logging.INFO)

@@ -8,6 +8,7 @@ second bundle; fast retries. At the end it is stopped and nothing it started may
 from __future__ import annotations
 
 import pytest
+
 from opskit import local_airflow  # noqa: F401 - the session fixture
 
 

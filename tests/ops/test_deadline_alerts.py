@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-from opskit import ROBOT_TOKEN, fault, robot_alerts
 
 from catchers import RobotCatcher, SmtpCatcher
+from opskit import ROBOT_TOKEN, fault, robot_alerts
 
 TOKEN, SECRET, SMTP_PASSWORD = "probe-robot-token-77aa", "SECprobe-secret-99bb", "probe-smtp-pw-55cc"
 

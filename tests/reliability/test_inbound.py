@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
 from test_intake import MALFORMED, seed
 from test_intake import ekb as intake_world
 from test_intake import run as intake
@@ -51,6 +50,7 @@ from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
 from expense_sync.store.loads import SchemaDrift
+from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
 from testkit import canonical_state, expense_state
 
 pytestmark = pytest.mark.reliability

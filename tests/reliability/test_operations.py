@@ -13,6 +13,9 @@ import secrets
 
 import pendulum
 import pytest
+
+from claimkit import CLAIMS, PULL, audit_in_erp, file_claim, prepare_world, run_ok, voucher_row
+from monthkit import make_claims
 from opskit import (
     GATED_PUSHES,
     ROBOT_SECRET,
@@ -35,9 +38,6 @@ from opskit import (
     runs_since,
     searched_places,
 )
-
-from claimkit import CLAIMS, PULL, audit_in_erp, file_claim, prepare_world, run_ok, voucher_row
-from monthkit import make_claims
 from testkit import FAST, run_dag
 
 pytestmark = pytest.mark.reliability
