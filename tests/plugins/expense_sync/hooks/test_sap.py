@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import FAST
 
 from expense_sync.erp.model import Balance, Voucher, VoucherLine
 from expense_sync.hooks.errors import (
@@ -22,6 +21,7 @@ from expense_sync.hooks.paginate import NEXT_LINK, NextLinkPaginator
 from expense_sync.hooks.sap import CsrfRequiredError, SapHook
 from expense_sync.hooks.sap_journal import create_request, reference_id
 from expense_sync_sandboxes.sap.soap import ENDPOINT
+from testkit import FAST
 
 GL_PATH = "GET /sap/opu/odata/sap/API_GLACCOUNTINCHARTOFACCOUNTS_SRV/A_GLAccountInChartOfAccounts"
 
