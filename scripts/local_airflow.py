@@ -38,19 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "include" / "sandboxes")]
 
 from expense_sync_sandboxes import VENDORS  # noqa: E402
-from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster  # noqa: E402
+from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster, free_port  # noqa: E402
 from expense_sync_sandboxes.postgres import LocalPostgres  # noqa: E402
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 STOP_GRACE = 30.0  # seconds a component gets to exit on SIGTERM before SIGKILL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

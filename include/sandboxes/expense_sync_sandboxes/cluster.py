@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -35,10 +36,21 @@ CONNECTION_EXTRAS: dict[str, dict[str, Any]] = {
 }
 
 
+LISTEN_PORTS = range(20000, 32768)  # below Linux's ephemeral range (32768-60999): no outgoing
+# connection can take a port between the moment it is picked here and the moment a server binds it
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port of 127.0.0.1 nothing listens on, outside the range outgoing connections draw from."""
+    for _ in range(200):
+        port = random.choice(LISTEN_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found in 200 tries")
 
 
 class SandboxControl:
@@ -119,10 +131,14 @@ class SandboxCluster:
     def start(self, timeout: float = 30, attempts: int = 3) -> SandboxCluster:
         """Start the sandboxes; a free port taken by another process meanwhile is picked again."""
         for attempt in range(attempts):
+            logged = self.log_path.stat().st_size if self.log_path.exists() else 0
             try:
                 return self._start(timeout)
             except RuntimeError:
-                if attempt == attempts - 1 or "address already in use" not in self.log_tail():
+                with open(self.log_path, "rb") as log:  # this attempt's whole log, not only its tail
+                    log.seek(logged)
+                    text = log.read().decode(errors="replace")
+                if attempt == attempts - 1 or "address already in use" not in text:
                     raise
                 self.ports = {v: self.fixed.get(v) or free_port() for v in self.ports}
         raise AssertionError("unreachable")
