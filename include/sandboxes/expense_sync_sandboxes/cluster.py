@@ -168,7 +168,10 @@ class SandboxCluster:
         for vendor in self.ports:
             while True:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the sandboxes exited with code {self.process.returncode}: {self.log_tail()}")
+                    raise RuntimeError(
+                        f"the sandboxes exited with code {self.process.returncode}: {self.log_errors()}\n"
+                        f"{self.log_tail()}"
+                    )
                 try:
                     if requests.get(f"{self.url(vendor)}/_sandbox/health", timeout=1).ok:
                         break
@@ -179,6 +182,11 @@ class SandboxCluster:
                     raise RuntimeError(f"the {vendor} sandbox did not come up in {timeout}s")
                 time.sleep(0.1)
         return self
+
+    def log_errors(self, lines: int = 10) -> str:
+        """The log's error lines (the cause, which a long traceback pushes out of the tail)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join([line for line in text.splitlines() if "ERROR" in line or "Errno" in line][-lines:])
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
