@@ -7,11 +7,19 @@ long); every case they repeat at scale has a focused test in ``make test``."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
 
 from testkit import ROOT
+
+# The inbound scenarios reuse the webhook and claim-intake tests' own cases and senders (imported by
+# module name): their folders are importable before any scenario module is collected.
+for _folder in ("webhooks", "claims"):
+    _path = str(ROOT / "tests" / "plugins" / "expense_sync" / _folder)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 ROWS: list[dict] = []
 COLUMNS = ("scenario", "tried", "accepted", "refused", "lost", "duplicated", "verdict")

@@ -50,7 +50,7 @@ from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
 from expense_sync.store.loads import SchemaDrift
-from inboundkit import open_items, webhook_fixtures  # first: it makes the webhook tests' modules importable
+from inboundkit import open_items, webhook_fixtures
 from testkit import canonical_state, expense_state
 
 pytestmark = pytest.mark.reliability
