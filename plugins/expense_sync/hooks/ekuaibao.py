@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from pydantic import Field
@@ -115,10 +115,12 @@ class EkuaibaoHook(VendorHook):
         """Pages of staff, enabled and disabled, optionally changed in a time window."""
         yield from self._list("/api/openapi/v1.1/staffs", self._window(start_date, end_date))
 
-    def get_department(self, id_or_code: str) -> dict | None:
-        """One department by id or code, or ``None`` if the tenant has none."""
+    def get_department(self, id_or_code: str, *, by: Literal["id", "code"] = "id") -> dict | None:
+        """One **enabled** department by id or by code (``departmentBy``, default ``id``: a code looked
+        up as an id is not found), or ``None`` (docs/vendors/ekuaibao.md)."""
         try:
-            return self.request("GET", f"/api/openapi/v1/departments/${id_or_code}")["value"]
+            path = f"/api/openapi/v1/departments/${id_or_code}"
+            return self.request("GET", path, params={"departmentBy": by})["value"]
         except VendorRequestError as err:
             if err.status in (400, 404, 412):
                 return None

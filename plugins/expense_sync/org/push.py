@@ -197,9 +197,8 @@ class DirectoryPush:
 
     def _find_units(self, keys: list[str]) -> dict[str, str]:
         """Enabled 合思 departments by code."""
-        return {
-            key: found["id"] for key in keys if (found := self.hook.get_department(key)) and found.get("active", True)
-        }
+        found = {key: self.hook.get_department(key, by="code") for key in keys}
+        return {key: unit["id"] for key, unit in found.items() if unit and unit.get("active", True)}
 
     def _find_staff(self, keys: list[str]) -> dict[str, str]:
         """Enabled 合思 staff by code."""

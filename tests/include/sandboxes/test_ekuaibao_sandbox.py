@@ -129,5 +129,7 @@ def test_path_ids_take_a_dollar_prefix_or_a_code(api):
         "POST", "/api/openapi/v1/departments", json={"name": "法务部", "code": "LAW", "parentId": api.corp}
     ).json()["value"]
     assert api("GET", f"/api/openapi/v1/departments/${dept['id']}").json()["value"]["code"] == "LAW"
-    assert api("GET", "/api/openapi/v1/departments/$LAW").json()["value"]["id"] == dept["id"]
-    assert api("GET", "/api/openapi/v1/departments/$nope").status_code == 400
+    # departmentBy (default id) says what the path holds (open-platform-docs get-departments-idOrCode.md)
+    assert api("GET", "/api/openapi/v1/departments/$LAW?departmentBy=code").json()["value"]["id"] == dept["id"]
+    assert api("GET", "/api/openapi/v1/departments/$LAW").status_code == 400  # a code looked up as an id
+    assert api("GET", "/api/openapi/v1/departments/$nope?departmentBy=code").status_code == 400

@@ -197,8 +197,16 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
 
     @app.get("/api/openapi/v1/departments/{ref}")
     async def get_department(ref: str, request: Request) -> Response:
+        # open-platform-docs contacts/get-departments-idOrCode.md: ``departmentBy`` is ``id`` (the
+        # default) or ``code``, matching the path; only enabled departments are found, else 400
         ekb.authed(request)
-        return json_response({"value": find_department(ekb, ref)})
+        ref, by = strip_ref(ref), request.query_params.get("departmentBy", "id")
+        if by not in ("id", "code"):
+            raise error(400, "departmentBy 只能是 id 或 code")
+        found = ekb.departments.get(ref if by == "id" else ekb.ix.active_dept_code.get(ref, ""))
+        if found is None or not found.get("active", True):
+            raise error(400, "未找到对应部门")
+        return json_response({"value": found})
 
     @app.post("/api/openapi/v1/departments")
     async def post_department(request: Request) -> Response:
