@@ -62,3 +62,27 @@ def test_killed_after_the_write_back_the_next_pull_closes_the_claim(dagbag, mdm,
     assert {w["voucherNo"] for w in write_backs} == {number} and len(write_backs) == 2
     assert flow_of(sandboxes, claim_no)["form"]["voucherNo"] == number
     assert len(erp_vouchers(sandboxes, erp, claim_no)) == 1
+
+
+def test_an_archived_document_is_queued_for_a_person_not_waited_for(dagbag, mdm, sandboxes, monkeypatch):
+    """合思 takes a voucher number only while the document is ``paid`` (open-platform-docs
+    flows/voucher-write-back.md); ``archived`` comes after it for good, so waiting would be for ever."""
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    claim_no = file_claim(sandboxes, mdm, amounts=("321.00",))["form"]["code"]
+    run_ok(dagbag, CLAIMS)
+    audit_in_erp(sandboxes, "kingdee", claim_no, voucher_row(mdm, claim_no)["remote_id"])
+    for action in ("pay", "archive"):
+        sandboxes.control("ekuaibao").mutate("claim_action", code=claim_no, action=action)
+    run_ok(dagbag, CLAIMS)  # 合思's new state reaches the claim
+    assert claim_row(mdm, claim_no)["expense_state"] == "archived"
+
+    run_ok(dagbag, PULL)
+    assert step_counts(mdm, "pull")["write_back"] == {"refused": 1}
+    assert ledger(mdm, "voucher_writeback", claim_no) == "failed"
+    reasons = mdm.execute(
+        "SELECT reason_code, reason FROM sync.exception_item WHERE record_key = %s AND status = 'open'", (claim_no,)
+    ).fetchall()
+    assert [code for code, _ in reasons] == ["write_back_refused"] and "archived" in reasons[0][1]
+    assert (
+        "voucherNo" not in flow_of(sandboxes, claim_no)["form"] or not flow_of(sandboxes, claim_no)["form"]["voucherNo"]
+    )

@@ -7,8 +7,10 @@
   posted voucher moves its claim to ``voucher_audited``.
 * :func:`write_back`: each audited/posted claim voucher not yet written back goes to 合思
   (``erpVoucher``) through the outbound ledger (entity ``voucher_writeback``, key = claim number).
-  合思 accepts it only for ``paid`` documents: a refusal for that reason leaves the ledger row
-  ``blocked`` and the claim ``voucher_audited``, tried again on the next pull (not an error). On
+  合思 accepts it only for ``paid`` documents (open-platform-docs flows/voucher-write-back.md): a
+  refusal for that reason leaves the ledger row ``blocked`` and the claim ``voucher_audited``, tried
+  again on the next pull (not an error) — unless the document is ``archived`` (after ``paid``, for
+  good): then it is refused for ever and queued for a person (``write_back_refused``). On
   success, in one transaction: ledger ``done``, ``fin.voucher.written_back_at``, the claim ``closed``.
   The write-back overwrites, so an attempt with an unknown outcome is simply sent again. It goes
   through :func:`expense_sync.store.exactly_once.write_once`: an overlapping pull waits for the
@@ -116,9 +118,16 @@ def _write_back_one(
             (claim_id,),
         )
 
+    final: list[bool] = []  # a refusal for good (not "not paid yet")
+
     def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
         if isinstance(err, NotPaidError):
-            return "blocked"  # not an error: tried again on the next pull
+            (state,) = conn.execute("SELECT expense_state FROM fin.claim WHERE claim_id = %s", (claim_id,)).fetchone()
+            if state != "archived":
+                return "blocked"  # not paid yet: tried again on the next pull
+            # archived comes after paid and never goes back: 合思 will refuse it for ever
+            final.append(True)
+            err = VendorRequestError(f"{err.message} (the document is archived: write the number in 合思 by hand)")
         queue.open_item(
             conn,
             kind="quarantine",
@@ -145,5 +154,5 @@ def _write_back_one(
     payload = {"flow_id": flow_id, "voucher_no": number, "period": period}
     (outcome,) = write_once(conn, write, [(claim_no, payload)], run_key=run_key)
     if outcome.how == "refused":
-        return "waiting_for_payment" if isinstance(outcome.error, NotPaidError) else "refused"
+        return "waiting_for_payment" if isinstance(outcome.error, NotPaidError) and not final else "refused"
     return "written_back" if outcome.how == "sent" else "written_back_elsewhere"

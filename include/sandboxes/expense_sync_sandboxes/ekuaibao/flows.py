@@ -179,7 +179,8 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         unknown = [e.get("flowId") for e in entries if e.get("flowId") not in ekb.flows]
         if unknown:
             raise error(412, f"不存在此单据{unknown}")
-        unpaid = [e["flowId"] for e in entries if ekb.flows[e["flowId"]]["state"] not in ("paid", "archived")]
+        # open-platform-docs flows/voucher-write-back.md: "只允许单据为 paid 已支付/审批完成 状态回写"
+        unpaid = [e["flowId"] for e in entries if ekb.flows[e["flowId"]]["state"] != "paid"]
         if unpaid:
             raise error(400, f"单据Id:[{unpaid}]的单据不是已支付状态，不能回写凭证信息")
         for entry in entries:
