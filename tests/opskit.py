@@ -255,6 +255,21 @@ def local_airflow(tmp_path_factory):
     assert not leftovers, f"processes left running: {leftovers}"
 
 
+def configure_robot(local, robot, token: str, secret: str) -> None:
+    """Point the ``alerts_dingtalk`` connection at a robot catcher, through the REST API."""
+    local.api(
+        "POST",
+        "/connections",
+        json={
+            "connection_id": "alerts_dingtalk",
+            "conn_type": "dingding",
+            "host": robot.url,
+            "password": token,
+            "extra": json.dumps({"secret": secret}),
+        },
+    )
+
+
 @contextlib.contextmanager
 def robot_alerts(local):
     """A DingTalk robot (signing its calls) configured as ``alerts_dingtalk`` through the REST API for
@@ -262,17 +277,7 @@ def robot_alerts(local):
     from catchers import RobotCatcher
 
     with RobotCatcher(ROBOT_TOKEN, ROBOT_SECRET) as robot:
-        local.api(
-            "POST",
-            "/connections",
-            json={
-                "connection_id": "alerts_dingtalk",
-                "conn_type": "dingding",
-                "host": robot.url,
-                "password": ROBOT_TOKEN,
-                "extra": json.dumps({"secret": ROBOT_SECRET}),
-            },
-        )
+        configure_robot(local, robot, ROBOT_TOKEN, ROBOT_SECRET)
         try:
             yield robot
         finally:

@@ -8,23 +8,13 @@ import time
 import pytest
 
 from catchers import RobotCatcher, SmtpCatcher
-from opskit import ROBOT_TOKEN, fault, robot_alerts
+from opskit import ROBOT_TOKEN, configure_robot, fault, robot_alerts
 
 TOKEN, SECRET, SMTP_PASSWORD = "probe-robot-token-77aa", "SECprobe-secret-99bb", "probe-smtp-pw-55cc"
 
 
 def configure_alerts(local, robot, smtp):
-    local.api(
-        "POST",
-        "/connections",
-        json={
-            "connection_id": "alerts_dingtalk",
-            "conn_type": "dingding",
-            "host": robot.url,
-            "password": TOKEN,
-            "extra": json.dumps({"secret": SECRET}),
-        },
-    )
+    configure_robot(local, robot, TOKEN, SECRET)
     local.api(
         "POST",
         "/connections",
