@@ -43,7 +43,7 @@ def run_steps(vendor: str, run_key: str) -> None:
     from expense_sync.chart.merge import merge_chart
     from expense_sync.chart.push import push_dimensions
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.store.db import connect
 
     seconds, calls = {}, {}

@@ -80,7 +80,7 @@ ANALYZE fin.claim; ANALYZE fin.claim_line; ANALYZE fin.voucher;
 def run_stages(results_dir: str) -> None:
     """The timed stages, in their own process."""
     from expense_sync.erp.accounts import posting_accounts
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.monthend.pack import build_pack
     from expense_sync.monthend.reconcile import reconcile_period
     from expense_sync.monthend.rollup import rollup_period

@@ -34,7 +34,7 @@ STEPS = ("extract", "merge", "check", "push")
 # -- one step, in its own process (what the DAG task runs) ------------------------------------------
 def run_step(step: str, run_key: str, state_file: Path) -> None:
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.hooks.oa import oa_hook
+    from expense_sync.hooks.registry import oa_hook
     from expense_sync.org.extract import extract_directory
     from expense_sync.org.merge import merge_directory
     from expense_sync.org.push import push_directory

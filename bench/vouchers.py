@@ -32,7 +32,7 @@ def run_step(vendor: str, step: str) -> None:
     from expense_sync.claims.post import post_vouchers
     from expense_sync.claims.status import open_vouchers, pull_status
     from expense_sync.erp.accounts import posting_accounts
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.store.db import connect
 
     erp = erp_hook(vendor)
@@ -116,7 +116,7 @@ def bench_vendor(vendor: str, args: argparse.Namespace, server) -> dict:
                 f"AIRFLOW_CONN_ERP_{vendor.upper()}": sandboxes.connection(f"erp_{vendor}", **extra),
             }
             os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_")})
-            from expense_sync.hooks.erp import erp_hook
+            from expense_sync.hooks.registry import erp_hook
 
             cost_centers = sorted(r.code for r in erp_hook(vendor).chart("cost_center") if r.active)[:20]
             seed_claims(conn, vendor, args.claims, cost_centers)

@@ -103,7 +103,7 @@ def start_receiver(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
 
 def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     """Step 5 of the module docstring."""
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
 
     env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
     os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")})

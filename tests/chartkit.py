@@ -88,7 +88,7 @@ class ErpWorld:
 
 def seed_org_units(conn, vendor: str) -> list[str]:
     """The org master (org_sync_daily's tables) with every department the ERP's cost centers name."""
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
 
     owners = sorted({r.owner_unit for r in erp_hook(vendor).chart("cost_center") if r.owner_unit})
     conn.execute(

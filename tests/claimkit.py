@@ -185,8 +185,8 @@ from expense_sync.claims.status import open_vouchers, pull_status, write_back
 from expense_sync.claims.validate import validate_claims
 from expense_sync.erp.accounts import posting_accounts
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.erp import erp_hook
-from expense_sync.hooks.oa import oa_hook
+from expense_sync.hooks.registry import erp_hook
+from expense_sync.hooks.registry import oa_hook
 from expense_sync.store.db import connect
 
 with connect() as conn:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from expense_sync.erp.accounts import posting_accounts
 from expense_sync.erp.compose import ClaimLine, claim_voucher
 from expense_sync.erp.posting import post_voucher, reversal_of
-from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.registry import erp_hook
 
 # Per ERP sandbox: the company (book / company code) and chart codes its vouchers accept.
 CHART = {

@@ -31,7 +31,7 @@ SLOW = 8  # calls a second the child's 合思 client may make when it is to be s
 
 def org_world(mdm, run_key: str = "w/org") -> dict:
     """The OA directory (12 departments, 60 people) extracted and merged; nothing pushed yet."""
-    from expense_sync.hooks.oa import oa_hook
+    from expense_sync.hooks.registry import oa_hook
     from expense_sync.org.extract import extract_directory
     from expense_sync.org.merge import merge_directory
 
@@ -47,7 +47,7 @@ def chart_world(mdm, run_key: str = "w/chart") -> dict:
     from expense_sync.chart.extract import extract_chart
     from expense_sync.chart.merge import merge_chart
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
 
     seed_org_units(mdm, ERP)
     extracted = extract_chart(mdm, erp_hook(ERP), run_key)
@@ -59,7 +59,7 @@ def write_back_world(dagbag, mdm, sandboxes, monkeypatch, claims: int) -> dict:
     """Org and chart synced, ``claims`` paid claims posted as vouchers, audited in the ERP and their
     numbers pulled: each waits for its number to be written back to 合思. Returns their codes."""
     from expense_sync.claims.status import open_vouchers, pull_status
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
 
     prepare_world(dagbag, mdm, sandboxes, monkeypatch, ERP)
     codes = [
@@ -434,8 +434,7 @@ def churn(kind: str, sandboxes, mdm) -> None:
 
 def extract(kind: str, conn, run_key: str) -> dict:
     from expense_sync.chart.extract import extract_chart
-    from expense_sync.hooks.erp import erp_hook
-    from expense_sync.hooks.oa import oa_hook
+    from expense_sync.hooks.registry import erp_hook, oa_hook
     from expense_sync.org.extract import extract_directory
 
     if kind == "org":

@@ -21,12 +21,18 @@ import json
 import os
 from pathlib import Path
 
-from expense_sync.pools import DEFAULT_RATE_LIMIT_QPS, POOL_EXPENSE, ROLES, VENDOR_QUOTA_QPS, PoolSpec
-from expense_sync.settings import MDM_CONN_ID, VAR_ERP_VENDOR, VAR_OA_VENDOR, VAR_VENDOR_QUOTA_QPS
+from expense_sync.hooks.registry import hook_class
+from expense_sync.pools import DEFAULT_RATE_LIMIT_QPS, ROLES, PoolSpec
+from expense_sync.settings import (
+    DEFAULT_VENDORS,
+    MDM_CONN_ID,
+    VAR_VENDOR_QUOTA_QPS,
+    VENDOR_VARIABLES,
+    vendor_of,
+)
 
 CONN_PREFIX, VAR_PREFIX = "AIRFLOW_CONN_", "AIRFLOW_VAR_"
 ADMIN_PASSWORD_ENV = "EXPENSE_SYNC_ADMIN_PASSWORD"
-ROLE_VARIABLES = {"oa_api": (VAR_OA_VENDOR, "dingtalk"), "erp_api": (VAR_ERP_VENDOR, "kingdee")}
 
 
 def import_connections(environ: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -87,15 +93,15 @@ def pool_specs() -> list[PoolSpec]:
 
     overrides = json.loads(Variable.get(VAR_VENDOR_QUOTA_QPS, default_var="{}") or "{}")
     specs = []
-    for pool, (_, conn_ids) in ROLES.items():
-        if pool == POOL_EXPENSE:
-            vendor = next(iter(conn_ids))
-        else:
-            variable, default = ROLE_VARIABLES[pool]
-            vendor = str(Variable.get(variable, default_var=default)).strip().lower()
-            if vendor not in conn_ids:
-                raise ValueError(f"Variable {variable}={vendor!r}: expected one of {', '.join(conn_ids)}")
-        conn_id = conn_ids[vendor]
+    for pool, (_, role) in ROLES.items():
+        configured = (
+            Variable.get(VENDOR_VARIABLES[role], default_var=DEFAULT_VENDORS[role])
+            if role in VENDOR_VARIABLES
+            else None
+        )
+        vendor = vendor_of(role, configured)
+        hook = hook_class(role, vendor)
+        conn_id = hook.default_conn_name
         try:
             extra = Connection.get_connection_from_secrets(conn_id).extra_dejson or {}
         except Exception:  # noqa: BLE001 - a role without its connection yet still gets a pool
@@ -105,7 +111,7 @@ def pool_specs() -> list[PoolSpec]:
                 name=pool,
                 vendor=vendor,
                 conn_id=conn_id,
-                quota_qps=float(overrides.get(vendor, VENDOR_QUOTA_QPS[vendor])),
+                quota_qps=float(overrides.get(vendor, hook.quota_qps)),
                 rate_limit_qps=float(extra.get("rate_limit_qps", DEFAULT_RATE_LIMIT_QPS)),
             )
         )

@@ -6,7 +6,7 @@ pool gets as many slots as its quota has room for tasks running side by side::
 
     slots = max(1, floor(quota_qps × HEADROOM / rate_limit_qps))
 
-* ``quota_qps``: the vendor's quota per app and API (:data:`VENDOR_QUOTA_QPS`; a deployment
+* ``quota_qps``: the vendor's quota per app and API (its hook's ``quota_qps``; a deployment
   overrides it with the Variable ``expense_sync_vendor_quota_qps``, e.g. ``{"dingtalk": 40}`` for
   DingTalk's professional edition);
 * ``HEADROOM`` = 0.8 leaves a fifth of the quota to whatever else uses the same app;
@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from expense_sync.settings import ERP_CONN_IDS, EXPENSE_CONN_ID, OA_CONN_IDS
-
 POOL_OA = "oa_api"
 POOL_ERP = "erp_api"
 POOL_EXPENSE = "expense_api"
@@ -32,24 +30,8 @@ POOL_EXPENSE = "expense_api"
 HEADROOM = 0.8
 DEFAULT_RATE_LIMIT_QPS = 20.0  # HookSettings.rate_limit_qps when the connection sets none
 
-# Requests per second one app may send to one API. DingTalk: 20 for an internal app of the standard
-# edition (40 professional, 60 exclusive). WeCom: 10 000 a minute per corp and API. The others
-# document no global quota: 10 is our assumption [I], to be overridden per deployment.
-VENDOR_QUOTA_QPS = {
-    "dingtalk": 20.0,
-    "wecom": 10_000 / 60,
-    "ekuaibao": 10.0,
-    "kingdee": 10.0,
-    "yonyou": 10.0,
-    "sap": 10.0,
-}
-
-# pool -> (role, the connection id of each vendor that can fill the role)
-ROLES = {
-    POOL_OA: ("OA", OA_CONN_IDS),
-    POOL_ERP: ("ERP", ERP_CONN_IDS),
-    POOL_EXPENSE: ("expense system", {"ekuaibao": EXPENSE_CONN_ID}),
-}
+# pool -> (what it is called for people, the role of the vendors that fill it)
+ROLES = {POOL_OA: ("OA", "oa"), POOL_ERP: ("ERP", "erp"), POOL_EXPENSE: ("expense system", "expense")}
 
 
 def slots_for(quota_qps: float, rate_limit_qps: float) -> int:

@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 
 MDM_CONN_ID = "mdm_postgres"
-EXPENSE_CONN_ID = "expense_ekuaibao"
-OA_CONN_IDS = {"dingtalk": "oa_dingtalk", "wecom": "oa_wecom"}
-ERP_CONN_IDS = {"kingdee": "erp_kingdee", "yonyou": "erp_yonyou", "sap": "erp_sap"}
+# The vendor each role uses unless its Variable names another (the vendors: expense_sync.hooks.registry).
+DEFAULT_VENDORS = {"oa": "dingtalk", "erp": "kingdee", "expense": "ekuaibao"}
 
 VAR_OA_VENDOR = "expense_sync_oa_vendor"
 VAR_ERP_VENDOR = "expense_sync_erp_vendor"
+VENDOR_VARIABLES = {"oa": VAR_OA_VENDOR, "erp": VAR_ERP_VENDOR}
 # The first month expense_rollup_monthly may post (YYYY-MM); unset: the month before its first run.
 VAR_FIRST_PERIOD = "expense_sync_first_period"
 # The share of active departments or of active people one org sync may deactivate without a person.
@@ -45,23 +45,31 @@ MIGRATIONS_DIR = INCLUDE_DIR / "sql" / "migrations"
 MAPPINGS_DIR = INCLUDE_DIR / "mappings"
 
 
-def _choice(variable: str, default: str, allowed: dict[str, str]) -> str:
-    from airflow.sdk import Variable
+def vendor_of(role: str, value: str | None = None) -> str:
+    """The vendor filling ``role`` (``oa``, ``erp`` or ``expense``): ``value`` or else its Variable,
+    checked against the hook packages that can fill it."""
+    from expense_sync.hooks.registry import vendors
 
-    value = str(Variable.get(variable, default=default)).strip().lower()
-    if value not in allowed:
-        raise ValueError(f"Variable {variable}={value!r}: expected one of {', '.join(allowed)}")
+    if value is None and role in VENDOR_VARIABLES:
+        from airflow.sdk import Variable
+
+        value = Variable.get(VENDOR_VARIABLES[role], default=DEFAULT_VENDORS[role])
+    value = str(value or DEFAULT_VENDORS[role]).strip().lower()
+    known = vendors(role)
+    if value not in known:
+        where = f"Variable {VENDOR_VARIABLES[role]}" if role in VENDOR_VARIABLES else role
+        raise ValueError(f"{where}={value!r}: expected one of {', '.join(known)}")
     return value
 
 
 def oa_vendor() -> str:
-    """The configured OA: ``dingtalk`` (default) or ``wecom``."""
-    return _choice(VAR_OA_VENDOR, "dingtalk", OA_CONN_IDS)
+    """The configured OA (the Variable ``expense_sync_oa_vendor``)."""
+    return vendor_of("oa")
 
 
 def erp_vendor() -> str:
-    """The configured ERP: ``kingdee`` (default), ``yonyou`` or ``sap``."""
-    return _choice(VAR_ERP_VENDOR, "kingdee", ERP_CONN_IDS)
+    """The configured ERP (the Variable ``expense_sync_erp_vendor``)."""
+    return vendor_of("erp")
 
 
 def inbox_max_attempts() -> int:

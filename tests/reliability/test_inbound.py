@@ -44,8 +44,7 @@ from expense_sync.chart.merge import merge_chart
 from expense_sync.chart.push import push_dimensions
 from expense_sync.claims.parse import CHINA
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.erp import erp_hook
-from expense_sync.hooks.oa import oa_hook
+from expense_sync.hooks.registry import erp_hook, oa_hook
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory

@@ -22,8 +22,8 @@ from claimkit import (
     start_child,
 )
 from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
-from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.errors import VendorError
+from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend.rollup import rollup_period
 from monthkit import accounts, erp_book, expense_by_grain, make_claims
 from testkit import run_dag
@@ -101,7 +101,7 @@ def test_an_erp_fault_storm_during_posting(figures, dagbag, mdm, sandboxes, erp)
 
 
 def rollup_refs(sandboxes, vendor: str, mdm) -> Counter:
-    from expense_sync.hooks.sap_journal import reference_id
+    from expense_sync.hooks.sap.journal import reference_id
 
     state = sandboxes.control(vendor).state()
     if vendor == "kingdee":

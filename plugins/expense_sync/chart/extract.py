@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 
 from expense_sync import mapping
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import ChartKind, ChartRecord
-from expense_sync.hooks.erp import ErpLedger
 from expense_sync.store import loads as staged
 from expense_sync.store import runs
 
@@ -45,7 +45,7 @@ def extract_chart(conn: psycopg.Connection, erp: ErpLedger, run_key: str, *, ful
     with conn.transaction(), conn.cursor() as cur:
         for kind, entity in ENTITIES.items():
             since = None if full or not erp.supports_changed_since(kind) else runs.watermark(conn, system, entity)
-            records = (as_dict(r) for r in erp.chart(kind, since))
+            records = (r if isinstance(r, dict) else as_dict(r) for r in erp.chart(kind, since))  # TODO(issue 10): dicts only
             landed = staged.land(conn, cur, system, entity, run_key, records, columns(entity))
             loads[entity] = {**landed, "full": since is None, "since": since.isoformat() if since else None}
     return {"system": system, "loads": loads, "api": dict(erp.stats)}

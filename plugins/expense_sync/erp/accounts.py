@@ -5,8 +5,8 @@
 * ``clearing``: the claim voucher debits it per claim line (费用报销清算); the monthly rollup moves
   the period's amounts to the expense GL accounts, so it nets to zero once a month is closed.
 
-Defaults are the accounts of the bundled sandboxes' charts (企业会计准则 numbering in each ERP's
-own format); a deployment sets its own in the Airflow Variable ``expense_sync_posting_accounts``
+Defaults are the ERP hook's ``default_posting_accounts`` (the bundled sandbox's chart, 企业会计准则
+numbering in the ERP's own format); a deployment sets its own in the Airflow Variable ``expense_sync_posting_accounts``
 (JSON, e.g. ``{"kingdee": {"employee_payable": "2241.01", "clearing": "2241.09"}}``).
 """
 
@@ -15,13 +15,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-VAR_POSTING_ACCOUNTS = "expense_sync_posting_accounts"
+from expense_sync.hooks.registry import hook_class
 
-DEFAULTS: dict[str, dict[str, str]] = {
-    "kingdee": {"employee_payable": "2241.01", "clearing": "2241.09"},
-    "yonyou": {"employee_payable": "224101", "clearing": "224109"},
-    "sap": {"employee_payable": "2241010000", "clearing": "2241090000"},
-}
+VAR_POSTING_ACCOUNTS = "expense_sync_posting_accounts"
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ def posting_accounts(vendor: str, overrides: str | None = None) -> PostingAccoun
     configured = json.loads(overrides or "{}")
     if not isinstance(configured, dict):
         raise ValueError(f"Variable {VAR_POSTING_ACCOUNTS} must be a JSON object, got {overrides!r}")
-    accounts = {**DEFAULTS.get(vendor, {}), **configured.get(vendor, {})}
+    accounts = {**hook_class("erp", vendor).default_posting_accounts, **configured.get(vendor, {})}
     missing = {"employee_payable", "clearing"} - accounts.keys()
     if missing:
         raise ValueError(f"no {', '.join(sorted(missing))} account configured for ERP {vendor!r}")

@@ -90,6 +90,8 @@ class VendorHook(BaseHook):
     default_conn_name: ClassVar[str] = ""
     hook_name: ClassVar[str] = "Vendor API"
     vendor: ClassVar[str] = ""
+    role: ClassVar[str] = ""  # "oa", "erp" or "expense": the role the vendor fills (see hooks/registry.py)
+    quota_qps: ClassVar[float] = 10.0  # the vendor's request quota per app and API (sizes its pool)
     settings_model: ClassVar[type[HookSettings]] = HookSettings
     token_param: ClassVar[str | None] = None  # query parameter that carries the token, if any
     # the type JSON numbers with a fraction are read as: ``decimal.Decimal`` where money comes as numbers

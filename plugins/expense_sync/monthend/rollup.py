@@ -37,9 +37,6 @@ from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 
-# Lines per voucher each ERP accepts (the rollup splits above it); deployments may lower them.
-MAX_LINES = {"kingdee": 1000, "yonyou": 1000, "sap": 999}
-
 SUMMARY_SQL = """
 SELECT c.company, l.gl_account, l.cost_center, l.project,
        sum(l.amount)::numeric(18,2) AS amount, count(*) AS lines, count(DISTINCT c.claim_id) AS claims
@@ -183,7 +180,7 @@ def rollup_period(
     overlapping runs cannot both decide to post or to reverse.
     """
     vendor = hook.vendor
-    limit = max_lines or MAX_LINES.get(vendor, 1000)
+    limit = max_lines or hook.max_voucher_lines
     summaries = {s.company: s for s in summarize(conn, vendor, period)}
     known = {
         r[0]

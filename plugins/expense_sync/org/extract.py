@@ -25,8 +25,8 @@ from typing import Any
 import psycopg
 
 from expense_sync import mapping
-from expense_sync.hooks.oa import DirectorySource
 from expense_sync.hooks.paginate import dig
+from expense_sync.org.directory import DirectorySource
 from expense_sync.store import loads
 
 ORG_COLUMNS = ("load_id", "source_key", "code", "name", "parent_key", "sort_order", "mapping_error", "raw")

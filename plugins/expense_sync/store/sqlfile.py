@@ -8,17 +8,20 @@ A file under ``include/sql/`` holds statements each introduced by a ``-- step: <
     INSERT INTO mdm.org_unit ...;
 
 :func:`run` executes the steps in order with the same named parameters (``%(load_id)s``) and
-returns each step's row count, which is what the run ledger records.
+returns each step's row count, which is what the run ledger records. :func:`step` is one statement,
+for the caller to execute (``conn.execute(sqlfile.step("claims/intake", "claim_of"), params)``) or,
+where a table or column name varies, to compose with :class:`psycopg.sql.Identifier` (never with
+string formatting). All SQL lives in these files: Python modules hold none.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.settings import INCLUDE_DIR
 
@@ -55,5 +58,9 @@ def run(
     return counts
 
 
-def path(name: str) -> Path:
-    return INCLUDE_DIR / "sql" / f"{name}.sql"
+def step(name: str, step: str) -> sql.SQL:
+    """Statement ``step`` of ``include/sql/<name>.sql``, ready to execute or to compose."""
+    found = steps(name)
+    if step not in found:
+        raise KeyError(f"{name}.sql has no step {step!r}")
+    return sql.SQL(found[step])  # type: ignore[arg-type]  # trusted text from our own files

@@ -24,7 +24,7 @@ def _param(name: str) -> bool:
 def extract_chart() -> dict[str, Any]:
     """Land the configured ERP's GL accounts, expense items, cost centers and projects in staging."""
     from expense_sync.chart.extract import extract_chart as extract
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.settings import erp_vendor
     from expense_sync.store.db import connect
 

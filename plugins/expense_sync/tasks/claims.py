@@ -47,7 +47,7 @@ def validate_claims() -> dict[str, Any]:
     """Check waiting claims (amounts, employee, mapping, budget, OA approval); invalid ones are queued."""
     from expense_sync.claims.validate import validate_claims as validate
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.hooks.oa import oa_hook
+    from expense_sync.hooks.registry import oa_hook
     from expense_sync.settings import oa_vendor
     from expense_sync.store.db import connect
 
@@ -62,7 +62,7 @@ def post_vouchers() -> dict[str, Any]:
     """Create the ERP voucher of each valid claim, exactly once (outbound ledger, look-up before resend)."""
     from expense_sync.claims.post import post_vouchers as post
     from expense_sync.erp.accounts import posting_accounts
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.settings import erp_vendor
     from expense_sync.store.db import connect
 
@@ -111,7 +111,7 @@ def pull_voucher_status() -> dict[str, Any]:
         if not rows:
             return {"open": 0}
         from expense_sync.hooks.ekuaibao import EkuaibaoHook
-        from expense_sync.hooks.erp import erp_hook
+        from expense_sync.hooks.registry import erp_hook
 
         vendors = {row[1] for row in rows}
         counts: dict[str, Any] = {"open": len(rows)}

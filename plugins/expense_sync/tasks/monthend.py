@@ -39,7 +39,7 @@ def period_open() -> bool:
 
 def _erp():
     from expense_sync.erp.accounts import posting_accounts
-    from expense_sync.hooks.erp import erp_hook
+    from expense_sync.hooks.registry import erp_hook
     from expense_sync.settings import erp_vendor
 
     vendor = erp_vendor()

@@ -24,8 +24,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from expense_sync.hooks.dingtalk import DingTalkSettings
-from expense_sync.settings import OA_CONN_IDS
+from expense_sync.hooks.dingtalk import DingTalkHook, DingTalkSettings
 from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks.credentials import Misconfigured, NotConfigured, connection_settings, masked
 from expense_sync.webhooks.delivery import Delivery, check_timestamp, dedup_key, parse_json_object, text
@@ -55,7 +54,7 @@ class Callback:
 
 
 def load() -> Callback:
-    conn, settings = connection_settings(OA_CONN_IDS["dingtalk"], DingTalkSettings)
+    conn, settings = connection_settings(DingTalkHook.default_conn_name, DingTalkSettings)
     if not (settings.callback_token and settings.callback_aes_key):
         raise NotConfigured("oa_dingtalk has no callback_token/callback_aes_key")
     owner = settings.callback_owner_key or conn.login

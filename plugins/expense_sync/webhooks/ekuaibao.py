@@ -27,8 +27,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from expense_sync.hooks.ekuaibao import EkuaibaoSettings
-from expense_sync.settings import EXPENSE_CONN_ID
+from expense_sync.hooks.ekuaibao import EkuaibaoHook, EkuaibaoSettings
 from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks.credentials import NotConfigured, connection_settings, masked
 from expense_sync.webhooks.delivery import Delivery, dedup_key, parse_json_object, text
@@ -53,10 +52,10 @@ class SignKeys:
 
 
 def load() -> SignKeys:
-    _, settings = connection_settings(EXPENSE_CONN_ID, EkuaibaoSettings)
+    _, settings = connection_settings(EkuaibaoHook.default_conn_name, EkuaibaoSettings)
     keys = [k for k in settings.outbound_sign_keys if k]
     if not keys:
-        raise NotConfigured(f"connection {EXPENSE_CONN_ID} has no outbound_sign_keys")
+        raise NotConfigured(f"connection {EkuaibaoHook.default_conn_name} has no outbound_sign_keys")
     masked(*keys)
     return SignKeys(tuple(k.encode() for k in keys))
 

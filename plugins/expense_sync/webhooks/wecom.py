@@ -26,8 +26,7 @@ from typing import Any
 
 from fastapi.responses import PlainTextResponse
 
-from expense_sync.hooks.wecom import WeComSettings
-from expense_sync.settings import OA_CONN_IDS
+from expense_sync.hooks.wecom import WeComHook, WeComSettings
 from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks.credentials import Misconfigured, NotConfigured, connection_settings, masked
 from expense_sync.webhooks.delivery import Delivery, check_timestamp, dedup_key, text
@@ -46,7 +45,7 @@ class Callback:
 
 
 def load() -> Callback:
-    conn, settings = connection_settings(OA_CONN_IDS["wecom"], WeComSettings)
+    conn, settings = connection_settings(WeComHook.default_conn_name, WeComSettings)
     if not (settings.callback_token and settings.callback_aes_key):
         raise NotConfigured("oa_wecom has no callback_token/callback_aes_key")
     if not conn.login:

@@ -10,7 +10,7 @@ from expense_sync.chart.extract import extract_chart
 from expense_sync.chart.merge import merge_chart
 from expense_sync.chart.push import push_dimensions
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.registry import erp_hook
 
 
 def sync(conn, vendor, run):

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from expense_sync.erp.model import Voucher, VoucherLine
-from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -19,6 +18,7 @@ from expense_sync.hooks.errors import (
     VendorRequestError,
 )
 from expense_sync.hooks.kingdee import KingdeeHook
+from expense_sync.hooks.registry import erp_hook
 from expense_sync_sandboxes.kingdee.chart import ACCOUNTS
 from testkit import FAST
 

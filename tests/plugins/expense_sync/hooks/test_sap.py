@@ -19,7 +19,7 @@ from expense_sync.hooks.errors import (
 )
 from expense_sync.hooks.paginate import NEXT_LINK, NextLinkPaginator
 from expense_sync.hooks.sap import CsrfRequiredError, SapHook
-from expense_sync.hooks.sap_journal import create_request, reference_id
+from expense_sync.hooks.sap.journal import create_request, reference_id
 from expense_sync_sandboxes.sap.soap import ENDPOINT
 from testkit import FAST
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from expense_sync.erp.compose import ClaimLine
-from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
 from monthkit import CHART, accounts, change_claim, erp_book, expense_by_grain, make_claims, manual_entry

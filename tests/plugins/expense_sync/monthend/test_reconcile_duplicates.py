@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from expense_sync.erp.posting import post_voucher, voucher_from_row
-from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
 from monthkit import accounts, make_claims

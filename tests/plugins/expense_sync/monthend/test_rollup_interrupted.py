@@ -17,9 +17,9 @@ from claimkit import CREATE_PATHS
 from expense_sync import boundaries
 from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
 from expense_sync.erp.compose import ClaimLine
-from expense_sync.hooks.erp import erp_hook
 from expense_sync.hooks.errors import OutcomeUnknownError
-from expense_sync.hooks.sap_journal import reference_id
+from expense_sync.hooks.registry import erp_hook
+from expense_sync.hooks.sap.journal import reference_id
 from expense_sync.monthend.rollup import rollup_period
 from monthkit import CHART, accounts, change_claim, erp_book, expense_by_grain, make_claims
 

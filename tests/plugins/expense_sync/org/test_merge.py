@@ -5,7 +5,7 @@ the OA's records changing shape (schema drift) are refused or quarantined, never
 import pytest
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.hooks.oa import oa_hook
+from expense_sync.hooks.registry import oa_hook
 from expense_sync.org import guard
 from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory

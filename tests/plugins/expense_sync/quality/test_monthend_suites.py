@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from expense_sync.hooks.erp import erp_hook
+from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import rollup_period
 from expense_sync.quality.checkpoint import DataHealthCheckFailed, run_checkpoint

@@ -143,11 +143,16 @@ def _text(value: Any) -> str | None:
 
 
 class KingdeeHook(VendorHook):
-    """K3Cloud WebAPI, implementing :class:`expense_sync.hooks.erp.ErpLedger`."""
+    """K3Cloud WebAPI, implementing :class:`expense_sync.erp.ledger.ErpLedger`."""
 
     default_conn_name = "erp_kingdee"
     hook_name = "Kingdee K3Cloud"
     vendor = "kingdee"
+    role = "erp"
+    quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
+    max_voucher_lines = 1000  # lines one voucher may carry (the rollup splits above it)
+    default_company = "001"  # the account book FAccountBookID of the bundled sandbox
+    default_posting_accounts = {"employee_payable": "2241.01", "clearing": "2241.09"}
     settings_model = KingdeeSettings
     parse_float = Decimal
 

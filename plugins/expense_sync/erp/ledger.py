@@ -1,9 +1,4 @@
-"""The ERP hooks behind one contract, so that switching Kingdee ↔ Yonyou ↔ SAP is configuration.
-
-Each ERP hook (``hooks/kingdee.py``, ``hooks/yonyou.py``, ``hooks/sap.py``) subclasses
-:class:`expense_sync.hooks.base.VendorHook` and implements :class:`ErpLedger` in its vendor's
-real API; :func:`erp_hook` returns the configured one.
-"""
+"""What the engine needs from an ERP: the contract each ERP hook (``hooks/<vendor>/``) implements."""
 
 from __future__ import annotations
 
@@ -12,12 +7,15 @@ from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
 from expense_sync.erp.model import Balance, ChartKind, ChartRecord, Voucher, VoucherStatus
-from expense_sync.settings import ERP_CONN_IDS
 
 
 class ErpLedger(Protocol):
     vendor: str
     stats: Any
+    # facts of the vendor (class attributes of its hook)
+    max_voucher_lines: int  # lines one voucher may carry
+    default_company: str  # the book claim vouchers go to unless the Variable names another
+    default_posting_accounts: dict[str, str]  # employee_payable and clearing accounts of its chart
 
     def chart(self, kind: ChartKind, since: dt.datetime | None = None) -> Iterator[ChartRecord]:
         """Records of one chart; only those changed since ``since`` when the API can filter so
@@ -42,16 +40,3 @@ class ErpLedger(Protocol):
     def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
         """Every voucher of the company's book in ``period``, one status each, with the external ref it
         carries (``known_refs``: our refs, for ERPs that carry a shortened form of them)."""
-
-
-def erp_hook(vendor: str) -> ErpLedger:
-    """The hook of the configured ERP on its connection (``erp_kingdee`` / ``erp_yonyou`` / ``erp_sap``)."""
-    if vendor == "kingdee":
-        from expense_sync.hooks.kingdee import KingdeeHook as hook
-    elif vendor == "yonyou":
-        from expense_sync.hooks.yonyou import YonyouHook as hook
-    elif vendor == "sap":
-        from expense_sync.hooks.sap import SapHook as hook
-    else:
-        raise ValueError(f"unknown ERP vendor {vendor!r}")
-    return hook(ERP_CONN_IDS[vendor])

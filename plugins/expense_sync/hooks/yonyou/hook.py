@@ -51,7 +51,6 @@ import requests
 from pydantic import Field, model_validator
 
 from expense_sync.erp.model import Balance, ChartKind, ChartRecord, Voucher, VoucherStatus, sum_balances
-from expense_sync.hooks import yonyou_records as records
 from expense_sync.hooks.base import HookSettings, VendorHook
 from expense_sync.hooks.errors import (
     AuthenticationError,
@@ -61,7 +60,8 @@ from expense_sync.hooks.errors import (
     VendorRequestError,
 )
 from expense_sync.hooks.paginate import PageNumberPaginator
-from expense_sync.hooks.yonyou_ncc import NccApi
+from expense_sync.hooks.yonyou import records
+from expense_sync.hooks.yonyou.ncc import NccApi
 
 DISCOVERY_PATH = "/open-auth/dataCenter/getGatewayAddress"
 TOKEN_PATH = "/open-auth/selfAppAuth/base/v1/getAccessToken"
@@ -120,6 +120,11 @@ class YonyouHook(VendorHook):
     default_conn_name = "erp_yonyou"
     hook_name = "用友 Yonyou"
     vendor = "yonyou"
+    role = "erp"
+    quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
+    max_voucher_lines = 1000  # lines one voucher may carry (the rollup splits above it)
+    default_company = "0001"  # accbookCode of the bundled sandbox
+    default_posting_accounts = {"employee_payable": "224101", "clearing": "224109"}
     settings_model = YonyouSettings
 
     settings: YonyouSettings  # narrowed from the base

@@ -1,14 +1,9 @@
-"""The OA hooks behind one interface: ``departments()``, ``department(dept_id)``, ``members(dept_id)``
-and ``approval_state(instance_id)``."""
+"""What the engine needs from an OA: the contract each OA hook (``hooks/<vendor>/``) implements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, Protocol
-
-from expense_sync.hooks.dingtalk import DingTalkHook
-from expense_sync.hooks.wecom import WeComHook
-from expense_sync.settings import OA_CONN_IDS
 
 
 class DirectorySource(Protocol):
@@ -24,11 +19,3 @@ class DirectorySource(Protocol):
 
     def approval_state(self, instance_id: str) -> str:
         """``running``, ``approved``, ``rejected`` or ``withdrawn``."""
-
-
-OA_HOOKS: dict[str, type] = {"dingtalk": DingTalkHook, "wecom": WeComHook}
-
-
-def oa_hook(vendor: str) -> DirectorySource:
-    """The hook of the configured OA on its connection (``oa_dingtalk`` / ``oa_wecom``)."""
-    return OA_HOOKS[vendor](OA_CONN_IDS[vendor])

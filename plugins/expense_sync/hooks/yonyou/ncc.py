@@ -37,7 +37,7 @@ from expense_sync.erp.model import CENT, Voucher, VoucherStatus
 from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
 
 if TYPE_CHECKING:
-    from expense_sync.hooks.yonyou import YonyouHook
+    from expense_sync.hooks.yonyou.hook import YonyouHook
 
 TOKEN_PATH = "/nccloud/opm/accesstoken"
 INSERT_PATH = "/nccloud/api/gl/voucher/insert"

@@ -56,7 +56,6 @@ import requests
 from pydantic import Field
 
 from expense_sync.erp.model import Balance, ChartKind, ChartRecord, Voucher, VoucherStatus, sum_balances
-from expense_sync.hooks import sap_journal
 from expense_sync.hooks.base import HookSettings, VendorHook, mask, retry_after_seconds
 from expense_sync.hooks.errors import (
     AuthenticationError,
@@ -68,7 +67,8 @@ from expense_sync.hooks.errors import (
     VendorRequestError,
 )
 from expense_sync.hooks.paginate import NEXT_LINK, NextLinkPaginator
-from expense_sync.hooks.sap_odata import (
+from expense_sync.hooks.sap import journal as sap_journal
+from expense_sync.hooks.sap.odata import (
     either,
     error_detail,
     literal,
@@ -115,11 +115,16 @@ class CsrfRequiredError(VendorRequestError):
 
 
 class SapHook(VendorHook):
-    """SAP S/4HANA OData + SOAP, behind :class:`expense_sync.hooks.erp.ErpLedger`."""
+    """SAP S/4HANA OData + SOAP, behind :class:`expense_sync.erp.ledger.ErpLedger`."""
 
     default_conn_name = "erp_sap"
     hook_name = "SAP S/4HANA"
     vendor = "sap"
+    role = "erp"
+    quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
+    max_voucher_lines = 999  # lines one voucher may carry (the rollup splits above it)
+    default_company = "1000"  # company code of the bundled sandbox
+    default_posting_accounts = {"employee_payable": "2241010000", "clearing": "2241090000"}
     settings_model = SapSettings
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:

@@ -22,7 +22,7 @@ from expense_sync.erp.model import CENT, ChartKind, ChartRecord, Movement, Vouch
 from expense_sync.hooks.errors import VendorRequestError
 
 if TYPE_CHECKING:
-    from expense_sync.hooks.yonyou import YonyouSettings
+    from expense_sync.hooks.yonyou.hook import YonyouSettings
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 # voucherStatus [V]: 00 暂存, 01 保存, 02 错误, 03 已审核, 04 已记账, 05 作废

@@ -55,6 +55,8 @@ class EkuaibaoHook(VendorHook):
     default_conn_name = "expense_ekuaibao"
     hook_name = "合思 Ekuaibao"
     vendor = "ekuaibao"
+    role = "expense"
+    quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
     settings_model = EkuaibaoSettings
     token_param = "accessToken"
 

@@ -44,6 +44,8 @@ class DingTalkHook(ErrcodeHook):
     default_conn_name = "oa_dingtalk"
     hook_name = "DingTalk"
     vendor = "dingtalk"
+    role = "oa"
+    quota_qps = 20.0  # an internal app of the standard edition (40 professional, 60 exclusive)
     settings_model = DingTalkSettings
     token_param = "access_token"
     html_throttle = True  # the gateway blocks an IP that calls too often with an HTML page

@@ -34,6 +34,8 @@ class WeComHook(ErrcodeHook):
     default_conn_name = "oa_wecom"
     hook_name = "WeCom"
     vendor = "wecom"
+    role = "oa"
+    quota_qps = 10_000 / 60  # 10 000 a minute per corp and API
     settings_model = WeComSettings
     token_param = "access_token"
     token_invalid_codes = frozenset({40014, 42001, 40001})

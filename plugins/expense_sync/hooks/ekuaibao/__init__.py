@@ -1,0 +1,9 @@
+"""合思 Ekuaibao open API: staff, departments, dimensions, fee types, claims, budgets.
+
+Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
+
+from expense_sync.hooks.ekuaibao.hook import EkuaibaoHook, EkuaibaoSettings, NotPaidError
+
+HOOK = EkuaibaoHook
+
+__all__ = ["HOOK", "EkuaibaoHook", "EkuaibaoSettings", "NotPaidError"]

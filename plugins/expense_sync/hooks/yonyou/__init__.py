@@ -1,0 +1,9 @@
+"""用友 Yonyou (YonBIP open API, NC Cloud for vouchers): the ERP chart, GL vouchers and movements.
+
+Wire facts and what stays inferred: ``docs/vendors/yonyou.md``."""
+
+from expense_sync.hooks.yonyou.hook import YonyouHook, YonyouSettings
+
+HOOK = YonyouHook
+
+__all__ = ["HOOK", "YonyouHook", "YonyouSettings"]
