@@ -45,7 +45,7 @@ def extract_chart(conn: psycopg.Connection, erp: ErpLedger, run_key: str, *, ful
     with conn.transaction(), conn.cursor() as cur:
         for kind, entity in ENTITIES.items():
             since = None if full or not erp.supports_changed_since(kind) else runs.watermark(conn, system, entity)
-            records = (r if isinstance(r, dict) else as_dict(r) for r in erp.chart(kind, since))  # TODO(issue 10): dicts only
+            records = (r if isinstance(r, dict) else as_dict(r) for r in erp.chart(kind, since))
             landed = staged.land(conn, cur, system, entity, run_key, records, columns(entity))
             loads[entity] = {**landed, "full": since is None, "since": since.isoformat() if since else None}
     return {"system": system, "loads": loads, "api": dict(erp.stats)}
