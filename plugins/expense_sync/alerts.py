@@ -49,11 +49,14 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 from airflow.sdk.bases.notifier import BaseNotifier
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.context import Context
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from expense_sync.settings import ALERT_DINGTALK_CONN_ID, ALERT_SMTP_CONN_ID, VAR_ALERT_EMAILS
 
@@ -105,7 +108,7 @@ def _first_line(error: BaseException | str | None) -> str:
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
 
 
-def task_failed(context: dict[str, Any]) -> Alert:
+def task_failed(context: Mapping[str, Any]) -> Alert:
     """The alert for a task that failed after its last retry (a task callback's context)."""
     ti = context["ti"]
     dag_id = ti.dag_id
@@ -127,7 +130,7 @@ def task_killed(context: dict[str, Any]) -> Alert:
 KILLED = "the task process was killed (SIGKILL: out of memory, kill -9, or its worker stopped)"
 
 
-def deadline_missed(context: dict[str, Any]) -> Alert:
+def deadline_missed(context: Mapping[str, Any]) -> Alert:
     """The alert for a run still unfinished at its deadline (the context the scheduler hands the triggerer)."""
     run = context.get("dag_run") or {}
     deadline = context.get("deadline") or {}
@@ -263,19 +266,19 @@ class ExpenseSyncAlert(BaseNotifier):
     """An Airflow notifier: a task failure (sync, in the task's process) or a missed deadline (async, in
     the triggerer) becomes an :class:`Alert` on every configured channel."""
 
-    def __init__(self, event: str = "task_failed", context: dict[str, Any] | None = None) -> None:
+    def __init__(self, event: str = "task_failed", context: Context | None = None) -> None:
         super().__init__(context=context)
         if event not in ("task_failed", "deadline_missed"):
             raise ValueError(f"unknown alert event {event!r}")
         self.event = event
 
-    def _alert(self, context: dict[str, Any]) -> Alert:
+    def _alert(self, context: Context) -> Alert:
         return task_failed(context) if self.event == "task_failed" else deadline_missed(context)
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Context) -> None:
         deliver(self._alert(context))
 
-    async def async_notify(self, context: dict[str, Any]) -> None:
+    async def async_notify(self, context: Context) -> None:
         await asyncio.to_thread(deliver, self._alert(context))
 
 
@@ -324,7 +327,9 @@ def _in_process() -> bool:
     return comms is None or isinstance(comms, supervisor.InProcessSupervisorComms)
 
 
-def _say_bye(watcher: subprocess.Popen) -> None:
+def _say_bye(watcher: subprocess.Popen[str]) -> None:
+    if watcher.stdin is None:
+        return
     try:
         watcher.stdin.write(BYE + "\n")
         watcher.stdin.close()
@@ -377,6 +382,7 @@ def start_watcher(env: dict[str, str], alert: Alert) -> subprocess.Popen:
         env=own,
         start_new_session=True,  # outlives a kill of the task's process group
     )
+    assert watcher.stdin is not None  # stdin=PIPE
     watcher.stdin.write(json.dumps({"env": env, "alert": asdict(alert)}) + "\n")
     watcher.stdin.flush()
     return watcher

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from expense_sync.hooks.registry import hook_class
+from expense_sync.hooks.registry import erp_class
 
 VAR_CLAIM_COMPANY = "expense_sync_claim_company"
 
@@ -19,4 +19,4 @@ def claim_company(vendor: str, overrides: str | None = None) -> str:
 
         overrides = Variable.get(VAR_CLAIM_COMPANY, default="{}")
     configured = json.loads(overrides or "{}")
-    return str(configured.get(vendor) or hook_class("erp", vendor).default_company)
+    return str(configured.get(vendor) or erp_class(vendor).default_company)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from expense_sync.hooks.registry import hook_class
+from expense_sync.hooks.registry import erp_class
 
 VAR_POSTING_ACCOUNTS = "expense_sync_posting_accounts"
 
@@ -35,7 +35,7 @@ def posting_accounts(vendor: str, overrides: str | None = None) -> PostingAccoun
     configured = json.loads(overrides or "{}")
     if not isinstance(configured, dict):
         raise ValueError(f"Variable {VAR_POSTING_ACCOUNTS} must be a JSON object, got {overrides!r}")
-    accounts = {**hook_class("erp", vendor).default_posting_accounts, **configured.get(vendor, {})}
+    accounts = {**erp_class(vendor).default_posting_accounts, **configured.get(vendor, {})}
     missing = {"employee_payable", "clearing"} - accounts.keys()
     if missing:
         raise ValueError(f"no {', '.join(sorted(missing))} account configured for ERP {vendor!r}")

@@ -32,14 +32,14 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import requests
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from expense_sync.hooks import classify
 from expense_sync.hooks.errors import (
@@ -82,7 +82,10 @@ class HookSettings(BaseModel):
     verify_ssl: bool = True
 
 
-class VendorHook(BaseHook):
+Settings = TypeVar("Settings", bound="HookSettings")
+
+
+class VendorHook(BaseHook, Generic[Settings]):
     """Base class of the vendor hooks. Subclasses declare the vendor and implement auth and checks."""
 
     conn_name_attr = "conn_id"
@@ -92,10 +95,10 @@ class VendorHook(BaseHook):
     vendor: ClassVar[str] = ""
     role: ClassVar[str] = ""  # "oa", "erp" or "expense": the role the vendor fills (see hooks/registry.py)
     quota_qps: ClassVar[float] = 10.0  # the vendor's request quota per app and API (sizes its pool)
-    settings_model: ClassVar[type[HookSettings]] = HookSettings
+    settings_model: type[Settings]  # the model of the connection's extras
     token_param: ClassVar[str | None] = None  # query parameter that carries the token, if any
     # the type JSON numbers with a fraction are read as: ``decimal.Decimal`` where money comes as numbers
-    parse_float: ClassVar[Callable[[str], Any] | None] = None
+    parse_float: ClassVar[type[Any] | None] = None
     html_throttle: ClassVar[bool] = False  # an HTML page on 2xx/5xx is the vendor's gateway throttling us
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
@@ -114,7 +117,7 @@ class VendorHook(BaseHook):
         return conn
 
     @cached_property
-    def settings(self) -> HookSettings:
+    def settings(self) -> Settings:
         extra = self.connection.extra_dejson or {}
         try:
             return self.settings_model(**extra)
@@ -196,13 +199,12 @@ class VendorHook(BaseHook):
         if rule.error is None:
             return body
         summary = body if isinstance(body, str) or body is None else json.dumps(body, ensure_ascii=False, default=str)
-        message = rule.message.format(body=_short(summary) or "no body", location=classify.location(response))
-        where = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
+        message = rule.message.format(body=_short(summary or "") or "no body", location=classify.location(response))
         if issubclass(rule.error, ThrottledError):
             page = rule.content is classify.Content.HTML  # a throttle page names no wait: take the configured one
             wait = retry_after_seconds(response) or (self.settings.throttle_wait if page else None)
-            raise ThrottledError(message, retry_after=wait, **where)
-        raise rule.error(message, **where)
+            raise ThrottledError(message, retry_after=wait, vendor=self.vendor, endpoint=endpoint, status=status)
+        raise rule.error(message, vendor=self.vendor, endpoint=endpoint, status=status)
 
     def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:
         """Raise the typed error carried inside a body (vendor-specific; default: nothing)."""
@@ -221,9 +223,8 @@ class VendorHook(BaseHook):
         idempotent: bool = True,
     ) -> Any:
         """Send one API call with retries, the rate limit and token refresh; return the body."""
-        settings = self.settings
         retrying = Retrying(
-            stop=stop_after_attempt(settings.max_attempts) | self._blocked_too_long,
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception(lambda e: isinstance(e, TransientVendorError) and not e.retried),
             before_sleep=self._log_retry,
@@ -310,6 +311,10 @@ class VendorHook(BaseHook):
         if isinstance(err, ThrottledError) and err.retry_after:
             wait = max(wait, err.retry_after)
         return wait
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Stop after the configured attempts, or at once when the vendor blocks us for too long."""
+        return state.attempt_number >= self.settings.max_attempts or self._blocked_too_long(state)
 
     def _blocked_too_long(self, state: RetryCallState) -> bool:
         """Stop retrying when the vendor blocks us for longer than a task should sleep."""

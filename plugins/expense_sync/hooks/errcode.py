@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from expense_sync.hooks.base import VendorHook
+from expense_sync.hooks.base import Settings, VendorHook
 from expense_sync.hooks.errors import (
     ThrottledError,
     TokenInvalidError,
@@ -19,7 +19,7 @@ from expense_sync.hooks.errors import (
 )
 
 
-class ErrcodeHook(VendorHook):
+class ErrcodeHook(VendorHook[Settings]):
     """A vendor whose errors travel as a non-zero ``errcode`` inside the body."""
 
     token_invalid_codes: ClassVar[frozenset[int]] = frozenset()

@@ -50,9 +50,14 @@ def conn_id(role: str, vendor: str) -> str:
     return hook_class(role, vendor).default_conn_name
 
 
+def erp_class(vendor: str) -> type[ErpLedger]:
+    """The hook class of an ERP, for its facts (``max_voucher_lines``, ``default_company`` …)."""
+    return cast("type[ErpLedger]", hook_class("erp", vendor))
+
+
 def erp_hook(vendor: str) -> ErpLedger:
     """The hook of the configured ERP on its connection."""
-    return cast("ErpLedger", hook_class("erp", vendor)())
+    return erp_class(vendor)()
 
 
 def oa_hook(vendor: str) -> DirectorySource:

@@ -54,7 +54,7 @@ def first_period(conn: psycopg.Connection, run_key: str) -> str:
     recorded = runs.watermark(conn, SYSTEM, STREAM)
     if recorded is None:
         period = previous_month(pendulum.now("UTC"))
-        recorded = pendulum.parse(f"{period}-01", tz=TIMEZONE)
+        recorded = pendulum.datetime(int(period[:4]), int(period[5:7]), 1, tz=TIMEZONE)
         with conn.transaction():
             runs.set_watermark(conn, SYSTEM, STREAM, recorded, run_key=run_key)
     return pendulum.instance(recorded).in_timezone(TIMEZONE).strftime("%Y-%m")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ EXAMPLES = 5  # failing values quoted per expectation
 class DataHealthCheckFailed(AirflowFailException):
     """A data health check failed; no retry will fix the data, so the task fails at once."""
 
-    def __init__(self, checkpoint: str, failures: list[dict[str, Any]], suites: list[dict[str, Any]] = ()) -> None:
+    def __init__(self, checkpoint: str, failures: list[dict[str, Any]], suites: Sequence[dict[str, Any]] = ()) -> None:
         self.checkpoint, self.failures, self.suites = checkpoint, failures, list(suites)
         lines = [
             f"- {f['suite']}: {f['expectation']}"

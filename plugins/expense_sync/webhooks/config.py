@@ -23,7 +23,9 @@ Secrets never come from here: see :mod:`expense_sync.webhooks.credentials`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any, cast
 
 ENV_PREFIX = "EXPENSE_SYNC_WEBHOOK_"
 TOLERANCE_SECONDS = 300  # timestamps more than 5 minutes old or ahead are refused (Standard Webhooks)
@@ -39,14 +41,14 @@ class ReceiverSettings:
     body_timeout: float = 10.0
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> ReceiverSettings:
-        environ = os.environ if environ is None else environ
-        values = {}
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReceiverSettings:
+        source: Mapping[str, str] = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
+            raw = source.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
                 try:
-                    values[f.name] = type(f.default)(raw)
+                    values[f.name] = type(cast(Any, f.default))(raw)
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{f.name.upper()} must be a number") from None
         settings = cls(**values)

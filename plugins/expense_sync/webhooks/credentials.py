@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -42,7 +42,10 @@ class Misconfigured(Exception):
     """The sender's settings are invalid (the message names fields only, never values)."""
 
 
-def connection_settings(conn_id: str, model: type[BaseModel]) -> tuple[Any, BaseModel]:
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def connection_settings(conn_id: str, model: type[Model]) -> tuple[Any, Model]:
     """The Airflow connection and its extras validated by the hook's settings model."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException

@@ -42,7 +42,8 @@ def notifier_from_env() -> Notifier | None:
         missing = [name for name in names if not os.environ.get(name)]
         if missing:
             raise SystemExit(f"--notify rest needs {', '.join(missing)}")
-        return RestAssetNotifier(*(os.environ[name] for name in names))
+        url, user, password = (os.environ[name] for name in names)
+        return RestAssetNotifier(url, user, password)
     raise SystemExit(f"{NOTIFY_ENV}={kind!r}: expected none, rest or airflow")
 
 
