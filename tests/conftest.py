@@ -105,6 +105,17 @@ def sandboxes(sandbox_cluster, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def dagbag():
+    """The DAGs of dags/, parsed once per session (tests that run a DAG and tests that inspect one)."""
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture(scope="session")
+def deadline_dags():
+    """The DAGs of dags/ parsed once with deadline alerts on (as deployed); the variable is unset again
+    before any test runs, so ``dagbag`` and DAG runs never see it."""
+    from opskit import parse_with_deadlines
+
+    with pytest.MonkeyPatch.context() as patch:
+        return parse_with_deadlines(patch)

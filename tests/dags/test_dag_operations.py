@@ -9,36 +9,32 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from expense_sync.alerts import ExpenseSyncAlert
 from expense_sync.pools import ROLES
-from testkit import ROOT
+from testkit import strategy_table
+
+DAG_IDS = sorted(strategy_table())
 
 
-def parse():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert bag.import_errors == {}
-    return sorted(bag.dags.items())
-
-
-@pytest.mark.parametrize(("dag_id", "dag"), parse(), ids=[d for d, _ in parse()])
-def test_each_dag_documents_its_master_conflict_rule_and_runbook(dag_id, dag):
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_each_dag_documents_its_master_conflict_rule_and_runbook(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
     for heading in ("**Master:**", "**Conflict rule:**", "**When it fails:**"):
         assert heading in dag.doc_md, f"{dag_id}: doc_md lacks {heading}"
 
 
-@pytest.mark.parametrize(("dag_id", "dag"), parse(), ids=[d for d, _ in parse()])
-def test_each_task_backs_off_exponentially_alerts_and_uses_a_known_pool(dag_id, dag):
-    for task in dag.tasks:
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_each_task_backs_off_exponentially_alerts_and_uses_a_known_pool(dagbag, dag_id):
+    for task in dagbag.dags[dag_id].tasks:
         assert task.retry_exponential_backoff == 2.0, task.task_id  # True would mean a multiplier of 1
         assert task.max_retry_delay is not None and task.max_retry_delay <= dt.timedelta(minutes=30), task.task_id
         assert any(isinstance(cb, ExpenseSyncAlert) for cb in task.on_failure_callback), task.task_id
         assert task.pool in {"default_pool", *ROLES}, f"{task.task_id}: unknown pool {task.pool}"
 
 
-def test_deadlines_are_off_by_default_and_on_where_configured(monkeypatch):
-    assert all(not dag.deadline for _, dag in parse())
-    monkeypatch.setenv("EXPENSE_SYNC_DEADLINE_ALERTS", "true")
-    for dag_id, dag in parse():
+def test_deadlines_are_off_by_default_and_on_where_configured(dagbag, deadline_dags):
+    assert dagbag.import_errors == {}
+    assert all(not dag.deadline for dag in dagbag.dags.values())
+    assert sorted(deadline_dags) == DAG_IDS
+    for dag_id, dag in sorted(deadline_dags.items()):
         assert dag.deadline, f"{dag_id} has no deadline"
         callback = dag.deadline[0].callback
         assert callback.path == "expense_sync.alerts.ExpenseSyncAlert" and callback.kwargs == {
