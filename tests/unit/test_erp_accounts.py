@@ -1,4 +1,4 @@
-"""erp/accounts.py and claims/company.py: per-ERP defaults, overridden by a Variable's JSON."""
+"""erp/accounts.py and claims/company.py: the ERP hook's defaults, overridden by a Variable's JSON."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ def test_a_deployment_overrides_one_account_and_keeps_the_other():
     assert posting_accounts("kingdee", overrides) == PostingAccounts("2241.01", "2241.99")
 
 
-def test_an_erp_without_defaults_needs_both_accounts():
-    with pytest.raises(ValueError, match="no clearing account configured for ERP 'odoo'"):
-        posting_accounts("odoo", '{"odoo": {"employee_payable": "2241"}}')
-    assert posting_accounts("odoo", '{"odoo": {"employee_payable": "2241", "clearing": "2249"}}').clearing == "2249"
+def test_an_erp_without_a_hook_package_is_refused_even_with_accounts():
+    with pytest.raises(ValueError, match="unknown erp vendor 'odoo': expected one of kingdee, sap, yonyou"):
+        posting_accounts("odoo", '{"odoo": {"employee_payable": "2241", "clearing": "2249"}}')
 
 
 def test_the_variable_must_be_a_json_object():
@@ -36,5 +35,5 @@ def test_claim_company_defaults_overrides_and_unknown_erps():
     assert [claim_company(v, "{}") for v in ("kingdee", "yonyou", "sap")] == ["001", "0001", "1000"]
     assert claim_company("sap", '{"sap": 2000}') == "2000"  # a number in the JSON is a code
     assert claim_company("kingdee", '{"sap": "2000"}') == "001"
-    with pytest.raises(ValueError, match="no claim company configured for ERP 'odoo'"):
-        claim_company("odoo", "")
+    with pytest.raises(ValueError, match="unknown erp vendor 'odoo'"):
+        claim_company("odoo", '{"odoo": "A1"}')
