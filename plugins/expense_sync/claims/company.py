@@ -18,5 +18,6 @@ def claim_company(vendor: str, overrides: str | None = None) -> str:
         from airflow.sdk import Variable
 
         overrides = Variable.get(VAR_CLAIM_COMPANY, default="{}")
+    default = erp_class(vendor).default_company  # an ERP without a hook package is refused
     configured = json.loads(overrides or "{}")
-    return str(configured.get(vendor) or erp_class(vendor).default_company)
+    return str(configured.get(vendor) or default)
