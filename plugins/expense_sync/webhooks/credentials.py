@@ -26,12 +26,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from expense_sync.hooks.base import mask
 from expense_sync.webhooks.errors import Rejected
+from expense_sync.webhooks.msgcrypt import MsgCrypt
 
 
 class NotConfigured(Exception):
@@ -60,6 +62,29 @@ def connection_settings(conn_id: str, model: type[Model]) -> tuple[Any, Model]:
         names = ", ".join(".".join(map(str, e["loc"])) for e in err.errors())
         raise Misconfigured(f"connection {conn_id} has invalid extras: {names}") from None
     return conn, settings
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A DingTalk or WeCom callback's credentials: the shared message crypto."""
+
+    crypt: MsgCrypt
+
+
+def crypt_callback(
+    conn_id: str, token: str | None, aes_key: str | None, receive_id: str | None, needs: str
+) -> Callback:
+    """The callback crypto of an OA connection, or why it cannot be had (``needs``: what names the
+    receive id, for the message)."""
+    if not (token and aes_key):
+        raise NotConfigured(f"{conn_id} has no callback_token/callback_aes_key")
+    if not receive_id:
+        raise Misconfigured(f"{conn_id}: {needs} is needed")
+    masked(token, aes_key)
+    try:
+        return Callback(MsgCrypt(token, aes_key, receive_id))
+    except ValueError:
+        raise Misconfigured(f"{conn_id}: callback_aes_key is not an EncodingAESKey") from None
 
 
 def variable(name: str) -> str | None:

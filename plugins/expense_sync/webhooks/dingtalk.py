@@ -19,17 +19,19 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from expense_sync.hooks.dingtalk import DingTalkHook, DingTalkSettings
 from expense_sync.store.inbox import InboundEvent
-from expense_sync.webhooks.credentials import Misconfigured, NotConfigured, connection_settings, masked
+from expense_sync.webhooks.credentials import (
+    Callback,
+    connection_settings,
+    crypt_callback,
+)
 from expense_sync.webhooks.delivery import Delivery, check_timestamp, dedup_key, parse_json_object, text
 from expense_sync.webhooks.errors import bad_request, unauthorized
-from expense_sync.webhooks.msgcrypt import MsgCrypt
 
 SOURCE = "dingtalk"
 CONTENT_TYPES = ("application/json",)
@@ -48,23 +50,12 @@ KEY_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class Callback:
-    crypt: MsgCrypt
-
-
 def load() -> Callback:
-    conn, settings = connection_settings(DingTalkHook.default_conn_name, DingTalkSettings)
-    if not (settings.callback_token and settings.callback_aes_key):
-        raise NotConfigured("oa_dingtalk has no callback_token/callback_aes_key")
+    conn_id = DingTalkHook.default_conn_name
+    conn, settings = connection_settings(conn_id, DingTalkSettings)
     owner = settings.callback_owner_key or conn.login
-    if not owner:
-        raise Misconfigured("oa_dingtalk: callback_owner_key or login (the AppKey) is needed")
-    masked(settings.callback_token, settings.callback_aes_key)
-    try:
-        return Callback(MsgCrypt(settings.callback_token, settings.callback_aes_key, owner))
-    except ValueError:
-        raise Misconfigured("oa_dingtalk: callback_aes_key is not an EncodingAESKey") from None
+    needs = "callback_owner_key or login (the AppKey)"
+    return crypt_callback(conn_id, settings.callback_token, settings.callback_aes_key, owner, needs)
 
 
 def verify(delivery: Delivery, callback: Callback, now: float) -> InboundEvent | None:

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import PlainTextResponse
 
 from expense_sync.hooks.wecom import WeComHook, WeComSettings
 from expense_sync.store.inbox import InboundEvent
-from expense_sync.webhooks.credentials import Misconfigured, NotConfigured, connection_settings, masked
+from expense_sync.webhooks.credentials import (
+    Callback,
+    connection_settings,
+    crypt_callback,
+)
 from expense_sync.webhooks.delivery import Delivery, check_timestamp, dedup_key, text
 from expense_sync.webhooks.errors import bad_request, unauthorized
-from expense_sync.webhooks.msgcrypt import MsgCrypt
 
 SOURCE = "wecom"
 CONTENT_TYPES = ("text/xml", "application/xml")
@@ -39,22 +41,10 @@ KEY_FIELDS = ("ToUserName", "Event", "ChangeType", "UserID", "NewUserID", "Id", 
 FORBIDDEN_XML = (b"<!doctype", b"<!entity")
 
 
-@dataclass(frozen=True)
-class Callback:
-    crypt: MsgCrypt
-
-
 def load() -> Callback:
-    conn, settings = connection_settings(WeComHook.default_conn_name, WeComSettings)
-    if not (settings.callback_token and settings.callback_aes_key):
-        raise NotConfigured("oa_wecom has no callback_token/callback_aes_key")
-    if not conn.login:
-        raise Misconfigured("oa_wecom: login (the CorpID) is needed")
-    masked(settings.callback_token, settings.callback_aes_key)
-    try:
-        return Callback(MsgCrypt(settings.callback_token, settings.callback_aes_key, conn.login))
-    except ValueError:
-        raise Misconfigured("oa_wecom: callback_aes_key is not an EncodingAESKey") from None
+    conn_id = WeComHook.default_conn_name
+    conn, settings = connection_settings(conn_id, WeComSettings)
+    return crypt_callback(conn_id, settings.callback_token, settings.callback_aes_key, conn.login, "login (the CorpID)")
 
 
 def _signed_params(delivery: Delivery, now: float) -> tuple[str, str, str]:
