@@ -2,7 +2,9 @@
 
 Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 
-from expense_sync.hooks.ekuaibao.hook import EkuaibaoHook, EkuaibaoSettings, NotPaidError
+from expense_sync.hooks.ekuaibao.flows import NotPaidError
+from expense_sync.hooks.ekuaibao.hook import EkuaibaoHook
+from expense_sync.hooks.ekuaibao.settings import EkuaibaoSettings
 
 HOOK = EkuaibaoHook
 
