@@ -1,12 +1,12 @@
 """合思 / Ekuaibao outbound messages (出站消息): plain JSON authenticated by a static signKey.
 
 合思 signs nothing: an outbound message is a plain JSON POST with the fields the admin selected,
-and each message configuration has a system-issued 签名秘钥 (``signKey``) that is a shared secret.
-The receiver accepts the key
+and each message configuration has a system-issued 签名秘钥 (``signKey``) that is a shared secret
+(wire facts and their sources: ``docs/vendors/ekuaibao.md``, "Outbound messages"). The receiver
+accepts the key
 
-* in the header ``signKey`` [I: 合思 documents no header; the name is the body field's, for a
-  configuration that adds it as a custom header], checked before the body is parsed, or
-* in the body field ``signKey`` [I: the research's reading of the docs], checked right after.
+* in the header ``signKey`` [I], checked before the body is parsed, or
+* in the body field ``signKey`` [I], checked right after.
 
 Either way it is compared in constant time with every configured key (``outbound_sign_keys`` of
 the ``expense_ekuaibao`` connection) and removed from the payload before it is stored. There is
