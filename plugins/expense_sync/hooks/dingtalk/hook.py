@@ -1,9 +1,7 @@
-"""DingTalk (钉钉) open platform: the org tree and the people in it.
+"""DingTalk (钉钉) server API (``oapi``): the org tree, the people in it and approval states.
 
-Connection ``oa_dingtalk``: host ``oapi.dingtalk.com`` (or a sandbox), login = AppKey,
-password = AppSecret. The token (``/gettoken``) travels as the ``access_token`` query parameter.
-Errors come back as HTTP 200 with a non-zero ``errcode``; an IP that calls too often gets an HTML
-or ``{"status": 1111, "wait": 5, "punish": "deny"}`` page instead, which we treat as throttling.
+Connection ``oa_dingtalk`` (login = AppKey, password = AppSecret). Token, errcodes, throttling and
+endpoints: ``docs/vendors/dingtalk.md``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""WeCom (企业微信) contacts API: the department tree and the members of each department.
+"""WeCom (企业微信) ``cgi-bin`` API: the department tree, the members of each department and
+approval states.
 
-Connection ``oa_wecom``: host ``qyapi.weixin.qq.com`` (or a sandbox), login = CorpID,
-password = the contacts (通讯录同步) or app secret. The token (``/cgi-bin/gettoken``) travels as the
-``access_token`` query parameter; errors are HTTP 200 with a non-zero ``errcode``.
+Connection ``oa_wecom`` (login = CorpID, password = a secret). Token, errcodes, throttling,
+endpoints and which secret serves what: ``docs/vendors/wecom.md``.
 """
 
 from __future__ import annotations
