@@ -29,8 +29,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-## The whole test suite (what CI runs).
-test: venv browser
+## The whole test suite (what CI runs), after the linters and the type checker.
+test: venv browser lint
 	$(VPY) -m pytest
 
 ## The fault-injection suite: kills, overlapping runs, vendor storms; prints tried/accepted/refused/lost/duplicated.
@@ -48,6 +48,7 @@ bench: venv
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts
 	$(VENV)/bin/ruff format --check plugins dags include tests bench scripts
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .local build bench/out test-artifacts
+	rm -rf $(VENV) .local build bench/out test-artifacts .mypy_cache

@@ -108,7 +108,8 @@ def verify(delivery: Delivery, callback: Callback, now: float) -> InboundEvent:
     event = to_dict(parse_xml(callback.crypt.decrypt(encrypt), "event"))
     if not isinstance(event, dict):
         raise bad_request("event is empty")
-    approval = event.get("ApprovalInfo") if isinstance(event.get("ApprovalInfo"), dict) else {}
+    info = event.get("ApprovalInfo")
+    approval = info if isinstance(info, dict) else {}
     fields = {**{name: text(event.get(name)) for name in KEY_FIELDS}, "SpNo": text(approval.get("SpNo"))}
     msg_id = text(event.get("MsgId"))
     kind = fields["Event"] or text(event.get("MsgType"))

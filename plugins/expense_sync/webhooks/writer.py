@@ -107,6 +107,7 @@ class InboxWriter:
         failures = [f for f in [self._executor.submit(open_one) for _ in range(self.size)] if f.result()]
         if failures:
             rejected = failures[0].result()
+            assert rejected is not None  # a failure is a Rejected
             log.warning(
                 "inbox connections opened at start: %d of %d (%s: %s)",
                 self.size - len(failures),

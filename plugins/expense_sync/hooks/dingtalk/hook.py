@@ -36,7 +36,7 @@ class DingTalkSettings(HookSettings):
     callback_owner_key: str | None = None
 
 
-class DingTalkHook(ErrcodeHook):
+class DingTalkHook(ErrcodeHook[DingTalkSettings]):
     """DingTalk server API (``oapi``): departments via ``listsub``, users via ``user/list`` cursors."""
 
     default_conn_name = "oa_dingtalk"

@@ -26,7 +26,7 @@ def error_message(body: Any) -> str:
     return str(body or "")
 
 
-class EkuaibaoClient(VendorHook):
+class EkuaibaoClient(VendorHook[EkuaibaoSettings]):
     """What every 合思 API area shares: auth, the error check, the tenant id and list paging."""
 
     settings_model = EkuaibaoSettings
@@ -56,7 +56,7 @@ class EkuaibaoClient(VendorHook):
         if status < 400:
             return
         message = error_message(body)
-        where = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
+        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
         if status == 403 and TOKEN_INVALID_TEXT in message:
             raise TokenInvalidError(message, **where)
         raise VendorRequestError(message, **where)

@@ -28,7 +28,7 @@ class WeComSettings(HookSettings):
     callback_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
 
 
-class WeComHook(ErrcodeHook):
+class WeComHook(ErrcodeHook[WeComSettings]):
     """WeCom ``cgi-bin`` API. ``department/list`` is unpaged; members are read per department."""
 
     default_conn_name = "oa_wecom"
