@@ -35,7 +35,12 @@ class ErrcodeHook(VendorHook[Settings]):
         message = body.get("errmsg") or ""
         if body.get("sub_code"):
             message = f"{message} [sub_code={body['sub_code']}: {body.get('sub_msg', '')}]"
-        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": response.status_code, "code": code}
+        where: dict[str, Any] = {
+            "vendor": self.vendor,
+            "endpoint": endpoint,
+            "status": response.status_code,
+            "code": code,
+        }
         if code in self.token_invalid_codes:
             raise TokenInvalidError(message, **where)
         if code in self.throttle_codes:
