@@ -17,6 +17,10 @@ is looked up in it, and a value the map does not name becomes ``None`` (so a che
 A spec is validated when it loads: unknown keys, unknown transforms and (inbound) fields the
 canonical staging table does not have are errors. Anything needing logic is a named transform
 below, never an expression in YAML.
+
+A boolean that holds when several fields have given values is ``all_equal`` instead of ``from``
+(``active: {all_equal: {FForbidStatus: "A", FDocumentStatus: "C"}}``: each key a field path, each
+value compared as is). The transform ``iso_date`` reads an ISO 8601 date or date-time text as a date.
 """
 
 from __future__ import annotations
@@ -171,6 +175,30 @@ TRANSFORMS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# -- all_equal and iso_date (several fields decide one boolean; ISO date texts) --------------------
+def _iso_date(value: Any) -> dt.date | None:
+    """``2024-03-01`` or ``2024-03-01T00:00:00`` (e.g. K3Cloud's FEffectDate) as a date."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.datetime.fromisoformat(str(value)).date()
+    except ValueError:
+        raise MappingError(f"expected an ISO 8601 date, got {value!r}") from None
+
+
+TRANSFORMS["iso_date"] = _iso_date
+
+
+def _all_equal(record: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """True when every field path of ``expected`` holds its value in ``record``."""
+    return all(dig(record, path) == value for path, value in expected.items())
+
+
+# -- end of all_equal and iso_date -----------------------------------------------------------------
+
+
 class FieldSpec(BaseModel):
     """Where one target field comes from: a source path or a constant, then transforms in order."""
 
@@ -181,6 +209,7 @@ class FieldSpec(BaseModel):
     transform: list[str] = Field(default_factory=list)
     values: dict[str, Any] | None = None  # a value map applied last; unnamed values become None
     omit_empty: bool = False  # outbound: leave the field out instead of sending an empty value
+    all_equal: dict[str, Any] | None = Field(default=None, min_length=1)  # instead of from: see _all_equal
 
     @field_validator("transform", mode="before")
     @classmethod
@@ -197,12 +226,14 @@ class FieldSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
-        if (self.source is None) == (self.const is None):
-            raise ValueError("give exactly one of 'from' and 'const'")
+        if sum(given is not None for given in (self.source, self.const, self.all_equal)) != 1:
+            raise ValueError("give exactly one of 'from', 'const' and 'all_equal'")
         return self
 
     def value(self, record: dict[str, Any]) -> Any:
         value = self.const if self.source is None else dig(record, self.source)
+        if self.all_equal is not None:
+            value = _all_equal(record, self.all_equal)
         for name in self.transform:
             value = TRANSFORMS[name](value)
         if self.values is not None and value is not None:

@@ -135,9 +135,8 @@ def test_a_value_map_names_the_canonical_value_and_an_unknown_one_becomes_none()
     record = {"code": "6602010000", "name": "差旅费", "postable": True, "active": True, "account_type": "P"}
     assert spec.apply(record)[1]["account_class"] == "profit_loss"
     assert spec.apply({**record, "account_type": "Z"})[1]["account_class"] is None  # the health check catches it
-    assert mapping.load("kingdee", "gl_account").apply({**record, "account_type": "期间费用"})[1]["account_class"] == (
-        "profit_loss"
-    )
+    kingdee = {"FNumber": "6602.01", "FName": "差旅费", "FIsDetail": True, "FGROUPID": {"FName": "期间费用"}}
+    assert mapping.load("kingdee", "gl_account").apply(kingdee)[1]["account_class"] == "profit_loss"
 
 
 def test_ekuaibao_times_are_china_time():

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from expense_sync import mapping
+from expense_sync.chart.extract import ENTITIES
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import (
     AuthenticationError,
@@ -44,6 +46,14 @@ def connect(sandboxes, monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_ERP_KINGDEE", json.dumps(value))
 
     return use
+
+
+def canonical(kind, records):
+    """The records of one chart mapped by ``include/mappings/kingdee``: canonical values by code."""
+    spec = mapping.load("kingdee", ENTITIES[kind])
+    mapped = [spec.apply(record) for record in records]
+    assert [error for _, _, error in mapped if error] == []
+    return {key: values for key, values, _ in mapped}
 
 
 def voucher(ref, *lines, period="2025-03", day=15, **kw):
@@ -98,7 +108,7 @@ def test_a_session_lost_mid_run_costs_exactly_one_extra_login(sandboxes, kingdee
     connect(page_size=20)
     kingdee.faults({"kind": "token_expired", "every": 3, "limit": 1, "paths": ["*ExecuteBillQuery*"]})
     hook = KingdeeHook()
-    codes = [r.code for r in hook.chart("gl_account")]
+    codes = [r["FNumber"] for r in hook.chart("gl_account")]
     assert len(codes) == len(set(codes)) == 100
     assert (hook.stats["token_fetches"], hook.stats["token_refusals"]) == (2, 1)
     assert kingdee.stats()["calls"][LOGIN] == 2
@@ -124,7 +134,7 @@ def test_paging_reads_to_the_last_row(kingdee, connect, extra, calls):
     size = len(ACCOUNTS) + extra  # 55: pages of 20, 20, 15; 60: 20, 20, 20 and an empty one
     kingdee.reset(accounts=size)
     connect(page_size=20)
-    codes = [r.code for r in KingdeeHook().chart("gl_account")]
+    codes = [r["FNumber"] for r in KingdeeHook().chart("gl_account")]
     assert len(codes) == len(set(codes)) == size
     assert codes == sorted(codes)
     assert kingdee.stats()["calls"][QUERY] == calls
@@ -133,7 +143,7 @@ def test_paging_reads_to_the_last_row(kingdee, connect, extra, calls):
 def test_a_server_that_cuts_limit_is_read_to_the_end(kingdee):
     kingdee.reset(max_limit=7, expense_items=50)
     items = list(KingdeeHook().chart("expense_item"))
-    assert [i.code for i in items] == [f"FYXM{n:04d}" for n in range(1, 51)]
+    assert [i["FNumber"] for i in items] == [f"FYXM{n:04d}" for n in range(1, 51)]
     assert kingdee.stats()["calls"][QUERY] == 8  # 7 full pages and 1 short one: asked 2000, served 7
 
 
@@ -171,21 +181,41 @@ def test_exhausted_retries_keep_the_status_and_no_session_id(kingdee, connect):
 
 
 # -- the chart --------------------------------------------------------------------------------------
+def test_the_chart_hands_over_k3cloud_rows(sandboxes):
+    hook = KingdeeHook()
+    accounts = {r["FNumber"]: r for r in hook.chart("gl_account")}
+    travel = accounts["6602.01"]
+    assert set(travel) == {
+        "FNumber", "FName", "FForbidStatus", "FDocumentStatus", "FModifyDate", "FParentID", "FIsDetail", "FGROUPID",
+        "_company",
+    }  # fmt: skip
+    assert (travel["FName"], travel["FParentID"], travel["FIsDetail"]) == ("差旅费", {"FNumber": "6602"}, True)
+    assert (travel["FGROUPID"], travel["FForbidStatus"], travel["FDocumentStatus"]) == ({"FName": "期间费用"}, "A", "C")
+    assert travel["FModifyDate"].tzinfo is not None and travel["_company"] == "100"
+    assert accounts["6602"]["FParentID"] == {"FNumber": None}
+    assert accounts["6601.04"]["FForbidStatus"] == "B"
+    items = {r["FNumber"]: r for r in hook.chart("expense_item")}
+    assert items["FYXM0001"]["F_ES_AccountId"] == {"FNumber": "6602.01"}
+    centers = {r["FNumber"]: r for r in hook.chart("cost_center")}
+    assert centers["BM000007"]["FParentID"] == {"FNumber": "BM000002"} and centers["BM000007"]["FLapseDate"] is None
+
+
 def test_the_chart_maps_hierarchy_leaves_links_and_dimensions(sandboxes):
     hook = KingdeeHook()
-    accounts = {r.code: r for r in hook.chart("gl_account")}
-    assert accounts["6602"].postable is False and accounts["6602"].parent_code is None
-    assert accounts["6602.01"].postable is True and accounts["6602.01"].parent_code == "6602"
-    assert (accounts["6602.01"].name, accounts["6602.01"].account_type) == ("差旅费", "期间费用")
-    assert accounts["2221.01.01"].parent_code == "2221.01"
-    assert accounts["6601.04"].active is False  # forbidden
-    assert accounts["1001"].updated_at.tzinfo is not None and accounts["1001"].company == "100"
-    items = {r.code: r for r in hook.chart("expense_item")}
-    assert (items["FYXM0001"].name, items["FYXM0001"].gl_account_code) == ("差旅费", "6602.01")
-    centers = {r.code: r for r in hook.chart("cost_center")}
-    assert (centers["BM000007"].name, centers["BM000007"].parent_code) == ("会计部", "BM000002")
-    assert centers["BM000007"].valid_from is not None and centers["BM000007"].valid_to is None
-    assert {r.name for r in hook.chart("project")} >= {"ERP二期实施", "费控系统上线"}
+    accounts = canonical("gl_account", hook.chart("gl_account"))
+    assert accounts["6602"]["postable"] is False and accounts["6602"]["parent_code"] is None
+    assert accounts["6602.01"]["postable"] is True and accounts["6602.01"]["parent_code"] == "6602"
+    assert (accounts["6602.01"]["name"], accounts["6602.01"]["account_type"]) == ("差旅费", "期间费用")
+    assert accounts["6602.01"]["account_class"] == "profit_loss" and accounts["1001"]["account_class"] == "asset"
+    assert accounts["2221.01.01"]["parent_code"] == "2221.01"
+    assert accounts["6601.04"]["active"] is False and accounts["6601.01"]["active"] is True  # forbidden
+    assert accounts["1001"]["source_updated_at"].tzinfo is not None and accounts["1001"]["company"] == "100"
+    items = canonical("expense_item", hook.chart("expense_item"))
+    assert (items["FYXM0001"]["name"], items["FYXM0001"]["gl_account_code"]) == ("差旅费", "6602.01")
+    centers = canonical("cost_center", hook.chart("cost_center"))
+    assert (centers["BM000007"]["name"], centers["BM000007"]["parent_code"]) == ("会计部", "BM000002")
+    assert isinstance(centers["BM000007"]["valid_from"], dt.date) and centers["BM000007"]["valid_to"] is None
+    assert {p["name"] for p in canonical("project", hook.chart("project")).values()} >= {"ERP二期实施", "费控系统上线"}
 
 
 def test_changed_since_returns_only_what_changed_after_a_mutation(kingdee):
@@ -197,11 +227,14 @@ def test_changed_since_returns_only_what_changed_after_a_mutation(kingdee):
     kingdee.mutate("add", form="BD_Account", number="6602.13", name="差旅补贴")
     kingdee.mutate("forbid", form="BD_Expense", number="FYXM0002")
     kingdee.mutate("add", form="BD_Department", number="BM000099", name="共享服务中心", parent="BM000002")
-    changed = {r.code: r for r in hook.chart("gl_account", since)}
+    changed = canonical("gl_account", hook.chart("gl_account", since))
     assert set(changed) == {"6602", "6602.04", "6602.13"}  # the new leaf's parent changed too
-    assert changed["6602.04"].name == "办公用品费" and changed["6602.13"].postable is True
-    assert [(r.code, r.active) for r in hook.chart("expense_item", since)] == [("FYXM0002", False)]
-    assert [(r.code, r.parent_code) for r in hook.chart("cost_center", since)] == [("BM000099", "BM000002")]
+    assert changed["6602.04"]["name"] == "办公用品费" and changed["6602.13"]["postable"] is True
+    assert [(c, v["active"]) for c, v in canonical("expense_item", hook.chart("expense_item", since)).items()] == [
+        ("FYXM0002", False)
+    ]
+    centers = canonical("cost_center", hook.chart("cost_center", since))
+    assert [(c, v["parent_code"]) for c, v in centers.items()] == [("BM000099", "BM000002")]
     assert list(hook.chart("project", since)) == []
     assert len(list(hook.chart("gl_account"))) == len(ACCOUNTS) + 1
 
