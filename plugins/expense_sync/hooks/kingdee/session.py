@@ -38,7 +38,7 @@ def response_status(body: Any) -> dict[str, Any] | None:
     return None
 
 
-class KingdeeSession(VendorHook):
+class KingdeeSession(VendorHook[KingdeeSettings]):
     """Calls one K3Cloud service with the session LoginBySign opened; a lost session logs in again."""
 
     settings: KingdeeSettings
@@ -93,7 +93,7 @@ class KingdeeSession(VendorHook):
         message = "; ".join(
             f"{e['FieldName']}: {e.get('Message')}" if e.get("FieldName") else str(e.get("Message")) for e in errors
         )
-        where = {"vendor": self.vendor, "endpoint": endpoint, "status": response.status_code}
+        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": response.status_code}
         code = status.get("MsgCode")
         if str(code) == "1" or SESSION_LOST in message:
             raise TokenInvalidError(message or "session lost", code=code, **where)

@@ -8,13 +8,13 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
-from expense_sync.erp.model import Balance, Voucher, VoucherStatus, sum_balances
+from expense_sync.erp.model import Balance, Voucher, VoucherState, VoucherStatus, sum_balances
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.kingdee.query import KingdeeQuery, quote
 
 VOUCHER_FORM = "GL_VOUCHER"
 # FDocumentStatus: Z 暂存, A 创建, B 审核中 (submitted), C 已审核, D 重新审核 (back to editable)
-STATES = {"Z": "draft", "A": "draft", "B": "submitted", "C": "audited", "D": "draft"}
+STATES: dict[str, VoucherState] = {"Z": "draft", "A": "draft", "B": "submitted", "C": "audited", "D": "draft"}
 
 
 def period_parts(period: str) -> tuple[int, int]:
