@@ -21,6 +21,8 @@ below, never an expression in YAML.
 A boolean that holds when several fields have given values is ``all_equal`` instead of ``from``
 (``active: {all_equal: {FForbidStatus: "A", FDocumentStatus: "C"}}``: each key a field path, each
 value compared as is). The transform ``iso_date`` reads an ISO 8601 date or date-time text as a date.
+Yonyou's chart adds two named transforms: ``date_prefix`` (the ISO date a text starts with) and
+``yonbip_enabled`` (YonBIP's ``enable`` code as a boolean).
 """
 
 from __future__ import annotations
@@ -197,6 +199,25 @@ def _all_equal(record: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 
 # -- end of all_equal and iso_date -----------------------------------------------------------------
+# -- Yonyou (YonBIP) chart transforms ------------------------------------------------------------------
+def _date_prefix(value: Any) -> dt.date | None:
+    """The ISO date a text starts with (``"2025-01-01 00:00:00"`` → 2025-01-01); ``None`` when empty or
+    not a date (validity dates are optional, a malformed one is read as none)."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _yonbip_enabled(value: Any) -> bool:
+    """YonBIP ``enable``: ``2`` is disabled; ``1`` (enabled), ``0`` (not yet enabled) and none are active."""
+    return str(1 if value is None else value) != "2"
+
+
+TRANSFORMS |= {"date_prefix": _date_prefix, "yonbip_enabled": _yonbip_enabled}
+# -- end of Yonyou (YonBIP) chart transforms ------------------------------------------------------------
 
 
 class FieldSpec(BaseModel):

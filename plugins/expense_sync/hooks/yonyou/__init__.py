@@ -2,7 +2,8 @@
 
 Wire facts and what stays inferred: ``docs/vendors/yonyou.md``."""
 
-from expense_sync.hooks.yonyou.hook import YonyouHook, YonyouSettings
+from expense_sync.hooks.yonyou.hook import YonyouHook
+from expense_sync.hooks.yonyou.settings import YonyouSettings
 
 HOOK = YonyouHook
 

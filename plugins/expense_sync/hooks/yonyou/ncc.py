@@ -1,25 +1,8 @@
 """NC Cloud (NCC, on-premises) OpenAPI: the app token, voucher insert and a voucher lookup.
 
-Used by :class:`expense_sync.hooks.yonyou.YonyouHook` when its connection says ``variant: "ncc"``
-(research §5.2; a later public write-up of NCC ≥ 2005's signing decides ``ncc_version``):
-
-* token: ``POST /nccloud/opm/accesstoken`` (form; parameters in the query string) with
-  ``grant_type=client_credentials``, ``client_id`` (login), ``biz_center``, ``client_secret`` =
-  Base64(RSA(password, the app public key)) — OAEP/SHA-256 on ≥ 2005, PKCS#1 v1.5 on legacy — and
-  ``signature`` = hex SHA-256(client_id + secret + pubKey [+ salt on ≥ 2005]); answer
-  ``{"success": true, "data": {access_token, refresh_token, security_key, expires_in}}``;
-* calls: ``POST /nccloud/api/…`` with headers ``access_token``, ``client_id``, ``ucg_flag: y`` and
-  ``signature`` = hex SHA-256(client_id + body + pubKey); bodies in plain JSON (``secret_level`` L0);
-* ``gl/voucher/insert`` with ``repeat_check: Y`` and ``busi_id`` = our reference (NCC's own
-  idempotency), the reference also in every line's ``freevalue1`` (``ncc_ref_field``) so a lookup
-  can find it; after a refused insert the voucher is looked up by that reference;
-* ``gl/voucher/query`` [I: path and shape not confirmed] by ``pk_voucher`` or by book and period;
-  states [I]: ``discardflag`` Y → void, ``errmessage`` → error, ``pk_manager`` (记账人) → posted,
-  ``pk_checked`` (审核人) → audited, otherwise draft;
-* envelopes [I]: ``{"success", "code", "message", "data"}``; ``success: false`` is a refusal, HTTP
-  401 an invalid token.
-
-NCC's archive (chart) query paths are unknown, so the chart and balance reads stay YonBIP-only.
+Used by :class:`~expense_sync.hooks.yonyou.YonyouHook` when its connection says ``variant: "ncc"``;
+the chart and balances stay YonBIP-only. Signing, paths and states: ``docs/vendors/yonyou.md``
+("NC Cloud").
 """
 
 from __future__ import annotations
@@ -38,6 +21,7 @@ from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, Ve
 
 if TYPE_CHECKING:
     from expense_sync.hooks.yonyou.hook import YonyouHook
+    from expense_sync.hooks.yonyou.settings import YonyouSettings
 
 TOKEN_PATH = "/nccloud/opm/accesstoken"
 INSERT_PATH = "/nccloud/api/gl/voucher/insert"
@@ -96,7 +80,7 @@ class NccApi:
         self.books_used: list[str] = []
 
     @property
-    def settings(self):
+    def settings(self) -> YonyouSettings:
         return self.hook.settings
 
     def fetch_token(self) -> tuple[str, float]:

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from expense_sync import mapping
+from expense_sync.chart.extract import ENTITIES
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import AuthenticationError, ConfigurationError, OutcomeUnknownError, VendorRequestError
 from expense_sync.hooks.yonyou import YonyouHook
@@ -56,6 +58,17 @@ def claim(
     )
 
 
+def canonical(kind: str, records) -> dict[str, dict]:
+    """The hook's records of one chart mapped by ``include/mappings/yonyou``, by key."""
+    spec = mapping.load("yonyou", ENTITIES[kind])
+    out = {}
+    for record in records:
+        key, values, error = spec.apply(record)
+        assert error is None, (key, error)
+        out[key] = values
+    return out
+
+
 def calls(control, path: str) -> int:
     return sum(n for key, n in control.stats()["calls"].items() if key.endswith(path))
 
@@ -64,12 +77,16 @@ def calls(control, path: str) -> int:
 def test_discovers_the_gateway_and_signs_its_token(yonyou):
     issued = yonyou.stats()["tokens_issued"]  # the sandbox counts across resets
     hook = YonyouHook()
-    accounts = {r.code: r for r in hook.chart("gl_account")}
+    records = {r["code"]: r for r in hook.chart("gl_account")}
+    accounts = canonical("gl_account", records.values())
 
-    assert len(accounts) == 58
-    assert accounts["100201"].parent_code == "1002" and accounts["100201"].postable is True
-    assert accounts["1002"].postable is False and accounts["1002"].account_type == "资产"
-    assert accounts["660201"].name == "差旅费" and accounts["660201"].updated_at.year == 2024
+    assert len(records) == len(accounts) == 58
+    assert records["100201"]["parent_code"] == "1002" and records["100201"]["isEnd"] is True
+    assert records["1002"]["accproperty_name"] == "资产" and records["660201"]["ts"].tzinfo is not None
+    assert accounts["100201"]["parent_code"] == "1002" and accounts["100201"]["postable"] is True
+    assert accounts["1002"]["postable"] is False and accounts["1002"]["account_type"] == "资产"
+    assert accounts["1002"]["account_class"] == "asset" and accounts["100201"]["active"] is True
+    assert accounts["660201"]["name"] == "差旅费" and accounts["660201"]["source_updated_at"].year == 2024
     assert hook.endpoints[0].endswith("/iuap-api-gateway") and hook.endpoints[1].endswith("/iuap-api-auth")
     stats = yonyou.stats()
     assert stats["calls"]["GET /open-auth/dataCenter/getGatewayAddress"] == 1
@@ -104,7 +121,7 @@ def test_token_refreshed_once_when_it_dies_mid_run(yonyou, monkeypatch):
     hook = connect(monkeypatch, page_size=10)
     issued = yonyou.stats()["tokens_issued"]
 
-    codes = [r.code for r in hook.chart("gl_account")]
+    codes = [r["code"] for r in hook.chart("gl_account")]
 
     assert len(codes) == len(set(codes)) == 53
     assert hook.stats["token_fetches"] == 2 and hook.stats["token_refusals"] == 1
@@ -124,8 +141,8 @@ def test_page_numbers_to_the_last_short_page(yonyou, monkeypatch):
     yonyou.reset(accounts=53, expense_items=23)
     hook = connect(monkeypatch, page_size=10)
 
-    accounts = [r.code for r in hook.chart("gl_account")]
-    items = [r.code for r in hook.chart("expense_item")]
+    accounts = [r["code"] for r in hook.chart("gl_account")]
+    items = [r["code"] for r in hook.chart("expense_item")]
 
     assert accounts == sorted(set(accounts)) and len(accounts) == 53
     assert calls(yonyou, ACCOUNTS_PATH) == 6  # 5 full pages and one of 3
@@ -134,9 +151,11 @@ def test_page_numbers_to_the_last_short_page(yonyou, monkeypatch):
 
 def test_string_and_numeric_codes(yonyou):
     hook = YonyouHook()
-    assert {r.kind for r in hook.chart("gl_account")} == {"gl_account"}  # "code": "200"
-    items = {r.code: r for r in hook.chart("expense_item")}  # "code": 200, "success": true
-    assert items["0102"].parent_code == "01" and items["0102"].gl_account_code == "660201"
+    assert all("isEnd" in r for r in hook.chart("gl_account"))  # "code": "200"
+    records = list(hook.chart("expense_item"))  # "code": 200, "success": true
+    items = canonical("expense_item", records)
+    assert {r["code"]: r["accsubject_code"] for r in records}["0102"] == "660201"
+    assert items["0102"]["parent_code"] == "01" and items["0102"]["gl_account_code"] == "660201"
 
     with pytest.raises(VendorRequestError) as failed:  # {"success": false, "code": 0}
         hook.request(
@@ -169,7 +188,7 @@ def test_throttling_and_server_errors_are_retried(yonyou, monkeypatch, throttle_
     )
     hook = connect(monkeypatch, page_size=10)
 
-    assert len({r.code for r in hook.chart("gl_account")}) == 53
+    assert len({r["code"] for r in hook.chart("gl_account")}) == 53
     fired = yonyou.stats()["faults_fired"]
     assert fired["throttle"] > 0 and fired["5xx"] > 0
     assert hook.stats["throttled"] == fired["throttle"]
@@ -306,19 +325,19 @@ def test_chart_changed_since_returns_only_the_changed_records(yonyou):
     hook = YonyouHook()
     since = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
-    changed = {
-        kind: {r.code: r for r in hook.chart(kind, since=since)}
-        for kind in ("gl_account", "expense_item", "cost_center", "project")
-    }
+    listed = {kind: list(hook.chart(kind, since=since)) for kind in ENTITIES}
+    changed = {kind: canonical(kind, records) for kind, records in listed.items()}
 
     accounts = changed["gl_account"]
     assert set(accounts) == {"660202", "660211", "660210", "66021001"}  # 660210 is no longer a leaf
-    assert accounts["660202"].name == "办公费用" and accounts["660211"].postable
-    assert accounts["660210"].postable is False and accounts["66021001"].parent_code == "660210"
-    assert set(changed["expense_item"]) == {"0105"} and changed["expense_item"]["0105"].gl_account_code == "660201"
-    assert set(changed["cost_center"]) == {"CC0102"} and changed["cost_center"]["CC0102"].active is False
+    assert accounts["660202"]["name"] == "办公费用" and accounts["660211"]["postable"]
+    assert accounts["660210"]["postable"] is False and accounts["66021001"]["parent_code"] == "660210"
+    assert set(changed["expense_item"]) == {"0105"} and changed["expense_item"]["0105"]["gl_account_code"] == "660201"
+    assert [r["enable"] for r in listed["cost_center"]] == [2]
+    assert set(changed["cost_center"]) == {"CC0102"} and changed["cost_center"]["CC0102"]["active"] is False
     project = changed["project"]["PRJ20250099"]
-    assert set(changed["project"]) == {"PRJ20250099"} and project.valid_to == dt.date(2026, 12, 31)
+    assert [r["enddate"] for r in listed["project"]] == ["2026-12-31"]
+    assert set(changed["project"]) == {"PRJ20250099"} and project["valid_to"] == dt.date(2026, 12, 31)
     assert all(hook.supports_changed_since(kind) for kind in changed)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     assert list(hook.chart("gl_account", since=later)) == []

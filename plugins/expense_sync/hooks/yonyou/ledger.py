@@ -1,31 +1,24 @@
-"""YonBIP wire shapes ⇄ the canonical ERP records, without I/O (used by :mod:`expense_sync.hooks.yonyou`).
+"""YonBIP vouchers and balances ⇄ the canonical ERP records, without I/O.
 
-* Charts: one :class:`ChartQuery` per chart kind — the path, where the records and the total sit in
-  the answer, the ``fields`` to ask for — and :func:`chart_record` to read a record.
-* Vouchers: :func:`add_voucher_body` writes ``addVoucher``'s body; :func:`status_from_header` and
-  :func:`status_from_detail` read ``queryVouchers`` and ``queryVoucherById``.
-* Balances: :func:`add_movements` sums ``queryVouchers`` lines per account, cost center and project.
-
-Amounts go out as decimal strings (``"1200.00"``; the Java gateway reads them into ``BigDecimal``)
-and come back as :class:`~decimal.Decimal` (the hook parses JSON numbers that way), never float.
+:func:`add_voucher_body` writes ``addVoucher``'s body; :func:`status_from_saved`,
+:func:`status_from_header` and :func:`status_from_detail` read the three voucher answers;
+:func:`movements` reads ``queryVouchers`` lines for the balances. Amounts go out as decimal strings
+and come back as :class:`~decimal.Decimal`. Field names: ``docs/vendors/yonyou.md``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from expense_sync.erp.model import CENT, ChartKind, ChartRecord, Movement, Voucher, VoucherState, VoucherStatus
+from expense_sync.erp.model import CENT, Movement, Voucher, VoucherState, VoucherStatus
 from expense_sync.hooks.errors import VendorRequestError
 
 if TYPE_CHECKING:
-    from expense_sync.hooks.yonyou.hook import YonyouSettings
+    from expense_sync.hooks.yonyou.settings import YonyouSettings
 
-TS_FORMAT = "%Y-%m-%d %H:%M:%S"
-# voucherStatus [V]: 00 暂存, 01 保存, 02 错误, 03 已审核, 04 已记账, 05 作废
+# voucherStatus: 00 暂存, 01 保存, 02 错误, 03 已审核, 04 已记账, 05 作废
 STATES: dict[str, VoucherState] = {
     "00": "draft",
     "01": "draft",
@@ -34,84 +27,6 @@ STATES: dict[str, VoucherState] = {
     "04": "posted",
     "05": "void",
 }
-
-
-@dataclass(frozen=True)
-class ChartQuery:
-    """How one chart is read: a ``querybd``-style POST with ``fields``/``conditions`` and page numbers."""
-
-    path: str
-    items_path: str
-    total_path: str
-    fields: tuple[str, ...]
-
-
-BASE_FIELDS = ("id", "code", "name", "parent_code", "enable", "ts")
-CHARTS: dict[ChartKind, ChartQuery] = {
-    # [V] path, paging and answer; fields beyond id/code/name/mnemoniccode/multidimension are [I].
-    "gl_account": ChartQuery(
-        "/yonbip/AMP/fipub/basedoc/querybd/accsubjectByPager",
-        "data.recordList",
-        "data.recordCount",
-        (*BASE_FIELDS, "mnemoniccode", "isEnd", "accproperty_name"),
-    ),
-    # [I] paths in the querybd family (metadata finbd.bd_expenseitemref / finbd.bd_costcenterref).
-    "expense_item": ChartQuery(
-        "/yonbip/fi/fipub/basedoc/querybd/expenseitem", "data", "total", (*BASE_FIELDS, "accsubject_code")
-    ),
-    "cost_center": ChartQuery(
-        "/yonbip/fi/fipub/basedoc/querybd/costcenter",
-        "data",
-        "total",
-        (*BASE_FIELDS, "dept_code", "begindate", "enddate"),
-    ),
-    "project": ChartQuery(
-        "/yonbip/fi/fipub/basedoc/querybd/project", "data", "total", (*BASE_FIELDS, "begindate", "enddate")
-    ),
-}
-
-
-def tenant_zone(settings: YonyouSettings) -> dt.timezone:
-    return dt.timezone(dt.timedelta(hours=settings.ts_utc_offset))
-
-
-def ts_condition(since: dt.datetime, settings: YonyouSettings) -> dict[str, str]:
-    """``ts >= since`` in the tenant's local time (a naive ``since`` is taken as UTC)."""
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
-    local = since.astimezone(tenant_zone(settings)).replace(tzinfo=None)
-    return {"field": "ts", "value": local.strftime(TS_FORMAT), "operator": ">="}
-
-
-def _date(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def chart_record(kind: ChartKind, raw: dict[str, Any], settings: YonyouSettings) -> ChartRecord:
-    stamp = raw.get("ts")
-    updated = dt.datetime.strptime(stamp, TS_FORMAT).replace(tzinfo=tenant_zone(settings)) if stamp else None
-    common = {
-        "kind": kind,
-        "code": str(raw["code"]),
-        "name": str(raw.get("name") or ""),
-        "active": str(raw.get("enable", 1)) != "2",
-        "parent_code": raw.get("parent_code") or None,
-        "updated_at": updated,
-        "raw": raw,
-    }
-    if kind == "gl_account":
-        return ChartRecord(**common, postable=raw.get("isEnd"), account_type=raw.get("accproperty_name"))
-    if kind == "expense_item":
-        return ChartRecord(**common, gl_account_code=raw.get("accsubject_code") or None)
-    valid = {"valid_from": _date(raw.get("begindate")), "valid_to": _date(raw.get("enddate"))}
-    if kind == "cost_center":
-        return ChartRecord(**common, owner_unit=raw.get("dept_code") or None, **valid)
-    return ChartRecord(**common, **valid)
 
 
 def _amount(value: Decimal) -> str:
