@@ -92,7 +92,7 @@ def seed_org_units(conn, vendor: str) -> list[str]:
     from expense_sync.chart.extract import as_dict
     from expense_sync.hooks.registry import erp_hook
 
-    spec = mapping.load(vendor, "cost_center")
+    spec = mapping.load(vendor, "cost_center")  # the ERP's records as they land in staging
     records = (r if isinstance(r, dict) else as_dict(r) for r in erp_hook(vendor).chart("cost_center"))
     owners = sorted({owner for r in records if (owner := spec.apply(r)[1].get("owner_unit"))})
     conn.execute(
