@@ -2,7 +2,8 @@
 
 Wire facts and what stays inferred: ``docs/vendors/sap.md``."""
 
-from expense_sync.hooks.sap.hook import CsrfRequiredError, SapHook, SapSettings
+from expense_sync.hooks.sap.client import CsrfRequiredError, SapSettings
+from expense_sync.hooks.sap.hook import SapHook
 
 HOOK = SapHook
 

@@ -1,20 +1,6 @@
 """SOAP messages of SAP's ``JournalEntryCreateRequestConfirmation_In``: build the request, read the answer.
 
-Request (research §6.4): a SOAP 1.1 envelope whose body is ``sfin:JournalEntryBulkCreateRequest``
-(``sfin`` = ``http://sap.com/xi/SAPSCORE/SFIN``, children unqualified) holding one
-``JournalEntryCreateRequest`` per voucher. Amounts are **signed**: debit positive, credit negative,
-with ``DebitCreditCode`` ``S``/``H`` alongside. Lengths are those of the service's WSDL.
-
-``DocumentReferenceID`` (16 characters) carries the voucher's ``external_ref``, which the ERP
-contract uses to find a voucher again after an unknown outcome. A longer ref cannot fit, so it is
-carried as ``~`` + the first 15 hex digits of its SHA-256 (:func:`reference_id`): deterministic, so
-a lookup recomputes it, with 60 bits against collisions. The full ref stays in our outbound ledger;
-``DocumentHeaderText`` (25) carries the voucher's description (摘要).
-
-Answer: ``JournalEntryBulkCreateConfirmation`` with one ``JournalEntryCreateConfirmation`` per
-request (``AccountingDocument``, ``CompanyCode``, ``FiscalYear`` and a ``Log``);
-``MaximumLogItemSeverityCode`` 3 — or a document number of zeros — means the entry was refused.
-A ``soap-env:Fault`` means the SOAP runtime rejected the message as a whole.
+Message shapes, lengths and how a long reference is carried: ``docs/vendors/sap.md`` (Journal entries).
 """
 
 from __future__ import annotations
@@ -42,7 +28,7 @@ ET.register_namespace("sfin", NS_SFIN)
 
 
 def reference_id(external_ref: str) -> str:
-    """The ``DocumentReferenceID`` that carries ``external_ref`` (see the module docstring)."""
+    """The ``DocumentReferenceID`` that carries ``external_ref``: itself, or ``~`` + 15 hex digits of its SHA-256."""
     if len(external_ref) <= REFERENCE_ID_LENGTH:
         return external_ref
     return "~" + hashlib.sha256(external_ref.encode()).hexdigest()[: REFERENCE_ID_LENGTH - 1].upper()
