@@ -14,13 +14,18 @@ One YAML file per vendor and entity under ``include/mappings/<system>/<entity>.y
 A field may end with a value map (``values: {流动资产: asset, …}``): the value after the transforms
 is looked up in it, and a value the map does not name becomes ``None`` (so a check can catch it).
 
+A field may instead come from several sources or from conditions (see "Several sources,
+conditions" at the end of this module)::
+
+      name: {first_of: [{from: LongText}, {from: ShortText}, {from: Code}], transform: strip}
+      source_updated_at: {latest_of: [{from: Changed, transform: odata_datetime}, {from: text.Changed, …}]}
+      active: {when: {Status: ["00", "10"]}, unless: {Blocked: [true]}}
+
 A spec is validated when it loads: unknown keys, unknown transforms and (inbound) fields the
 canonical staging table does not have are errors. Anything needing logic is a named transform
 below, never an expression in YAML.
 
-A boolean that holds when several fields have given values is ``all_equal`` instead of ``from``
-(``active: {all_equal: {FForbidStatus: "A", FDocumentStatus: "C"}}``: each key a field path, each
-value compared as is). The transform ``iso_date`` reads an ISO 8601 date or date-time text as a date.
+The transform ``iso_date`` reads an ISO 8601 date or date-time text as a date.
 Yonyou's chart adds two named transforms: ``date_prefix`` (the ISO date a text starts with) and
 ``yonbip_enabled`` (YonBIP's ``enable`` code as a boolean).
 """
@@ -28,6 +33,7 @@ Yonyou's chart adds two named transforms: ``date_prefix`` (the ISO date a text s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -177,7 +183,7 @@ TRANSFORMS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-# -- all_equal and iso_date (several fields decide one boolean; ISO date texts) --------------------
+# -- iso_date (ISO date texts) ---------------------------------------------------------------------
 def _iso_date(value: Any) -> dt.date | None:
     """``2024-03-01`` or ``2024-03-01T00:00:00`` (e.g. K3Cloud's FEffectDate) as a date."""
     if value in (None, ""):
@@ -193,12 +199,7 @@ def _iso_date(value: Any) -> dt.date | None:
 TRANSFORMS["iso_date"] = _iso_date
 
 
-def _all_equal(record: dict[str, Any], expected: dict[str, Any]) -> bool:
-    """True when every field path of ``expected`` holds its value in ``record``."""
-    return all(dig(record, path) == value for path, value in expected.items())
-
-
-# -- end of all_equal and iso_date -----------------------------------------------------------------
+# -- end of iso_date --------------------------------------------------------------------------------
 # -- Yonyou (YonBIP) chart transforms ------------------------------------------------------------------
 def _date_prefix(value: Any) -> dt.date | None:
     """The ISO date a text starts with (``"2025-01-01 00:00:00"`` → 2025-01-01); ``None`` when empty or
@@ -230,7 +231,11 @@ class FieldSpec(BaseModel):
     transform: list[str] = Field(default_factory=list)
     values: dict[str, Any] | None = None  # a value map applied last; unnamed values become None
     omit_empty: bool = False  # outbound: leave the field out instead of sending an empty value
-    all_equal: dict[str, Any] | None = Field(default=None, min_length=1)  # instead of from: see _all_equal
+    # derived sources (see "Several sources, conditions" below)
+    first_of: list[FieldSpec] | None = None
+    latest_of: list[FieldSpec] | None = None
+    when: dict[str, list[Any]] | None = None
+    unless: dict[str, list[Any]] | None = None
 
     @field_validator("transform", mode="before")
     @classmethod
@@ -247,14 +252,14 @@ class FieldSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
-        if sum(given is not None for given in (self.source, self.const, self.all_equal)) != 1:
-            raise ValueError("give exactly one of 'from', 'const' and 'all_equal'")
+        if sum(given is not None for given in (self.source, self.const, *derived_sources(self))) != 1:
+            raise ValueError("give exactly one of 'from', 'const', 'first_of', 'latest_of' and 'when'/'unless'")
         return self
 
     def value(self, record: dict[str, Any]) -> Any:
         value = self.const if self.source is None else dig(record, self.source)
-        if self.all_equal is not None:
-            value = _all_equal(record, self.all_equal)
+        if any(given is not None for given in derived_sources(self)):
+            value = derived_value(self, record)
         for name in self.transform:
             value = TRANSFORMS[name](value)
         if self.values is not None and value is not None:
@@ -336,3 +341,53 @@ def load(system: str, entity: str, folder: Path = MAPPINGS_DIR) -> MappingSpec:
 
 def load_all(folder: Path = MAPPINGS_DIR) -> list[MappingSpec]:
     return [load_file(path) for path in sorted(folder.glob("*/*.yaml"))]
+
+
+# -- Several sources, conditions -------------------------------------------------------------------
+# ``first_of``: the first of the listed field specs whose value (after its own transforms) is
+# neither null nor ""; ``latest_of``: the greatest of their values that are not null (null if none).
+# ``when``/``unless``: a boolean, true when every field named under ``when`` has one of its listed
+# values and no field named under ``unless`` has one of its listed values (a missing field is null).
+# Either replaces ``from``/``const``; the field's own transforms and value map apply to the result.
+
+
+def derived_sources(spec: FieldSpec) -> tuple[Any, Any, Any]:
+    """The derived sources a field spec gives (``when`` and ``unless`` count as one)."""
+    conditions = None if spec.when is None and spec.unless is None else (spec.when, spec.unless)
+    return spec.first_of, spec.latest_of, conditions
+
+
+def derived_value(spec: FieldSpec, record: dict[str, Any]) -> Any:
+    if spec.first_of is not None:
+        return next((v for v in (s.value(record) for s in spec.first_of) if v not in (None, "")), None)
+    if spec.latest_of is not None:
+        found = [v for v in (s.value(record) for s in spec.latest_of) if v is not None]
+        try:
+            return max(found) if found else None
+        except TypeError:
+            raise MappingError(f"cannot compare {found!r}") from None
+    when, unless = spec.when or {}, spec.unless or {}
+    return all(dig(record, path) in values for path, values in when.items()) and not any(
+        dig(record, path) in values for path, values in unless.items()
+    )
+
+
+def _odata_datetime(value: Any) -> dt.datetime | None:
+    """OData v2 JSON ``/Date(ms)/`` (Edm.DateTime) or ``/Date(ms+0000)/`` (Edm.DateTimeOffset): the
+    milliseconds count from the epoch in UTC either way, so an aware UTC datetime."""
+    if value in (None, ""):
+        return None
+    match = _ODATA_DATE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise MappingError(f"expected /Date(ms)/, got {value!r}")
+    return _EPOCH + dt.timedelta(milliseconds=int(match.group(1)))
+
+
+def _odata_date(value: Any) -> dt.date | None:
+    stamp = _odata_datetime(value)
+    return stamp.date() if stamp else None
+
+
+_ODATA_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+TRANSFORMS.update(odata_datetime=_odata_datetime, odata_date=_odata_date)

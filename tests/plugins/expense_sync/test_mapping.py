@@ -132,6 +132,9 @@ def test_outbound_mapping_nests_and_omits_empty_fields():
 
 def test_a_value_map_names_the_canonical_value_and_an_unknown_one_becomes_none():
     spec = mapping.load("sap", "gl_account")
+    account = {"GLAccount": "6602010000", "GLAccountType": "P", "_text": {"GLAccountLongName": "差旅费"}}
+    assert spec.apply(account)[1]["account_class"] == "profit_loss"
+    assert spec.apply({**account, "GLAccountType": "Z"})[1]["account_class"] is None  # the health check catches it
     record = {"code": "6602010000", "name": "差旅费", "postable": True, "active": True, "account_type": "P"}
     assert spec.apply(record)[1]["account_class"] == "profit_loss"
     assert spec.apply({**record, "account_type": "Z"})[1]["account_class"] is None  # the health check catches it

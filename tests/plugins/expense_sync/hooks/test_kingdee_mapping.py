@@ -89,10 +89,8 @@ def test_the_expense_mapping_reads_the_configured_account_link():
     assert source == f"{KingdeeSettings.model_fields['expense_account_field'].default}.FNumber"
 
 
-def test_all_equal_is_validated_when_the_mapping_loads():
+def test_a_condition_and_a_source_together_are_refused_when_the_mapping_loads():
     base = {"system": "kingdee", "entity": "project", "direction": "inbound", "key": "FNumber"}
     fields = {"code": {"from": "FNumber"}, "name": {"from": "FName"}}
     with pytest.raises(ValueError, match="exactly one of"):
-        mapping.MappingSpec(**base, fields={**fields, "active": {"from": "x", "all_equal": {"FForbidStatus": "A"}}})
-    with pytest.raises(ValueError, match="at least 1"):
-        mapping.MappingSpec(**base, fields={**fields, "active": {"all_equal": {}}})
+        mapping.MappingSpec(**base, fields={**fields, "active": {"from": "x", "when": {"FForbidStatus": ["A"]}}})

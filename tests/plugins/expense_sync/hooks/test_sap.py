@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from expense_sync import mapping
+from expense_sync.chart.extract import ENTITIES
 from expense_sync.erp.model import Balance, Voucher, VoucherLine
 from expense_sync.hooks.errors import (
     AuthenticationError,
@@ -43,6 +45,16 @@ def make_hook(sandboxes, monkeypatch):
         return SapHook()
 
     return make
+
+
+def mapped(kind: str, records) -> dict[str, dict]:
+    """The canonical values of SAP records of ``kind``, by key, mapped through ``include/mappings/sap``."""
+    spec, found = mapping.load("sap", ENTITIES[kind]), {}
+    for record in records:
+        key, values, error = spec.apply(record)
+        assert error is None, (key, error)
+        found[key] = values
+    return found
 
 
 def voucher(
@@ -109,7 +121,7 @@ def test_unknown_connection_extras_fail(make_hook):
 def test_paging_follows_next_links_when_the_server_caps_pages_below_top(sap, make_hook):
     sap.reset(gl_accounts=130, page_cap=7)
     hook = make_hook(page_size=50)
-    codes = [r.code for r in hook.chart("gl_account")]
+    codes = [r["GLAccount"] for r in hook.chart("gl_account")]
     assert len(codes) == len(set(codes)) == 130
     assert codes == sorted(codes)
     # 3 windows of $top=50 (50, 50, 30 records), each served 7 at a time through __next
@@ -177,29 +189,40 @@ def test_throttling_and_server_errors_are_retried(sap, make_hook):
 
 # -- chart ----------------------------------------------------------------------------------------
 def test_gl_accounts_are_named_from_to_text_in_the_configured_language(make_hook):
-    accounts = {r.code: r for r in make_hook().chart("gl_account")}
-    travel = accounts["6602010000"]
-    assert travel.name == "管理费用-差旅费"
-    assert (travel.account_type, travel.active, travel.postable) == ("P", True, True)
-    assert travel.updated_at.tzinfo is not None
-    assert accounts["1001010000"].account_type == "C"
-    assert not accounts["6602980000"].active  # blocked for posting
-    assert not accounts["6602990000"].active  # marked for deletion
+    records = {r["GLAccount"]: r for r in make_hook().chart("gl_account")}
+    travel = records["6602010000"]
+    assert (travel["GLAccountType"], travel["AccountIsBlockedForPosting"]) == ("P", False)
+    assert travel["_text"]["Language"] == "ZH" and travel["_text"] in travel["to_Text"]["results"]
+    accounts = mapped("gl_account", records.values())
+    assert accounts["6602010000"]["name"] == "管理费用-差旅费"
+    assert [accounts["6602010000"][f] for f in ("account_type", "account_class", "active", "postable")] == [
+        "P",
+        "profit_loss",
+        True,
+        True,
+    ]
+    assert accounts["6602010000"]["source_updated_at"].tzinfo is not None
+    assert (accounts["1001010000"]["account_type"], accounts["1001010000"]["account_class"]) == ("C", "balance_sheet")
+    assert records["6602980000"]["AccountIsBlockedForPosting"] and not accounts["6602980000"]["active"]
+    assert records["6602990000"]["AccountIsMarkedForDeletion"] and not accounts["6602990000"]["active"]
 
-    english = {r.code: r for r in make_hook(language="EN").chart("gl_account")}
-    assert english["6602010000"].name == "Admin Exp. - Travel"
-    assert english["6602050000"].name == "管理费用-通讯费"  # no EN text: falls back to the one there is
+    english = {r["GLAccount"]: r for r in make_hook(language="EN").chart("gl_account")}
+    assert english["6602050000"]["_text"]["Language"] == "ZH"  # no EN text: the one there is
+    names = {code: values["name"] for code, values in mapped("gl_account", english.values()).items()}
+    assert names["6602010000"] == "Admin Exp. - Travel"
+    assert names["6602050000"] == "管理费用-通讯费"
 
 
 def test_expense_items_are_the_primary_cost_accounts_of_the_expense_groups(make_hook):
     hook = make_hook()
-    items = {r.code: r for r in hook.chart("expense_item")}
+    records = list(hook.chart("expense_item"))
+    assert {(r["GLAccountType"], r["GLAccountGroup"]) for r in records} == {("P", "EXPN")}
+    items = mapped("expense_item", records)
     assert len(items) == 29
-    assert items["6602040000"].gl_account_code == "6602040000"
-    assert items["6602040000"].name == "管理费用-交通费"
+    assert items["6602040000"]["gl_account_code"] == "6602040000"
+    assert items["6602040000"]["name"] == "管理费用-交通费"
     assert "6603010000" not in items  # non-operating (N)
     assert "6001000000" not in items  # revenue: primary, but not an expense group
-    assert all(r.kind == "expense_item" for r in items.values())
 
 
 def test_changed_since_returns_accounts_changed_or_renamed_after_the_watermark(sap, make_hook):
@@ -211,48 +234,54 @@ def test_changed_since_returns_accounts_changed_or_renamed_after_the_watermark(s
     sap.mutate("rename_gl_account", gl_account="6602030000", name="管理费用-招待费")  # stamps the text only
     sap.mutate("add_gl_account", gl_account="6602070000", name="管理费用-福利费")
 
-    changed = {r.code: r for r in hook.chart("gl_account", since=since)}
+    changed = mapped("gl_account", hook.chart("gl_account", since=since))
     assert set(changed) == {"6602020000", "6602030000", "6602070000"}
-    assert not changed["6602020000"].active
-    assert changed["6602030000"].name == "管理费用-招待费"
-    assert changed["6602030000"].updated_at >= since.replace(microsecond=0)
-    assert {r.code for r in hook.chart("expense_item", since=since)} == set(changed)
+    assert not changed["6602020000"]["active"]
+    assert changed["6602030000"]["name"] == "管理费用-招待费"
+    assert changed["6602030000"]["source_updated_at"] >= since.replace(microsecond=0)  # the text's time
+    assert {r["GLAccount"] for r in hook.chart("expense_item", since=since)} == set(changed)
     assert list(hook.chart("gl_account", since=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2))) == []
 
 
 def test_cost_centers_take_the_validity_period_of_today(sap, make_hook):
     hook = make_hook()
     assert not hook.supports_changed_since("cost_center")
-    centers = {r.code: r for r in hook.chart("cost_center")}
+    records = {r["CostCenter"]: r for r in hook.chart("cost_center")}
+    centers = mapped("cost_center", records.values())
     assert len(centers) == 20
     renamed = centers["1000000003"]  # two periods: 2020-2023 "研发中心(旧)", then from 2024
-    assert (renamed.name, renamed.valid_from, renamed.valid_to) == (
+    assert records["1000000003"]["_current"] and records["1000000003"]["_text"]["CostCenterName"] == "研发中心"
+    assert (renamed["name"], renamed["valid_from"], renamed["valid_to"]) == (
         "研发中心",
         dt.date(2024, 1, 1),
         dt.date(9999, 12, 31),
     )
-    assert renamed.active and renamed.company == "1000" and renamed.owner_unit == "D003"
+    assert renamed["active"] and renamed["company"] == "1000" and renamed["owner_unit"] == "D003"
     expired = centers["2000000020"]
-    assert not expired.active and expired.valid_to == dt.date(2022, 12, 31)
-    assert not centers["2000000004"].active  # blocked for primary costs
+    assert not records["2000000020"]["_current"]
+    assert not expired["active"] and expired["valid_to"] == dt.date(2022, 12, 31)
+    assert records["2000000004"]["IsBlkdForPrimaryCostsPosting"] == "X" and not centers["2000000004"]["active"]
 
     sap.mutate("rename_cost_center", cost_center="1000000001", name="财务共享中心")
     sap.mutate("add_cost_center", cost_center="1000000099", name="新设部门", valid_from="2024-06-01")
-    centers = {r.code: r for r in hook.chart("cost_center")}
-    assert centers["1000000001"].name == "财务共享中心"
-    assert centers["1000000099"].valid_from == dt.date(2024, 6, 1) and centers["1000000099"].active
+    centers = mapped("cost_center", hook.chart("cost_center"))
+    assert centers["1000000001"]["name"] == "财务共享中心"
+    assert centers["1000000099"]["valid_from"] == dt.date(2024, 6, 1) and centers["1000000099"]["active"]
 
 
 def test_projects_map_status_and_dates_and_filter_on_change(sap, make_hook):
     hook = make_hook()
-    projects = {r.code: r for r in hook.chart("project")}
+    records = {r["Project"]: r for r in hook.chart("project")}
+    projects = mapped("project", records.values())
     assert len(projects) == 6
-    assert projects["P100001"].active and projects["P100004"].active  # released, created
-    assert not projects["P100006"].active  # 42: closed
-    assert projects["P100001"].valid_to == dt.date(2026, 12, 31)
+    assert [records[p]["ProcessingStatus"] for p in ("P100001", "P100004", "P100006")] == ["10", "00", "42"]
+    assert projects["P100001"]["active"] and projects["P100004"]["active"]  # released, created
+    assert not projects["P100006"]["active"]  # 42: closed
+    assert projects["P100001"]["valid_to"] == dt.date(2026, 12, 31)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     sap.mutate("set_project_status", project="P100002", status="42")
-    assert [(r.code, r.active) for r in hook.chart("project", since=since)] == [("P100002", False)]
+    changed = mapped("project", hook.chart("project", since=since))
+    assert [(code, values["active"]) for code, values in changed.items()] == [("P100002", False)]
 
 
 # -- CSRF -----------------------------------------------------------------------------------------
