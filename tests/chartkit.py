@@ -89,11 +89,10 @@ class ErpWorld:
 def seed_org_units(conn, vendor: str) -> list[str]:
     """The org master (org_sync_daily's tables) with every department the ERP's cost centers name."""
     from expense_sync import mapping
-    from expense_sync.chart.extract import as_dict
     from expense_sync.hooks.registry import erp_hook
 
     spec = mapping.load(vendor, "cost_center")  # the ERP's records as they land in staging
-    records = (r if isinstance(r, dict) else as_dict(r) for r in erp_hook(vendor).chart("cost_center"))
+    records = erp_hook(vendor).chart("cost_center")
     owners = sorted({owner for r in records if (owner := spec.apply(r)[1].get("owner_unit"))})
     conn.execute(
         "INSERT INTO mdm.org_unit (code, name, source_updated_at) VALUES ('ROOT', '示例集团', now()) "

@@ -54,7 +54,7 @@ INBOUND_FIELDS: dict[str, tuple[set[str], set[str]]] = {
         {"employee_no", "name", "email", "mobile", "org_unit_key", "position_title", "hired_on", "active"},
         {"employee_no", "name", "org_unit_key", "active"},
     ),
-    # the ERP chart (V0100); the ERP hooks hand over canonical ChartRecords, mapped field by field
+    # the ERP chart (V0100); the ERP hooks hand over their own records, include/mappings/<erp>/ maps them
     "gl_account": (
         {"code", "name", "parent_code", "postable", "account_type", "account_class", "active", "company"}
         | {"source_updated_at"},

@@ -1,22 +1,21 @@
 """Extract the ERP's chart and land it in staging: incrementally where the ERP can filter by change
 time, else in full; streaming, in one transaction.
 
-The ERP hooks hand over vendor-neutral :class:`~expense_sync.erp.model.ChartRecord` objects; the
-mapping files (``include/mappings/<erp>/<entity>.yaml``) say which staging column each field lands
-in, so staging holds the typed canonical fields and the vendor's record as it came. A record that
-cannot be mapped is landed anyway with its error, and the merge quarantines it.
+The ERP hooks hand over the ERP's own records; the mapping files
+(``include/mappings/<erp>/<entity>.yaml``) say which vendor field lands in which staging column, so
+staging holds the typed canonical fields and the vendor's record as it came. A record that cannot be
+mapped is landed anyway with its error, and the merge quarantines it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import psycopg
 
 from expense_sync import mapping
 from expense_sync.erp.ledger import ErpLedger
-from expense_sync.erp.model import ChartKind, ChartRecord
+from expense_sync.erp.model import ChartKind
 from expense_sync.store import loads as staged
 from expense_sync.store import runs
 
@@ -34,10 +33,6 @@ def columns(entity: str) -> tuple[str, ...]:
     return ("load_id", "source_key", *sorted(mapping.INBOUND_FIELDS[entity][0]), "mapping_error", "raw")
 
 
-def as_dict(record: ChartRecord) -> dict[str, Any]:
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-
-
 def extract_chart(conn: psycopg.Connection, erp: ErpLedger, run_key: str, *, full: bool = False) -> dict[str, Any]:
     """Land every chart of the ERP; ``full`` ignores the watermarks. Returns the loads per entity."""
     system = erp.vendor
@@ -45,7 +40,7 @@ def extract_chart(conn: psycopg.Connection, erp: ErpLedger, run_key: str, *, ful
     with conn.transaction(), conn.cursor() as cur:
         for kind, entity in ENTITIES.items():
             since = None if full or not erp.supports_changed_since(kind) else runs.watermark(conn, system, entity)
-            records = (r if isinstance(r, dict) else as_dict(r) for r in erp.chart(kind, since))
+            records = erp.chart(kind, since)
             landed = staged.land(conn, cur, system, entity, run_key, records, columns(entity))
             loads[entity] = {**landed, "full": since is None, "since": since.isoformat() if since else None}
     return {"system": system, "loads": loads, "api": dict(erp.stats)}

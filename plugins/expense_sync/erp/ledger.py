@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
-from expense_sync.erp.model import Balance, ChartKind, ChartRecord, Voucher, VoucherStatus
+from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
 
 
 class ErpLedger(Protocol):
@@ -17,9 +17,9 @@ class ErpLedger(Protocol):
     default_company: str  # the book claim vouchers go to unless the Variable names another
     default_posting_accounts: dict[str, str]  # employee_payable and clearing accounts of its chart
 
-    def chart(self, kind: ChartKind, since: dt.datetime | None = None) -> Iterator[ChartRecord]:
-        """Records of one chart; only those changed since ``since`` when the API can filter so
-        (otherwise all of them: the caller compares)."""
+    def chart(self, kind: ChartKind, since: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
+        """The ERP's own records of one chart (its field names: ``include/mappings/<erp>/`` maps them);
+        only those changed since ``since`` when the API can filter so (otherwise all: the caller compares)."""
 
     def supports_changed_since(self, kind: ChartKind) -> bool:
         """Whether :meth:`chart` honours ``since`` for this kind."""

@@ -9,53 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 ChartKind = Literal["gl_account", "expense_item", "cost_center", "project"]
 CHART_KINDS: tuple[ChartKind, ...] = ("gl_account", "expense_item", "cost_center", "project")
 
 VoucherState = Literal["draft", "submitted", "audited", "posted", "void", "error"]
 CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class ChartRecord:
-    """One record of the ERP's chart: a GL account, an expense item, a cost center or a project.
-
-    :param kind: which chart the record belongs to
-    :param code: the ERP's business code (GL account number, cost center code…), the key
-    :param name: display name (for GL accounts the text, e.g. from SAP ``to_Text``)
-    :param active: False when forbidden / blocked / marked for deletion / outside its validity
-    :param parent_code: the parent in the ERP's hierarchy, if any
-    :param postable: GL accounts: True for a leaf that accepts postings (明细科目)
-    :param account_type: GL accounts: the ERP's type, vendor-specific free text (SAP ``GLAccountType``
-        per its EDMX: ``X`` balance sheet, ``P`` primary costs/revenue, ``N`` non-operating,
-        ``S`` secondary costs; Kingdee/Yonyou: the account category name)
-    :param gl_account_code: expense items: the GL account they post to, when the ERP links them
-    :param owner_unit: cost centers: the responsible org unit / department code, when known
-    :param valid_from: cost centers / projects: first valid day
-    :param valid_to: cost centers / projects: last valid day
-    :param company: the company / accounting book / org the record belongs to, when scoped
-    :param updated_at: the ERP's last change time (``None`` when the API does not tell)
-    :param raw: the vendor record as received
-    """
-
-    kind: ChartKind
-    code: str
-    name: str
-    active: bool = True
-    parent_code: str | None = None
-    postable: bool | None = None
-    account_type: str | None = None
-    gl_account_code: str | None = None
-    owner_unit: str | None = None
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
-    company: str | None = None
-    updated_at: dt.datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
