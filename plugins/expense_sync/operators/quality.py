@@ -35,8 +35,9 @@ class DataHealthCheckOperator(BaseOperator):
         from expense_sync.quality.history import record_results
         from expense_sync.store.db import connect
         from expense_sync.store.runs import record_step
+        from expense_sync.tasks.common import run_key
 
-        key = f"{context['dag'].dag_id}/{context['run_id']}"
+        key = run_key(context)
         try:
             summary = run_checkpoint(self.checkpoint, run_name=context["run_id"], conn_id=self.conn_id)
         except Exception as err:

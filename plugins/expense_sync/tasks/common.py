@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import get_current_context, task
@@ -10,8 +11,8 @@ from airflow.sdk import get_current_context, task
 log = logging.getLogger(__name__)
 
 
-def run_key(context: dict[str, Any] | None = None) -> str:
-    """The run ledger's key of the current DAG run: ``<dag_id>/<run_id>``."""
+def run_key(context: Mapping[str, Any] | None = None) -> str:
+    """The run ledger's key of the current DAG run: ``<dag_id>/<run_id>`` (the one place that composes it)."""
     context = context or get_current_context()
     return f"{context['dag'].dag_id}/{context['run_id']}"
 
