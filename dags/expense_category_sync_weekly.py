@@ -53,7 +53,7 @@ from expense_sync.tasks.chart import (
     push_dimensions,
     read_expense_side,
     reconcile_categories,
-    summarize,
+    summarize_chart_sync,
 )
 from expense_sync.tasks.common import migrate_mdm
 
@@ -89,4 +89,4 @@ with DAG(
         multiple=False,
         response_timeout=RESPONSE_TIMEOUT,
     ).expand_kwargs(asked)
-    apply_decisions(asked["items"], answers.output, expense) >> summarize()
+    apply_decisions(asked["items"], answers.output, expense) >> summarize_chart_sync.override(task_id="summarize")()

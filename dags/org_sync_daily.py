@@ -57,7 +57,7 @@ from expense_sync.tasks.org import (
     extract_directory,
     merge_directory,
     push_to_expense_system,
-    summarize,
+    summarize_org_sync,
 )
 
 with DAG(
@@ -84,4 +84,4 @@ with DAG(
         multiple=False,
         response_timeout=RESPONSE_TIMEOUT,
     ).expand_kwargs(asked)
-    apply_deactivation_decisions(asked["items"], answers.output) >> summarize()
+    apply_deactivation_decisions(asked["items"], answers.output) >> summarize_org_sync.override(task_id="summarize")()

@@ -68,7 +68,7 @@ class CompanySummary:
         return sum((r.amount for r in self.rows), Decimal("0"))
 
 
-def summarize(conn: psycopg.Connection, vendor: str, period: str) -> list[CompanySummary]:
+def company_summaries(conn: psycopg.Connection, vendor: str, period: str) -> list[CompanySummary]:
     """The period's closed claims per company / GL account / cost center / project (one query)."""
     companies: dict[str, CompanySummary] = {}
     for company, account, cost_center, project, amount, lines, claims in conn.execute(
@@ -181,7 +181,7 @@ def rollup_period(
     """
     vendor = hook.vendor
     limit = max_lines or hook.max_voucher_lines
-    summaries = {s.company: s for s in summarize(conn, vendor, period)}
+    summaries = {s.company: s for s in company_summaries(conn, vendor, period)}
     known = {
         r[0]
         for r in conn.execute(

@@ -71,7 +71,7 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
-def summarize(result: Any) -> tuple[list[dict], list[dict]]:
+def suites_and_failures(result: Any) -> tuple[list[dict], list[dict]]:
     """Per-suite statistics and the failed expectations of a checkpoint result."""
     suites, failures = [], []
     for validation in result.run_results.values():
@@ -126,7 +126,7 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
     make_self_contained(docs_index().parent)
     link_packs(docs_index())
-    suites, failures = summarize(result)
+    suites, failures = suites_and_failures(result)
     summary = {
         "checkpoint": name,
         "success": bool(result.success),

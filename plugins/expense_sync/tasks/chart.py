@@ -120,7 +120,7 @@ def apply_decisions(items: list[int], answers: Any, expense: dict[str, Any]) -> 
 
 
 @task
-def summarize() -> dict[str, Any]:
+def summarize_chart_sync() -> dict[str, Any]:
     """Close the run in the ledger and log what it did, with the conflicts still open."""
     from expense_sync.chart.decisions import decisions_log
     from expense_sync.quality.checkpoint import docs_index

@@ -95,7 +95,7 @@ def apply_deactivation_decisions(items: list[int], answers: Any) -> dict[str, An
 
 
 @task
-def summarize() -> dict[str, Any]:
+def summarize_org_sync() -> dict[str, Any]:
     """Close the run in the ledger and log what it did, with the open exception queue."""
     from expense_sync.quality.checkpoint import docs_index
     from expense_sync.store.db import connect
