@@ -56,6 +56,7 @@ from expense_sync.hooks.ratelimit import RateLimiter, limiter_for
 log = logging.getLogger(__name__)
 
 TOKEN_LEAD_SECONDS = 300  # refresh a token this long before the vendor says it expires
+TOKEN_REFRESHES = 2  # new tokens one call may fetch when the vendor refuses the one it sent
 
 
 def mask(secret: str | None) -> None:
@@ -247,15 +248,17 @@ class VendorHook(BaseHook, Generic[Settings]):
             raise
 
     def _send_refreshing_token(self, method: str, path: str, *, authorize: bool, **kw: Any) -> Any:
-        for attempt in range(3):
+        """``_send``; on a refused token, fetch a new one and send again, at most ``TOKEN_REFRESHES`` times."""
+        refreshes = TOKEN_REFRESHES if authorize else 0
+        while True:  # ends by returning the body or raising the last refusal
             try:
                 return self._send(method, path, authorize=authorize, **kw)
             except TokenInvalidError:
                 self.count("token_refusals", 1)
-                if not authorize or attempt == 2:
+                if not refreshes:
                     raise
+                refreshes -= 1
                 self.invalidate_token()
-        raise AssertionError("unreachable")
 
     def _send(
         self,

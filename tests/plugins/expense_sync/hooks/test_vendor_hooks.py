@@ -12,6 +12,7 @@ from expense_sync.hooks.errors import (
     AuthenticationError,
     ConfigurationError,
     OutcomeUnknownError,
+    TokenInvalidError,
     TransientVendorError,
     VendorRequestError,
 )
@@ -46,6 +47,14 @@ def test_one_token_serves_many_calls_and_an_expired_token_is_refreshed_once(sand
     sandboxes.control("dingtalk").expire_tokens()
     assert len(list(hook.members(2))) > 0
     assert (hook.stats["token_fetches"], hook.stats["token_refusals"]) == (2, 1)
+
+
+def test_a_token_refused_on_every_try_is_fetched_anew_twice_then_the_refusal_is_raised(sandboxes):
+    hook = DingTalkHook()
+    sandboxes.control("dingtalk").faults({"kind": "token_expired", "every": 1, "paths": ["/topapi/*"]})
+    with pytest.raises(TokenInvalidError):
+        list(hook.departments())
+    assert (hook.stats["token_fetches"], hook.stats["token_refusals"]) == (3, 3)
 
 
 def test_cursor_paging_reads_every_member_to_the_last_page(sandboxes):
