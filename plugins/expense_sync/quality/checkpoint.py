@@ -116,7 +116,7 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     """Run checkpoint ``name``, update the Data Docs, and raise if any expectation failed."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from expense_sync.quality.docs import link_packs, make_self_contained
+    from expense_sync.quality.docs import link_packs
     from expense_sync.store.db import sqlalchemy_url
 
     url = sqlalchemy_url(conn_id)
@@ -124,7 +124,6 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
     os.environ["MDM_PG_URL"] = url
     context = _context()
     result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
-    make_self_contained(docs_index().parent)
     link_packs(docs_index())
     suites, failures = suites_and_failures(result)
     summary = {

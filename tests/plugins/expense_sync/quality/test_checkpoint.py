@@ -41,6 +41,7 @@ def test_clean_canonical_data_passes_and_the_docs_are_offline(mdm, monkeypatch, 
     assert docs_index().exists() and len(pages) >= 3
     remote = re.compile(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", re.IGNORECASE)
     assert not [p for p in pages if remote.search(p.read_text(encoding="utf-8"))]
+    assert not [p for p in pages if re.search(r"url\(\s*[\"']?https?://", p.read_text(encoding="utf-8"))]
     assert "validations" in {p.parent.parent.parent.name for p in pages} | {part for p in pages for part in p.parts}
     index = docs_index().read_text(encoding="utf-8")
     assert "<script" not in index  # the inline scripts needed the removed jQuery and would only throw
@@ -77,3 +78,4 @@ def test_damaged_data_fails_the_check_and_names_the_expectation(mdm, monkeypatch
         run_checkpoint("org_sync", run_name="damaged")
     assert expected in str(caught.value)
     assert all(f["error"] is None for f in caught.value.failures), "an expectation errored instead of judging"
+    assert '<a class="ge-failed" href="validations/' in docs_index().read_text(encoding="utf-8")
