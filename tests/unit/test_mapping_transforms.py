@@ -27,6 +27,16 @@ CASES = [
     ("wecom_employed", 5, False), ("wecom_employed", 3, MappingError),
     ("nonzero", 0, None), ("nonzero", "0", None), ("nonzero", "", None), ("nonzero", 17, 17),
     ("as_list", "D1", ["D1"]), ("as_list", None, []),
+    ("iso_date", "2024-03-01T00:00:00", dt.date(2024, 3, 1)), ("iso_date", "2024-03-01", dt.date(2024, 3, 1)),
+    ("iso_date", "", None), ("iso_date", "01/03/2024", MappingError),
+    ("date_prefix", "2025-01-01 00:00:00", dt.date(2025, 1, 1)), ("date_prefix", "", None),
+    ("date_prefix", "soon", None),  # YonBIP: a malformed validity date is read as none
+    ("yonbip_enabled", 1, True), ("yonbip_enabled", "0", True), ("yonbip_enabled", None, True),
+    ("yonbip_enabled", 2, False), ("yonbip_enabled", "2", False),
+    ("odata_datetime", "/Date(1767196800000)/", dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC)),
+    ("odata_datetime", "/Date(1767196800000+0000)/", dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC)),
+    ("odata_datetime", None, None), ("odata_datetime", "2025-12-31", MappingError),
+    ("odata_date", "/Date(1767139200000)/", dt.date(2025, 12, 31)), ("odata_date", "", None),
 ]  # fmt: skip
 
 

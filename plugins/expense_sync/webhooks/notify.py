@@ -121,7 +121,9 @@ class RestAssetNotifier:
         self._token = response.json()["access_token"]
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
-        for attempt in (1, 2):
+        attempt = 0
+        while True:  # ends by returning or raising: an expired token earns one more attempt
+            attempt += 1
             if self._token is None:
                 self._authenticate()
             response = self.session.request(
@@ -135,7 +137,6 @@ class RestAssetNotifier:
                 response.raise_for_status()
                 return response
             self._token = None  # expired (401) or revoked (403): log in again, once
-        raise AssertionError("unreachable")
 
     def asset_id(self) -> int:
         if self._asset_id is None:

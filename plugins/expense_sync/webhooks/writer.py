@@ -126,7 +126,9 @@ class InboxWriter:
             raise Rejected(503, "database too slow", retry_after=RETRY_AFTER) from None
 
     def _insert(self, event: InboundEvent) -> bool:
-        for attempt in (1, 2):
+        attempt = 0
+        while True:  # ends by returning or raising: a lost connection earns one more attempt
+            attempt += 1
             conn = self._connection()
             try:
                 if has_lone_surrogate(event.payload_json):
@@ -154,7 +156,6 @@ class InboxWriter:
                     retry_after=RETRY_AFTER,
                     detail=f"{type(err).__name__} sqlstate {err.sqlstate}",
                 ) from None
-        raise AssertionError("unreachable")
 
     def _connection(self) -> psycopg.Connection:
         conn = getattr(self._local, "conn", None)
