@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
+from great_expectations.render.view.view import DefaultJinjaView
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 
-class _ProjectTemplatesFirst:
+class _ProjectTemplatesFirst(DefaultJinjaView):
     """A GX view whose templates come from the context's ``custom_data_docs/views`` first, then GX's."""
 
     env: Any  # the Jinja environment DefaultJinjaView makes

@@ -69,8 +69,7 @@ class SapChart(SapClient):
             "$filter": f"{chart} and Language eq {literal(self.settings.language)}{changed}",
             "$select": "GLAccount",
         }
-        renamed = {t["GLAccount"] for t in self.odata_rows(GL_SERVICE, GL_TEXTS, texts)}
-        renamed = sorted(renamed - seen)
+        renamed = sorted({t["GLAccount"] for t in self.odata_rows(GL_SERVICE, GL_TEXTS, texts)} - seen)
         for i in range(0, len(renamed), CHANGED_TEXTS_BATCH):
             accounts = either("GLAccount", renamed[i : i + CHANGED_TEXTS_BATCH])
             params = {"$filter": f"{scope} and {accounts}", "$expand": "to_Text"}

@@ -96,7 +96,7 @@ class SapClient(VendorHook):
     # -- responses --------------------------------------------------------------------------------
     def check_response(self, response: requests.Response, endpoint: str) -> Any:
         status = response.status_code
-        where = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
+        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": status}
         if status == 401:
             if response.request.headers.get("Authorization", "").startswith("Bearer "):
                 raise TokenInvalidError("access token refused", **where)
@@ -126,9 +126,9 @@ class SapClient(VendorHook):
             body = response.json()
         except ValueError:
             body = None
-        code, message = error_detail(body, response.text)
+        error_code, message = error_detail(body, response.text)
         cls = TransientVendorError if where["status"] >= 500 else VendorRequestError
-        raise cls(message, code=code, **where)
+        raise cls(message, code=error_code, **where)
 
     # -- OData reads ------------------------------------------------------------------------------
     def odata_pages(self, service: str, entity_set: str, params: dict[str, str]) -> Iterator[list[dict]]:

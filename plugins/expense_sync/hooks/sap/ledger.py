@@ -157,7 +157,7 @@ class SapLedger(SapClient):
                     remote_id=remote_id,
                     number=row["AccountingDocument"],
                     state="posted",
-                    external_ref=carried.get(reference, reference),
+                    external_ref=carried.get(reference, reference) if reference else None,
                     period=period,
                 ),
             )

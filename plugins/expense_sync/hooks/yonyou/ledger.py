@@ -132,7 +132,7 @@ def movements(record: dict[str, Any], settings: YonyouSettings) -> Iterator[Move
     for line in record.get("body") or []:
         dims = {a.get("typecode"): a.get("code") for a in line.get("auxiliary") or []}
         yield (
-            (line.get("accsubject") or {}).get("code"),
+            str((line.get("accsubject") or {}).get("code") or ""),
             dims.get(settings.cost_center_aux_code),
             dims.get(settings.project_aux_code),
             Decimal(line.get("debit_org") or 0),

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from expense_sync.erp.model import CENT, Voucher, VoucherStatus
+from expense_sync.erp.model import CENT, Voucher, VoucherState, VoucherStatus
 from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ def token_signature(client_id: str, secret: str, public_key: str, version: str) 
 def encrypt_secret(secret: str, public_key: str, version: str) -> str:
     """Base64 of the secret RSA-encrypted with the app's public key, block by block."""
     key = serialization.load_der_public_key(base64.b64decode(public_key))
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the NC Cloud public key is not an RSA key")
     size = key.key_size // 8
+    pad: padding.AsymmetricPadding
     if version == "2005":
         pad, block = (
             padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
@@ -60,7 +63,7 @@ def encrypt_secret(secret: str, public_key: str, version: str) -> str:
     ).decode()
 
 
-def _state(voucher: dict[str, Any]) -> tuple[str, str]:
+def _state(voucher: dict[str, Any]) -> tuple[VoucherState, str]:
     if voucher.get("discardflag") == "Y":
         return "void", "discarded"
     if voucher.get("errmessage"):
@@ -85,6 +88,7 @@ class NccApi:
 
     def fetch_token(self) -> tuple[str, float]:
         conn, settings = self.hook.connection, self.settings
+        assert settings.ncc_public_key  # YonyouSettings requires it for the ncc variant
         params = {
             "grant_type": "client_credentials",
             "client_id": conn.login,
@@ -124,7 +128,7 @@ class NccApi:
         }
 
     def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:
-        where = {"vendor": self.hook.vendor, "endpoint": endpoint, "status": response.status_code}
+        where: dict[str, Any] = {"vendor": self.hook.vendor, "endpoint": endpoint, "status": response.status_code}
         message = body.get("message") if isinstance(body, dict) else str(body or "")
         if response.status_code == 401:
             raise TokenInvalidError(message or "token refused", **where)
