@@ -61,15 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
 
     if args.command == "resolve":
-        from expense_sync.store.queue import SYSTEM_ACTOR, resolve_item
+        from expense_sync.store import sqlfile
+        from expense_sync.store.queue import SQL, SYSTEM_ACTOR, resolve_item
 
         if args.by.strip().lower() == SYSTEM_ACTOR:
             parser.error("--by names the person who decided")
         with _connect(args.dsn, args.conn_id) as conn, conn.transaction():
-            row = conn.execute(
-                "SELECT status, entity, record_key, reason FROM sync.exception_item WHERE item_id = %s FOR UPDATE",
-                (args.item_id,),
-            ).fetchone()
+            row = conn.execute(sqlfile.step(SQL, "take_item"), (args.item_id,)).fetchone()
             if row is None or row[0] == "resolved":
                 print(f"item {args.item_id} is {'unknown' if row is None else 'already resolved'}", file=sys.stderr)
                 return 1

@@ -98,3 +98,6 @@ ON CONFLICT (expense_category_id) DO UPDATE
  WHERE (m.fee_type_id, m.state, m.provenance, m.decided_by, m.decided_at)
        IS DISTINCT FROM (EXCLUDED.fee_type_id, EXCLUDED.state, EXCLUDED.provenance, EXCLUDED.decided_by,
                          EXCLUDED.decided_at);
+
+-- step: count_states
+SELECT state, count(*) FROM category_eval GROUP BY state;

@@ -30,3 +30,6 @@ ON CONFLICT (remote_id) DO UPDATE
  WHERE (d.dimension_id, d.code, d.name, d.parent_remote_id, d.active)
        IS DISTINCT FROM (EXCLUDED.dimension_id, EXCLUDED.code, EXCLUDED.name, EXCLUDED.parent_remote_id,
                          EXCLUDED.active);
+
+-- step: newest_update
+SELECT max(raw->>'updateTime'), max(remote_updated_at) FROM staging.dimension_item WHERE load_id = %s;

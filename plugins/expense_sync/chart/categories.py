@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.store import queue, sqlfile
 
@@ -33,7 +34,7 @@ def reconcile_categories(conn: psycopg.Connection, run_key: str) -> dict[str, An
             kind="conflict",
             system=TARGET,
             entity=ENTITY,
-            table="category_eval",
+            table=sql.Identifier("category_eval"),
             run_key=run_key,
             key_col="code",
             record_col="record",
@@ -44,11 +45,11 @@ def reconcile_categories(conn: psycopg.Connection, run_key: str) -> dict[str, An
             kind="conflict",
             system=TARGET,
             entity=ENTITY,
-            table="category_eval",
+            table=sql.Identifier("category_eval"),
             run_key=run_key,
             key_col="code",
             reason_codes=REASONS,
         )
         applied = sqlfile.run(conn, SQL, params, only=["expire_decisions", "map"])
-        states = dict(conn.execute("SELECT state, count(*) FROM category_eval GROUP BY state").fetchall())
+        states = dict(conn.execute(sqlfile.step(SQL, "count_states")).fetchall())
     return {"states": states, "conflicts": conflicts, "cleared": cleared, "mappings_changed": applied["map"]}

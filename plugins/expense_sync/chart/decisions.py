@@ -37,7 +37,9 @@ from psycopg.rows import dict_row
 from expense_sync.chart import DEFER, KEEP_EXPENSE, TAKE_ERP, push, state
 from expense_sync.chart.categories import reconcile_categories
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.store import queue
+from expense_sync.store import queue, sqlfile
+
+SQL = "chart/decisions"
 
 DECISIONS = {TAKE_ERP: "take_erp", KEEP_EXPENSE: "keep_expense"}
 TIMEOUT_ACTOR = "airflow:timeout"
@@ -62,18 +64,12 @@ EFFECTS = {
 }
 EFFECTS["fee_type_gl_not_postable"] = EFFECTS["fee_type_gl_inactive"]
 
-QUESTIONS = """
-SELECT item_id, entity, record_key, reason_code, reason, record, status FROM sync.exception_item
- WHERE kind = 'conflict' AND source_system = 'ekuaibao' AND reason_code = ANY(%(asked)s)
-   AND (status = 'open' OR (%(deferred)s AND status = 'deferred'))
- ORDER BY item_id LIMIT %(limit)s
-"""
-
 
 def questions(conn: psycopg.Connection, *, review_deferred: bool = False) -> dict[str, list]:
     """The conflicts to ask about: item ids, and one HITL question (subject, body) for each."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(QUESTIONS, {"asked": ASKED, "deferred": review_deferred, "limit": MAX_QUESTIONS}).fetchall()
+        params = {"asked": ASKED, "deferred": review_deferred, "limit": MAX_QUESTIONS}
+        rows = cur.execute(sqlfile.step(SQL, "questions"), params).fetchall()
     return {"items": [r["item_id"] for r in rows], "questions": [question(r) for r in rows]}
 
 
@@ -123,9 +119,7 @@ def apply_answers(
     counts: Counter = Counter()
     take: dict[str, list[str]] = defaultdict(list)
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = {r["item_id"]: r for r in cur.execute(
-            "SELECT item_id, entity, record_key, reason_code, record, status FROM sync.exception_item "
-            "WHERE item_id = ANY(%s)", (items,)).fetchall()}  # fmt: skip
+        rows = {r["item_id"]: r for r in cur.execute(sqlfile.step(SQL, "items"), (items,)).fetchall()}
     for item_id, answer in zip(items, answers, strict=True):
         item = rows[item_id]
         option = ((answer or {}).get("chosen_options") or [DEFER])[0]
@@ -152,9 +146,7 @@ def apply_answers(
             elif decision == "keep_expense":
                 state.save(conn, entity, key, record["erp_hash"], record["expense_hash"])
             else:  # take the ERP's value: 合思's side as shown is acknowledged, the ERP's is written below
-                held = conn.execute(
-                    "SELECT erp_hash FROM sync.chart_sync_state WHERE entity = %s AND record_key = %s", (entity, key)
-                ).fetchone()
+                held = conn.execute(sqlfile.step(SQL, "held_erp_hash"), (entity, key)).fetchone()
                 state.save(conn, entity, key, held[0] if held else None, record["expense_hash"])
                 take[entity].append(key)
             counts[decision] += 1
@@ -169,11 +161,6 @@ def apply_answers(
 
 def decisions_log(conn: psycopg.Connection, run_key: str) -> list[dict[str, Any]]:
     """The decisions recorded in a run (for the summary)."""
-    rows = conn.execute(
-        """SELECT i.item_id, i.entity, i.record_key, e.actor, e.action, e.detail FROM sync.exception_event e
-           JOIN sync.exception_item i USING (item_id)
-           WHERE e.action IN ('decided', 'deferred') AND e.detail ->> 'run_key' = %s ORDER BY e.event_id""",
-        (run_key,),
-    ).fetchall()
+    rows = conn.execute(sqlfile.step(SQL, "decisions_of_run"), (run_key,)).fetchall()
     return [json.loads(json.dumps(dict(zip(("item", "entity", "key", "actor", "action", "detail"), r, strict=True)),
                                   default=str)) for r in rows]  # fmt: skip

@@ -18,7 +18,7 @@ import psycopg
 
 from expense_sync.chart.extract import columns
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from expense_sync.store import loads, runs, sqlfile
+from expense_sync.store import loads, sqlfile, watermarks
 
 TARGET = "ekuaibao"
 SQL = "chart/merge_expense_side"
@@ -56,12 +56,9 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
             items = loads.land(conn, cur, TARGET, "dimension_item", run_key, records, columns("dimension_item"))
             applied = sqlfile.run(conn, SQL, {"load_id": items["load_id"]}, only=["dimension_items"])
             counts[entity] = {"received": items["rows"], "changed": applied["dimension_items"]}
-            newest = conn.execute(
-                "SELECT max(raw->>'updateTime'), max(remote_updated_at) FROM staging.dimension_item WHERE load_id = %s",
-                (items["load_id"],),
-            ).fetchone()
+            newest = conn.execute(sqlfile.step(SQL, "newest_update"), (items["load_id"],)).fetchone()
             if newest[0]:
-                runs.set_watermark(conn, TARGET, stream, newest[1], cursor=newest[0], run_key=run_key)
+                watermarks.set_watermark(conn, TARGET, stream, newest[1], cursor=newest[0], run_key=run_key)
             loads.merged(conn, items["load_id"], TARGET, "dimension_item", None, run_key, keep=KEEP_LOADS)
         loads.merged(conn, fee_types["load_id"], TARGET, "fee_type", None, run_key, keep=KEEP_LOADS)
     return {"dimensions": dimensions, "counts": counts, "api": dict(hook.stats)}

@@ -17,7 +17,7 @@ from expense_sync import mapping
 from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import ChartKind
 from expense_sync.store import loads as staged
-from expense_sync.store import runs
+from expense_sync.store import watermarks
 
 # the ERP's chart kinds and the canonical entities they become, in merge order
 ENTITIES: dict[ChartKind, str] = {
@@ -39,7 +39,7 @@ def extract_chart(conn: psycopg.Connection, erp: ErpLedger, run_key: str, *, ful
     loads: dict[str, dict] = {}
     with conn.transaction(), conn.cursor() as cur:
         for kind, entity in ENTITIES.items():
-            since = None if full or not erp.supports_changed_since(kind) else runs.watermark(conn, system, entity)
+            since = None if full or not erp.supports_changed_since(kind) else watermarks.watermark(conn, system, entity)
             records = erp.chart(kind, since)
             landed = staged.land(conn, cur, system, entity, run_key, records, columns(entity))
             loads[entity] = {**landed, "full": since is None, "since": since.isoformat() if since else None}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.store import loads as staged
 from expense_sync.store import sqlfile
@@ -52,7 +53,7 @@ def merge_chart(conn: psycopg.Connection, loads: dict[str, dict], run_key: str) 
             )
             applied = sqlfile.run(conn, sql_name, params, only=STEPS)
             counts[entity] = {
-                "received": conn.execute(f"SELECT count(*) FROM {temp_table}").fetchone()[0],
+                "received": staged.count_rows(conn, temp_table),
                 "created": applied["insert_new"],
                 "updated": applied["update_existing"],
                 "deactivated": applied["deactivate_missing"],
@@ -61,7 +62,8 @@ def merge_chart(conn: psycopg.Connection, loads: dict[str, dict], run_key: str) 
                 "full": load["full"],
             }
             newest = conn.execute(
-                f"SELECT max(source_updated_at) FROM staging.{entity} WHERE load_id = %s", (load["load_id"],)
+                sqlfile.step("chart/merge", "newest_change").format(table=sql.Identifier("staging", entity)),
+                (load["load_id"],),
             ).fetchone()[0]
             staged.merged(conn, load["load_id"], system, entity, newest, run_key, keep=KEEP_LOADS)
     return counts

@@ -30,13 +30,14 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from expense_sync import mapping
 from expense_sync.chart import state
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
-from expense_sync.store import outbound, queue, runs
+from expense_sync.store import outbound, queue, sqlfile, watermarks
 from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
 
@@ -44,30 +45,12 @@ log = logging.getLogger(__name__)
 TARGET = "ekuaibao"
 BATCH = 100
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-TABLES = {"cost_center": ("mdm.cost_center", "cost_center_id"), "project": ("mdm.project", "project_id")}
-
-CANDIDATES = """
-WITH RECURSIVE tree AS (
-    SELECT r.code, 0 AS depth FROM {table} r
-     WHERE r.parent_code IS NULL OR NOT EXISTS (SELECT 1 FROM {table} p WHERE p.code = r.parent_code)
-    UNION ALL
-    SELECT c.code, t.depth + 1 FROM {table} c JOIN tree t ON c.parent_code = t.code WHERE t.depth < 100
-)
-SELECT c.{id} AS canonical_id, c.code, c.name, c.parent_code, c.active, c.updated_at,
-       COALESCE(t.depth, 0) AS depth, x.external_id AS remote_id, s.erp_hash, s.expense_hash,
-       o.state AS ledger_state, o.payload_hash
-FROM {table} c
-LEFT JOIN (SELECT code, max(depth) AS depth FROM tree GROUP BY code) t USING (code)
-LEFT JOIN mdm.crosswalk x ON x.entity = %(entity)s AND x.system = 'ekuaibao' AND x.canonical_id = c.{id}
-LEFT JOIN sync.chart_sync_state s ON s.entity = %(entity)s AND s.record_key = c.code
-LEFT JOIN sync.outbound o ON o.target_system = 'ekuaibao' AND o.entity = %(entity)s AND o.business_key = c.code
-WHERE (%(codes)s::text[] IS NULL OR c.code = ANY(%(codes)s::text[]))
-  AND (%(all)s OR c.updated_at > %(since)s OR s.record_key IS NULL
-       OR (o.business_key IS NOT NULL AND (o.state <> 'done' OR o.payload_hash IS NULL))
-       OR EXISTS (SELECT 1 FROM sync.expense_dimension_item i
-                   WHERE i.dimension_id = %(dimension)s AND i.code = c.code AND i.changed_at > %(expense_since)s))
-ORDER BY depth, c.code
-"""
+SQL = "chart/push"
+# the canonical table and its id column, per entity
+TABLES = {
+    "cost_center": {"table": sql.Identifier("mdm", "cost_center"), "id": sql.Identifier("cost_center_id")},
+    "project": {"table": sql.Identifier("mdm", "project"), "id": sql.Identifier("project_id")},
+}
 
 
 class DimensionPush:
@@ -92,12 +75,9 @@ class DimensionPush:
     def _push(self, entity: str, *, full: bool, codes: list[str] | None, force: bool) -> None:
         dimension = self.dimensions[entity]
         self._settle_in_doubt(entity, dimension)
-        since = runs.watermark(self.conn, TARGET, f"{entity}:push") or EPOCH
-        expense_since = runs.watermark(self.conn, TARGET, f"{entity}:reconcile") or EPOCH
-        expense_now = self.conn.execute(
-            "SELECT max(changed_at) FROM sync.expense_dimension_item WHERE dimension_id = %s", (dimension,)
-        ).fetchone()[0]
-        table, id_col = TABLES[entity]
+        since = watermarks.watermark(self.conn, TARGET, f"{entity}:push") or EPOCH
+        expense_since = watermarks.watermark(self.conn, TARGET, f"{entity}:reconcile") or EPOCH
+        expense_now = self.conn.execute(sqlfile.step(SQL, "newest_expense_change"), (dimension,)).fetchone()[0]
         params = {
             "entity": entity,
             "codes": codes,
@@ -107,7 +87,7 @@ class DimensionPush:
             "expense_since": expense_since,
         }
         with self.conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(CANDIDATES.format(table=table, id=id_col), params).fetchall()
+            rows = cur.execute(sqlfile.step(SQL, "candidates").format(**TABLES[entity]), params).fetchall()
         self._load_remote(entity, dimension, rows)
         by_depth: dict[int, list[dict]] = defaultdict(list)
         for row in rows:
@@ -121,9 +101,10 @@ class DimensionPush:
                 if rows:
                     newest = max(r["updated_at"] for r in rows)
                     if newest > since:
-                        runs.set_watermark(self.conn, TARGET, f"{entity}:push", newest, run_key=self.run_key)
+                        watermarks.set_watermark(self.conn, TARGET, f"{entity}:push", newest, run_key=self.run_key)
                 if expense_now is not None and expense_now > expense_since:
-                    runs.set_watermark(self.conn, TARGET, f"{entity}:reconcile", expense_now, run_key=self.run_key)
+                    stream = f"{entity}:reconcile"
+                    watermarks.set_watermark(self.conn, TARGET, stream, expense_now, run_key=self.run_key)
 
     def result(self) -> dict[str, Any]:
         return {entity: dict(c) for entity, c in self.counts.items()} | {"api_calls": self.hook.stats["calls"]}
@@ -131,19 +112,15 @@ class DimensionPush:
     # -- what 合思 holds --------------------------------------------------------------------------
     def _load_remote(self, entity: str, dimension: str, rows: list[dict]) -> None:
         """The crosswalk both ways, and 合思's items for these codes (as last read)."""
-        table, id_col = TABLES[entity]
         pairs = self.conn.execute(
-            f"SELECT c.code, x.external_id FROM mdm.crosswalk x JOIN {table} c ON c.{id_col} = x.canonical_id "
-            "WHERE x.entity = %s AND x.system = %s",
-            (entity, TARGET),
+            sqlfile.step(SQL, "crosswalk_pairs").format(**TABLES[entity]), (entity, TARGET)
         ).fetchall()
         self.remote_of: dict[str, str] = dict(pairs)
         self.code_of: dict[str, str] = {remote: code for code, remote in pairs}
         self.items: dict[str, list[dict]] = defaultdict(list)
         with self.conn.cursor(row_factory=dict_row) as cur:
             found = cur.execute(
-                "SELECT remote_id, code, name, parent_remote_id, active FROM sync.expense_dimension_item "
-                "WHERE dimension_id = %s AND code = ANY(%s)",
+                sqlfile.step(SQL, "items_of_codes"),
                 (dimension, [r["code"] for r in rows]),
             ).fetchall()
         for item in found:
@@ -345,8 +322,10 @@ class DimensionPush:
             self.remote_of[row["code"]] = remote
             self.code_of[remote] = row["code"]
         with conn.cursor() as cur:
-            cur.executemany(LINK, [(entity, row["canonical_id"], TARGET, remote) for row, remote, _ in done])
-            cur.executemany(state.SAVE, [(entity, row["code"], h, h, None, None) for row, _, h in done])
+            links = [(entity, row["canonical_id"], TARGET, remote) for row, remote, _ in done]
+            cur.executemany(sqlfile.step(SQL, "link"), links)
+            states = [(entity, row["code"], h, h, None, None) for row, _, h in done]
+            cur.executemany(sqlfile.step(state.SQL, "save"), states)
         queue.clear_records(
             conn, kind="conflict", system=TARGET, entity=entity, keys=[row["code"] for row, _, _ in done],
             run_key=self.run_key,
@@ -356,13 +335,13 @@ class DimensionPush:
     def _settle_in_doubt(self, entity: str, dimension: str) -> None:
         """Look up every write left 'sending' and record what 合思 holds (crosswalk included); the
         record is then compared again (its ledger hash is cleared)."""
-        table, id_col = TABLES[entity]
+        canonical_of = sqlfile.step(SQL, "canonical_id_of_code").format(**TABLES[entity])
 
         def record(conn: psycopg.Connection, outcomes: list[Outcome]) -> None:
             for outcome in outcomes:
-                canonical = conn.execute(f"SELECT {id_col} FROM {table} WHERE code = %s", (outcome.key,)).fetchone()
+                canonical = conn.execute(canonical_of, (outcome.key,)).fetchone()
                 if canonical:
-                    conn.execute(LINK, (entity, canonical[0], TARGET, outcome.remote_id))
+                    conn.execute(sqlfile.step(SQL, "link"), (entity, canonical[0], TARGET, outcome.remote_id))
                     self.counts[entity]["settled"] += 1
 
         settle(self.conn, replace(self._create_write(entity, dimension), record=record))
@@ -373,15 +352,9 @@ def pick(items: list[dict]) -> dict | None:
     return next((i for i in items if i.get("active")), items[0] if items else None)
 
 
-LINK = """INSERT INTO mdm.crosswalk (entity, canonical_id, system, external_id) VALUES (%s, %s, %s, %s)
-          ON CONFLICT (entity, canonical_id, system) DO UPDATE
-             SET external_id = EXCLUDED.external_id, updated_at = now()
-           WHERE mdm.crosswalk.external_id <> EXCLUDED.external_id"""
-
-
 def _link(conn: psycopg.Connection, entity: str, canonical_id: int, remote_id: str) -> None:
     with conn.transaction():
-        conn.execute(LINK, (entity, canonical_id, TARGET, remote_id))
+        conn.execute(sqlfile.step(SQL, "link"), (entity, canonical_id, TARGET, remote_id))
 
 
 def describe(erp: dict, expense: dict | None) -> str:
@@ -396,11 +369,7 @@ def describe(erp: dict, expense: dict | None) -> str:
 def reopen_if_changed(conn: psycopg.Connection, entity: str, key: str, reason: str, record: dict, run_key: str) -> None:
     """A deferred conflict whose values changed since is open again (and will be asked again)."""
     reopened = conn.execute(
-        """UPDATE sync.exception_item SET status = 'open'
-            WHERE kind = 'conflict' AND source_system = %s AND entity = %s AND record_key = %s AND reason_code = %s
-              AND status = 'deferred' AND ((record ->> 'erp_hash') IS DISTINCT FROM %s
-                                           OR (record ->> 'expense_hash') IS DISTINCT FROM %s)
-            RETURNING item_id""",
+        sqlfile.step(SQL, "reopen_if_changed"),
         (TARGET, entity, key, reason, record["erp_hash"], record["expense_hash"]),
     ).fetchall()
     for (item_id,) in reopened:

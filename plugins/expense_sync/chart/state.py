@@ -14,6 +14,10 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.store import sqlfile
+
+SQL = "chart/state"
+
 View = dict[str, Any]
 
 
@@ -39,17 +43,6 @@ def view_hash(view: View | None) -> str:
     return hashlib.sha256(json.dumps(view, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-SAVE = """INSERT INTO sync.chart_sync_state AS s
-                 (entity, record_key, erp_hash, expense_hash, decision, decision_item_id)
-          VALUES (%s, %s, %s, %s, %s, %s)
-          ON CONFLICT (entity, record_key) DO UPDATE
-             SET erp_hash = EXCLUDED.erp_hash, expense_hash = EXCLUDED.expense_hash, decision = EXCLUDED.decision,
-                 decision_item_id = EXCLUDED.decision_item_id, updated_at = now()
-           WHERE (s.erp_hash, s.expense_hash, s.decision, s.decision_item_id)
-                 IS DISTINCT FROM (EXCLUDED.erp_hash, EXCLUDED.expense_hash, EXCLUDED.decision,
-                                   EXCLUDED.decision_item_id)"""
-
-
 def save(
     conn: psycopg.Connection,
     entity: str,
@@ -61,4 +54,4 @@ def save(
     decision_item_id: int | None = None,
 ) -> None:
     """Record what both sides agreed on (written only when it changes)."""
-    conn.execute(SAVE, (entity, key, erp_hash, expense_hash, decision, decision_item_id))
+    conn.execute(sqlfile.step(SQL, "save"), (entity, key, erp_hash, expense_hash, decision, decision_item_id))

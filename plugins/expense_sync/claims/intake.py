@@ -46,7 +46,7 @@ from expense_sync.claims.parse import (
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorError, VendorRequestError
 from expense_sync.settings import INBOX_MAX_ATTEMPTS
-from expense_sync.store import inbox, queue, runs
+from expense_sync.store import inbox, queue, watermarks
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class Intake:
 
     def catch_up(self, since: dt.datetime | None = None) -> None:
         """Read documents changed since the watermark (or ``since``) and take the ones not yet held."""
-        mark = since or runs.watermark(self.conn, SYSTEM, STREAM)
+        mark = since or watermarks.watermark(self.conn, SYSTEM, STREAM)
         start = (mark - OVERLAP) if mark else dt.datetime.now(CHINA) - FIRST_LOOK_BACK
         newest = mark
         for page in self.hook.iter_documents(start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")):
@@ -176,7 +176,7 @@ class Intake:
                     continue  # never approved and never stored: nothing to do
                 self.take_or_queue(flow["id"])
         if newest and newest != mark:
-            runs.set_watermark(self.conn, SYSTEM, STREAM, newest, run_key=self.run_key)
+            watermarks.set_watermark(self.conn, SYSTEM, STREAM, newest, run_key=self.run_key)
 
     # -- one document -----------------------------------------------------------------------------
     def take_or_queue(self, flow_id: str) -> MalformedDocument | None:

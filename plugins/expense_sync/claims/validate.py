@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
@@ -116,24 +117,24 @@ def _validate_claims(
         params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES}
         sqlfile.run(conn, "claims/validate", params, only=["lines", "verdict"])
         for kind in ("quarantine", "conflict"):
-            table = f"(SELECT * FROM claim_check WHERE kind = '{kind}') checked"
             queue.queue_from(
                 conn,
                 kind=kind,
                 system=SYSTEM,
                 entity=ENTITY,
-                table=table,
+                table=sql.Identifier("claim_check"),
                 run_key=run_key,
                 key_col="claim_no",
                 record_col="record",
                 detail_col="detail",
+                kind_col="kind",
             )
             queue.resolve_cleared(
                 conn,
                 kind=kind,
                 system=SYSTEM,
                 entity=ENTITY,
-                table="claim_check",
+                table=sql.Identifier("claim_check"),
                 run_key=run_key,
                 key_col="claim_no",
                 full_snapshot=False,

@@ -17,7 +17,7 @@ import pendulum
 import psycopg
 
 from expense_sync.settings import VAR_FIRST_PERIOD
-from expense_sync.store import runs
+from expense_sync.store import watermarks
 
 TIMEZONE = "Asia/Shanghai"
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -51,10 +51,10 @@ def first_period(conn: psycopg.Connection, run_key: str) -> str:
         if not PERIOD.match(value):
             raise ValueError(f"Variable {VAR_FIRST_PERIOD}={value!r}: expected YYYY-MM")
         return value
-    recorded = runs.watermark(conn, SYSTEM, STREAM)
+    recorded = watermarks.watermark(conn, SYSTEM, STREAM)
     if recorded is None:
         period = previous_month(pendulum.now("UTC"))
         recorded = pendulum.datetime(int(period[:4]), int(period[5:7]), 1, tz=TIMEZONE)
         with conn.transaction():
-            runs.set_watermark(conn, SYSTEM, STREAM, recorded, run_key=run_key)
+            watermarks.set_watermark(conn, SYSTEM, STREAM, recorded, run_key=run_key)
     return pendulum.instance(recorded).in_timezone(TIMEZONE).strftime("%Y-%m")

@@ -27,7 +27,9 @@ import psycopg
 from expense_sync import mapping
 from expense_sync.hooks.paginate import dig
 from expense_sync.org.directory import DirectorySource
-from expense_sync.store import loads
+from expense_sync.store import loads, sqlfile
+
+SQL = "org/extract"
 
 ORG_COLUMNS = ("load_id", "source_key", "code", "name", "parent_key", "sort_order", "mapping_error", "raw")
 EMPLOYEE_COLUMNS = (
@@ -52,15 +54,7 @@ def _unlisted(
     """The departments the listing missed that the OA still has: every active canonical department
     of this OA not listed, and the parents those name, asked for one by one."""
     seen = {str(dig(dept, spec.key)) for dept in listed}
-    ask = [
-        key
-        for (key,) in conn.execute(
-            "SELECT c.external_id FROM mdm.crosswalk c JOIN mdm.org_unit u ON u.org_unit_id = c.canonical_id "
-            "WHERE c.entity = 'org_unit' AND c.system = %s AND u.active ORDER BY c.external_id DESC",
-            (hook.vendor,),
-        )
-        if key not in seen
-    ]
+    ask = [key for (key,) in conn.execute(sqlfile.step(SQL, "active_departments"), (hook.vendor,)) if key not in seen]
     found = []
     while ask:
         key = ask.pop()
@@ -99,7 +93,7 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
         emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
         for entity, landed in (("org_unit", org), ("employee", emp)):  # full listings: a field gone is drift
             loads.check_drift(conn, system, entity, landed["load_id"])
-        conn.execute("ANALYZE staging.org_unit, staging.employee")  # the merge plans its joins on these
+        conn.execute(sqlfile.step(SQL, "analyze_staging"))  # the merge plans its joins on these
     org_load, org_rows, emp_load, emp_rows = org["load_id"], org["rows"], emp["load_id"], emp["rows"]
     return {
         "system": system,

@@ -32,16 +32,8 @@ EFFECTS = {
     APPROVE: "the held departments and people are deactivated, in the middle platform and in 合思",
     KEEP: "nobody is deactivated; a later run that still misses them asks again",
 }
-ACTIVE = {
-    "org_unit": "SELECT count(*) FROM mdm.org_unit u JOIN mdm.crosswalk c ON c.entity = 'org_unit' "
-    "AND c.system = %s AND c.canonical_id = u.org_unit_id WHERE u.active",
-    "employee": "SELECT count(*) FROM mdm.employee m JOIN mdm.crosswalk c ON c.entity = 'employee' "
-    "AND c.system = %s AND c.canonical_id = m.employee_id WHERE m.active",
-}
-LEAVING = {"org_unit": "org_leaving", "employee": "emp_leaving"}
-OPEN_ITEM = """SELECT item_id, record, status FROM sync.exception_item
- WHERE kind = 'conflict' AND source_system = %s AND entity = %s AND record_key = %s AND reason_code = %s
-   AND status <> 'resolved'"""
+SQL = "org/guard"
+LEAVING = ("org_unit", "employee")  # staged in org_leaving and emp_leaving (include/sql/org/leaving.sql)
 
 
 def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float, run_key: str) -> dict[str, Any]:
@@ -50,13 +42,10 @@ def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float
     system = params["system"]
     sqlfile.run(conn, "org/leaving", params, only=["units", "employees"])
     leaving, active = {}, {}
-    for entity, table in LEAVING.items():
-        leaving[entity] = conn.execute(
-            f"SELECT COALESCE(array_agg(id ORDER BY key), '{{}}'), COALESCE(array_agg(key ORDER BY key), '{{}}'), "
-            f"count(*) FROM {table}"
-        ).fetchone()
-        active[entity] = conn.execute(ACTIVE[entity], (system,)).fetchone()[0]
-    held = conn.execute(OPEN_ITEM, (system, ENTITY, RECORD_KEY, REASON)).fetchone()
+    for entity in LEAVING:
+        leaving[entity] = conn.execute(sqlfile.step(SQL, f"leaving_{entity}")).fetchone()
+        active[entity] = conn.execute(sqlfile.step(SQL, f"active_{entity}"), (system,)).fetchone()[0]
+    held = conn.execute(sqlfile.step(SQL, "open_item"), (system, ENTITY, RECORD_KEY, REASON)).fetchone()
     too_many = any(leaving[e][2] > share * active[e] for e in LEAVING)
     if not too_many and not (held and any(n for *_, n in leaving.values())):
         if held:  # the OA lists everyone again: nothing left to decide
@@ -89,11 +78,7 @@ def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float
 def questions(conn: psycopg.Connection) -> dict[str, list]:
     """The held deactivations to ask about: item ids, and one question (subject, body) each."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT item_id, source_system, reason, record FROM sync.exception_item WHERE kind = 'conflict' "
-            "AND entity = %s AND reason_code = %s AND status <> 'resolved' ORDER BY item_id",
-            (ENTITY, REASON),
-        ).fetchall()
+        rows = cur.execute(sqlfile.step(SQL, "questions"), (ENTITY, REASON)).fetchall()
     return {"items": [r["item_id"] for r in rows], "questions": [_question(r) for r in rows]}
 
 
@@ -129,9 +114,7 @@ def apply_answers(
         actor, facts = respondent(answer)
         detail = {"option": option, "run_key": run_key, **facts}
         with conn.transaction():
-            status, record = conn.execute(
-                "SELECT status, record FROM sync.exception_item WHERE item_id = %s FOR UPDATE", (item_id,)
-            ).fetchone()
+            status, record = conn.execute(sqlfile.step(SQL, "take_item"), (item_id,)).fetchone()
             if status == "resolved":  # cleared meanwhile: the OA lists them again
                 queue.add_event(conn, item_id, actor, "answer_ignored", {**detail, "why": "already resolved"})
                 counts["ignored"] += 1

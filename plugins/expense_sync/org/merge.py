@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.org import guard
 from expense_sync.rules import EMAIL_RE, MOBILE_RE
 from expense_sync.settings import DEFAULT_ORG_MAX_DEACTIVATION
 from expense_sync.store import loads as staged
-from expense_sync.store import runs, sqlfile
+from expense_sync.store import sqlfile, watermarks
 
 STAGE = ["candidates", "index", "analyze", "orphans", "hold"]  # the SQL files' staging steps
 ANALYZE_AFTER = 1000  # rows inserted by one merge after which the canonical tables are re-analyzed
@@ -63,7 +64,7 @@ def merge_directory(
             if status in staged.REPEATS:  # a cleared task merging again: nothing left to do
                 counts[entity] = REPEATS[status]
                 continue
-            newest = runs.watermark(conn, system, entity)
+            newest = watermarks.watermark(conn, system, entity)
             if newest is not None and observed_at <= newest:
                 staged.supersede(conn, load_id)
                 counts[entity] = {"superseded": True}
@@ -85,9 +86,9 @@ def merge_directory(
             applied = sqlfile.run(conn, sql_name, params, only=apply_steps)
             applied |= sqlfile.run(conn, "org/leaving", params, only=[deactivate])
             if applied["insert_new"] > ANALYZE_AFTER:  # fresh statistics before the next merge plans its joins
-                conn.execute(f"ANALYZE mdm.{entity}, mdm.crosswalk")
+                conn.execute(sqlfile.step("org/merge", "analyze_canonical").format(table=sql.Identifier("mdm", entity)))
             counts[entity] = {
-                "received": conn.execute(f"SELECT count(*) FROM {temp_table}").fetchone()[0],
+                "received": staged.count_rows(conn, temp_table),
                 "created": applied["insert_new"],
                 "updated": applied["update_existing"],
                 "deactivated": applied[deactivate] + applied.get("deactivate_flagged", 0),

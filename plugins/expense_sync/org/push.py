@@ -25,13 +25,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from expense_sync import mapping
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.settings import MDM_CONN_ID
-from expense_sync.store import outbound, queue, runs
+from expense_sync.store import outbound, queue, sqlfile, watermarks
 from expense_sync.store.db import connect
 from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
@@ -42,42 +43,11 @@ BATCH = 100
 ANALYZE_FIRST = 2000  # new ledger rows after which (and after each doubling) the push re-analyzes
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-UNITS = """
-WITH RECURSIVE tree AS (
-    SELECT org_unit_id, 0 AS depth FROM mdm.org_unit WHERE parent_id IS NULL
-    UNION ALL
-    SELECT c.org_unit_id, t.depth + 1 FROM mdm.org_unit c JOIN tree t ON c.parent_id = t.org_unit_id
-)
-SELECT u.org_unit_id, u.code, u.name, u.sort_order, u.active, u.parent_id, t.depth, u.updated_at,
-       o.state, o.payload_hash, o.payload
-FROM mdm.org_unit u
-JOIN tree t USING (org_unit_id)
-LEFT JOIN sync.outbound o ON o.target_system = 'ekuaibao' AND o.entity = 'org_unit' AND o.business_key = u.code
-WHERE %(full)s OR u.updated_at > %(since)s OR o.business_key IS NULL OR o.state <> 'done'
-   OR o.payload_hash IS NULL
-ORDER BY t.depth, u.code
-"""
-
-EMPLOYEES = """
-SELECT e.employee_id, e.employee_no, e.name, e.email, e.mobile, e.org_unit_id, p.title AS position_title,
-       e.active, e.updated_at, o.state, o.payload_hash, o.payload
-FROM mdm.employee e
-LEFT JOIN mdm.position p USING (position_id)
-LEFT JOIN sync.outbound o ON o.target_system = 'ekuaibao' AND o.entity = 'employee'
-                          AND o.business_key = e.employee_no
-WHERE %(full)s OR e.updated_at > %(since)s OR o.business_key IS NULL OR o.state <> 'done'
-   OR o.payload_hash IS NULL
-ORDER BY e.employee_no
-"""
+SQL = "org/push"
 
 
 def _crosswalk(conn: psycopg.Connection, entity: str) -> dict[int, str]:
-    return dict(
-        conn.execute(
-            "SELECT canonical_id, external_id FROM mdm.crosswalk WHERE entity = %s AND system = %s",
-            (entity, TARGET),
-        ).fetchall()
-    )
+    return dict(conn.execute(sqlfile.step(SQL, "crosswalk"), (entity, TARGET)).fetchall())
 
 
 def _link(conn: psycopg.Connection, entity: str, pairs: Iterable[tuple[int, str]]) -> None:
@@ -85,10 +55,7 @@ def _link(conn: psycopg.Connection, entity: str, pairs: Iterable[tuple[int, str]
     pairs = list(pairs)
     if pairs:
         conn.execute(
-            """INSERT INTO mdm.crosswalk (entity, canonical_id, system, external_id)
-               SELECT %s, c, %s, r FROM unnest(%s::bigint[], %s::text[]) AS t(c, r)
-               ON CONFLICT (entity, canonical_id, system) DO UPDATE
-                  SET external_id = EXCLUDED.external_id, updated_at = now()""",
+            sqlfile.step(SQL, "link"),
             (entity, TARGET, [c for c, _ in pairs], [r for _, r in pairs]),
         )
 
@@ -193,7 +160,7 @@ class DirectoryPush:
         if due:
             # A first sync grows the ledger and the crosswalk from nothing faster than autovacuum
             # analyzes them; stale statistics would make every later batch hash the whole ledger.
-            self.db.execute("ANALYZE sync.outbound, mdm.crosswalk")
+            self.db.execute(sqlfile.step(SQL, "analyze_ledger"))
 
     def _find_units(self, keys: list[str]) -> dict[str, str]:
         """Enabled 合思 departments by code."""
@@ -226,13 +193,13 @@ class DirectoryPush:
     def _run(self) -> dict[str, Any]:
         corp = self.hook.corporation()
         self._resolve_in_doubt()
-        unit_since = runs.watermark(self.db, TARGET, "org_unit:push") or EPOCH
-        staff_since = runs.watermark(self.db, TARGET, "employee:push") or EPOCH
+        unit_since = watermarks.watermark(self.db, TARGET, "org_unit:push") or EPOCH
+        staff_since = watermarks.watermark(self.db, TARGET, "employee:push") or EPOCH
         with self.db.cursor(row_factory=dict_row) as cur:
-            units = cur.execute(UNITS, {"full": self.full, "since": unit_since}).fetchall()
+            units = cur.execute(sqlfile.step(SQL, "units"), {"full": self.full, "since": unit_since}).fetchall()
         self.unit_remote = _crosswalk(self.db, "org_unit")
         self.staff_remote = _crosswalk(self.db, "employee")
-        roots = self.db.execute("SELECT org_unit_id FROM mdm.org_unit WHERE parent_id IS NULL").fetchall()
+        roots = self.db.execute(sqlfile.step(SQL, "roots")).fetchall()
         if len(roots) != 1:
             raise RuntimeError(f"the org tree has {len(roots)} roots; refusing to push")
         root_id = roots[0][0]
@@ -241,30 +208,32 @@ class DirectoryPush:
         # flat however many candidates the first sync of a large company has.
         with self.db.cursor("push_staff", row_factory=dict_row, withhold=True) as cur:
             cur.itersize = 2000
-            cur.execute(EMPLOYEES, {"full": self.full, "since": staff_since})
+            cur.execute(sqlfile.step(SQL, "employees"), {"full": self.full, "since": staff_since})
             staff_watermark = self._push_staff(cur, workers=self.hook.settings.concurrency)
         self._disable_units([u for u in units if not u["active"] and u["org_unit_id"] != root_id])
 
         with self.db.transaction():
             if units:
-                runs.set_watermark(
+                watermarks.set_watermark(
                     self.db, TARGET, "org_unit:push", max(u["updated_at"] for u in units), run_key=self.run_key
                 )
             if staff_watermark:
-                runs.set_watermark(self.db, TARGET, "employee:push", staff_watermark, run_key=self.run_key)
+                watermarks.set_watermark(self.db, TARGET, "employee:push", staff_watermark, run_key=self.run_key)
         return {entity: dict(c) for entity, c in self.counts.items()} | {"api_calls": self.hook.stats["calls"]}
 
     # -- in doubt: writes whose outcome is unknown -------------------------------------------------
     def _resolve_in_doubt(self) -> None:
         """Look up every write left 'sending' by an earlier attempt and record what 合思 holds."""
-        for entity, table, column, find in (
-            ("org_unit", "mdm.org_unit", "code", self._find_units),
-            ("employee", "mdm.employee", "employee_no", self._find_staff),
+        for entity, column, find in (
+            ("org_unit", "code", self._find_units),
+            ("employee", "employee_no", self._find_staff),
         ):
+            ids_by_key = sqlfile.step(SQL, "ids_by_key").format(
+                key=sql.Identifier(column), id=sql.Identifier(f"{entity}_id"), table=sql.Identifier("mdm", entity)
+            )
 
-            def record(conn: psycopg.Connection, outcomes: list[Outcome], entity=entity, table=table, column=column):
-                ids = dict(conn.execute(f"SELECT {column}, {entity}_id FROM {table} WHERE {column} = ANY(%s)",
-                                        ([o.key for o in outcomes],)).fetchall())  # fmt: skip
+            def record(conn: psycopg.Connection, outcomes: list[Outcome], entity=entity, ids_by_key=ids_by_key):
+                ids = dict(conn.execute(ids_by_key, ([o.key for o in outcomes],)).fetchall())
                 _link(conn, entity, [(ids[o.key], o.remote_id) for o in outcomes if o.key in ids])
 
             adopted = settle(self.db, Write(TARGET, entity, send=_no_send, lookup=find, record=record))

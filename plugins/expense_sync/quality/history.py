@@ -7,6 +7,8 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.store import sqlfile
+
 
 def record_results(
     conn: psycopg.Connection, run_key: str, checkpoint: str, suites: list[dict[str, Any]], failures: list[Any]
@@ -17,8 +19,7 @@ def record_results(
     for suite in rows:
         own = [f for f in failures if not isinstance(f, dict) or f.get("suite") in (suite["suite"], None)]
         conn.execute(
-            """INSERT INTO quality.check_result (run_key, checkpoint, suite, success, evaluated, failed, failures)
-               VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)""",
+            sqlfile.step("quality/history", "record_result"),
             (
                 run_key,
                 checkpoint,

@@ -6,8 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.settings import MDM_CONN_ID
+from expense_sync.store import sqlfile
 
 
 def connect(conn_id: str = MDM_CONN_ID) -> psycopg.Connection:
@@ -40,9 +42,15 @@ def sqlalchemy_url(conn_id: str = MDM_CONN_ID) -> str:
 
 
 def copy_rows(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """``COPY table (columns) FROM STDIN`` the rows; returns how many were written."""
+    """``COPY table (columns) FROM STDIN`` the rows; returns how many were written.
+
+    ``table`` is a table name (``schema.table`` or a temporary table's name), quoted as identifiers.
+    """
+    statement = sqlfile.step("store/db", "copy_in").format(
+        table=sql.Identifier(*table.split(".")), columns=sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
     count = 0
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
             count += 1

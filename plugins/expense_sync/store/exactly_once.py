@@ -32,7 +32,7 @@ import psycopg
 
 from expense_sync import boundaries
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
-from expense_sync.store import outbound
+from expense_sync.store import outbound, sqlfile
 from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,7 @@ def settle(conn: psycopg.Connection, write: Write) -> list[Outcome]:
 
 def _ledger(conn: psycopg.Connection, write: Write, keys: list[str]) -> dict[str, tuple[str, str | None, str | None]]:
     rows = conn.execute(
-        """SELECT business_key, state, payload_hash, remote_id FROM sync.outbound
-            WHERE target_system = %s AND entity = %s AND business_key = ANY(%s)""",
+        sqlfile.step("store/outbound", "ledger_of_keys"),
         (write.target, write.entity, keys),
     ).fetchall()
     return {key: (state, payload_hash, remote_id) for key, state, payload_hash, remote_id in rows}
@@ -200,7 +199,7 @@ def _record(conn: psycopg.Connection, write: Write, outcomes: list[Outcome]) -> 
     with conn.transaction():
         # Committed asynchronously: a lost commit leaves the ledger 'sending', which the next attempt
         # settles like a crash after the call (a create is looked up, an overwrite sent again).
-        conn.execute("SET LOCAL synchronous_commit = off")
+        conn.execute(sqlfile.step("store/outbound", "commit_asynchronously"))
         for verified in (True, False):
             done = [(o.key, o.remote_id) for o in outcomes if o.verified is verified]
             outbound.mark_done(conn, write.target, write.entity, done, verified=verified)

@@ -24,17 +24,9 @@ from typing import Any
 import psycopg
 
 from expense_sync.settings import INBOX_MAX_ATTEMPTS
+from expense_sync.store import sqlfile
 
-INSERT_SQL = """INSERT INTO sync.event_inbox (source, dedup_key, event_type, subject, headers, payload)
-VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb)
-ON CONFLICT (source, dedup_key) DO NOTHING
-RETURNING event_id"""
-CLAIM_SQL = """SELECT event_id, source, dedup_key, event_type, subject, payload, attempts, received_at
-  FROM sync.event_inbox
- WHERE status = 'new' AND (%(sources)s::text[] IS NULL OR source = ANY(%(sources)s::text[]))
- ORDER BY event_id
- LIMIT %(limit)s
-   FOR UPDATE SKIP LOCKED"""
+SQL = "store/inbox"
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ def insert(conn: psycopg.Connection, event: InboundEvent) -> int | None:
     this returns (no BEGIN/COMMIT round trips on the receiver's hot path).
     """
     row = conn.execute(
-        INSERT_SQL,
+        sqlfile.step(SQL, "insert"),
         (
             event.source,
             event.dedup_key,
@@ -90,15 +82,13 @@ def claim(conn: psycopg.Connection, *, limit: int = 100, sources: list[str] | No
     """
     if not conn.info.transaction_status:
         raise RuntimeError("inbox.claim needs an open transaction (with conn.transaction(): ...)")
-    rows = conn.execute(CLAIM_SQL, {"sources": sources, "limit": limit}).fetchall()
+    rows = conn.execute(sqlfile.step(SQL, "claim"), {"sources": sources, "limit": limit}).fetchall()
     return [InboxEvent(*row) for row in rows]
 
 
 def _finish(conn: psycopg.Connection, event_ids: list[int], status: str, note: str | None) -> int:
     cur = conn.execute(
-        """UPDATE sync.event_inbox
-              SET status = %s, attempts = attempts + 1, last_error = %s, processed_at = now()
-            WHERE event_id = ANY(%s) AND status = 'new'""",
+        sqlfile.step(SQL, "finish"),
         (status, note, event_ids),
     )
     return cur.rowcount
@@ -119,12 +109,7 @@ def record_failure(
 ) -> str:
     """Count a failed attempt; the event stays ``new`` until ``max_attempts``. Returns the new status."""
     row = conn.execute(
-        """UPDATE sync.event_inbox
-              SET attempts = attempts + 1, last_error = %(error)s,
-                  status = CASE WHEN attempts + 1 >= %(max)s THEN 'failed' ELSE 'new' END,
-                  processed_at = CASE WHEN attempts + 1 >= %(max)s THEN now() END
-            WHERE event_id = %(id)s AND status = 'new'
-        RETURNING status""",
+        sqlfile.step(SQL, "record_failure"),
         {"error": error, "max": max_attempts, "id": event_id},
     ).fetchone()
     if row is None:
@@ -135,8 +120,7 @@ def record_failure(
 def replay(conn: psycopg.Connection, event_ids: list[int]) -> int:
     """Put failed events back in the queue (after a fix); their attempt count starts again."""
     cur = conn.execute(
-        """UPDATE sync.event_inbox SET status = 'new', attempts = 0, processed_at = NULL
-            WHERE event_id = ANY(%s) AND status = 'failed'""",
+        sqlfile.step(SQL, "replay"),
         (event_ids,),
     )
     return cur.rowcount

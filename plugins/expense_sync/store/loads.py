@@ -21,11 +21,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync import mapping
-from expense_sync.store import queue, runs, sqlfile
+from expense_sync.store import queue, sqlfile, watermarks
 from expense_sync.store.db import copy_rows
 
+SQL = "store/loads"
 REPEATS = ("merged", "superseded")  # a load in one of these states has nothing left to merge
 
 
@@ -70,15 +72,12 @@ def land(
     """Land one entity's records as a new load in ``staging.<entity>``; returns its id and row count.
     Call it inside the extraction's transaction."""
     load_id = conn.execute(
-        "INSERT INTO sync.load (source_system, entity, run_key, extracted_at) VALUES (%s, %s, %s, %s) "
-        "RETURNING load_id",
+        sqlfile.step(SQL, "new_load"),
         (system, entity, run_key, extracted_at or dt.datetime.now(dt.UTC)),
     ).fetchone()[0]
     spec = mapping.load(system, entity)
     rows = copy_rows(cur, f"staging.{entity}", columns, staging_rows(load_id, spec, records, columns))
-    conn.execute(
-        "UPDATE sync.load SET status = 'landed', landed_at = now(), row_count = %s WHERE load_id = %s", (rows, load_id)
-    )
+    conn.execute(sqlfile.step(SQL, "mark_landed"), (rows, load_id))
     return {"load_id": load_id, "rows": rows}
 
 
@@ -90,17 +89,12 @@ def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int
     """Raise :class:`SchemaDrift` if a field the mapping reads, carried by the last merged load, is in
     no record of ``load_id`` (a renamed or removed field: merged, it would blank the field for
     everyone). For full listings only: a delta may lack an optional field by chance."""
-    previous = conn.execute(
-        "SELECT max(load_id) FROM sync.load WHERE source_system = %s AND entity = %s AND status = 'merged' "
-        "AND load_id < %s",
-        (system, entity, load_id),
-    ).fetchone()[0]
+    previous = conn.execute(sqlfile.step(SQL, "previous_merged"), (system, entity, load_id)).fetchone()[0]
     if previous is None:
         return
     found = dict(
         conn.execute(
-            f"SELECT load_id, array_agg(DISTINCT k) FROM staging.{entity}, jsonb_object_keys(raw) AS k "
-            "WHERE load_id = ANY(%s) GROUP BY load_id",
+            sqlfile.step(SQL, "fields_per_load").format(table=sql.Identifier("staging", entity)),
             ([previous, load_id],),
         ).fetchall()
     )
@@ -119,9 +113,7 @@ def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int
 def merging(conn: psycopg.Connection, load_id: int) -> tuple[str, dt.datetime, str]:
     """Take a load for merging (inside the merge's transaction): its source system, extraction time
     and status. The status is ``landed``, or one of :data:`REPEATS` (nothing to do); else it raises."""
-    system, extracted_at, status = conn.execute(
-        "SELECT source_system, extracted_at, status FROM sync.load WHERE load_id = %s FOR UPDATE", (load_id,)
-    ).fetchone()
+    system, extracted_at, status = conn.execute(sqlfile.step(SQL, "take_for_merge"), (load_id,)).fetchone()
     if status != "landed" and status not in REPEATS:
         raise RuntimeError(f"load {load_id} is {status}, not landed")
     return system, extracted_at, status
@@ -129,7 +121,7 @@ def merging(conn: psycopg.Connection, load_id: int) -> tuple[str, dt.datetime, s
 
 def supersede(conn: psycopg.Connection, load_id: int) -> None:
     """An extraction older than one merged already: never merged (the newest word wins)."""
-    conn.execute("UPDATE sync.load SET status = 'superseded' WHERE load_id = %s", (load_id,))
+    conn.execute(sqlfile.step(SQL, "supersede"), (load_id,))
 
 
 def quarantine(
@@ -147,15 +139,16 @@ def quarantine(
     clear the items whose problem is gone; returns (queued, cleared)."""
     sqlfile.run(conn, sql_name, params, only=stage)
     system = params["system"]
+    table = sql.Identifier(temp_table)
     queued = queue.queue_from(
-        conn, kind="quarantine", system=system, entity=entity, table=temp_table, run_key=run_key, detail_col="detail"
+        conn, kind="quarantine", system=system, entity=entity, table=table, run_key=run_key, detail_col="detail"
     )
     cleared = queue.resolve_cleared(
         conn,
         kind="quarantine",
         system=system,
         entity=entity,
-        table=temp_table,
+        table=table,
         run_key=run_key,
         full_snapshot=full_snapshot,
     )
@@ -173,19 +166,18 @@ def merged(
     keep: int,
 ) -> None:
     """Mark the load merged, advance the watermark (never backwards) and prune old staging."""
-    conn.execute("UPDATE sync.load SET status = 'merged', merged_at = now() WHERE load_id = %s", (load_id,))
-    previous = runs.watermark(conn, system, entity)
+    conn.execute(sqlfile.step(SQL, "mark_merged"), (load_id,))
+    previous = watermarks.watermark(conn, system, entity)
     if watermark is not None and (previous is None or watermark > previous):
-        runs.set_watermark(conn, system, entity, watermark, run_key=run_key, load_id=load_id)
+        watermarks.set_watermark(conn, system, entity, watermark, run_key=run_key, load_id=load_id)
     prune(conn, system, entity, keep=keep)
 
 
 def prune(conn: psycopg.Connection, system: str, entity: str, *, keep: int) -> None:
     """Drop staged loads older than the last ``keep`` merged ones (their rows cascade)."""
-    conn.execute(
-        """DELETE FROM sync.load WHERE source_system = %s AND entity = %s AND load_id < (
-               SELECT min(load_id) FROM (SELECT load_id FROM sync.load
-                                          WHERE source_system = %s AND entity = %s AND status = 'merged'
-                                          ORDER BY load_id DESC LIMIT %s) newest)""",
-        (system, entity, system, entity, keep),
-    )
+    conn.execute(sqlfile.step(SQL, "prune"), (system, entity, system, entity, keep))
+
+
+def count_rows(conn: psycopg.Connection, table: str) -> int:
+    """The number of rows of a (temporary) table, by name."""
+    return int(conn.execute(sqlfile.step(SQL, "count_rows").format(table=sql.Identifier(table))).fetchone()[0])

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+from expense_sync.store import sqlfile
+
 DEFAULT_WAIT = "15min"  # a vendor call under retry may take minutes; a stuck holder fails the waiter loudly
 
 
@@ -40,11 +42,11 @@ def held(conn: psycopg.Connection, keys: str | Iterable[str], *, wait: str = DEF
     try:
         for lid in ids:
             with conn.transaction():
-                conn.execute("SELECT set_config('lock_timeout', %s, true)", (wait,))
-                conn.execute("SELECT pg_advisory_lock(%s)", (lid,))
+                conn.execute(sqlfile.step("store/locks", "set_lock_timeout"), (wait,))
+                conn.execute(sqlfile.step("store/locks", "lock"), (lid,))
             taken.append(lid)
         yield
     finally:
         for lid in reversed(taken):
             with contextlib.suppress(psycopg.Error):  # a lost connection has released it already
-                conn.execute("SELECT pg_advisory_unlock(%s)", (lid,))
+                conn.execute(sqlfile.step("store/locks", "unlock"), (lid,))

@@ -18,8 +18,10 @@ from pathlib import Path
 import psycopg
 
 from expense_sync.settings import MIGRATIONS_DIR
+from expense_sync.store import sqlfile
 
 log = logging.getLogger(__name__)
+SQL = "store/migrate"
 LOCK_KEY = 8_734_201  # pg_advisory_xact_lock key for migrations
 FILE_PATTERN = re.compile(r"^V(\d{4})__([a-z0-9_]+)\.sql$")
 
@@ -57,13 +59,9 @@ def migrate(conn: psycopg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str
     migrations = discover(folder)
     applied_now = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-        conn.execute(
-            """CREATE TABLE IF NOT EXISTS public.expense_sync_migration (
-                   version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        applied = dict(conn.execute("SELECT version, checksum FROM public.expense_sync_migration").fetchall())
+        conn.execute(sqlfile.step(SQL, "lock"), (LOCK_KEY,))
+        conn.execute(sqlfile.step(SQL, "create_table"))
+        applied = dict(conn.execute(sqlfile.step(SQL, "applied")).fetchall())
         for migration in migrations:
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
@@ -73,10 +71,7 @@ def migrate(conn: psycopg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str
                     )
                 continue
             conn.execute(migration.sql)
-            conn.execute(
-                "INSERT INTO public.expense_sync_migration (version, name, checksum) VALUES (%s, %s, %s)",
-                (migration.version, migration.name, migration.checksum),
-            )
+            conn.execute(sqlfile.step(SQL, "record_applied"), (migration.version, migration.name, migration.checksum))
             applied_now.append(migration.version)
             log.info("applied migration V%s %s", migration.version, migration.name)
     return applied_now

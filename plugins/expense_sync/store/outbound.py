@@ -23,6 +23,10 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.store import sqlfile
+
+SQL = "store/outbound"
+
 
 def state_hash(state: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
@@ -43,13 +47,7 @@ def mark_sending(
     )
     with conn.transaction():
         conn.execute(
-            """INSERT INTO sync.outbound AS o (target_system, entity, business_key, payload, payload_hash, state,
-                                               attempts, run_key)
-               SELECT %s, %s, e ->> 'k', e -> 'p', e ->> 'h', 'sending', 1, %s FROM jsonb_array_elements(%s::jsonb) e
-               ON CONFLICT (target_system, entity, business_key) DO UPDATE
-                  SET payload = EXCLUDED.payload, payload_hash = EXCLUDED.payload_hash, state = 'sending',
-                      attempts = o.attempts + 1, run_key = EXCLUDED.run_key, last_error = NULL,
-                      updated_at = now()""",
+            sqlfile.step(SQL, "mark_sending"),
             (target, entity, run_key, rows),
         )
 
@@ -71,10 +69,7 @@ def mark_done(
     if not items:
         return
     conn.execute(
-        """UPDATE sync.outbound o SET state = 'done', remote_id = COALESCE(t.r, o.remote_id), last_error = NULL,
-                  payload_hash = CASE WHEN %s THEN o.payload_hash END, updated_at = now()
-             FROM unnest(%s::text[], %s::text[]) AS t(k, r)
-            WHERE o.target_system = %s AND o.entity = %s AND o.business_key = t.k""",
+        sqlfile.step(SQL, "mark_done"),
         (verified, [k for k, _ in items], [r for _, r in items], target, entity),
     )
 
@@ -106,8 +101,7 @@ def mark_failed(
     """Record a refusal (``failed``) or a rule that blocks the write for now (``blocked``); commits."""
     with conn.transaction():
         conn.execute(
-            """UPDATE sync.outbound SET state = %s, last_error = %s, updated_at = now()
-                WHERE target_system = %s AND entity = %s AND business_key = %s""",
+            sqlfile.step(SQL, "mark_failed"),
             (state, error[:2000], target, entity, key),
         )
 
@@ -115,7 +109,6 @@ def mark_failed(
 def in_doubt(conn: psycopg.Connection, target: str, entity: str) -> list[tuple[str, dict | None, str | None]]:
     """Rows whose last write has an unknown outcome: (business key, intended state, remote id)."""
     return conn.execute(
-        """SELECT business_key, payload, remote_id FROM sync.outbound
-            WHERE target_system = %s AND entity = %s AND state = 'sending' ORDER BY business_key""",
+        sqlfile.step(SQL, "in_doubt"),
         (target, entity),
     ).fetchall()

@@ -4,8 +4,8 @@ Items are keyed by (kind, source system, entity, record key, reason code); while
 seeing the same problem again only bumps ``last_seen_at`` and ``occurrences``. Every state change
 appends a row to ``sync.exception_event`` (who, when, what), which is what auditors read.
 
-The functions here are set-based: callers stage candidate rows in a (temporary) table and the
-queue is updated from it in one statement each.
+The functions here are set-based: callers stage candidate rows in a (temporary) table, named by a
+:class:`psycopg.sql.Identifier`, and the queue is updated from it in one statement each.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from expense_sync.store import sqlfile
+
+SQL = "store/queue"
 SYSTEM_ACTOR = "system"
 
 # Human texts of the reason codes (the queue keeps both).
@@ -78,65 +81,38 @@ def queue_from(
     kind: str,
     system: str,
     entity: str,
-    table: str,
+    table: sql.Identifier,
     run_key: str | None,
     key_col: str = "source_key",
     reason_col: str = "reason",
     record_col: str = "raw",
     detail_col: str | None = None,
+    kind_col: str | None = None,
 ) -> int:
-    """Open (or see again) an item for every row of ``table`` whose ``reason_col`` is set.
+    """Open (or see again) an item for every row of ``table`` whose ``reason_col`` is set (and, with
+    ``kind_col``, whose ``kind_col`` is ``kind``).
 
     Returns the number of rows with a problem. New items get a ``queued`` event.
     """
-    detail = sql.SQL("NULL") if detail_col is None else sql.Identifier(detail_col)
-    query = sql.SQL(
-        """
-        WITH problems AS (
-            SELECT {key}::text AS record_key, {reason} AS reason_code, {record}::jsonb AS record,
-                   {detail}::text AS detail
-            FROM {table} WHERE {reason} IS NOT NULL
-        ), upserted AS (
-            INSERT INTO sync.exception_item AS q
-                (kind, source_system, entity, record_key, reason_code, reason, record, first_run_key, last_run_key)
-            SELECT %(kind)s, %(system)s, %(entity)s, p.record_key, p.reason_code,
-                   COALESCE(%(reasons)s::jsonb ->> p.reason_code, p.reason_code)
-                       || COALESCE(': ' || p.detail, ''),
-                   p.record, %(run_key)s, %(run_key)s
-            FROM problems p
-            ON CONFLICT (kind, source_system, entity, record_key, reason_code) WHERE status <> 'resolved'
-            DO UPDATE SET last_seen_at = now(), occurrences = q.occurrences + 1, record = EXCLUDED.record,
-                          reason = EXCLUDED.reason, last_run_key = EXCLUDED.last_run_key
-            RETURNING q.item_id, (q.xmax = 0) AS inserted, q.reason_code
-        )
-        INSERT INTO sync.exception_event (item_id, actor, action, detail)
-        SELECT item_id, %(actor)s, 'queued', jsonb_build_object('run_key', %(run_key)s::text,
-                                                                  'reason_code', reason_code)
-        FROM upserted WHERE inserted
-        """
-    ).format(
-        key=sql.Identifier(key_col),
-        reason=sql.Identifier(reason_col),
-        record=sql.Identifier(record_col),
-        detail=detail,
-        table=sql.SQL(table),
-    )
-    conn.execute(
-        query,
-        {
-            "kind": kind,
-            "system": system,
-            "entity": entity,
-            "run_key": run_key,
-            "reasons": json.dumps(REASONS),
-            "actor": SYSTEM_ACTOR,
-        },
-    )
-    count = conn.execute(
-        sql.SQL("SELECT count(*) FROM {table} WHERE {reason} IS NOT NULL").format(
-            table=sql.SQL(table), reason=sql.Identifier(reason_col)
-        )
-    ).fetchone()[0]
+    names = {
+        "table": table,
+        "key": sql.Identifier(key_col),
+        "reason": sql.Identifier(reason_col),
+        "record": sql.Identifier(record_col),
+        "detail": sql.Literal(None) if detail_col is None else sql.Identifier(detail_col),
+        "kind_col": sql.Literal(None) if kind_col is None else sql.Identifier(kind_col),
+    }
+    params = {
+        "kind": kind,
+        "system": system,
+        "entity": entity,
+        "run_key": run_key,
+        "reasons": json.dumps(REASONS),
+        "actor": SYSTEM_ACTOR,
+        "by_kind": kind_col is not None,
+    }
+    conn.execute(sqlfile.step(SQL, "queue_from").format(**names), params)
+    count = conn.execute(sqlfile.step(SQL, "count_problems").format(**names), params).fetchone()[0]
     return int(count)
 
 
@@ -146,7 +122,7 @@ def resolve_cleared(
     kind: str,
     system: str,
     entity: str,
-    table: str,
+    table: sql.Identifier,
     run_key: str | None,
     key_col: str = "source_key",
     reason_col: str = "reason",
@@ -159,32 +135,9 @@ def resolve_cleared(
     ``table`` holds the vendor's full snapshot, when the record is not there at all (it was
     deleted at the source). ``reason_codes`` limits which items this check may clear.
     """
-    gone = (
-        sql.SQL("OR NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key}::text = q.record_key)").format(
-            table=sql.SQL(table), key=sql.Identifier(key_col)
-        )
-        if full_snapshot
-        else sql.SQL("")
+    query = sqlfile.step(SQL, "resolve_cleared").format(
+        table=table, key=sql.Identifier(key_col), reason=sql.Identifier(reason_col)
     )
-    query = sql.SQL(
-        """
-        WITH cleared AS (
-            UPDATE sync.exception_item q
-               SET status = 'resolved', decision = 'auto_cleared', decided_by = %(actor)s, decided_at = now()
-             WHERE q.kind = %(kind)s AND q.source_system = %(system)s AND q.entity = %(entity)s
-               AND q.status <> 'resolved'
-               AND (%(codes)s::text[] IS NULL OR q.reason_code = ANY(%(codes)s::text[]))
-               AND (EXISTS (SELECT 1 FROM {table} t
-                             WHERE t.{key}::text = q.record_key
-                               AND t.{reason} IS DISTINCT FROM q.reason_code)
-                    {gone})
-            RETURNING q.item_id
-        )
-        INSERT INTO sync.exception_event (item_id, actor, action, detail)
-        SELECT item_id, %(actor)s, 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text)
-        FROM cleared
-        """
-    ).format(table=sql.SQL(table), key=sql.Identifier(key_col), reason=sql.Identifier(reason_col), gone=gone)
     cur = conn.execute(
         query,
         {
@@ -194,6 +147,7 @@ def resolve_cleared(
             "run_key": run_key,
             "actor": SYSTEM_ACTOR,
             "codes": reason_codes,
+            "full_snapshot": full_snapshot,
         },
     )
     return cur.rowcount
@@ -214,20 +168,12 @@ def open_item(
     """Open (or see again) one item; returns its id."""
     reason = REASONS.get(reason_code, reason_code) + (f": {detail}" if detail else "")
     row = conn.execute(
-        """
-        INSERT INTO sync.exception_item AS q
-            (kind, source_system, entity, record_key, reason_code, reason, record, first_run_key, last_run_key)
-        VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
-        ON CONFLICT (kind, source_system, entity, record_key, reason_code) WHERE status <> 'resolved'
-        DO UPDATE SET last_seen_at = now(), occurrences = q.occurrences + 1, reason = EXCLUDED.reason,
-                      record = EXCLUDED.record, last_run_key = EXCLUDED.last_run_key
-        RETURNING item_id, (xmax = 0)
-        """,
+        sqlfile.step(SQL, "open_item"),
         (kind, system, entity, record_key, reason_code, reason, json.dumps(record, default=str), run_key, run_key),
     ).fetchone()
     if row[1]:
         conn.execute(
-            "INSERT INTO sync.exception_event (item_id, actor, action, detail) VALUES (%s, %s, 'queued', %s)",
+            sqlfile.step(SQL, "queued_event"),
             (row[0], SYSTEM_ACTOR, json.dumps({"run_key": run_key, "reason_code": reason_code})),
         )
     return int(row[0])
@@ -247,9 +193,7 @@ def resolve_item(
     """Close one item with a decision, recording who decided and when (``at``, default now);
     returns whether it was still open."""
     cur = conn.execute(
-        """UPDATE sync.exception_item SET status = 'resolved', decision = %s, decided_by = %s,
-                  decided_at = COALESCE(%s, now())
-           WHERE item_id = %s AND status <> 'resolved'""",
+        sqlfile.step(SQL, "resolve_item"),
         (decision, actor, at, item_id),
     )
     if cur.rowcount:
@@ -259,9 +203,7 @@ def resolve_item(
 
 def defer_item(conn: psycopg.Connection, item_id: int, *, actor: str, detail: dict[str, Any] | None = None) -> bool:
     """Leave one item undecided for now (status ``deferred``), recording who deferred it and when."""
-    cur = conn.execute(
-        "UPDATE sync.exception_item SET status = 'deferred' WHERE item_id = %s AND status <> 'resolved'", (item_id,)
-    )
+    cur = conn.execute(sqlfile.step(SQL, "defer_item"), (item_id,))
     if cur.rowcount:
         add_event(conn, item_id, actor, "deferred", detail or {})
     return bool(cur.rowcount)
@@ -270,7 +212,7 @@ def defer_item(conn: psycopg.Connection, item_id: int, *, actor: str, detail: di
 def add_event(conn: psycopg.Connection, item_id: int, actor: str, action: str, detail: dict[str, Any]) -> None:
     """Append one entry to an item's history."""
     conn.execute(
-        "INSERT INTO sync.exception_event (item_id, actor, action, detail) VALUES (%s, %s, %s, %s)",
+        sqlfile.step(SQL, "add_event"),
         (item_id, actor, action, json.dumps(detail, ensure_ascii=False, default=str)),
     )
 
@@ -290,18 +232,7 @@ def clear_records(
     if not keys:
         return 0
     cur = conn.execute(
-        """
-        WITH cleared AS (
-            UPDATE sync.exception_item
-               SET status = 'resolved', decision = 'auto_cleared', decided_by = %(actor)s, decided_at = now()
-             WHERE kind = %(kind)s AND source_system = %(system)s AND entity = %(entity)s
-               AND status <> 'resolved' AND record_key = ANY(%(keys)s)
-               AND (%(codes)s::text[] IS NULL OR reason_code = ANY(%(codes)s::text[]))
-            RETURNING item_id
-        )
-        INSERT INTO sync.exception_event (item_id, actor, action, detail)
-        SELECT item_id, %(actor)s, 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text) FROM cleared
-        """,
+        sqlfile.step(SQL, "clear_records"),
         {
             "actor": SYSTEM_ACTOR,
             "kind": kind,

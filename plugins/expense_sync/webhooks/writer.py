@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from expense_sync.store import inbox, queue
+from expense_sync.store import inbox, queue, sqlfile
 from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks.errors import Rejected
 
@@ -43,7 +43,7 @@ def connect_mdm(statement_timeout: float) -> psycopg.Connection:
 
     conn = connect()
     conn.execute(
-        "SELECT set_config('statement_timeout', %s, false), set_config('application_name', %s, false)",
+        sqlfile.step("webhooks/writer", "configure_session"),
         (f"{int(statement_timeout * 1000)}ms", APPLICATION_NAME),
     )
     return conn

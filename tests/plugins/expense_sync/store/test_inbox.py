@@ -7,8 +7,9 @@ import os
 
 import psycopg
 import pytest
+from psycopg import sql
 
-from expense_sync.store import inbox
+from expense_sync.store import inbox, sqlfile
 from expense_sync.store.inbox import InboundEvent
 
 
@@ -112,5 +113,6 @@ def test_the_claim_query_can_use_the_queue_index(mdm, sources):
         inbox.insert(mdm, _event(n))
     with mdm.transaction():
         mdm.execute("SET LOCAL enable_seqscan = off")
-        plan = mdm.execute("EXPLAIN " + inbox.CLAIM_SQL, {"sources": sources, "limit": 100}).fetchall()
+        claim = sql.SQL("EXPLAIN ") + sqlfile.step(inbox.SQL, "claim")
+        plan = mdm.execute(claim, {"sources": sources, "limit": 100}).fetchall()
     assert "event_inbox_new" in "\n".join(line for (line,) in plan)

@@ -1,0 +1,4 @@
+-- The org merge's housekeeping.
+
+-- step: analyze_canonical
+ANALYZE {table}, mdm.crosswalk;

@@ -1,0 +1,4 @@
+-- Set-based loading helpers.
+
+-- step: copy_in
+COPY {table} ({columns}) FROM STDIN;
