@@ -21,62 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.store import sqlfile
 
 HTML_ROWS = 500  # rows of the chain shown in the page; chain.csv has all of them
-
-TOTALS_SQL = """
-SELECT r.company, r.status, l.account, l.account_role, l.cost_center, l.project, l.claims_amount,
-       l.posted_debit, l.posted_credit, l.ledger_debit, l.ledger_credit, l.difference, l.cause, l.explained
-FROM fin.reconciliation_latest r JOIN fin.reconciliation_line l USING (reconciliation_id)
-WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s
-ORDER BY r.company, l.account, l.cost_center NULLS FIRST, l.project NULLS FIRST
-"""
-
-EXCEPTIONS_SQL = """
-SELECT i.item_id, i.entity, i.record_key, i.reason_code, i.reason, i.status, i.decision, i.decided_by,
-       i.decided_at, e.at AS event_at, e.actor, e.action, e.detail
-FROM sync.exception_item i JOIN sync.exception_event e USING (item_id)
-WHERE i.source_system = %(vendor)s AND i.entity IN ('ledger_line', 'claim', 'voucher')
-  AND i.record_key LIKE %(prefix)s
-ORDER BY i.item_id, e.event_id
-"""
-
-# One row per claim line: the claim, its voucher and number, the clearing ledger line it moved, the
-# rollup voucher that moved it on to its expense account, and that expense ledger line's amounts.
-CHAIN_SQL = """
-WITH rollup_lines AS (
-    SELECT DISTINCT ON (v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''))
-           v.company, l ->> 'account' AS account, l ->> 'cost_center' AS cost_center,
-           COALESCE(l ->> 'project', '') AS project, v.external_ref, v.number
-    FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
-    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.kind = 'rollup'
-      AND (l ->> 'debit')::numeric > 0
-      AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id)
-    ORDER BY v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''), v.external_ref
-), ledger AS (
-    SELECT r.company, l.account, l.cost_center, COALESCE(l.project, '') AS project, l.ledger_debit, l.ledger_credit
-    FROM fin.reconciliation_latest r JOIN fin.reconciliation_line l USING (reconciliation_id)
-    WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s
-)
-SELECT c.claim_no, c.company, c.claim_date, l.line_no, l.amount, l.gl_account, l.cost_center, l.project,
-       c.voucher_ref AS claim_voucher, c.voucher_number AS claim_voucher_number,
-       %(clearing)s || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS clearing_ledger_line,
-       ru.external_ref AS rollup_voucher, ru.number AS rollup_voucher_number,
-       l.gl_account || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS expense_ledger_line,
-       g.ledger_debit AS expense_ledger_debit, g.ledger_credit AS expense_ledger_credit
-FROM fin.closed_claim c
-JOIN fin.claim_line l USING (claim_id)
-LEFT JOIN rollup_lines ru
-       ON (ru.company, ru.account, ru.cost_center, ru.project)
-        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
-LEFT JOIN ledger g
-       ON (g.company, g.account, g.cost_center, g.project)
-        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
-WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
-ORDER BY c.company, c.claim_no, l.line_no
-"""
+SQL = "monthend/pack"  # include/sql/monthend/pack.sql
 
 CSS = """<style>
 body { font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 24px;
@@ -106,9 +57,9 @@ TOTALS_COLUMNS = [
 ]
 
 
-def _copy_csv(conn: psycopg.Connection, query: str, params: dict[str, Any], path: Path) -> None:
+def _copy_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any], path: Path) -> None:
     with conn.cursor() as cur, path.open("wb") as out:
-        with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", params) as copy:
+        with cur.copy(sqlfile.step(SQL, "csv").format(query), params) as copy:
             for chunk in copy:
                 out.write(chunk)
 
@@ -157,37 +108,19 @@ def build_pack(
     period_dir = root / period
     period_dir.mkdir(parents=True, exist_ok=True)
     params = {"period": period, "vendor": vendor, "prefix": f"{period}/%", "clearing": accounts.clearing}
-    _copy_csv(conn, TOTALS_SQL, params, period_dir / "totals.csv")
-    differences_sql = f"SELECT * FROM ({TOTALS_SQL}) t WHERE cause IS NOT NULL"
-    _copy_csv(conn, differences_sql, params, period_dir / "differences.csv")
-    _copy_csv(conn, EXCEPTIONS_SQL, params, period_dir / "exceptions.csv")
-    _copy_csv(conn, CHAIN_SQL, params, period_dir / "chain.csv")
+    totals_sql, exceptions_sql, chain_sql = (sqlfile.step(SQL, name) for name in ("totals", "exceptions", "chain"))
+    _copy_csv(conn, totals_sql, params, period_dir / "totals.csv")
+    _copy_csv(conn, sqlfile.step(SQL, "differences").format(totals_sql), params, period_dir / "differences.csv")
+    _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
+    _copy_csv(conn, chain_sql, params, period_dir / "chain.csv")
 
-    summary = conn.execute(
-        """SELECT company, status, claims, claims_total, posted_total, ledger_total, explained, unexplained,
-                  claims_unmatched, created_at, run_key
-             FROM fin.reconciliation_latest WHERE period = %(period)s AND erp_vendor = %(vendor)s ORDER BY company""",
-        params,
-    ).fetchall()
-    rollups = conn.execute(
-        """SELECT company, version, action, claims, claim_lines, total, array_to_string(vouchers, ' '), created_at
-             FROM fin.rollup_run WHERE period = %(period)s AND erp_vendor = %(vendor)s ORDER BY rollup_run_id""",
-        params,
-    ).fetchall()
-    vouchers = conn.execute(
-        """SELECT company, kind, external_ref, number, state, total, posting_date FROM fin.voucher
-            WHERE period = %(period)s AND erp_vendor = %(vendor)s AND kind IN ('rollup', 'reversal')
-              AND claim_id IS NULL ORDER BY voucher_id""",
-        params,
-    ).fetchall()
-    totals = conn.execute(TOTALS_SQL, params).fetchall()
-    exceptions = conn.execute(EXCEPTIONS_SQL, params).fetchall()
-    chain = conn.execute(f"{CHAIN_SQL} LIMIT {HTML_ROWS}", params).fetchall()
-    chain_count = conn.execute(
-        """SELECT count(*) FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
-            WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s""",
-        params,
-    ).fetchone()[0]
+    summary = conn.execute(sqlfile.step(SQL, "summary"), params).fetchall()
+    rollups = conn.execute(sqlfile.step(SQL, "rollups"), params).fetchall()
+    vouchers = conn.execute(sqlfile.step(SQL, "vouchers"), params).fetchall()
+    totals = conn.execute(totals_sql, params).fetchall()
+    exceptions = conn.execute(exceptions_sql, params).fetchall()
+    chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
+    chain_count = conn.execute(sqlfile.step(SQL, "chain_count"), params).fetchone()[0]
 
     status = (
         "reconciled"

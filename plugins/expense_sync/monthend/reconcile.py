@@ -42,6 +42,7 @@ from typing import Any
 import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.store import sqlfile
 from expense_sync.store.db import copy_rows
 from expense_sync.store.queue import open_item
 
@@ -49,73 +50,7 @@ log = logging.getLogger(__name__)
 EXPLAINED = {"erp_manual_entry"}
 LOOKUPS = 100  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
 ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
-
-# Claims with more than one claim voucher in force (in the ERP, not reversed): the later ones are duplicates.
-SECOND_VOUCHER_SQL = """
-SELECT c.claim_no, array_agg(v.external_ref ORDER BY v.voucher_id)
-FROM fin.voucher v JOIN fin.claim c USING (claim_id)
-WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s AND v.kind = 'claim'
-  AND v.state IN ('draft', 'submitted', 'audited', 'posted')
-  AND NOT EXISTS (SELECT 1 FROM fin.voucher r WHERE r.reverses = v.voucher_id
-                   AND r.state IN ('draft', 'submitted', 'audited', 'posted'))
-GROUP BY c.claim_no HAVING count(*) > 1
-ORDER BY 1
-"""
-
-LINES_SQL = """
-WITH sides AS (
-    SELECT l ->> 'account' AS account, COALESCE(l ->> 'cost_center', '') AS cost_center,
-           COALESCE(l ->> 'project', '') AS project, 0 AS claims_amount,
-           (l ->> 'debit')::numeric AS posted_debit, (l ->> 'credit')::numeric AS posted_credit,
-           0 AS ledger_debit, 0 AS ledger_credit
-    FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
-    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s
-      AND v.state IN ('draft', 'submitted', 'audited', 'posted')
-    UNION ALL
-    SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0 FROM period_claim_line
-    UNION ALL
-    SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit FROM erp_ledger
-), expense AS (
-    SELECT DISTINCT account FROM sides WHERE claims_amount <> 0
-    UNION
-    SELECT l ->> 'account' FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
-    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s AND v.kind = 'rollup'
-      AND (l ->> 'debit')::numeric > 0
-)
-SELECT account, NULLIF(cost_center, ''), NULLIF(project, ''),
-       sum(claims_amount)::numeric(18,2), sum(posted_debit)::numeric(18,2), sum(posted_credit)::numeric(18,2),
-       sum(ledger_debit)::numeric(18,2), sum(ledger_credit)::numeric(18,2),
-       CASE WHEN account = %(clearing)s THEN 'clearing'
-            WHEN account = %(payable)s THEN 'payable'
-            WHEN account IN (SELECT account FROM expense) THEN 'expense'
-            ELSE 'other' END AS role
-FROM sides
-GROUP BY account, cost_center, project
-ORDER BY 1, 2, 3
-"""
-
-# The period's closed claim lines, read once per reconciliation (a temporary table).
-PERIOD_CLAIMS_SQL = """
-CREATE TEMP TABLE period_claim_line ON COMMIT DROP AS
-SELECT c.claim_id, c.claim_no, c.voucher_id, c.voucher_ref, c.voucher_number,
-       l.gl_account, l.cost_center, l.project, l.amount
-FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
-WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s
-"""
-
-CLAIMS_SQL = """
-WITH claims AS (
-    SELECT claim_id, claim_no, voucher_id, voucher_ref, voucher_number, sum(amount) AS amount
-    FROM period_claim_line GROUP BY 1, 2, 3, 4, 5
-)
-SELECT c.claim_id, c.claim_no, c.voucher_ref, c.voucher_number, c.amount, v.debit
-FROM claims c
-JOIN LATERAL (SELECT COALESCE(sum((l ->> 'debit')::numeric) FILTER (WHERE l ->> 'account' = %(clearing)s), 0)
-                     AS debit
-              FROM fin.voucher vv CROSS JOIN LATERAL jsonb_array_elements(vv.lines) l
-              WHERE vv.voucher_id = c.voucher_id) v ON true
-WHERE c.voucher_number IS NULL OR c.amount <> v.debit
-"""
+SQL = "monthend/reconcile"  # include/sql/monthend/reconcile.sql
 
 
 def _cause(
@@ -138,11 +73,7 @@ def _cause(
 
 
 def companies(conn: psycopg.Connection, vendor: str, period: str) -> list[str]:
-    rows = conn.execute(
-        """SELECT company FROM fin.closed_claim WHERE erp_vendor = %(v)s AND period = %(p)s
-           UNION SELECT company FROM fin.voucher WHERE erp_vendor = %(v)s AND period = %(p)s ORDER BY 1""",
-        {"v": vendor, "p": period},
-    ).fetchall()
+    rows = conn.execute(sqlfile.step(SQL, "companies"), {"v": vendor, "p": period}).fetchall()
     return [r[0] for r in rows]
 
 
@@ -171,10 +102,7 @@ def reconcile_company(
     duplicates = _duplicates(conn, hook, params)
     doubled = _grains(conn, vendor, list(duplicates))
     with conn.transaction():
-        conn.execute(
-            "CREATE TEMP TABLE erp_ledger (account text, cost_center text, project text, debit numeric, "
-            "credit numeric) ON COMMIT DROP"
-        )
+        conn.execute(sqlfile.step(SQL, "erp_ledger"))
         with conn.cursor() as cur:
             copy_rows(
                 cur,
@@ -182,12 +110,10 @@ def reconcile_company(
                 ("account", "cost_center", "project", "debit", "credit"),
                 ((b.account_code, b.cost_center, b.project, b.debit, b.credit) for b in balances),
             )
-        conn.execute(PERIOD_CLAIMS_SQL, params)
-        rows = conn.execute(LINES_SQL, params).fetchall()
-        mismatched = conn.execute(CLAIMS_SQL, params).fetchall()
-        claims_count, claims_total = conn.execute(
-            "SELECT count(DISTINCT claim_id), COALESCE(sum(amount), 0) FROM period_claim_line"
-        ).fetchone()
+        conn.execute(sqlfile.step(SQL, "period_claim_lines"), params)
+        rows = conn.execute(sqlfile.step(SQL, "lines"), params).fetchall()
+        mismatched = conn.execute(sqlfile.step(SQL, "mismatched_claims"), params).fetchall()
+        claims_count, claims_total = conn.execute(sqlfile.step(SQL, "claims_total")).fetchone()
         lines, explained, unexplained = [], Decimal(0), Decimal(0)
         posted_total = ledger_total = Decimal(0)
         for account, cc, project, claims, pd, pc, ld, lc, role in rows:
@@ -211,9 +137,7 @@ def reconcile_company(
     status = "reconciled" if clean else "differences"
     with conn.transaction():
         recon_id = conn.execute(
-            """INSERT INTO fin.reconciliation (run_key, erp_vendor, period, company, status, claims, claims_total,
-                                               posted_total, ledger_total, explained, unexplained, claims_unmatched)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING reconciliation_id""",
+            sqlfile.step(SQL, "insert_reconciliation"),
             (
                 run_key,
                 vendor,
@@ -272,12 +196,7 @@ def reconcile_company(
 def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str) -> list[str]:
     """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)
     (claim vouchers are checked through the ledger, and looked up where it holds less)."""
-    refs = conn.execute(
-        """SELECT external_ref FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND company = %s
-             AND kind IN ('rollup', 'reversal') AND state IN ('draft', 'submitted', 'audited', 'posted')
-           ORDER BY external_ref""",
-        (vendor, period, company),
-    ).fetchall()
+    refs = conn.execute(sqlfile.step(SQL, "rollup_vouchers"), (vendor, period, company)).fetchall()
     missing = []
     for (ref,) in refs:
         found = hook.find_voucher(ref, period)
@@ -288,19 +207,12 @@ def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: 
 
 def _duplicates(conn: psycopg.Connection, hook: Any, params: dict[str, Any]) -> dict[str, str]:
     """Our vouchers the ERP holds more than once: {external ref: what is duplicated}."""
-    ours = [
-        r[0]
-        for r in conn.execute(
-            "SELECT external_ref FROM fin.voucher WHERE erp_vendor = %(vendor)s AND period = %(period)s "
-            "AND company = %(company)s",
-            params,
-        )
-    ]
+    ours = [r[0] for r in conn.execute(sqlfile.step(SQL, "our_vouchers"), params)]
     listed = hook.period_vouchers(params["company"], params["period"], ours)
     known = set(ours)
     held = Counter(v.external_ref for v in listed if v.external_ref in known and v.state not in ("void", "error"))
     found = {ref: f"the ERP holds {n} vouchers carrying {ref}" for ref, n in held.items() if n > 1}
-    for claim_no, refs in conn.execute(SECOND_VOUCHER_SQL, params):
+    for claim_no, refs in conn.execute(sqlfile.step(SQL, "second_vouchers"), params):
         for ref in refs[1:]:
             found.setdefault(ref, f"claim {claim_no} has {len(refs)} vouchers in force: {', '.join(refs)}")
     return found
@@ -310,12 +222,7 @@ def _grains(conn: psycopg.Connection, vendor: str, refs: list[str]) -> set[tuple
     """The (cost center, project) pairs the lines of these vouchers touch."""
     if not refs:
         return set()
-    rows = conn.execute(
-        """SELECT DISTINCT NULLIF(l ->> 'cost_center', ''), NULLIF(l ->> 'project', '')
-             FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
-            WHERE v.erp_vendor = %s AND v.external_ref = ANY(%s)""",
-        (vendor, refs),
-    ).fetchall()
+    rows = conn.execute(sqlfile.step(SQL, "voucher_grains"), (vendor, refs)).fetchall()
     return {(cc, project) for cc, project in rows}
 
 
@@ -325,9 +232,7 @@ def _short_claim_vouchers(conn: psycopg.Connection, grains: set[tuple]) -> list[
     if not grains:
         return []
     rows = conn.execute(
-        """SELECT DISTINCT voucher_ref FROM period_claim_line
-            WHERE (cost_center, COALESCE(project, '')) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
-            ORDER BY 1 LIMIT %s""",
+        sqlfile.step(SQL, "short_claim_vouchers"),
         ([g[0] or "" for g in grains], [g[1] or "" for g in grains], LOOKUPS),
     ).fetchall()
     return [r[0] for r in rows]
@@ -417,15 +322,7 @@ def _queue(
         )
     for entity, current in keys.items():
         conn.execute(
-            """WITH cleared AS (
-                   UPDATE sync.exception_item SET status = 'resolved', decision = 'auto_cleared',
-                          decided_by = 'system', decided_at = now()
-                    WHERE kind = 'conflict' AND source_system = %(vendor)s AND entity = %(entity)s
-                      AND status <> 'resolved' AND record_key LIKE %(prefix)s AND NOT record_key = ANY(%(keys)s)
-                   RETURNING item_id)
-               INSERT INTO sync.exception_event (item_id, actor, action, detail)
-               SELECT item_id, 'system', 'auto_resolved', jsonb_build_object('run_key', %(run_key)s::text)
-               FROM cleared""",
+            sqlfile.step(SQL, "resolve_cleared"),
             {"vendor": vendor, "entity": entity, "prefix": prefix + "%", "keys": list(current), "run_key": run_key},
         )
     return sum(len(k) for k in keys.values())

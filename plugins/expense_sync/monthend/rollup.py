@@ -33,19 +33,12 @@ import psycopg
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.erp.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
+from expense_sync.store import sqlfile
 from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
 
-SUMMARY_SQL = """
-SELECT c.company, l.gl_account, l.cost_center, l.project,
-       sum(l.amount)::numeric(18,2) AS amount, count(*) AS lines, count(DISTINCT c.claim_id) AS claims
-FROM fin.closed_claim c
-JOIN fin.claim_line l USING (claim_id)
-WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
-GROUP BY GROUPING SETS ((c.company, l.gl_account, l.cost_center, l.project), (c.company))
-ORDER BY c.company, l.gl_account NULLS FIRST, l.cost_center, l.project NULLS FIRST
-"""
+SQL = "monthend/rollup"  # include/sql/monthend/rollup.sql
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,7 @@ def company_summaries(conn: psycopg.Connection, vendor: str, period: str) -> lis
     """The period's closed claims per company / GL account / cost center / project (one query)."""
     companies: dict[str, CompanySummary] = {}
     for company, account, cost_center, project, amount, lines, claims in conn.execute(
-        SUMMARY_SQL, {"period": period, "vendor": vendor}
+        sqlfile.step(SQL, "summary"), {"period": period, "vendor": vendor}
     ):
         summary = companies.setdefault(company, CompanySummary(company, []))
         if account is None:  # the company's grouping set: its counts
@@ -153,15 +146,7 @@ VERSION = re.compile(r"-V(\d+)$")
 
 def recorded(conn: psycopg.Connection, vendor: str, period: str, company: str) -> list[Recorded]:
     """Every rollup voucher of the period and company, whatever its state, with its latest reversal's state."""
-    rows = conn.execute(
-        """SELECT v.voucher_id, v.external_ref, v.state, v.posting_date, v.lines,
-                  (SELECT r.state FROM fin.voucher r WHERE r.reverses = v.voucher_id
-                    ORDER BY r.voucher_id DESC LIMIT 1)
-             FROM fin.voucher v
-            WHERE v.erp_vendor = %s AND v.period = %s AND v.company = %s AND v.kind = 'rollup'
-            ORDER BY v.external_ref""",
-        (vendor, period, company),
-    ).fetchall()
+    rows = conn.execute(sqlfile.step(SQL, "recorded"), (vendor, period, company)).fetchall()
     return [Recorded(*row) for row in rows]
 
 
@@ -185,7 +170,7 @@ def rollup_period(
     known = {
         r[0]
         for r in conn.execute(
-            "SELECT DISTINCT company FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND kind = 'rollup'",
+            sqlfile.step(SQL, "companies"),
             (vendor, period),
         )
     }
@@ -253,9 +238,7 @@ def _rollup_company(
             posted_refs.append(voucher.external_ref)
         action = "reposted"
     conn.execute(
-        """INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
-                                       summary_lines, total, vouchers)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        sqlfile.step(SQL, "insert_run"),
         (
             run_key,
             vendor,

@@ -1,0 +1,32 @@
+-- The monthly rollup of a period's closed claims (expense_sync.monthend.rollup).
+
+-- step: summary
+-- The period's closed claims per company / GL account / cost center / project, and per company
+-- (its counts): one statement. Parameters: period, vendor.
+SELECT c.company, l.gl_account, l.cost_center, l.project,
+       sum(l.amount)::numeric(18,2) AS amount, count(*) AS lines, count(DISTINCT c.claim_id) AS claims
+FROM fin.closed_claim c
+JOIN fin.claim_line l USING (claim_id)
+WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
+GROUP BY GROUPING SETS ((c.company, l.gl_account, l.cost_center, l.project), (c.company))
+ORDER BY c.company, l.gl_account NULLS FIRST, l.cost_center, l.project NULLS FIRST;
+
+-- step: recorded
+-- Every rollup voucher of the period and company, with its latest reversal's state
+-- (positional: vendor, period, company).
+SELECT v.voucher_id, v.external_ref, v.state, v.posting_date, v.lines,
+       (SELECT r.state FROM fin.voucher r WHERE r.reverses = v.voucher_id
+         ORDER BY r.voucher_id DESC LIMIT 1)
+  FROM fin.voucher v
+ WHERE v.erp_vendor = %s AND v.period = %s AND v.company = %s AND v.kind = 'rollup'
+ ORDER BY v.external_ref;
+
+-- step: companies
+-- The companies with a rollup voucher in the period (positional: vendor, period).
+SELECT DISTINCT company FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND kind = 'rollup';
+
+-- step: insert_run
+-- The log of one company's rollup (positional).
+INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
+                            summary_lines, total, vouchers)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
