@@ -2,6 +2,33 @@
 -- Parameters: %(claim_ids)s the claims to check, %(currencies)s the known currencies.
 -- The caller fills claim_budget (合思 budget balance per cost-center item) and claim_oa (the OA
 -- approval state of each claim that names one) first, in the same transaction.
+-- Step checked is the verdicts of one kind (a literal filled in: quarantine or conflict), a table
+-- for the exception queue.
+
+-- step: to_check
+-- (claim id, OA approval id) of every claim waiting for validation: received or invalid, and not
+-- held by an open voucher_refused or document_malformed item.
+SELECT claim_id, raw -> 'form' ->> 'u_oaInstanceId' FROM fin.claim c
+ WHERE state IN ('received', 'invalid')
+   AND NOT EXISTS (SELECT 1 FROM sync.exception_item q
+                    WHERE q.entity = 'claim' AND q.record_key = c.claim_no
+                      AND q.reason_code IN ('voucher_refused', 'document_malformed')
+                      AND q.status <> 'resolved')
+ ORDER BY claim_id;
+
+-- step: budget
+CREATE TEMP TABLE claim_budget (item text PRIMARY KEY, balance numeric) ON COMMIT DROP;
+
+-- step: oa
+CREATE TEMP TABLE claim_oa (claim_id bigint PRIMARY KEY, oa_state text) ON COMMIT DROP;
+
+-- step: fill_budget
+-- One row of claim_budget (positional: item, balance).
+INSERT INTO claim_budget VALUES (%s, %s);
+
+-- step: fill_oa
+-- One row of claim_oa (positional: claim id, OA state).
+INSERT INTO claim_oa VALUES (%s, %s);
 
 -- step: lines
 CREATE TEMP TABLE claim_check_line ON COMMIT DROP AS
@@ -111,3 +138,7 @@ SELECT l.claim_id, l.line_no, l.fee_code, l.gl_account, l.cost_center, l.project
 -- step: valid
 UPDATE fin.claim c SET state = 'voucher_pending', updated_at = now()
   FROM claim_check k WHERE k.claim_id = c.claim_id AND k.reason IS NULL;
+
+-- step: reasons
+-- How many claims failed, per reason.
+SELECT reason, count(*) FROM claim_check WHERE reason IS NOT NULL GROUP BY reason;

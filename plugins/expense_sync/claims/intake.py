@@ -46,7 +46,7 @@ from expense_sync.claims.parse import (
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorError, VendorRequestError
 from expense_sync.settings import INBOX_MAX_ATTEMPTS
-from expense_sync.store import inbox, queue, watermarks
+from expense_sync.store import inbox, queue, sqlfile, watermarks
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ NOT_POSTED = ("received", "invalid", "cancelled")
 # approval are validated again on every run, and the org sync reads the whole directory daily
 OTHER_EVENTS = "not a 合思 document event (an OA event triggers the run; nothing else to do)"
 MALFORMED = "document_malformed"
+SQL = "claims/intake"  # include/sql/claims/intake.sql
 
 
 def is_outage(err: Exception) -> bool:
@@ -65,30 +66,6 @@ def is_outage(err: Exception) -> bool:
     if isinstance(err, VendorError):
         return not isinstance(err, VendorRequestError)
     return isinstance(err, psycopg.OperationalError | psycopg.InterfaceError)
-
-
-UPSERT = """
-INSERT INTO fin.claim AS c (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
-                           total_amount, expense_state, content_hash, raw, approved_at)
-VALUES (%(claim_no)s, %(flow_id)s, %(company)s, %(employee_no)s, %(title)s, %(claim_date)s, %(period)s,
-        %(currency)s, %(total)s, %(state)s, %(hash)s, %(raw)s::jsonb, now())
-ON CONFLICT (flow_id) DO UPDATE SET
-    raw = EXCLUDED.raw, expense_state = EXCLUDED.expense_state, fetched_at = now(), updated_at = now(),
-    version = c.version + (c.content_hash <> EXCLUDED.content_hash)::int,
-    content_hash = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.content_hash
-                        ELSE c.content_hash END,
-    title = EXCLUDED.title, employee_no = EXCLUDED.employee_no,
-    claim_date = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.claim_date
-                      ELSE c.claim_date END,
-    period = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.period ELSE c.period END,
-    total_amount = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.total_amount
-                        ELSE c.total_amount END,
-    currency = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.currency ELSE c.currency END,
-    state = CASE WHEN c.state = 'cancelled' OR (c.state = 'invalid' AND c.content_hash <> EXCLUDED.content_hash)
-                 THEN 'received' ELSE c.state END,
-    approved_at = COALESCE(c.approved_at, now())
-RETURNING claim_id, state, (xmax = 0) AS inserted, version
-"""
 
 
 class Intake:
@@ -154,12 +131,7 @@ class Intake:
         newest = mark
         for page in self.hook.iter_documents(start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")):
             held = dict(
-                self.conn.execute(
-                    """SELECT flow_id, CASE WHEN raw ->> 'updateTime' ~ '^[0-9]{1,15}$'
-                                            THEN (raw ->> 'updateTime')::bigint END
-                         FROM fin.claim WHERE flow_id = ANY(%s)""",
-                    ([flow["id"] for flow in page],),
-                ).fetchall()
+                self.conn.execute(sqlfile.step(SQL, "update_times"), ([flow["id"] for flow in page],)).fetchall()
             )
             for flow in page:
                 updated = update_time(flow)
@@ -213,12 +185,10 @@ class Intake:
         self.upsert(claim)
 
     def upsert(self, claim: ParsedClaim) -> None:
-        before = self.conn.execute(
-            "SELECT state, content_hash FROM fin.claim WHERE flow_id = %s", (claim.flow_id,)
-        ).fetchone()
+        before = self.conn.execute(sqlfile.step(SQL, "held"), (claim.flow_id,)).fetchone()
         content_hash = claim.content_hash(self.company)
         row = self.conn.execute(
-            UPSERT,
+            sqlfile.step(SQL, "upsert"),
             {
                 "claim_no": claim.claim_no,
                 "flow_id": claim.flow_id,
@@ -254,11 +224,7 @@ class Intake:
 
     def quarantine(self, err: MalformedDocument) -> None:
         """Queue a malformed document; a claim held from before and not yet valid stays ``invalid``."""
-        held = self.conn.execute(
-            """UPDATE fin.claim SET state = CASE WHEN state IN ('received', 'invalid') THEN 'invalid' ELSE state END
-                WHERE flow_id = %s RETURNING claim_no, state""",
-            (err.flow_id,),
-        ).fetchone()
+        held = self.conn.execute(sqlfile.step(SQL, "hold_malformed"), (err.flow_id,)).fetchone()
         queue.open_item(
             self.conn,
             kind="quarantine",
@@ -274,24 +240,17 @@ class Intake:
         self.counts["malformed"] += 1
 
     def cancel(self, flow_id: str, expense_state: str) -> None:
-        row = self.conn.execute(
-            "SELECT claim_id, claim_no, state FROM fin.claim WHERE flow_id = %s", (flow_id,)
-        ).fetchone()
+        row = self.conn.execute(sqlfile.step(SQL, "claim_of"), (flow_id,)).fetchone()
         if row is None:
             self.counts["not_approved"] += 1
             return
         claim_id, claim_no, state = row
         unsent = (
             state == "voucher_pending"
-            and not self.conn.execute(
-                "SELECT 1 FROM sync.outbound WHERE entity = 'voucher' AND business_key = %s", (claim_no,)
-            ).fetchone()
+            and not self.conn.execute(sqlfile.step(SQL, "voucher_intended"), (claim_no,)).fetchone()
         )
         if state in NOT_POSTED or unsent:
-            self.conn.execute(
-                "UPDATE fin.claim SET state = 'cancelled', expense_state = %s, updated_at = now() WHERE claim_id = %s",
-                (expense_state, claim_id),
-            )
+            self.conn.execute(sqlfile.step(SQL, "cancel"), (expense_state, claim_id))
             queue.clear_records(
                 self.conn, kind="quarantine", system=SYSTEM, entity="claim", keys=[claim_no], run_key=self.run_key
             )
@@ -300,9 +259,7 @@ class Intake:
             )
             self.counts["cancelled"] += 1
             return
-        self.conn.execute(
-            "UPDATE fin.claim SET expense_state = %s, updated_at = now() WHERE claim_id = %s", (expense_state, claim_id)
-        )
+        self.conn.execute(sqlfile.step(SQL, "expense_state"), (expense_state, claim_id))
         queue.open_item(
             self.conn,
             kind="conflict",
@@ -319,11 +276,7 @@ class Intake:
     def employee_no(self, staff_id: str) -> str:
         """The 工号 of a 合思 staff: the org sync's crosswalk, else 合思's own staff record."""
         if staff_id not in self._employee_no:
-            row = self.conn.execute(
-                """SELECT e.employee_no FROM mdm.crosswalk x JOIN mdm.employee e ON e.employee_id = x.canonical_id
-                    WHERE x.entity = 'employee' AND x.system = 'ekuaibao' AND x.external_id = %s""",
-                (staff_id,),
-            ).fetchone()
+            row = self.conn.execute(sqlfile.step(SQL, "employee_no"), (staff_id,)).fetchone()
             if row is None:
                 found = self.hook.find_staffs("STAFFID", [staff_id]) if staff_id else []
                 code = (found[0].get("code") or "") if found else ""

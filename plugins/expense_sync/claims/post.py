@@ -27,18 +27,13 @@ from expense_sync.erp.compose import ClaimLine, claim_voucher
 from expense_sync.erp.model import Voucher
 from expense_sync.erp.posting import post_voucher
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
-from expense_sync.store import queue
+from expense_sync.store import queue, sqlfile
 
 log = logging.getLogger(__name__)
 
 FINAL = ("audited", "posted")
 
-PENDING = """
-SELECT claim_id, claim_no, company, claim_date, period, title, employee_no, currency
-  FROM fin.claim
- WHERE state = 'voucher_pending'
- ORDER BY claim_id
-"""
+SQL = "claims/post"  # include/sql/claims/post.sql
 
 
 class UnsettledVouchersError(RuntimeError):
@@ -53,7 +48,7 @@ class VoucherPoster:
 
     def run(self) -> dict[str, int]:
         unsettled = []
-        for row in self.conn.execute(PENDING).fetchall():
+        for row in self.conn.execute(sqlfile.step(SQL, "pending")).fetchall():
             claim_no = row[1]
             if not self.post(*row):
                 unsettled.append(claim_no)
@@ -66,11 +61,7 @@ class VoucherPoster:
     def voucher(self, claim_id, claim_no, company, claim_date, period, title, employee_no, currency) -> Voucher:
         lines = [
             ClaimLine(gl_account=g, cost_center=cc, amount=amount, project=project, description=text or "")
-            for g, cc, amount, project, text in self.conn.execute(
-                "SELECT gl_account, cost_center, amount, project, description FROM fin.claim_line "
-                "WHERE claim_id = %s ORDER BY line_no",
-                (claim_id,),
-            ).fetchall()
+            for g, cc, amount, project, text in self.conn.execute(sqlfile.step(SQL, "lines"), (claim_id,)).fetchall()
         ]
         return claim_voucher(
             claim_no=claim_no,
@@ -97,7 +88,7 @@ class VoucherPoster:
             self.refused(claim_id, claim_no, str(err))
             return True
         self.conn.execute(
-            "UPDATE fin.claim SET state = %s, updated_at = now() WHERE claim_id = %s",
+            sqlfile.step(SQL, "voucher_made"),
             ("voucher_audited" if posted.state in FINAL else "voucher_created", claim_id),
         )
         self.counts["created" if posted.sent and posted.verified else "adopted"] += 1
@@ -109,9 +100,7 @@ class VoucherPoster:
         log.error("voucher %s refused: %s", claim_no, error)
         self.counts["refused"] += 1
         with self.conn.transaction():
-            self.conn.execute(
-                "UPDATE fin.claim SET state = 'invalid', updated_at = now() WHERE claim_id = %s", (claim_id,)
-            )
+            self.conn.execute(sqlfile.step(SQL, "refused"), (claim_id,))
             queue.open_item(
                 self.conn,
                 kind="quarantine",

@@ -28,25 +28,17 @@ import psycopg
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
 from expense_sync.hooks.errors import VendorRequestError
-from expense_sync.store import queue
+from expense_sync.store import queue, sqlfile
 from expense_sync.store.exactly_once import Outcome, Write, write_once
 
 log = logging.getLogger(__name__)
 
 WRITE_BACK = "voucher_writeback"
-OPEN_SQL = """
-SELECT v.voucher_id, v.erp_vendor, v.external_ref, v.remote_id, v.number, v.state, v.period, v.created_at,
-       c.claim_id, c.claim_no, c.flow_id
-  FROM fin.voucher v JOIN fin.claim c ON c.claim_id = v.claim_id
- WHERE v.kind = 'claim' AND v.remote_id IS NOT NULL
-   AND (v.state IN ('draft', 'submitted')
-        OR (v.state IN ('audited', 'posted') AND v.written_back_at IS NULL AND c.state = 'voucher_audited'))
- ORDER BY v.voucher_id
-"""
+SQL = "claims/status"  # include/sql/claims/status.sql
 
 
 def open_vouchers(conn: psycopg.Connection) -> list[tuple]:
-    return conn.execute(OPEN_SQL).fetchall()
+    return conn.execute(sqlfile.step(SQL, "open_vouchers")).fetchall()
 
 
 def pull_status(conn: psycopg.Connection, erp: Any, rows: list[tuple]) -> dict[str, int]:
@@ -58,16 +50,11 @@ def pull_status(conn: psycopg.Connection, erp: Any, rows: list[tuple]) -> dict[s
         counts["checked"] += 1
         with conn.transaction():
             conn.execute(
-                """UPDATE fin.voucher SET state = %s, raw_state = %s, number = COALESCE(%s, number), updated_at = now()
-                    WHERE voucher_id = %s""",
+                sqlfile.step(SQL, "voucher_state"),
                 (status.state, status.raw_state, status.number, voucher_id),
             )
             if status.state in ("audited", "posted"):
-                conn.execute(
-                    "UPDATE fin.claim SET state = 'voucher_audited', updated_at = now() "
-                    "WHERE claim_id = %s AND state = 'voucher_created'",
-                    (claim_id,),
-                )
+                conn.execute(sqlfile.step(SQL, "claim_audited"), (claim_id,))
                 counts["audited"] += 1
             elif status.state in ("void", "error"):
                 counts[status.state] += 1
@@ -112,17 +99,14 @@ def _write_back_one(
     created_ms = int((created_at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
 
     def record(conn: psycopg.Connection, _: list[Outcome]) -> None:
-        conn.execute("UPDATE fin.voucher SET written_back_at = now() WHERE voucher_id = %s", (voucher_id,))
-        conn.execute(
-            "UPDATE fin.claim SET state = 'closed', closed_at = now(), updated_at = now() WHERE claim_id = %s",
-            (claim_id,),
-        )
+        conn.execute(sqlfile.step(SQL, "written_back"), (voucher_id,))
+        conn.execute(sqlfile.step(SQL, "claim_closed"), (claim_id,))
 
     final: list[bool] = []  # a refusal for good (not "not paid yet")
 
     def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
         if isinstance(err, NotPaidError):
-            (state,) = conn.execute("SELECT expense_state FROM fin.claim WHERE claim_id = %s", (claim_id,)).fetchone()
+            (state,) = conn.execute(sqlfile.step(SQL, "expense_state"), (claim_id,)).fetchone()
             if state != "archived":
                 return "blocked"  # not paid yet: tried again on the next pull
             # archived comes after paid and never goes back: 合思 will refuse it for ever

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 KNOWN_CURRENCIES = ["CNY"]  # the ERP contract carries no exchange rate
 SYSTEM, ENTITY = "ekuaibao", "claim"
+SQL = "claims/validate"  # include/sql/claims/validate.sql
 # the reason codes validate.sql gives; only items with these are resolved when a claim passes
 REASON_CODES = [
     "oa_disagrees",
@@ -59,15 +60,7 @@ def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
     """(claim id, OA approval id) of every claim waiting for validation; a claim whose voucher the
     ERP refused waits until a person resolves that queue item (then it is validated and sent again),
     and one whose 合思 document became malformed waits until the document reads again."""
-    return conn.execute(
-        """SELECT claim_id, raw -> 'form' ->> 'u_oaInstanceId' FROM fin.claim c
-            WHERE state IN ('received', 'invalid')
-              AND NOT EXISTS (SELECT 1 FROM sync.exception_item q
-                               WHERE q.entity = 'claim' AND q.record_key = c.claim_no
-                                 AND q.reason_code IN ('voucher_refused', 'document_malformed')
-                                 AND q.status <> 'resolved')
-            ORDER BY claim_id"""
-    ).fetchall()
+    return conn.execute(sqlfile.step(SQL, "to_check")).fetchall()
 
 
 def validate_claims(
@@ -107,15 +100,13 @@ def _validate_claims(
         return dict(counts)
     balances: dict[str, Decimal] = expense.budget_balances()
     with conn.transaction():
-        conn.execute("CREATE TEMP TABLE claim_budget (item text PRIMARY KEY, balance numeric) ON COMMIT DROP")
-        conn.execute("CREATE TEMP TABLE claim_oa (claim_id bigint PRIMARY KEY, oa_state text) ON COMMIT DROP")
+        conn.execute(sqlfile.step(SQL, "budget"))
+        conn.execute(sqlfile.step(SQL, "oa"))
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO claim_budget VALUES (%s, %s)", list(balances.items()))
-            cur.executemany(
-                "INSERT INTO claim_oa VALUES (%s, %s)", [(k, v) for k, v in oa_states.items() if k in claim_ids]
-            )
+            cur.executemany(sqlfile.step(SQL, "fill_budget"), list(balances.items()))
+            cur.executemany(sqlfile.step(SQL, "fill_oa"), [(k, v) for k, v in oa_states.items() if k in claim_ids])
         params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES}
-        sqlfile.run(conn, "claims/validate", params, only=["lines", "verdict"])
+        sqlfile.run(conn, SQL, params, only=["lines", "verdict"])
         for kind in ("quarantine", "conflict"):
             queue.queue_from(
                 conn,
@@ -140,10 +131,8 @@ def _validate_claims(
                 full_snapshot=False,
                 reason_codes=REASON_CODES,
             )
-        applied = sqlfile.run(conn, "claims/validate", params, only=["invalid", "clear_lines", "insert_lines", "valid"])
-        reasons = conn.execute(
-            "SELECT reason, count(*) FROM claim_check WHERE reason IS NOT NULL GROUP BY reason"
-        ).fetchall()
+        applied = sqlfile.run(conn, SQL, params, only=["invalid", "clear_lines", "insert_lines", "valid"])
+        reasons = conn.execute(sqlfile.step(SQL, "reasons")).fetchall()
     counts.update({f"invalid:{reason}": n for reason, n in reasons})
     counts["invalid"] = sum(n for _, n in reasons)
     counts["valid"] = applied["valid"]

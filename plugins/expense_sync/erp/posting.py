@@ -24,10 +24,12 @@ import psycopg
 
 from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
 from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.store import sqlfile
 from expense_sync.store.exactly_once import Outcome, Write, write_once
 
 log = logging.getLogger(__name__)
 ENTITY = "voucher"
+SQL = "erp/posting"  # include/sql/erp/posting.sql
 IN_ERP = ("draft", "submitted", "audited", "posted")
 
 
@@ -124,11 +126,7 @@ def post_voucher(
 
     def intend(conn: psycopg.Connection, _: list) -> None:
         conn.execute(
-            """INSERT INTO fin.voucher (erp_vendor, external_ref, kind, claim_id, reverses, company, period,
-                                        posting_date, currency, total, lines, state)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'sending')
-               ON CONFLICT (erp_vendor, external_ref) DO UPDATE
-                  SET lines = EXCLUDED.lines, total = EXCLUDED.total, state = 'sending', updated_at = now()""",
+            sqlfile.step(SQL, "intend"),
             (vendor, ref, kind, claim_id, reverses, voucher.company, voucher.period, voucher.posting_date,
              voucher.currency, voucher.total_debit, json.dumps(lines, ensure_ascii=False)),
         )  # fmt: skip
@@ -136,15 +134,13 @@ def post_voucher(
     def record(conn: psycopg.Connection, outcomes: list[Outcome]) -> None:
         status: VoucherStatus = outcomes[0].value
         conn.execute(
-            """UPDATE fin.voucher SET remote_id = %s, number = %s, state = %s, raw_state = %s, updated_at = now()
-                WHERE erp_vendor = %s AND external_ref = %s""",
+            sqlfile.step(SQL, "record"),
             (status.remote_id, status.number, status.state, status.raw_state, vendor, ref),
         )
 
     def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
         conn.execute(
-            """UPDATE fin.voucher SET state = 'error', raw_state = %s, updated_at = now()
-                WHERE erp_vendor = %s AND external_ref = %s""",
+            sqlfile.step(SQL, "refused"),
             (str(err)[:500], vendor, ref),
         )
         return "failed"
@@ -163,10 +159,7 @@ def post_voucher(
     (outcome,) = write_once(conn, write, [(ref, intent)], run_key=run_key)
     if outcome.how == "refused":
         raise outcome.error
-    voucher_id, number, state = conn.execute(
-        "SELECT voucher_id, number, state FROM fin.voucher WHERE erp_vendor = %s AND external_ref = %s",
-        (vendor, ref),
-    ).fetchone()
+    voucher_id, number, state = conn.execute(sqlfile.step(SQL, "posted"), (vendor, ref)).fetchone()
     log.info("voucher %s %s: %s %s", kind, ref, outcome.how, number)
     sent = outcome.how == "sent"
     return Posted(voucher_id, ref, number, state, sent=sent, verified=sent, in_doubt=outcome.in_doubt)
