@@ -124,6 +124,7 @@ def summarize_chart_sync() -> dict[str, Any]:
     """Close the run in the ledger and log what it did, with the conflicts still open."""
     from expense_sync.chart.decisions import decisions_log
     from expense_sync.quality.checkpoint import docs_index
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run
 
@@ -131,11 +132,7 @@ def summarize_chart_sync() -> dict[str, Any]:
     with connect() as conn:
         steps = finish_run(conn, key)
         decided = decisions_log(conn, key)
-        still_open = conn.execute(
-            "SELECT entity, reason_code, status, count(*) FROM sync.exception_item "
-            "WHERE status <> 'resolved' AND entity IN ('gl_account', 'expense_category', 'cost_center', 'project') "
-            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        ).fetchall()
+        still_open = conn.execute(sqlfile.step("tasks/chart", "open_exceptions")).fetchall()
     summary = {
         "steps": steps,
         "decisions": decided,

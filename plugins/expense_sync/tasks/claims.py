@@ -77,16 +77,14 @@ def post_vouchers() -> dict[str, Any]:
 @task
 def summarize_claims() -> dict[str, Any]:
     """Close the run in the ledger with the claims by state and the open claim exceptions."""
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run
 
     with connect() as conn:
         steps = finish_run(conn, run_key())
-        states = dict(conn.execute("SELECT state, count(*) FROM fin.claim GROUP BY state").fetchall())
-        open_items = conn.execute(
-            "SELECT kind, reason_code, count(*) FROM sync.exception_item WHERE entity = 'claim' "
-            "AND status <> 'resolved' GROUP BY kind, reason_code ORDER BY kind, reason_code"
-        ).fetchall()
+        states = dict(conn.execute(sqlfile.step("tasks/claims", "claims_by_state")).fetchall())
+        open_items = conn.execute(sqlfile.step("tasks/claims", "open_exceptions")).fetchall()
     summary = {"steps": steps, "claims": states, "open_exceptions": [list(r) for r in open_items]}
     log.info("claim events summary: %s", json.dumps(summary, ensure_ascii=False))
     return summary

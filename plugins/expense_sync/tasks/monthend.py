@@ -81,16 +81,14 @@ def build_auditors_pack() -> str:
     from expense_sync.monthend.pack import build_pack
     from expense_sync.quality.checkpoint import docs_index, results_dir
     from expense_sync.quality.docs import link_packs
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
 
     period = current_period()
     vendor, _, accounts = _erp()
     with connect() as conn:
         runs = [
-            r[0].split("/", 1)[1]
-            for r in conn.execute(
-                "SELECT DISTINCT run_key FROM fin.rollup_run WHERE period = %s AND erp_vendor = %s", (period, vendor)
-            )
+            r[0].split("/", 1)[1] for r in conn.execute(sqlfile.step("tasks/monthend", "rollup_runs"), (period, vendor))
         ]
         page = build_pack(
             conn,
@@ -113,6 +111,7 @@ def summarize_month() -> dict[str, Any]:
     reconciled and its checks passed."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run, steps
 
@@ -122,9 +121,7 @@ def summarize_month() -> dict[str, Any]:
         ok = done.get("reconcile", {}).get("status") == "reconciled" and done.get("check:monthend", {}).get("success")
         steps_ = finish_run(conn, key, "success" if ok else "failed")
         still_open = conn.execute(
-            "SELECT entity, reason_code, count(*) FROM sync.exception_item WHERE status <> 'resolved' "
-            "AND entity IN ('ledger_line', 'claim', 'voucher') AND record_key LIKE %s GROUP BY 1, 2 ORDER BY 1, 2",
-            (f"{current_period()}/%",),
+            sqlfile.step("tasks/monthend", "open_differences"), (f"{current_period()}/%",)
         ).fetchall()
     summary = {"steps": steps_, "open_differences": [list(r) for r in still_open]}
     log.info("month end summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
@@ -138,17 +135,16 @@ def summarize_health() -> dict[str, Any]:
     """Log today's results next to the history (``quality.check_result``); fail the run when a suite failed."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run
 
     key = run_key()
     with connect() as conn:
-        today = conn.execute(
-            "SELECT suite, success, failed FROM quality.check_result WHERE run_key = %s ORDER BY suite", (key,)
-        ).fetchall()
+        today = conn.execute(sqlfile.step("tasks/monthend", "checks_of_run"), (key,)).fetchall()
         ok = bool(today) and all(success for _, success, _ in today)
         finish_run(conn, key, "success" if ok else "failed")
-        runs = conn.execute("SELECT count(DISTINCT run_key) FROM quality.check_result").fetchone()[0]
+        runs = conn.execute(sqlfile.step("tasks/monthend", "checked_runs")).fetchone()[0]
     summary = {"suites": [list(r) for r in today], "runs_in_history": runs, "context": get_current_context()["run_id"]}
     log.info("data health: %s", json.dumps(summary, ensure_ascii=False, default=str))
     if not ok:

@@ -98,15 +98,13 @@ def apply_deactivation_decisions(items: list[int], answers: Any) -> dict[str, An
 def summarize_org_sync() -> dict[str, Any]:
     """Close the run in the ledger and log what it did, with the open exception queue."""
     from expense_sync.quality.checkpoint import docs_index
+    from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run
 
     with connect() as conn:
         steps = finish_run(conn, run_key())
-        open_items = conn.execute(
-            "SELECT kind, entity, count(*) FROM sync.exception_item WHERE status <> 'resolved' "
-            "GROUP BY kind, entity ORDER BY kind, entity"
-        ).fetchall()
+        open_items = conn.execute(sqlfile.step("tasks/org", "open_exceptions")).fetchall()
     summary = {"steps": steps, "open_exceptions": [list(r) for r in open_items], "data_docs": docs_index().as_uri()}
     log.info("org sync summary: %s", json.dumps(summary, ensure_ascii=False))
     return summary
