@@ -1,5 +1,5 @@
-"""SQL lives in ``include/sql/`` files: the converted Python modules hold no statement text, and every
-step they name exists."""
+"""SQL lives in ``include/sql/`` files: no module of the package holds statement text, and every step
+a module names exists."""
 
 from __future__ import annotations
 
@@ -13,19 +13,13 @@ from expense_sync.store import sqlfile
 from testkit import ROOT
 
 PACKAGE = ROOT / "plugins" / "expense_sync"
-# The modules (or packages) whose SQL has moved to files; the others join this list once converted.
-CONVERTED = ("store", "chart", "org", "webhooks", "quality", "__main__.py")
 STATEMENT = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|LOCK|COPY|TRUNCATE|ANALYZE)\b\s*\S", re.IGNORECASE
 )
 
 
-def converted_modules() -> list[Path]:
-    found = []
-    for name in CONVERTED:
-        path = PACKAGE / name
-        found += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return found
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -107,22 +101,16 @@ def f(conn, table):
     assert sql_literals(source) == [(5, "SELECT 1"), (6, "analyze x"), (7, "INSERT INTO t VALUES (1)")]
 
 
-def test_the_converted_list_names_existing_modules():
-    for name in CONVERTED:
-        assert (PACKAGE / name).exists(), name
-    assert len(converted_modules()) > len(CONVERTED)
-
-
-def test_converted_modules_hold_no_sql_statements():
+def test_no_module_holds_sql_statements():
     offenders = [
         f"{path.relative_to(ROOT)}:{line}: {text}"
-        for path in converted_modules()
+        for path in modules()
         for line, text in sql_literals(path.read_text(encoding="utf-8"))
     ]
     assert not offenders, "SQL belongs in include/sql/<area>/<file>.sql:\n" + "\n".join(offenders)
 
 
-@pytest.mark.parametrize("path", converted_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_every_named_step_exists(path):
     for line, name, step in named_steps(path.read_text(encoding="utf-8")):
         assert step in sqlfile.steps(name), f"{path.name}:{line}: {name}.sql has no step {step!r}"
