@@ -51,5 +51,5 @@ def reconcile_categories(conn: psycopg.Connection, run_key: str) -> dict[str, An
             reason_codes=REASONS,
         )
         applied = sqlfile.run(conn, SQL, params, only=["expire_decisions", "map"])
-        states = dict(conn.execute(sqlfile.step(SQL, "count_states")).fetchall())
+        states: dict[str, int] = dict(conn.execute(sqlfile.step(SQL, "count_states")).fetchall())
     return {"states": states, "conflicts": conflicts, "cleared": cleared, "mappings_changed": applied["map"]}

@@ -56,7 +56,7 @@ def read_expense_side(conn: psycopg.Connection, hook: EkuaibaoHook, run_key: str
             items = loads.land(conn, cur, TARGET, "dimension_item", run_key, records, columns("dimension_item"))
             applied = sqlfile.run(conn, SQL, {"load_id": items["load_id"]}, only=["dimension_items"])
             counts[entity] = {"received": items["rows"], "changed": applied["dimension_items"]}
-            newest = conn.execute(sqlfile.step(SQL, "newest_update"), (items["load_id"],)).fetchone()
+            newest = sqlfile.one(conn.execute(sqlfile.step(SQL, "newest_update"), (items["load_id"],)))
             if newest[0]:
                 watermarks.set_watermark(conn, TARGET, stream, newest[1], cursor=newest[0], run_key=run_key)
             loads.merged(conn, items["load_id"], TARGET, "dimension_item", None, run_key, keep=KEEP_LOADS)

@@ -61,9 +61,11 @@ def merge_chart(conn: psycopg.Connection, loads: dict[str, dict], run_key: str) 
                 "quarantine_cleared": cleared,
                 "full": load["full"],
             }
-            newest = conn.execute(
-                sqlfile.step("chart/merge", "newest_change").format(table=sql.Identifier("staging", entity)),
-                (load["load_id"],),
-            ).fetchone()[0]
+            newest = sqlfile.one(
+                conn.execute(
+                    sqlfile.step("chart/merge", "newest_change").format(table=sql.Identifier("staging", entity)),
+                    (load["load_id"],),
+                )
+            )[0]
             staged.merged(conn, load["load_id"], system, entity, newest, run_key, keep=KEEP_LOADS)
     return counts

@@ -77,7 +77,7 @@ class DimensionPush:
         self._settle_in_doubt(entity, dimension)
         since = watermarks.watermark(self.conn, TARGET, f"{entity}:push") or EPOCH
         expense_since = watermarks.watermark(self.conn, TARGET, f"{entity}:reconcile") or EPOCH
-        expense_now = self.conn.execute(sqlfile.step(SQL, "newest_expense_change"), (dimension,)).fetchone()[0]
+        expense_now = sqlfile.one(self.conn.execute(sqlfile.step(SQL, "newest_expense_change"), (dimension,)))[0]
         params = {
             "entity": entity,
             "codes": codes,
@@ -131,7 +131,8 @@ class DimensionPush:
         """合思's item for a record: the linked one, else an enabled one with its code, else any."""
         candidates = self.items.get(row["code"], [])
         linked = [i for i in candidates if i["remote_id"] == row["remote_id"]]
-        return (linked or [i for i in candidates if i["active"]] or candidates or [None])[0]
+        found = linked or [i for i in candidates if i["active"]] or candidates
+        return found[0] if found else None
 
     # -- deciding -----------------------------------------------------------------------------------
     def _reconcile(self, entity: str, row: dict, force: bool) -> tuple[dict, dict, str] | None:
@@ -310,7 +311,7 @@ class DimensionPush:
             return
         write = self._create_write(entity, dimension)
         write = replace(write, record=lambda conn, outcomes: self._created(
-            conn, entity, [(ready[o.key][0], o.remote_id, ready[o.key][1]) for o in outcomes]))  # fmt: skip
+            conn, entity, [(ready[o.key][0], o.created_id, ready[o.key][1]) for o in outcomes]))  # fmt: skip
         for outcome in write_once(self.conn, write, intents, run_key=self.run_key):
             if outcome.how != "refused":
                 self.counts[entity]["created" if outcome.how == "sent" else "adopted"] += 1

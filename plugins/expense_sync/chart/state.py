@@ -47,7 +47,7 @@ def save(
     conn: psycopg.Connection,
     entity: str,
     key: str,
-    erp_hash: str,
+    erp_hash: str | None,
     expense_hash: str,
     *,
     decision: str | None = None,

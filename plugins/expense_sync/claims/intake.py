@@ -130,7 +130,7 @@ class Intake:
         start = (mark - OVERLAP) if mark else dt.datetime.now(CHINA) - FIRST_LOOK_BACK
         newest = mark
         for page in self.hook.iter_documents(start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")):
-            held = dict(
+            held: dict[str, Any] = dict(
                 self.conn.execute(sqlfile.step(SQL, "update_times"), ([flow["id"] for flow in page],)).fetchall()
             )
             for flow in page:
@@ -187,23 +187,25 @@ class Intake:
     def upsert(self, claim: ParsedClaim) -> None:
         before = self.conn.execute(sqlfile.step(SQL, "held"), (claim.flow_id,)).fetchone()
         content_hash = claim.content_hash(self.company)
-        row = self.conn.execute(
-            sqlfile.step(SQL, "upsert"),
-            {
-                "claim_no": claim.claim_no,
-                "flow_id": claim.flow_id,
-                "company": self.company,
-                "employee_no": self.employee_no(claim.submitter_id),
-                "title": claim.title,
-                "claim_date": claim.claim_date,
-                "period": claim.period,
-                "currency": claim.currency,
-                "total": claim.total,
-                "state": claim.state,
-                "hash": content_hash,
-                "raw": json.dumps(claim.raw, ensure_ascii=False),
-            },
-        ).fetchone()
+        row = sqlfile.one(
+            self.conn.execute(
+                sqlfile.step(SQL, "upsert"),
+                {
+                    "claim_no": claim.claim_no,
+                    "flow_id": claim.flow_id,
+                    "company": self.company,
+                    "employee_no": self.employee_no(claim.submitter_id),
+                    "title": claim.title,
+                    "claim_date": claim.claim_date,
+                    "period": claim.period,
+                    "currency": claim.currency,
+                    "total": claim.total,
+                    "state": claim.state,
+                    "hash": content_hash,
+                    "raw": json.dumps(claim.raw, ensure_ascii=False),
+                },
+            )
+        )
         if row[2]:
             self.counts["new"] += 1
         elif before and before[1] != content_hash and before[0] not in NOT_POSTED:

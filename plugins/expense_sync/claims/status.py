@@ -106,7 +106,7 @@ def _write_back_one(
 
     def refused(conn: psycopg.Connection, _key: str, _state: dict, err: VendorRequestError) -> str:
         if isinstance(err, NotPaidError):
-            (state,) = conn.execute(sqlfile.step(SQL, "expense_state"), (claim_id,)).fetchone()
+            (state,) = sqlfile.one(conn.execute(sqlfile.step(SQL, "expense_state"), (claim_id,)))
             if state != "archived":
                 return "blocked"  # not paid yet: tried again on the next pull
             # archived comes after paid and never goes back: 合思 will refuse it for ever

@@ -158,8 +158,9 @@ def post_voucher(
     intent = {"kind": kind, "period": voucher.period, "lines": lines}
     (outcome,) = write_once(conn, write, [(ref, intent)], run_key=run_key)
     if outcome.how == "refused":
+        assert outcome.error is not None  # a refusal carries the vendor's error
         raise outcome.error
-    voucher_id, number, state = conn.execute(sqlfile.step(SQL, "posted"), (vendor, ref)).fetchone()
+    voucher_id, number, state = sqlfile.one(conn.execute(sqlfile.step(SQL, "posted"), (vendor, ref)))
     log.info("voucher %s %s: %s %s", kind, ref, outcome.how, number)
     sent = outcome.how == "sent"
     return Posted(voucher_id, ref, number, state, sent=sent, verified=sent, in_doubt=outcome.in_doubt)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def _copy_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str,
                 out.write(chunk)
 
 
-def _table(columns: list[str], rows: list[tuple], numeric: set[int] = frozenset()) -> str:
+def _table(columns: list[str], rows: list[tuple], numeric: Collection[int] = frozenset()) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
         "<tr>"
@@ -102,7 +103,7 @@ def build_pack(
     root: Path,
     *,
     docs_site: Path | None = None,
-    run_names: list[str] = (),
+    run_names: Sequence[str] = (),
 ) -> Path:
     """Write the pack of ``period`` under ``root/<period>`` and refresh ``root/index.html``."""
     period_dir = root / period
@@ -120,7 +121,7 @@ def build_pack(
     totals = conn.execute(totals_sql, params).fetchall()
     exceptions = conn.execute(exceptions_sql, params).fetchall()
     chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
-    chain_count = conn.execute(sqlfile.step(SQL, "chain_count"), params).fetchone()[0]
+    chain_count = sqlfile.one(conn.execute(sqlfile.step(SQL, "chain_count"), params))[0]
 
     status = (
         "reconciled"

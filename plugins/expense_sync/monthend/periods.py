@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pendulum
@@ -28,7 +29,7 @@ def previous_month(moment: dt.datetime) -> str:
     return pendulum.instance(moment).in_timezone(TIMEZONE).start_of("month").subtract(months=1).strftime("%Y-%m")
 
 
-def period_of(context: dict[str, Any]) -> str:
+def period_of(context: Mapping[str, Any]) -> str:
     """The ``period`` param, else the month of the data interval, else the month before the run's time
     (a manual trigger without a logical date has no data interval)."""
     wanted = (context.get("params") or {}).get("period")

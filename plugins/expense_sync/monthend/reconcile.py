@@ -113,7 +113,7 @@ def reconcile_company(
         conn.execute(sqlfile.step(SQL, "period_claim_lines"), params)
         rows = conn.execute(sqlfile.step(SQL, "lines"), params).fetchall()
         mismatched = conn.execute(sqlfile.step(SQL, "mismatched_claims"), params).fetchall()
-        claims_count, claims_total = conn.execute(sqlfile.step(SQL, "claims_total")).fetchone()
+        claims_count, claims_total = sqlfile.one(conn.execute(sqlfile.step(SQL, "claims_total")))
         lines, explained, unexplained = [], Decimal(0), Decimal(0)
         posted_total = ledger_total = Decimal(0)
         for account, cc, project, claims, pd, pc, ld, lc, role in rows:
@@ -136,23 +136,25 @@ def reconcile_company(
     clean = not unexplained and not missing and not mismatched and not duplicates
     status = "reconciled" if clean else "differences"
     with conn.transaction():
-        recon_id = conn.execute(
-            sqlfile.step(SQL, "insert_reconciliation"),
-            (
-                run_key,
-                vendor,
-                period,
-                company,
-                status,
-                claims_count,
-                claims_total,
-                posted_total,
-                ledger_total,
-                explained,
-                unexplained,
-                len(mismatched),
-            ),
-        ).fetchone()[0]
+        recon_id = sqlfile.one(
+            conn.execute(
+                sqlfile.step(SQL, "insert_reconciliation"),
+                (
+                    run_key,
+                    vendor,
+                    period,
+                    company,
+                    status,
+                    claims_count,
+                    claims_total,
+                    posted_total,
+                    ledger_total,
+                    explained,
+                    unexplained,
+                    len(mismatched),
+                ),
+            )
+        )[0]
         with conn.cursor() as cur:
             copy_rows(
                 cur,

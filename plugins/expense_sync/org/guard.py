@@ -41,10 +41,11 @@ def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float
     when it is too much, or while an earlier hold waits for a person; return what was held."""
     system = params["system"]
     sqlfile.run(conn, "org/leaving", params, only=["units", "employees"])
-    leaving, active = {}, {}
+    leaving: dict[str, tuple[Any, ...]] = {}
+    active: dict[str, int] = {}
     for entity in LEAVING:
-        leaving[entity] = conn.execute(sqlfile.step(SQL, f"leaving_{entity}")).fetchone()
-        active[entity] = conn.execute(sqlfile.step(SQL, f"active_{entity}"), (system,)).fetchone()[0]
+        leaving[entity] = sqlfile.one(conn.execute(sqlfile.step(SQL, f"leaving_{entity}")))
+        active[entity] = sqlfile.one(conn.execute(sqlfile.step(SQL, f"active_{entity}"), (system,)))[0]
     held = conn.execute(sqlfile.step(SQL, "open_item"), (system, ENTITY, RECORD_KEY, REASON)).fetchone()
     too_many = any(leaving[e][2] > share * active[e] for e in LEAVING)
     if not too_many and not (held and any(n for *_, n in leaving.values())):
@@ -114,7 +115,7 @@ def apply_answers(
         actor, facts = respondent(answer)
         detail = {"option": option, "run_key": run_key, **facts}
         with conn.transaction():
-            status, record = conn.execute(sqlfile.step(SQL, "take_item"), (item_id,)).fetchone()
+            status, record = sqlfile.one(conn.execute(sqlfile.step(SQL, "take_item"), (item_id,)))
             if status == "resolved":  # cleared meanwhile: the OA lists them again
                 queue.add_event(conn, item_id, actor, "answer_ignored", {**detail, "why": "already resolved"})
                 counts["ignored"] += 1

@@ -233,14 +233,14 @@ class DirectoryPush:
             )
 
             def record(conn: psycopg.Connection, outcomes: list[Outcome], entity=entity, ids_by_key=ids_by_key):
-                ids = dict(conn.execute(ids_by_key, ([o.key for o in outcomes],)).fetchall())
-                _link(conn, entity, [(ids[o.key], o.remote_id) for o in outcomes if o.key in ids])
+                ids: dict[str, int] = dict(conn.execute(ids_by_key, ([o.key for o in outcomes],)).fetchall())
+                _link(conn, entity, [(ids[o.key], o.created_id) for o in outcomes if o.key in ids])
 
             adopted = settle(self.db, Write(TARGET, entity, send=_no_send, lookup=find, record=record))
             self._tally(entity, "adopted", len(adopted))
 
     # -- departments ------------------------------------------------------------------------------
-    def _unit_state(self, unit: dict) -> dict:
+    def _unit_state(self, unit: dict) -> dict[str, Any]:
         parent = self.unit_remote.get(unit["parent_id"]) if unit["parent_id"] else ""
         payload = self.unit_spec.render({**unit, "parent_remote_id": parent})
         return {"payload": payload, "active": unit["active"]}
@@ -255,7 +255,7 @@ class DirectoryPush:
                 key, remote = unit["code"], self.unit_remote.get(unit["org_unit_id"])
                 if unit["org_unit_id"] == root_id:
                     remote = corp  # the tenant's root department is the corporation itself
-                    state = {"payload": {"root": True}, "active": True}
+                    state: dict[str, Any] = {"payload": {"root": True}, "active": True}
                     if not self._unchanged(unit, state):  # nothing to send: the root is the tenant
                         outbound.record_done(self.db, TARGET, "org_unit", key, state, corp, self.run_key)
                         with self.db.transaction():
@@ -333,7 +333,9 @@ class DirectoryPush:
         (each with its own PostgreSQL connection, all sharing the connection's rate limit and
         token); return the newest change seen. Records are independent of each other here: their
         departments were all pushed before."""
-        creates, updates, disables = [], [], []
+        creates: list[Any] = []  # (person, state) pairs
+        updates: list[Any] = []  # (person, key, remote id, state)
+        disables: list[Any] = []
         newest = None
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
         in_flight: set[Future] = set()

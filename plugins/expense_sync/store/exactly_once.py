@@ -53,6 +53,13 @@ class Outcome:
     error: VendorRequestError | None = None
 
     @property
+    def created_id(self) -> str:
+        """The vendor's id of a record a create wrote (sent, adopted or done before): it always has one."""
+        if self.remote_id is None:
+            raise ValueError(f"{self.key}: the vendor named no id for the record it holds")
+        return self.remote_id
+
+    @property
     def verified(self) -> bool:
         """The vendor's own answer to our call (not a look-up, not an earlier run's record)."""
         return self.how == "sent"
@@ -149,6 +156,7 @@ def _ledger(conn: psycopg.Connection, write: Write, keys: list[str]) -> dict[str
 
 def _adopt(conn: psycopg.Connection, write: Write, intents: list[Intent]) -> tuple[list[Outcome], list[Intent]]:
     """Look the keys up at the vendor; record those it holds as adopted; return them and the rest."""
+    assert write.lookup is not None  # only a create is adopted, and a create can be looked up
     found = write.lookup([key for key, _ in intents])
     adopted = [Outcome(k, "adopted", write.id_of(v), v, in_doubt=True) for k, _ in intents if (v := found.get(k))]
     _record(conn, write, adopted)

@@ -71,10 +71,12 @@ def land(
 ) -> dict[str, int]:
     """Land one entity's records as a new load in ``staging.<entity>``; returns its id and row count.
     Call it inside the extraction's transaction."""
-    load_id = conn.execute(
-        sqlfile.step(SQL, "new_load"),
-        (system, entity, run_key, extracted_at or dt.datetime.now(dt.UTC)),
-    ).fetchone()[0]
+    load_id = sqlfile.one(
+        conn.execute(
+            sqlfile.step(SQL, "new_load"),
+            (system, entity, run_key, extracted_at or dt.datetime.now(dt.UTC)),
+        )
+    )[0]
     spec = mapping.load(system, entity)
     rows = copy_rows(cur, f"staging.{entity}", columns, staging_rows(load_id, spec, records, columns))
     conn.execute(sqlfile.step(SQL, "mark_landed"), (rows, load_id))
@@ -89,10 +91,10 @@ def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int
     """Raise :class:`SchemaDrift` if a field the mapping reads, carried by the last merged load, is in
     no record of ``load_id`` (a renamed or removed field: merged, it would blank the field for
     everyone). For full listings only: a delta may lack an optional field by chance."""
-    previous = conn.execute(sqlfile.step(SQL, "previous_merged"), (system, entity, load_id)).fetchone()[0]
+    previous = sqlfile.one(conn.execute(sqlfile.step(SQL, "previous_merged"), (system, entity, load_id)))[0]
     if previous is None:
         return
-    found = dict(
+    found: dict[int, list[str]] = dict(
         conn.execute(
             sqlfile.step(SQL, "fields_per_load").format(table=sql.Identifier("staging", entity)),
             ([previous, load_id],),
@@ -113,7 +115,7 @@ def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int
 def merging(conn: psycopg.Connection, load_id: int) -> tuple[str, dt.datetime, str]:
     """Take a load for merging (inside the merge's transaction): its source system, extraction time
     and status. The status is ``landed``, or one of :data:`REPEATS` (nothing to do); else it raises."""
-    system, extracted_at, status = conn.execute(sqlfile.step(SQL, "take_for_merge"), (load_id,)).fetchone()
+    system, extracted_at, status = sqlfile.one(conn.execute(sqlfile.step(SQL, "take_for_merge"), (load_id,)))
     if status != "landed" and status not in REPEATS:
         raise RuntimeError(f"load {load_id} is {status}, not landed")
     return system, extracted_at, status
@@ -180,4 +182,4 @@ def prune(conn: psycopg.Connection, system: str, entity: str, *, keep: int) -> N
 
 def count_rows(conn: psycopg.Connection, table: str) -> int:
     """The number of rows of a (temporary) table, by name."""
-    return int(conn.execute(sqlfile.step(SQL, "count_rows").format(table=sql.Identifier(table))).fetchone()[0])
+    return int(sqlfile.one(conn.execute(sqlfile.step(SQL, "count_rows").format(table=sql.Identifier(table))))[0])

@@ -61,7 +61,7 @@ def migrate(conn: psycopg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str
     with conn.transaction():
         conn.execute(sqlfile.step(SQL, "lock"), (LOCK_KEY,))
         conn.execute(sqlfile.step(SQL, "create_table"))
-        applied = dict(conn.execute(sqlfile.step(SQL, "applied")).fetchall())
+        applied: dict[str, str] = dict(conn.execute(sqlfile.step(SQL, "applied")).fetchall())
         for migration in migrations:
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:

@@ -112,7 +112,7 @@ def queue_from(
         "by_kind": kind_col is not None,
     }
     conn.execute(sqlfile.step(SQL, "queue_from").format(**names), params)
-    count = conn.execute(sqlfile.step(SQL, "count_problems").format(**names), params).fetchone()[0]
+    count = sqlfile.one(conn.execute(sqlfile.step(SQL, "count_problems").format(**names), params))[0]
     return int(count)
 
 
@@ -167,10 +167,12 @@ def open_item(
 ) -> int:
     """Open (or see again) one item; returns its id."""
     reason = REASONS.get(reason_code, reason_code) + (f": {detail}" if detail else "")
-    row = conn.execute(
-        sqlfile.step(SQL, "open_item"),
-        (kind, system, entity, record_key, reason_code, reason, json.dumps(record, default=str), run_key, run_key),
-    ).fetchone()
+    row = sqlfile.one(
+        conn.execute(
+            sqlfile.step(SQL, "open_item"),
+            (kind, system, entity, record_key, reason_code, reason, json.dumps(record, default=str), run_key, run_key),
+        )
+    )
     if row[1]:
         conn.execute(
             sqlfile.step(SQL, "queued_event"),

@@ -64,3 +64,11 @@ def step(name: str, step: str) -> sql.SQL:
     if step not in found:
         raise KeyError(f"{name}.sql has no step {step!r}")
     return sql.SQL(found[step])  # trusted text: our own files
+
+
+def one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The row of a statement that always returns exactly one (an aggregate, an upsert's ``RETURNING``)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row

@@ -83,7 +83,7 @@ def summarize_claims() -> dict[str, Any]:
 
     with connect() as conn:
         steps = finish_run(conn, run_key())
-        states = dict(conn.execute(sqlfile.step("tasks/claims", "claims_by_state")).fetchall())
+        states: dict[str, int] = dict(conn.execute(sqlfile.step("tasks/claims", "claims_by_state")).fetchall())
         open_items = conn.execute(sqlfile.step("tasks/claims", "open_exceptions")).fetchall()
     summary = {"steps": steps, "claims": states, "open_exceptions": [list(r) for r in open_items]}
     log.info("claim events summary: %s", json.dumps(summary, ensure_ascii=False))

@@ -144,7 +144,7 @@ def summarize_health() -> dict[str, Any]:
         today = conn.execute(sqlfile.step("tasks/monthend", "checks_of_run"), (key,)).fetchall()
         ok = bool(today) and all(success for _, success, _ in today)
         finish_run(conn, key, "success" if ok else "failed")
-        runs = conn.execute(sqlfile.step("tasks/monthend", "checked_runs")).fetchone()[0]
+        runs = sqlfile.one(conn.execute(sqlfile.step("tasks/monthend", "checked_runs")))[0]
     summary = {"suites": [list(r) for r in today], "runs_in_history": runs, "context": get_current_context()["run_id"]}
     log.info("data health: %s", json.dumps(summary, ensure_ascii=False, default=str))
     if not ok:
