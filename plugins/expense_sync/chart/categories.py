@@ -29,7 +29,7 @@ def reconcile_categories(conn: psycopg.Connection, run_key: str) -> dict[str, An
     params = {"run_key": run_key}
     with conn.transaction():
         sqlfile.run(conn, SQL, params, only=["evaluate", "index", "analyze", "reopen"])
-        conflicts = queue.queue_from(
+        conflicts, cleared = queue.sync_from(
             conn,
             kind="conflict",
             system=TARGET,
@@ -39,15 +39,6 @@ def reconcile_categories(conn: psycopg.Connection, run_key: str) -> dict[str, An
             key_col="code",
             record_col="record",
             detail_col="detail",
-        )
-        cleared = queue.resolve_cleared(
-            conn,
-            kind="conflict",
-            system=TARGET,
-            entity=ENTITY,
-            table=sql.Identifier("category_eval"),
-            run_key=run_key,
-            key_col="code",
             reason_codes=REASONS,
         )
         applied = sqlfile.run(conn, SQL, params, only=["expire_decisions", "map"])

@@ -215,19 +215,9 @@ class DimensionPush:
         return mapping.load(TARGET, entity).render({**row, "parent_remote_id": parent})
 
     def _fail(self, entity: str, key: str, reason: str, error: str, record: Any, *, ledger: str = "failed") -> None:
-        with self.conn.transaction():
-            outbound.mark_failed(self.conn, TARGET, entity, key, error, state=ledger)
-            queue.open_item(
-                self.conn,
-                kind="conflict",
-                system=TARGET,
-                entity=entity,
-                record_key=key,
-                reason_code=reason,
-                detail=error,
-                record=record,
-                run_key=self.run_key,
-            )
+        outbound.fail_and_queue(
+            self.conn, TARGET, entity, key, reason, error, record, run_key=self.run_key, state=ledger
+        )
         self.counts[entity][ledger] += 1
 
     def _refusal(self, conn: psycopg.Connection, entity: str, key: str, state: dict, err: VendorRequestError) -> str:

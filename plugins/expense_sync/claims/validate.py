@@ -108,7 +108,7 @@ def _validate_claims(
         params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES}
         sqlfile.run(conn, SQL, params, only=["lines", "verdict"])
         for kind in ("quarantine", "conflict"):
-            queue.queue_from(
+            queue.sync_from(
                 conn,
                 kind=kind,
                 system=SYSTEM,
@@ -119,15 +119,6 @@ def _validate_claims(
                 record_col="record",
                 detail_col="detail",
                 kind_col="kind",
-            )
-            queue.resolve_cleared(
-                conn,
-                kind=kind,
-                system=SYSTEM,
-                entity=ENTITY,
-                table=sql.Identifier("claim_check"),
-                run_key=run_key,
-                key_col="claim_no",
                 full_snapshot=False,
                 reason_codes=REASON_CODES,
             )

@@ -100,19 +100,9 @@ class DirectoryPush:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _fail(self, entity: str, key: str, reason_code: str, error: str, record: Any, *, state: str = "failed") -> None:
-        with self.db.transaction():
-            outbound.mark_failed(self.db, TARGET, entity, key, error, state=state)
-            queue.open_item(
-                self.db,
-                kind="conflict",
-                system=TARGET,
-                entity=entity,
-                record_key=key,
-                reason_code=reason_code,
-                detail=error,
-                record=record,
-                run_key=self.run_key,
-            )
+        outbound.fail_and_queue(
+            self.db, TARGET, entity, key, reason_code, error, record, run_key=self.run_key, state=state
+        )
         self._tally(entity, state, 1)
 
     def _write(

@@ -141,20 +141,16 @@ def quarantine(
     clear the items whose problem is gone; returns (queued, cleared)."""
     sqlfile.run(conn, sql_name, params, only=stage)
     system = params["system"]
-    table = sql.Identifier(temp_table)
-    queued = queue.queue_from(
-        conn, kind="quarantine", system=system, entity=entity, table=table, run_key=run_key, detail_col="detail"
-    )
-    cleared = queue.resolve_cleared(
+    return queue.sync_from(
         conn,
         kind="quarantine",
         system=system,
         entity=entity,
-        table=table,
+        table=sql.Identifier(temp_table),
         run_key=run_key,
+        detail_col="detail",
         full_snapshot=full_snapshot,
     )
-    return queued, cleared
 
 
 def merged(

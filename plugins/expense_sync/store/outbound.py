@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.store import sqlfile
+from expense_sync.store import queue, sqlfile
 
 SQL = "store/outbound"
 
@@ -112,3 +112,32 @@ def in_doubt(conn: psycopg.Connection, target: str, entity: str) -> list[tuple[s
         sqlfile.step(SQL, "in_doubt"),
         (target, entity),
     ).fetchall()
+
+
+def fail_and_queue(
+    conn: psycopg.Connection,
+    target: str,
+    entity: str,
+    key: str,
+    reason_code: str,
+    error: str,
+    record: Any,
+    *,
+    run_key: str | None,
+    state: str = "failed",
+) -> None:
+    """Give up on one write for now: the ledger names the key ``failed`` (or ``blocked``) and a
+    conflict waits for a person, in one transaction."""
+    with conn.transaction():
+        mark_failed(conn, target, entity, key, error, state=state)
+        queue.open_item(
+            conn,
+            kind="conflict",
+            system=target,
+            entity=entity,
+            record_key=key,
+            reason_code=reason_code,
+            detail=error,
+            record=record,
+            run_key=run_key,
+        )

@@ -153,6 +153,49 @@ def resolve_cleared(
     return cur.rowcount
 
 
+def sync_from(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    system: str,
+    entity: str,
+    table: sql.Identifier,
+    run_key: str | None,
+    key_col: str = "source_key",
+    record_col: str = "raw",
+    detail_col: str | None = None,
+    kind_col: str | None = None,
+    full_snapshot: bool = True,
+    reason_codes: list[str] | None = None,
+) -> tuple[int, int]:
+    """Bring the queue in line with a checked ``table``: :func:`queue_from` its problems, then
+    :func:`resolve_cleared` the open items whose problem is gone. Returns (with a problem, cleared)."""
+    queued = queue_from(
+        conn,
+        kind=kind,
+        system=system,
+        entity=entity,
+        table=table,
+        run_key=run_key,
+        key_col=key_col,
+        record_col=record_col,
+        detail_col=detail_col,
+        kind_col=kind_col,
+    )
+    cleared = resolve_cleared(
+        conn,
+        kind=kind,
+        system=system,
+        entity=entity,
+        table=table,
+        run_key=run_key,
+        key_col=key_col,
+        full_snapshot=full_snapshot,
+        reason_codes=reason_codes,
+    )
+    return queued, cleared
+
+
 def open_item(
     conn: psycopg.Connection,
     *,

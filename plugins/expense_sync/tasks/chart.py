@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 
 from expense_sync.pools import POOL_ERP, POOL_EXPENSE
-from expense_sync.tasks.common import record_counts, run_key
+from expense_sync.tasks.common import record_counts, run_key, run_step
 
 log = logging.getLogger(__name__)
 RESPONSE_TIMEOUT = dt.timedelta(days=3)  # an unanswered conflict question becomes "Defer" after this
@@ -26,26 +26,16 @@ def extract_chart() -> dict[str, Any]:
     from expense_sync.chart.extract import extract_chart as extract
     from expense_sync.hooks.registry import erp_hook
     from expense_sync.settings import erp_vendor
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        result = extract(conn, erp_hook(erp_vendor()), run_key(), full=_param("full_sync"))
-    record_counts("extract", result)
-    log.info("extracted: %s", json.dumps(result, ensure_ascii=False, default=str))
-    return result
+    return run_step("extract", lambda conn: extract(conn, erp_hook(erp_vendor()), run_key(), full=_param("full_sync")))
 
 
 @task
 def merge_chart(extracted: dict[str, Any]) -> dict[str, Any]:
     """Merge the loads into the canonical chart (ERP wins; malformed records quarantined)."""
     from expense_sync.chart.merge import merge_chart as merge
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = merge(conn, extracted["loads"], run_key())
-    record_counts("merge", counts)
-    log.info("merged: %s", json.dumps(counts, ensure_ascii=False))
-    return counts
+    return run_step("merge", lambda conn: merge(conn, extracted["loads"], run_key()))
 
 
 @task(pool=POOL_EXPENSE)
@@ -53,24 +43,16 @@ def read_expense_side() -> dict[str, Any]:
     """Read 合思's fee types and the cost center / project items changed since the last read."""
     from expense_sync.chart.expense_side import read_expense_side as read
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        result = read(conn, EkuaibaoHook(), run_key())
-    record_counts("read_expense_side", result)
-    return result
+    return run_step("read_expense_side", lambda conn: read(conn, EkuaibaoHook(), run_key()))
 
 
 @task
 def reconcile_categories() -> dict[str, Any]:
     """Map expense categories onto fee types; queue what needs a person."""
     from expense_sync.chart.categories import reconcile_categories as reconcile
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = reconcile(conn, run_key())
-    record_counts("categories", counts)
-    return counts
+    return run_step("categories", lambda conn: reconcile(conn, run_key()))
 
 
 @task(pool=POOL_EXPENSE)
@@ -78,13 +60,10 @@ def push_dimensions(expense: dict[str, Any]) -> dict[str, Any]:
     """Push cost centers and projects to 合思; changes on both sides become conflicts."""
     from expense_sync.chart.push import push_dimensions as push
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = push(conn, EkuaibaoHook(), run_key(), expense["dimensions"], full=_param("full_sync"))
-    record_counts("push", counts)
-    log.info("pushed: %s", json.dumps(counts, ensure_ascii=False))
-    return counts
+    return run_step(
+        "push", lambda conn: push(conn, EkuaibaoHook(), run_key(), expense["dimensions"], full=_param("full_sync"))
+    )
 
 
 @task
@@ -109,14 +88,12 @@ def apply_decisions(items: list[int], answers: Any, expense: dict[str, Any]) -> 
         return {}
     from expense_sync.chart.decisions import apply_answers
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
-    from expense_sync.store.db import connect
 
     responses = [answers[i] for i in range(len(items))]
-    with connect() as conn:
-        counts = apply_answers(conn, EkuaibaoHook(), run_key(), expense["dimensions"], items, responses)
-    record_counts("decisions", counts)
-    log.info("decisions: %s", json.dumps(counts, ensure_ascii=False, default=str))
-    return counts
+    return run_step(
+        "decisions",
+        lambda conn: apply_answers(conn, EkuaibaoHook(), run_key(), expense["dimensions"], items, responses),
+    )
 
 
 @task

@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 
 from expense_sync.pools import POOL_ERP, POOL_EXPENSE
-from expense_sync.tasks.common import record_counts, run_key
+from expense_sync.tasks.common import record_counts, run_key, run_step
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,8 @@ def validate_claims() -> dict[str, Any]:
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.hooks.registry import oa_hook
     from expense_sync.settings import oa_vendor
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = validate(conn, EkuaibaoHook(), oa_hook(oa_vendor()), run_key=run_key())
-    record_counts("validate", counts)
-    return counts
+    return run_step("validate", lambda conn: validate(conn, EkuaibaoHook(), oa_hook(oa_vendor()), run_key=run_key()))
 
 
 @task(pool=POOL_ERP)
@@ -64,14 +60,9 @@ def post_vouchers() -> dict[str, Any]:
     from expense_sync.erp.accounts import posting_accounts
     from expense_sync.hooks.registry import erp_hook
     from expense_sync.settings import erp_vendor
-    from expense_sync.store.db import connect
 
     vendor = erp_vendor()
-    with connect() as conn:
-        counts = post(conn, erp_hook(vendor), posting_accounts(vendor), run_key())
-    record_counts("post", counts)
-    log.info("vouchers: %s", json.dumps(counts))
-    return counts
+    return run_step("post", lambda conn: post(conn, erp_hook(vendor), posting_accounts(vendor), run_key()))
 
 
 @task

@@ -1,12 +1,17 @@
-"""Tasks every sync DAG uses: migrate the middle platform, and close the run with a summary."""
+"""What every sync DAG's tasks share: the run key, the migration task, and running one engine step
+with its counts kept in the run ledger."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import get_current_context, task
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -34,3 +39,15 @@ def record_counts(step: str, counts: dict[str, Any]) -> None:
 
     with connect() as conn:
         record_step(conn, run_key(), step, counts)
+
+
+def run_step(name: str, work: Callable[[psycopg.Connection], dict[str, Any]]) -> dict[str, Any]:
+    """Run one engine step on a middle-platform connection; keep its counts in the run ledger, log
+    them and return them (the task's XCom)."""
+    from expense_sync.store.db import connect
+
+    with connect() as conn:
+        counts = work(conn)
+    record_counts(name, counts)
+    log.info("%s: %s", name, json.dumps(counts, ensure_ascii=False, default=str))
+    return counts

@@ -11,7 +11,7 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 
 from expense_sync.pools import POOL_EXPENSE, POOL_OA
-from expense_sync.tasks.common import record_counts, run_key
+from expense_sync.tasks.common import record_counts, run_key, run_step
 
 log = logging.getLogger(__name__)
 # An unanswered question becomes "Defer" (the deactivations stay held) before the next daily run.
@@ -37,13 +37,10 @@ def merge_directory(extracted: dict[str, Any]) -> dict[str, Any]:
     """Merge the landed loads into the canonical tables (OA wins; leavers deactivated; bad rows quarantined)."""
     from expense_sync.org.merge import merge_directory as merge
     from expense_sync.settings import org_max_deactivation
-    from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = merge(conn, extracted["loads"], run_key(), max_deactivation=org_max_deactivation())
-    record_counts("merge", counts)
-    log.info("merged: %s", json.dumps(counts, ensure_ascii=False))
-    return counts
+    return run_step(
+        "merge", lambda conn: merge(conn, extracted["loads"], run_key(), max_deactivation=org_max_deactivation())
+    )
 
 
 @task(pool=POOL_EXPENSE)
@@ -51,15 +48,10 @@ def push_to_expense_system(full: bool = False) -> dict[str, Any]:
     """Push what changed to 合思 (staff and departments), exactly once per change."""
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.org.push import push_directory
-    from expense_sync.store.db import connect
 
     context = get_current_context()
     full = bool(full or context["params"].get("full_push"))
-    with connect() as conn:
-        counts = push_directory(conn, EkuaibaoHook(), run_key(context), full=full)
-    record_counts("push", counts)
-    log.info("pushed: %s", json.dumps(counts, ensure_ascii=False))
-    return counts
+    return run_step("push", lambda conn: push_directory(conn, EkuaibaoHook(), run_key(context), full=full))
 
 
 @task
@@ -84,14 +76,9 @@ def apply_deactivation_decisions(items: list[int], answers: Any) -> dict[str, An
         return {}
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.org.guard import apply_answers
-    from expense_sync.store.db import connect
 
     responses = [answers[i] for i in range(len(items))]
-    with connect() as conn:
-        counts = apply_answers(conn, EkuaibaoHook(), run_key(), items, responses)
-    record_counts("decisions", counts)
-    log.info("decisions: %s", json.dumps(counts, ensure_ascii=False, default=str))
-    return counts
+    return run_step("decisions", lambda conn: apply_answers(conn, EkuaibaoHook(), run_key(), items, responses))
 
 
 @task
