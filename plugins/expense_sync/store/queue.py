@@ -75,84 +75,6 @@ REASONS: dict[str, str] = {
 }
 
 
-def queue_from(
-    conn: psycopg.Connection,
-    *,
-    kind: str,
-    system: str,
-    entity: str,
-    table: sql.Identifier,
-    run_key: str | None,
-    key_col: str = "source_key",
-    reason_col: str = "reason",
-    record_col: str = "raw",
-    detail_col: str | None = None,
-    kind_col: str | None = None,
-) -> int:
-    """Open (or see again) an item for every row of ``table`` whose ``reason_col`` is set (and, with
-    ``kind_col``, whose ``kind_col`` is ``kind``).
-
-    Returns the number of rows with a problem. New items get a ``queued`` event.
-    """
-    names = {
-        "table": table,
-        "key": sql.Identifier(key_col),
-        "reason": sql.Identifier(reason_col),
-        "record": sql.Identifier(record_col),
-        "detail": sql.Literal(None) if detail_col is None else sql.Identifier(detail_col),
-        "kind_col": sql.Literal(None) if kind_col is None else sql.Identifier(kind_col),
-    }
-    params = {
-        "kind": kind,
-        "system": system,
-        "entity": entity,
-        "run_key": run_key,
-        "reasons": json.dumps(REASONS),
-        "actor": SYSTEM_ACTOR,
-        "by_kind": kind_col is not None,
-    }
-    conn.execute(sqlfile.step(SQL, "queue_from").format(**names), params)
-    count = sqlfile.one(conn.execute(sqlfile.step(SQL, "count_problems").format(**names), params))[0]
-    return int(count)
-
-
-def resolve_cleared(
-    conn: psycopg.Connection,
-    *,
-    kind: str,
-    system: str,
-    entity: str,
-    table: sql.Identifier,
-    run_key: str | None,
-    key_col: str = "source_key",
-    reason_col: str = "reason",
-    full_snapshot: bool = True,
-    reason_codes: list[str] | None = None,
-) -> int:
-    """Resolve open items whose problem is gone.
-
-    An item is cleared when its record is in ``table`` without that reason any more, or, when
-    ``table`` holds the vendor's full snapshot, when the record is not there at all (it was
-    deleted at the source). ``reason_codes`` limits which items this check may clear.
-    """
-    query = sqlfile.step(SQL, "resolve_cleared").format(
-        table=table, key=sql.Identifier(key_col), reason=sql.Identifier(reason_col)
-    )
-    cur = conn.execute(
-        query,
-        {
-            "kind": kind,
-            "system": system,
-            "entity": entity,
-            "run_key": run_key,
-            "actor": SYSTEM_ACTOR,
-            "codes": reason_codes,
-            "full_snapshot": full_snapshot,
-        },
-    )
-    return cur.rowcount
-
-
 def sync_from(
     conn: psycopg.Connection,
     *,
@@ -168,32 +90,37 @@ def sync_from(
     full_snapshot: bool = True,
     reason_codes: list[str] | None = None,
 ) -> tuple[int, int]:
-    """Bring the queue in line with a checked ``table``: :func:`queue_from` its problems, then
-    :func:`resolve_cleared` the open items whose problem is gone. Returns (with a problem, cleared)."""
-    queued = queue_from(
-        conn,
-        kind=kind,
-        system=system,
-        entity=entity,
-        table=table,
-        run_key=run_key,
-        key_col=key_col,
-        record_col=record_col,
-        detail_col=detail_col,
-        kind_col=kind_col,
-    )
-    cleared = resolve_cleared(
-        conn,
-        kind=kind,
-        system=system,
-        entity=entity,
-        table=table,
-        run_key=run_key,
-        key_col=key_col,
-        full_snapshot=full_snapshot,
-        reason_codes=reason_codes,
-    )
-    return queued, cleared
+    """Bring the queue in line with a checked ``table``; returns (rows with a problem, items cleared).
+
+    Every row whose ``reason`` is set (and, with ``kind_col``, whose ``kind_col`` is ``kind``) opens an
+    item or sees it again (new items get a ``queued`` event). An open item is cleared when its record
+    is in ``table`` without that reason any more, or, when ``table`` holds the vendor's full snapshot,
+    when the record is not there at all (deleted at the source). ``reason_codes`` limits which items
+    this check may clear.
+    """
+    names = {
+        "table": table,
+        "key": sql.Identifier(key_col),
+        "reason": sql.Identifier("reason"),
+        "record": sql.Identifier(record_col),
+        "detail": sql.Literal(None) if detail_col is None else sql.Identifier(detail_col),
+        "kind_col": sql.Literal(None) if kind_col is None else sql.Identifier(kind_col),
+    }
+    params = {
+        "kind": kind,
+        "system": system,
+        "entity": entity,
+        "run_key": run_key,
+        "reasons": json.dumps(REASONS),
+        "actor": SYSTEM_ACTOR,
+        "by_kind": kind_col is not None,
+        "codes": reason_codes,
+        "full_snapshot": full_snapshot,
+    }
+    conn.execute(sqlfile.step(SQL, "queue_from").format(**names), params)
+    queued = sqlfile.one(conn.execute(sqlfile.step(SQL, "count_problems").format(**names), params))[0]
+    cleared = conn.execute(sqlfile.step(SQL, "resolve_cleared").format(**names), params).rowcount
+    return int(queued), cleared
 
 
 def open_item(
