@@ -43,12 +43,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from expense_sync.hooks import classify
 from expense_sync.hooks.errors import (
+    AuthenticationError,
     ConfigurationError,
     OutcomeUnknownError,
     ThrottledError,
     TokenInvalidError,
     TransientVendorError,
     VendorError,
+    VendorRequestError,
 )
 from expense_sync.hooks.paginate import Paginator
 from expense_sync.hooks.ratelimit import RateLimiter, limiter_for
@@ -158,6 +160,16 @@ class VendorHook(BaseHook, Generic[Settings]):
     def fetch_token(self) -> tuple[str, float]:
         """Ask the vendor for a token; return it and its lifetime in seconds."""
         raise NotImplementedError
+
+    def request_token(self, method: str, path: str, **kw: Any) -> Any:
+        """Call the vendor's token or login endpoint (unauthenticated). A refusal there means wrong
+        credentials, which no retry fixes: it raises :class:`AuthenticationError`."""
+        try:
+            return self.request(method, path, authorize=False, **kw)
+        except (VendorRequestError, TokenInvalidError) as err:
+            raise AuthenticationError(
+                err.message, vendor=err.vendor or self.vendor, endpoint=err.endpoint, status=err.status, code=err.code
+            ) from None
 
     def get_token(self) -> str:
         with self._lock:

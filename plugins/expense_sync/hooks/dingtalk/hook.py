@@ -16,9 +16,7 @@ from pydantic import Field
 from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import (
-    AuthenticationError,
     ThrottledError,
-    TokenInvalidError,
     VendorRequestError,
 )
 from expense_sync.hooks.paginate import CursorPaginator
@@ -55,15 +53,7 @@ class DingTalkHook(ErrcodeHook[DingTalkSettings]):
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection
-        try:
-            body = self.request(
-                "GET",
-                "/gettoken",
-                params={"appkey": conn.login, "appsecret": conn.password},
-                authorize=False,
-            )
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(err.message, vendor=self.vendor, endpoint=err.endpoint, code=err.code) from None
+        body = self.request_token("GET", "/gettoken", params={"appkey": conn.login, "appsecret": conn.password})
         return body["access_token"], float(body.get("expires_in", 7200))
 
     def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:

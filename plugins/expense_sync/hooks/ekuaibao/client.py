@@ -12,7 +12,7 @@ import requests
 
 from expense_sync.hooks.base import VendorHook
 from expense_sync.hooks.ekuaibao.settings import EkuaibaoSettings
-from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
+from expense_sync.hooks.errors import TokenInvalidError, VendorRequestError
 from expense_sync.hooks.paginate import OffsetPaginator
 
 PAGE_SIZE = 100  # the open API's maximum ``count``
@@ -36,17 +36,9 @@ class EkuaibaoClient(VendorHook[EkuaibaoSettings]):
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection
-        try:
-            body = self.request(
-                "POST",
-                "/api/openapi/v1/auth/getAccessToken",
-                json={"appKey": conn.login, "appSecurity": conn.password},
-                authorize=False,
-            )
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(
-                err.message, vendor=self.vendor, endpoint=err.endpoint, status=err.status
-            ) from None
+        body = self.request_token(
+            "POST", "/api/openapi/v1/auth/getAccessToken", json={"appKey": conn.login, "appSecurity": conn.password}
+        )
         value = body["value"]
         self.corporation_id = value.get("corporationId")
         return value["accessToken"], max(60.0, value["expireTime"] / 1000 - time.time())

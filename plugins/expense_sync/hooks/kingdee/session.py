@@ -64,11 +64,8 @@ class KingdeeSession(VendorHook[KingdeeSettings]):
         parts = [settings.acct_id, conn.login or "", settings.app_id, conn.password or "", timestamp]
         sign = hashlib.sha256("".join(sorted(parts)).encode()).hexdigest()
         args = [settings.acct_id, conn.login, settings.app_id, timestamp, sign, settings.lcid]
-        try:
-            # positional arguments, as the Java SDK and most clients send LoginBySign
-            body = self.request("POST", LOGIN, json={"parameters": args}, authorize=False)
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(err.message, vendor=self.vendor, endpoint=err.endpoint, code=err.code) from None
+        # positional arguments, as the Java SDK and most clients send LoginBySign
+        body = self.request_token("POST", LOGIN, json={"parameters": args})
         body = body if isinstance(body, dict) else {}
         session = body.get("KDSVCSessionId") or (body.get("Context") or {}).get("SessionId")
         if body.get("LoginResultType") not in LOGIN_OK or not session:

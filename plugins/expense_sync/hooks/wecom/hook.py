@@ -14,7 +14,7 @@ from pydantic import Field
 
 from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.errcode import ErrcodeHook
-from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
+from expense_sync.hooks.errors import VendorRequestError
 
 UNKNOWN_DEPARTMENT = 60123  # errcode of department/get for an id WeCom does not have
 SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "withdrawn", 7: "withdrawn", 10: "approved"}
@@ -44,15 +44,9 @@ class WeComHook(ErrcodeHook[WeComSettings]):
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection
-        try:
-            body = self.request(
-                "GET",
-                "/cgi-bin/gettoken",
-                params={"corpid": conn.login, "corpsecret": conn.password},
-                authorize=False,
-            )
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(err.message, vendor=self.vendor, endpoint=err.endpoint, code=err.code) from None
+        body = self.request_token(
+            "GET", "/cgi-bin/gettoken", params={"corpid": conn.login, "corpsecret": conn.password}
+        )
         return body["access_token"], float(body.get("expires_in", 7200))
 
     def list_departments(self, dept_id: int | None = None) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from expense_sync.erp.model import CENT, Voucher, VoucherState, VoucherStatus
-from expense_sync.hooks.errors import AuthenticationError, TokenInvalidError, VendorRequestError
+from expense_sync.hooks.errors import TokenInvalidError, VendorRequestError
 
 if TYPE_CHECKING:
     from expense_sync.hooks.yonyou.hook import YonyouHook
@@ -98,18 +98,9 @@ class NccApi:
         }
         if settings.ncc_usercode:
             params["usercode"] = settings.ncc_usercode
-        try:
-            body = self.hook.request(
-                "POST",
-                TOKEN_PATH,
-                params=params,
-                authorize=False,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(
-                err.message, vendor=err.vendor, endpoint=err.endpoint, status=err.status, code=err.code
-            ) from None
+        body = self.hook.request_token(
+            "POST", TOKEN_PATH, params=params, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         data = body["data"]
         return data["access_token"], float(data.get("expires_in") or 7200)
 

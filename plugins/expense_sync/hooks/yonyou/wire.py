@@ -67,12 +67,7 @@ class Gateway:
             "timestamp": stamp,
             "signature": signature(conn.login, conn.password or "", stamp),
         }
-        try:
-            body = self.hook.request("GET", f"{self.endpoints[1]}{TOKEN_PATH}", params=params, authorize=False)
-        except (VendorRequestError, TokenInvalidError) as err:
-            raise AuthenticationError(
-                err.message, vendor=self.hook.vendor, endpoint=err.endpoint, status=err.status, code=err.code
-            ) from None
+        body = self.hook.request_token("GET", f"{self.endpoints[1]}{TOKEN_PATH}", params=params)
         data = body.get("data") or {}
         if "access_token" not in data and isinstance(data.get("data"), dict):
             data = data["data"]  # older versions nest it once more
