@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from expense_sync.chart import DEFER, KEEP_EXPENSE, OPTIONS, TAKE_ERP
-from expense_sync.chart.decisions import ASKED, EFFECTS, TIMEOUT_ACTOR, question, respondent
+from expense_sync.chart.decisions import ASKED, EFFECTS, question
 
 
 def item(**changes) -> dict:
@@ -62,14 +62,3 @@ def test_every_conflict_asked_about_says_what_both_answers_do(reason_code):
     assert set(EFFECTS[reason_code]) == {TAKE_ERP, KEEP_EXPENSE} and set(OPTIONS) == {TAKE_ERP, KEEP_EXPENSE, DEFER}
     for option in (TAKE_ERP, KEEP_EXPENSE):
         assert f"- **{option}**: {EFFECTS[reason_code][option]}" in body
-
-
-def test_who_answered_and_when_or_the_timeout():
-    at = "2026-01-19T08:02:11+00:00"
-    assert respondent({"responded_by_user": {"id": "7", "name": "王会计"}, "responded_at": at}) == (
-        "王会计",
-        {"user_id": "7", "responded_at": at, "timed_out": False},
-    )
-    assert respondent({"responded_by_user": {"id": "7", "name": ""}, "responded_at": at})[0] == "7"
-    assert respondent(None) == (TIMEOUT_ACTOR, {"user_id": None, "responded_at": None, "timed_out": True})
-    assert respondent({"chosen_options": [DEFER], "responded_by_user": None})[1]["timed_out"] is True

@@ -6,6 +6,8 @@ cost centers and projects to 合思 as dimension items, and ``decisions`` asks p
 cannot be decided automatically and applies their answers. ``state`` holds what both sides share.
 """
 
+from expense_sync.store.answers import DEFER
+
 # The options of every conflict question (see ``decisions``); an unanswered question becomes DEFER.
-TAKE_ERP, KEEP_EXPENSE, DEFER = "Take ERP value", "Keep expense value", "Defer"
+TAKE_ERP, KEEP_EXPENSE = "Take ERP value", "Keep expense value"
 OPTIONS = [TAKE_ERP, KEEP_EXPENSE, DEFER]

@@ -37,12 +37,12 @@ from psycopg.rows import dict_row
 from expense_sync.chart import DEFER, KEEP_EXPENSE, TAKE_ERP, push, state
 from expense_sync.chart.categories import reconcile_categories
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.store import answers as answers_
 from expense_sync.store import queue, sqlfile
 
 SQL = "chart/decisions"
 
 DECISIONS = {TAKE_ERP: "take_erp", KEEP_EXPENSE: "keep_expense"}
-TIMEOUT_ACTOR = "airflow:timeout"
 ASKED = ["changed_both_sides", "no_fee_type", "fee_type_gl_inactive", "fee_type_gl_not_postable"]
 MAX_QUESTIONS = 200  # per run; the rest are asked in the next one
 LABELS = {"cost_center": "成本中心", "project": "项目", "expense_category": "费用类别"}
@@ -98,15 +98,6 @@ def _cell(value: Any) -> str:
     return "—" if value is None else str(value).replace("|", "\\|")
 
 
-def respondent(answer: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """Who answered (the timeout when nobody did), and the facts to record."""
-    answer = answer or {}
-    user = answer.get("responded_by_user")
-    at = answer.get("responded_at")
-    facts = {"user_id": user.get("id") if user else None, "responded_at": at, "timed_out": user is None}
-    return (user.get("name") or user.get("id")) if user else TIMEOUT_ACTOR, facts
-
-
 def apply_answers(
     conn: psycopg.Connection,
     hook: EkuaibaoHook,
@@ -120,24 +111,22 @@ def apply_answers(
     take: dict[str, list[str]] = defaultdict(list)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = {r["item_id"]: r for r in cur.execute(sqlfile.step(SQL, "items"), (items,)).fetchall()}
-    for item_id, answer in zip(items, answers, strict=True):
-        item = rows[item_id]
-        option = ((answer or {}).get("chosen_options") or [DEFER])[0]
-        actor, facts = respondent(answer)
-        detail = {"option": option, "run_key": run_key, **facts}
+    for item_id, given in zip(items, answers, strict=True):
+        item, answer = rows[item_id], answers_.read(given, run_key)
         with conn.transaction():
-            if item["status"] == "resolved":  # settled meanwhile (e.g. both sides agree again)
-                queue.add_event(conn, item_id, actor, "answer_ignored", {**detail, "why": "already resolved"})
-                counts["ignored"] += 1
+            # an item settled meanwhile (e.g. both sides agree again) ignores its answer
+            if answers_.decides_nothing(conn, item_id, item["status"], answer, counts):
                 continue
-            if option == DEFER:
-                queue.defer_item(conn, item_id, actor=actor, detail=detail)
-                counts["deferred"] += 1
-                continue
-            decision = DECISIONS[option]
-            effect = EFFECTS[item["reason_code"]][option]
+            decision = DECISIONS[answer.option]
+            effect = EFFECTS[item["reason_code"]][answer.option]
             queue.resolve_item(
-                conn, item_id, decision=decision, actor=actor, note=effect, at=facts["responded_at"], detail=detail
+                conn,
+                item_id,
+                decision=decision,
+                actor=answer.actor,
+                note=effect,
+                at=answer.facts["responded_at"],
+                detail=answer.detail,
             )
             record, entity, key = item["record"], item["entity"], item["record_key"]
             if entity == "expense_category":

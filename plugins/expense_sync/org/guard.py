@@ -20,10 +20,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from expense_sync.chart.decisions import respondent
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.org import APPROVE, DEFER, KEEP
 from expense_sync.org.push import push_directory
+from expense_sync.store import answers as answers_
 from expense_sync.store import queue, sqlfile
 
 REASON, ENTITY, RECORD_KEY = "mass_deactivation", "directory", "deactivations"
@@ -110,19 +110,13 @@ def apply_answers(
     """Apply each answer to its held deactivations and record who, when and what; when any were
     applied, push the delta so 合思 follows."""
     counts: Counter = Counter()
-    for item_id, answer in zip(items, answers, strict=True):
-        option = ((answer or {}).get("chosen_options") or [DEFER])[0]
-        actor, facts = respondent(answer)
-        detail = {"option": option, "run_key": run_key, **facts}
+    for item_id, given in zip(items, answers, strict=True):
+        answer = answers_.read(given, run_key)
+        option = answer.option
         with conn.transaction():
             status, record = sqlfile.one(conn.execute(sqlfile.step(SQL, "take_item"), (item_id,)))
-            if status == "resolved":  # cleared meanwhile: the OA lists them again
-                queue.add_event(conn, item_id, actor, "answer_ignored", {**detail, "why": "already resolved"})
-                counts["ignored"] += 1
-                continue
-            if option == DEFER:
-                queue.defer_item(conn, item_id, actor=actor, detail=detail)
-                counts["deferred"] += 1
+            # an item cleared meanwhile (the OA lists them again) ignores its answer
+            if answers_.decides_nothing(conn, item_id, status, answer, counts):
                 continue
             if option == APPROVE:
                 params = {
@@ -138,10 +132,10 @@ def apply_answers(
                 conn,
                 item_id,
                 decision=DECISIONS[option],
-                actor=actor,
+                actor=answer.actor,
                 note=EFFECTS[option],
-                at=facts["responded_at"],
-                detail=detail,
+                at=answer.facts["responded_at"],
+                detail=answer.detail,
             )
             counts[DECISIONS[option]] += 1
     pushed = push_directory(conn, hook, run_key) if counts["deactivate"] else {}

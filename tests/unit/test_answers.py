@@ -1,0 +1,26 @@
+"""store/answers.py: who answered a HITL question and what, or the timeout."""
+
+from __future__ import annotations
+
+from expense_sync.store.answers import DEFER, TIMEOUT_ACTOR, read
+
+AT = "2026-01-19T08:02:11+00:00"
+
+
+def test_who_answered_what_and_when():
+    answer = read({"chosen_options": ["Keep them active"], "responded_by_user": {"id": "7", "name": "王会计"},
+                   "responded_at": AT}, "org_sync_daily/r1")  # fmt: skip
+    assert (answer.option, answer.actor) == ("Keep them active", "王会计")
+    assert answer.facts == {"user_id": "7", "responded_at": AT, "timed_out": False}
+    assert answer.detail == {"option": "Keep them active", "run_key": "org_sync_daily/r1", **answer.facts}
+
+
+def test_a_user_without_a_name_is_named_by_id():
+    assert read({"responded_by_user": {"id": "7", "name": ""}, "responded_at": AT}, "r").actor == "7"
+
+
+def test_no_answer_is_a_defer_by_the_timeout():
+    answer = read(None, "r")
+    assert (answer.option, answer.actor) == (DEFER, TIMEOUT_ACTOR)
+    assert answer.facts == {"user_id": None, "responded_at": None, "timed_out": True}
+    assert read({"chosen_options": [], "responded_by_user": None}, "r").option == DEFER
