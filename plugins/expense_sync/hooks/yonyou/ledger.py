@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from expense_sync.erp.model import CENT, Movement, Voucher, VoucherState, VoucherStatus
+from expense_sync.erp.model import CENT, Movement, Voucher, VoucherLine, VoucherState, VoucherStatus
 from expense_sync.hooks.errors import VendorRequestError
 
 if TYPE_CHECKING:
@@ -27,6 +27,12 @@ STATES: dict[str, VoucherState] = {
     "04": "posted",
     "05": "void",
 }
+
+
+def line_dimensions(settings: YonyouSettings, line: VoucherLine) -> list[tuple[str, str]]:
+    """The auxiliary accounting (辅助核算) type codes and values a voucher line carries."""
+    pairs = ((settings.cost_center_aux_code, line.cost_center), (settings.project_aux_code, line.project))
+    return [(code, value) for code, value in pairs if value]
 
 
 def _amount(value: Decimal) -> str:
@@ -65,14 +71,7 @@ def add_voucher_body(voucher: Voucher, settings: YonyouSettings) -> dict[str, An
         side = "debit" if line.debit else "credit"
         amount = _amount(line.debit or line.credit)
         entry[f"{side}Original"] = entry[f"{side}Org"] = amount
-        auxiliary = [
-            {"filedCode": code, "valueCode": value}
-            for code, value in (
-                (settings.cost_center_aux_code, line.cost_center),
-                (settings.project_aux_code, line.project),
-            )
-            if value
-        ]
+        auxiliary = [{"filedCode": code, "valueCode": value} for code, value in line_dimensions(settings, line)]
         if auxiliary:
             entry["clientAuxiliaryList"] = auxiliary
         bodies.append(entry)

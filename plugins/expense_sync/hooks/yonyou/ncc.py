@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from expense_sync.erp.model import CENT, Voucher, VoucherState, VoucherStatus
 from expense_sync.hooks.errors import TokenInvalidError, VendorRequestError
+from expense_sync.hooks.yonyou.ledger import line_dimensions
 
 if TYPE_CHECKING:
     from expense_sync.hooks.yonyou.hook import YonyouHook
@@ -159,14 +160,7 @@ class NccApi:
                 "busidate": day,
                 settings.ncc_ref_field: voucher.external_ref,
             }
-            ass = [
-                {"checktypecode": code, "checkvaluecode": value}
-                for code, value in (
-                    (settings.cost_center_aux_code, line.cost_center),
-                    (settings.project_aux_code, line.project),
-                )
-                if value
-            ]
+            ass = [{"checktypecode": code, "checkvaluecode": value} for code, value in line_dimensions(settings, line)]
             if ass:
                 entry["ass"] = ass
             detail.append(entry)
