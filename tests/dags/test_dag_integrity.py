@@ -12,7 +12,7 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from testkit import ROOT
 
-# The strategy table's public DAG ids and their schedules (DESIGN.md): operators and alerts use them.
+# The strategy table's public DAG ids and their schedules (README): operators and alerts use them.
 EXPECTED = {
     "org_sync_daily": "0 2 * * *",
     "expense_category_sync_weekly": "0 3 * * 1",

@@ -10,7 +10,7 @@ polling catch-up finds them.
 Notifiers:
 
 * :func:`airflow_asset_notifier` — inside the Airflow api-server (the plugin): Airflow's own asset
-  manager, the call the REST endpoint makes [internal API, as in the research recipe];
+  manager, the call the REST endpoint makes [an internal API of Airflow 3.3];
 * :class:`RestAssetNotifier` — from anywhere else (the standalone receiver): Airflow's REST API,
   ``POST /api/v2/assets/events`` with a JWT from ``POST /auth/token`` (a user with role ``op``);
 * ``None`` — no notification (the DAG's polling catch-up only).

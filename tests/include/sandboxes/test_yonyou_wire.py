@@ -1,7 +1,7 @@
 """The Yonyou sandbox answers raw requests (plain ``requests``, no hook) with the documented shapes.
 
-There is no official Yonyou Python SDK (research §9), so these requests are built by hand the way
-the vendor's docs and the probe log of research §5.1 do, and the answers are compared with the
+There is no official Yonyou Python SDK (docs/vendors/research.md §9), so these requests are built by hand the way
+the vendor's docs and the probe log of docs/vendors/research.md §5.1 do, and the answers are compared with the
 probed bodies exactly.
 """
 

@@ -4,7 +4,7 @@ One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its ro
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
 weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset
 options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
-follows ``research/vendor-apis.md`` §1 and the SDK addendum §9:
+follows ``docs/vendors/research.md`` §1 and the SDK addendum §9:
 
 * auth: ``POST /api/openapi/v1/auth/getAccessToken`` {appKey, appSecurity}; the token goes in the
   ``accessToken`` query parameter; a dead or unknown token is **HTTP 403 "未授权"**;

@@ -1,6 +1,6 @@
 """合思 budgets (预算): one budget package whose leaf nodes control cost-center dimension items.
 
-Paths and shapes follow research §1.7:
+Paths and shapes follow docs/vendors/research.md §1.7:
 
 * ``GET /api/openapi/v2/budgets`` → ``{"items": [{id, version, active, name, period{annual, period,
   startTime, endTime}, isCalcEnd}]}``;

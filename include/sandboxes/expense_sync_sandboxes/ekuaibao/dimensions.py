@@ -1,6 +1,6 @@
 """合思 custom dimensions (自定义档案): categories and their items, with the tenant's refusal rules.
 
-Paths, bodies and answers follow research §1.5 and the docs repo ([V] unless marked):
+Paths, bodies and answers follow docs/vendors/research.md §1.5 and the docs repo ([V] unless marked):
 
 * ``GET /api/openapi/v1/dimensions?start&count`` → ``{count, items:[{id, name, active, code}]}``;
 * ``GET /api/openapi/v1/dimensions/items?start&count[&dimensionId&startDate&endDate&orderBy&orderByType]``

@@ -1,6 +1,6 @@
 """合思 documents (单据): reimbursement claims, their states, the voucher write-back and outbound messages.
 
-Paths, parameters and shapes follow research §1.6 / §1.8 ([V] unless marked):
+Paths, parameters and shapes follow docs/vendors/research.md §1.6 / §1.8 ([V] unless marked):
 
 * ``GET /api/openapi/v1.1/docs/getApplyList?type=expense&start&count[&state=a,b][&active=true]
   [&orderBy=updateTime|createTime|submitDate|payDate&orderByType=asc|desc][&startDate&endDate]``

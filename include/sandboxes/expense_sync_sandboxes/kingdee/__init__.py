@@ -1,6 +1,6 @@
 """Kingdee 金蝶云星空 (K3Cloud) WebAPI sandbox: login, ExecuteBillQuery, and the GL voucher operations.
 
-Behaviour follows research §4 and the SDK addendum §9:
+Behaviour follows docs/vendors/research.md §4 and the SDK addendum §9:
 
 * every call is ``POST /k3cloud/{ServiceName}.common.kdsvc`` with a JSON body, either positional
   (``{"parameters": [...]}``, the Java SDK) or named (``{"formid": ..., "data": ...}``, the Python SDK),

@@ -1,12 +1,12 @@
 """GL_VOUCHER (凭证): Save, Submit, Audit, UnAudit, Delete and View, and the rows ExecuteBillQuery reads.
 
-The Save model follows research §4.5: header ``FAccountBookID``, ``FDate``, ``FVOUCHERGROUPID`` (凭证字),
-entries in ``FEntity`` with ``FACCOUNTID``, ``FDEBIT``/``FCREDIT``, ``FEXPLANATION`` and auxiliary
-dimensions in ``FDetailID`` (``FDETAILID__FFLEX5``: …). The server derives ``FYEAR``/``FPERIOD`` from
-``FDate`` (natural-month calendar), assigns the number within the voucher group and period
-(``FVOUCHERGROUPNO``: a free number given by the client is kept, otherwise the next one) and the
-code ``FBillNo``, and starts the voucher in ``FDocumentStatus`` A (created). Submit: A/D → B,
-Audit: B → C, UnAudit: C → D, Delete: A/D only.
+The Save model follows docs/vendors/research.md §4.5: header ``FAccountBookID``, ``FDate``,
+``FVOUCHERGROUPID`` (凭证字), entries in ``FEntity`` with ``FACCOUNTID``, ``FDEBIT``/``FCREDIT``,
+``FEXPLANATION`` and auxiliary dimensions in ``FDetailID`` (``FDETAILID__FFLEX5``: …). The server
+derives ``FYEAR``/``FPERIOD`` from ``FDate`` (natural-month calendar), assigns the number within the
+voucher group and period (``FVOUCHERGROUPNO``: a free number given by the client is kept, otherwise
+the next one) and the code ``FBillNo``, and starts the voucher in ``FDocumentStatus`` A (created).
+Submit: A/D → B, Audit: B → C, UnAudit: C → D, Delete: A/D only.
 
 [I] choices (not documented): unbalanced entries are refused with ``FieldName: FEntity``,
 "借贷不平衡"; a non-leaf or forbidden account and an unknown dimension value are refused;

@@ -1,6 +1,6 @@
 """SAP S/4HANA sandbox: OData v2 master data and journal items, SOAP journal-entry posting.
 
-Behaviour follows research §6 and the ``pyodata`` facts of §9 (``pyodata`` works against it with
+Behaviour follows docs/vendors/research.md §6 and the ``pyodata`` facts of §9 (``pyodata`` works against it with
 only the service URL changed):
 
 * **OData v2** under ``/sap/opu/odata/sap/<SERVICE>/``: ``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``,

@@ -1,7 +1,7 @@
-"""The OData services the sandbox serves, declared as in their ``$metadata`` (research §6.2–6.4).
+"""The OData services the sandbox serves, declared as in their ``$metadata`` (docs/vendors/research.md §6.2–6.4).
 
 Entity, property and navigation names, keys, lengths and types follow the EDMX files named in
-research §6 (``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``, ``API_COSTCENTER_SRV``,
+docs/vendors/research.md §6 (``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``, ``API_COSTCENTER_SRV``,
 ``API_JOURNALENTRYITEMBASIC_SRV``), trimmed to the properties this package and common clients read.
 
 [I] choices:
@@ -9,7 +9,7 @@ research §6 (``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``, ``API_COSTCENTER_SRV``,
 * ``A_JournalEntryItemBasic`` also carries the document-level properties newer releases add
   (``AccountingDocument``, ``AccountingDocumentItem``, ``AccountingDocumentType``,
   ``DocumentReferenceID``, ``AccountingDocumentHeaderText``, ``PostingDate``, ``DocumentDate``,
-  ``DebitCreditCode``, ``DocumentItemText``); the older metadata in research §6.4 lacks them.
+  ``DebitCreditCode``, ``DocumentItemText``); the older metadata in docs/vendors/research.md §6.4 lacks them.
 * ``API_ENTERPRISE_PROJECT_SRV;v=0002`` / ``A_EnterpriseProject`` is served with the properties the
   SAP Cloud SDK's generated class names (``ProjectUUID`` key, ``Project``, ``ProjectDescription``,
   ``ProcessingStatus``, dates, org assignments, ``LastChangeDateTime``).

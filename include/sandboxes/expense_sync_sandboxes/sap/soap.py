@@ -1,6 +1,6 @@
 """SOAP ``JournalEntryCreateRequestConfirmation_In``: the request the sandbox reads, the replies it writes.
 
-Shapes follow the service's WSDL and the captured messages of research §6.4: a SOAP 1.1 envelope
+Shapes follow the service's WSDL and the captured messages of docs/vendors/research.md §6.4: a SOAP 1.1 envelope
 whose body is ``sfin:JournalEntryBulkCreateRequest`` (``sfin`` = ``http://sap.com/xi/SAPSCORE/SFIN``,
 children unqualified) with 1..n ``JournalEntryCreateRequest``; the synchronous answer is
 ``n0:JournalEntryBulkCreateConfirmation`` with one ``JournalEntryCreateConfirmation`` per request

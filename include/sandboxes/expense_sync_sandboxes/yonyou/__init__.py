@@ -1,6 +1,6 @@
 """用友 Yonyou sandbox: the YonBIP / YonSuite open platform, and NC Cloud's OpenAPI beside it.
 
-One server plays every host a client meets (research §5.1, §8 item 5):
+One server plays every host a client meets (docs/vendors/research.md §5.1, §8 item 5):
 
 * **data-centre discovery** (``apigateway.yonyoucloud.com``): ``GET /open-auth/dataCenter/
   getGatewayAddress?tenantId=`` → ``{"code": "00000", "message": "成功！", "data": {"gatewayUrl",

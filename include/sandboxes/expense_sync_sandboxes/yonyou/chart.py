@@ -3,7 +3,7 @@
 Deterministic from a seed, with realistic Chinese names, a hierarchy and ``ts`` change times.
 Sizes come from the reset options ``accounts``, ``expense_items``, ``cost_centers``, ``projects``.
 
-Wire ([V] = research §5.1, [I] = our choice):
+Wire ([V] = docs/vendors/research.md §5.1, [I] = our choice):
 
 * GL accounts: ``POST /yonbip/AMP/fipub/basedoc/querybd/accsubjectByPager`` [V] — body ``fields``
   (a JSON array), ``pageIndex``, ``pageSize``, ``conditions[{field, value, operator}]`` with fields

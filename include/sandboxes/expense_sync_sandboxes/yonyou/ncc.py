@@ -1,6 +1,6 @@
 """NC Cloud (NCC, on-premises) OpenAPI beside YonBIP: the app token, voucher insert and a lookup.
 
-Sources: research §5.2 and a public write-up of NCC ≥ 2005's signing (the reset option
+Sources: docs/vendors/research.md §5.2 and a public write-up of NCC ≥ 2005's signing (the reset option
 ``ncc_version`` picks ``"2005"``, the default, or ``"legacy"``).
 
 * ``POST /nccloud/opm/accesstoken`` (``application/x-www-form-urlencoded``; parameters in the query

@@ -25,7 +25,7 @@ from expense_sync.webhooks.delivery import Delivery as ReceivedDelivery
 from expense_sync.webhooks.errors import Rejected
 from expense_sync.webhooks.msgcrypt import MsgCrypt
 
-VECTOR = {  # research/vendor-apis.md §2.3, from 007gzs/dingtalk-sdk tests/test_crypto.py
+VECTOR = {  # docs/vendors/research.md §2.3, from 007gzs/dingtalk-sdk tests/test_crypto.py
     "token": "123456",
     "aes_key": "4g5j64qlyl3zvetqxz5jiocdr586fn2zvjpa8zls3ij",
     "owner_key": "suite4xxxxxxxxxxxxxxx",
