@@ -1,14 +1,14 @@
 """
 ### expense_category_sync_weekly — the ERP chart into the middle platform, reconciled with 合思
 
-**Master:** the ERP (Kingdee, Yonyou or SAP, Airflow Variable `expense_sync_erp_vendor`) for GL
+**Master:** the ERP (any hook package of role `erp`, Variable `expense_sync_erp_vendor`) for GL
 accounts, expense categories, cost centers and projects; 合思 for its fee types. **Cadence:** weekly,
 Monday 03:00 Asia/Shanghai. **Conflict rule:** a record changed on both sides since the last sync goes
 to the conflict queue and a person decides in the Airflow UI; nothing is overwritten silently.
 
 1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
 2. `extract_chart` reads the ERP's chart — only what changed since the last run where the ERP can
-   filter by change time, else all of it (SAP cost centers) — and lands it in `staging.*`.
+   filter by change time, else all of it — and lands it in `staging.*`.
 3. `merge_chart` merges it into `mdm.gl_account`, `mdm.expense_category`, `mdm.cost_center`,
    `mdm.project` (writes only what changed; malformed records are quarantined).
 4. `read_expense_side` reads 合思's fee types and the cost center / project items changed since.

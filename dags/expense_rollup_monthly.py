@@ -8,7 +8,7 @@ backfilled (`airflow backfill create --dag-id expense_rollup_monthly --from-date
 `period` param (`YYYY-MM`) closes another month on a manual trigger. **First period:** the Variable
 `expense_sync_first_period` (`YYYY-MM`); unset, the month before the first run (recorded then). No
 run posts a month before it: `period_open` skips the rest of the run. **ERP:** the Variable
-`expense_sync_erp_vendor` (Kingdee, Yonyou or SAP); posting accounts: `expense_sync_posting_accounts`.
+`expense_sync_erp_vendor` (a hook package of role `erp`); posting accounts: `expense_sync_posting_accounts`.
 **Master:** 合思 for the claims (their lines as validated into `fin.claim_line`), the ERP for its
 ledger. **Conflict rule:** the claims win for what we post (a changed claim reverses and re-posts
 the rollup); anything in the ERP ledger we did not post is never touched — it becomes an item of
