@@ -49,7 +49,7 @@ def run_step(vendor: str, step: str) -> None:
 # -- the driver -----------------------------------------------------------------------------------
 def seed_claims(conn, vendor: str, n: int, cost_centers: list[str]) -> None:
     """``n`` valid claims waiting for their voucher (what validate_claims leaves), two lines each."""
-    from expense_sync.claims.company import DEFAULTS
+    from expense_sync.claims.company import claim_company
 
     conn.execute(
         """INSERT INTO fin.claim (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
@@ -57,7 +57,7 @@ def seed_claims(conn, vendor: str, n: int, cost_centers: list[str]) -> None:
            SELECT 'BX' || lpad(i::text, 6, '0'), 'flow-' || i, %s, 'E' || i, '差旅报销', current_date,
                   to_char(current_date, 'YYYY-MM'), 'CNY', 1000.00 + i, 'paid', 'voucher_pending', md5(i::text), '{}'
              FROM generate_series(1, %s) i""",
-        (DEFAULTS[vendor], n),
+        (claim_company(vendor, "{}"), n),
     )
     conn.execute(
         """INSERT INTO fin.claim_line (claim_id, line_no, fee_type_code, gl_account, cost_center, amount, description)
