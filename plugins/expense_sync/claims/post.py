@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
 
 import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.compose import ClaimLine, claim_voucher
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import Voucher
 from expense_sync.erp.posting import post_voucher
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
@@ -41,7 +41,9 @@ class UnsettledVouchersError(RuntimeError):
 
 
 class VoucherPoster:
-    def __init__(self, conn: psycopg.Connection, erp: Any, accounts: PostingAccounts, run_key: str | None) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, erp: ErpLedger, accounts: PostingAccounts, run_key: str | None
+    ) -> None:
         self.conn, self.erp, self.accounts, self.run_key = conn, erp, accounts, run_key
         self.vendor: str = erp.vendor
         self.counts: Counter[str] = Counter()
@@ -113,6 +115,8 @@ class VoucherPoster:
             )
 
 
-def post_vouchers(conn: psycopg.Connection, erp: Any, accounts: PostingAccounts, run_key: str | None) -> dict[str, int]:
+def post_vouchers(
+    conn: psycopg.Connection, erp: ErpLedger, accounts: PostingAccounts, run_key: str | None
+) -> dict[str, int]:
     """Create the vouchers of every claim waiting for one; see the module docstring."""
     return VoucherPoster(conn, erp, accounts, run_key).run()

@@ -22,10 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from typing import Any
 
 import psycopg
 
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.store import queue, sqlfile
@@ -41,7 +41,7 @@ def open_vouchers(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(sqlfile.step(SQL, "open_vouchers")).fetchall()
 
 
-def pull_status(conn: psycopg.Connection, erp: Any, rows: list[tuple]) -> dict[str, int]:
+def pull_status(conn: psycopg.Connection, erp: ErpLedger, rows: list[tuple]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for voucher_id, vendor, _ref, remote_id, _number, state, _period, _at, claim_id, _no, _flow in rows:
         if state not in ("draft", "submitted") or vendor != erp.vendor:

@@ -28,6 +28,7 @@ from psycopg import sql
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.org.directory import DirectorySource
 from expense_sync.store import queue, sqlfile
 from expense_sync.store.locks import held
 
@@ -66,7 +67,7 @@ def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
 def validate_claims(
     conn: psycopg.Connection,
     expense: EkuaibaoHook,
-    oa: Any,
+    oa: DirectorySource,
     *,
     run_key: str | None,
 ) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def validate_claims(
 
 
 def _validate_claims(
-    conn: psycopg.Connection, expense: EkuaibaoHook, oa: Any, *, run_key: str | None
+    conn: psycopg.Connection, expense: EkuaibaoHook, oa: DirectorySource, *, run_key: str | None
 ) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     pending = claims_to_check(conn)

@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import Voucher, VoucherLine, VoucherStatus
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.store import sqlfile
@@ -108,7 +109,7 @@ class Posted:
 
 def post_voucher(
     conn: psycopg.Connection,
-    hook: Any,
+    hook: ErpLedger,
     voucher: Voucher,
     *,
     kind: str,

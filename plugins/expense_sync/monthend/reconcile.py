@@ -42,6 +42,7 @@ from typing import Any
 import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.store import sqlfile
 from expense_sync.store.db import copy_rows
 from expense_sync.store.queue import open_item
@@ -78,7 +79,7 @@ def companies(conn: psycopg.Connection, vendor: str, period: str) -> list[str]:
 
 
 def reconcile_period(
-    conn: psycopg.Connection, hook: Any, period: str, accounts: PostingAccounts, run_key: str
+    conn: psycopg.Connection, hook: ErpLedger, period: str, accounts: PostingAccounts, run_key: str
 ) -> list[dict[str, Any]]:
     """Reconcile every company of the period; one summary per company."""
     return [
@@ -88,7 +89,7 @@ def reconcile_period(
 
 
 def reconcile_company(
-    conn: psycopg.Connection, hook: Any, period: str, company: str, accounts: PostingAccounts, run_key: str
+    conn: psycopg.Connection, hook: ErpLedger, period: str, company: str, accounts: PostingAccounts, run_key: str
 ) -> dict[str, Any]:
     vendor = hook.vendor
     balances = hook.balances(company, period)
@@ -195,7 +196,7 @@ def reconcile_company(
     return result
 
 
-def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: str, company: str) -> list[str]:
+def _missing_vouchers(conn: psycopg.Connection, hook: ErpLedger, vendor: str, period: str, company: str) -> list[str]:
     """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)
     (claim vouchers are checked through the ledger, and looked up where it holds less)."""
     refs = conn.execute(sqlfile.step(SQL, "rollup_vouchers"), (vendor, period, company)).fetchall()
@@ -207,12 +208,16 @@ def _missing_vouchers(conn: psycopg.Connection, hook: Any, vendor: str, period: 
     return missing
 
 
-def _duplicates(conn: psycopg.Connection, hook: Any, params: dict[str, Any]) -> dict[str, str]:
+def _duplicates(conn: psycopg.Connection, hook: ErpLedger, params: dict[str, Any]) -> dict[str, str]:
     """Our vouchers the ERP holds more than once: {external ref: what is duplicated}."""
     ours = [r[0] for r in conn.execute(sqlfile.step(SQL, "our_vouchers"), params)]
     listed = hook.period_vouchers(params["company"], params["period"], ours)
     known = set(ours)
-    held = Counter(v.external_ref for v in listed if v.external_ref in known and v.state not in ("void", "error"))
+    held: Counter[str] = Counter(
+        v.external_ref
+        for v in listed
+        if v.external_ref and v.external_ref in known and v.state not in ("void", "error")
+    )
     found = {ref: f"the ERP holds {n} vouchers carrying {ref}" for ref, n in held.items() if n > 1}
     for claim_no, refs in conn.execute(sqlfile.step(SQL, "second_vouchers"), params):
         for ref in refs[1:]:
@@ -240,7 +245,7 @@ def _short_claim_vouchers(conn: psycopg.Connection, grains: set[tuple]) -> list[
     return [r[0] for r in rows]
 
 
-def _gone(hook: Any, ref: str, period: str) -> bool:
+def _gone(hook: ErpLedger, ref: str, period: str) -> bool:
     """Whether the ERP no longer holds the voucher (not found, or voided)."""
     found = hook.find_voucher(ref, period)
     return found is None or found.state in ("void", "error")

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.erp.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
 from expense_sync.store import sqlfile
@@ -152,7 +153,7 @@ def recorded(conn: psycopg.Connection, vendor: str, period: str, company: str) -
 
 def rollup_period(
     conn: psycopg.Connection,
-    hook: Any,
+    hook: ErpLedger,
     period: str,
     accounts: PostingAccounts,
     run_key: str,
@@ -190,7 +191,7 @@ def _consistent(current: list[Recorded], wanted: list[Voucher]) -> bool:
 
 def _rollup_company(
     conn: psycopg.Connection,
-    hook: Any,
+    hook: ErpLedger,
     period: str,
     summary: CompanySummary,
     accounts: PostingAccounts,
