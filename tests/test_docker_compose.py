@@ -8,7 +8,6 @@ project's folders; the sandboxes as an optional profile. Every connection, varia
 (README.md), and no name there is one the code does not read. The Dockerfile installs the same pins.
 """
 
-import importlib
 import json
 import re
 import urllib.parse
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from expense_sync import settings
+from expense_sync.hooks import registry
 from expense_sync.hooks.base import VendorHook
 from expense_sync_sandboxes import VENDORS
 from expense_sync_sandboxes.cluster import CONNECTION_EXTRAS, CONNECTIONS
@@ -57,7 +57,7 @@ def mounts(service: dict) -> dict[str, str]:
 def code_reads() -> dict[str, set[str]]:
     """The connection ids, Variables and EXPENSE_SYNC_* environment names the package and DAGs read."""
     conn_ids = {v for k, v in vars(settings).items() if k.endswith("_CONN_ID")}
-    conn_ids |= {c for k, v in vars(settings).items() if k.endswith("_CONN_IDS") for c in v.values()}
+    conn_ids |= {hook.default_conn_name for role in registry.ROLES for hook in registry.vendors(role).values()}
     variables = {v for k, v in vars(settings).items() if k.startswith("VAR_")}
     sources = [*(ROOT / "plugins").rglob("*.py"), *(ROOT / "dags").glob("*.py")]
     found = {m for path in sources for m in re.findall(r"[\"'](EXPENSE_SYNC_[A-Z_]+)[\"']", path.read_text())}
@@ -134,13 +134,7 @@ def test_the_sandboxes_are_an_optional_profile_serving_every_vendor():
 
 
 def hook_for(conn_id: str) -> type[VendorHook]:
-    for module in ("oa", "ekuaibao", "kingdee", "yonyou", "sap"):
-        importlib.import_module(f"expense_sync.hooks.{module}")
-    pending, found = list(VendorHook.__subclasses__()), {}
-    while pending:
-        cls = pending.pop()
-        found[cls.default_conn_name] = cls
-        pending += cls.__subclasses__()
+    found = {hook.default_conn_name: hook for role in registry.ROLES for hook in registry.vendors(role).values()}
     return found[conn_id]
 
 
