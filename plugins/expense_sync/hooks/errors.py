@@ -80,3 +80,15 @@ class EndpointError(VendorError):
 
 class PaginationError(VendorError):
     """Paging went wrong: the page cap was hit or the vendor served the same page twice."""
+
+
+class ContractError(VendorError):
+    """A vendor record lacks a field we rely on, or carries it in a shape we do not read: the vendor
+    changed its API or the tenant is set up differently. Never defaulted (a missing amount is not
+    zero); the message names the field. Not retried: the same call answers the same way."""
+
+
+class EntityUnavailableError(VendorError):
+    """An optional endpoint the vendor installation does not have (an OData service not activated,
+    a form a standard installation lacks). The chart sync reports the entity as skipped and goes on;
+    its canonical records are left as they are (never deactivated for not being listed)."""
