@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="apply pending SQL migrations to the middle platform")
     setup = sub.add_parser("setup", help="connections, variables and pools into Airflow; migrations; the UI login")
     setup.add_argument("--no-migrate", action="store_true", help="leave the middle platform alone")
+    setup.add_argument(
+        "--no-vendor-check", action="store_true", help="do not ask the vendors whether their prerequisites are met"
+    )
     resolve = sub.add_parser("resolve", help="close an exception-queue item with a decision (kept in its history)")
     resolve.add_argument("item_id", type=int, help="sync.exception_item.item_id")
     resolve.add_argument("--decision", required=True, help="what was decided, e.g. 'kept the ERP account'")
@@ -51,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "setup":
         from expense_sync.bootstrap import setup as run_setup
 
-        run_setup(migrate=not args.no_migrate)
+        run_setup(migrate=not args.no_migrate, check_vendors=not args.no_vendor_check)
 
     if args.command == "migrate":
         from expense_sync.store.migrate import migrate as apply

@@ -159,7 +159,25 @@ def write_admin_password(password: str) -> str:
     return admin
 
 
-def setup(environ: dict[str, str] | None = None, *, migrate: bool = True) -> None:
+def vendor_prerequisites() -> list[str]:
+    """One line per configured vendor: its prerequisites met, each one missing, or why it was not
+    checked (unreachable, no connection yet). Never raises: setup reports, the deployment decides."""
+    from expense_sync.hooks import registry
+    from expense_sync.settings import vendor_of
+
+    lines = []
+    for role in ("erp", "oa", "expense"):
+        vendor = vendor_of(role)
+        try:
+            problems = registry.hook_class(role, vendor)().prerequisites()
+        except Exception as err:  # an unreachable vendor must not stop the deployment
+            lines.append(f"{role} {vendor}: prerequisites not checked ({type(err).__name__}: {str(err)[:200]})")
+            continue
+        lines += [f"{role} {vendor}: MISSING {problem}" for problem in problems] or [f"{role} {vendor}: ok"]
+    return lines
+
+
+def setup(environ: dict[str, str] | None = None, *, migrate: bool = True, check_vendors: bool = True) -> None:
     environ = dict(os.environ if environ is None else environ)
     for kind, (written, removed) in (
         ("connections", import_connections(environ)),
@@ -179,3 +197,6 @@ def setup(environ: dict[str, str] | None = None, *, migrate: bool = True) -> Non
         )
     if environ.get(ADMIN_PASSWORD_ENV):
         print(f"UI login: password of {write_admin_password(environ[ADMIN_PASSWORD_ENV])!r} set")
+    if check_vendors:
+        for line in vendor_prerequisites():
+            print(line)

@@ -112,6 +112,12 @@ class VendorHook(BaseHook, Generic[Settings]):
         self._lock = threading.RLock()  # the token and the stats are shared by a task's worker threads
         self.stats: Counter[str] = Counter()
 
+    def prerequisites(self) -> list[str]:
+        """What this installation must offer beyond the vendor's standard product and does not (a
+        custom field, a tenant setting), checked against the vendor: one line each, none when all is
+        there. ``python -m expense_sync setup`` prints them."""
+        return []
+
     # -- connection -> client ---------------------------------------------------------------------
     @cached_property
     def connection(self):
