@@ -115,7 +115,10 @@ class VendorHook(BaseHook, Generic[Settings]):
     def prerequisites(self) -> list[str]:
         """What this installation must offer beyond the vendor's standard product and does not (a
         custom field, a tenant setting), checked against the vendor: one line each, none when all is
-        there. ``python -m expense_sync setup`` prints them."""
+        there. ``python -m expense_sync setup`` prints them. This one checks that the connection
+        works (a token or session is issued: unreachable or refused raises); a vendor adds its own
+        checks after calling it."""
+        self.get_token()
         return []
 
     # -- connection -> client ---------------------------------------------------------------------

@@ -114,3 +114,15 @@ def test_the_admin_password_goes_into_the_passwords_file(tmp_path, monkeypatch):
     assert bootstrap.write_admin_password("chosen-pw") == "boss"
     assert json.loads(path.read_text()) == {"viewer": "kept", "boss": "chosen-pw"}
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_setup_reports_each_configured_vendors_prerequisites(sandboxes, monkeypatch):
+    from expense_sync.bootstrap import vendor_prerequisites
+
+    assert vendor_prerequisites() == ["erp kingdee: ok", "oa dingtalk: ok", "expense ekuaibao: ok"]
+
+    # an unreachable ERP is reported in one line, and does not stop setup
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_KINGDEE", "http://user:pw@127.0.0.1:9/?max_attempts=1")
+    lines = vendor_prerequisites()
+    assert lines[0].startswith("erp kingdee: prerequisites not checked (")
+    assert lines[1:] == ["oa dingtalk: ok", "expense ekuaibao: ok"]
