@@ -44,6 +44,7 @@ from expense_sync_sandboxes.postgres import LocalPostgres  # noqa: E402
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
 STOP_GRACE = 30.0  # seconds a component gets to exit on SIGTERM before SIGKILL
 
 
@@ -92,9 +93,12 @@ class LocalAirflow:
         metadata_url, mdm_url = (self._database(name) for name in (self.settings.metadata_db, self.settings.mdm_db))
         self.sandboxes = SandboxCluster(list(VENDORS)).start()
         self.password = self._admin_password()
-        self.env = self._environment(metadata_url, mdm_url)
+        setup_env = self._environment(metadata_url, mdm_url)
+        # Variables go into the metadata database through setup and nowhere else: an AIRFLOW_VAR_* in
+        # the components' environment would shadow what an operator sets in the UI
+        self.env = {k: v for k, v in setup_env.items() if not k.startswith(VARIABLE_PREFIX)}
         self._run("db", "migrate")
-        self._run_python("-m", "expense_sync", "setup")
+        self._check_call([sys.executable, "-m", "expense_sync", "setup"], env=setup_env)
         for component in COMPONENTS:
             log = open(self.home / f"{component}.log", "ab")  # noqa: SIM115 - closed with the process
             self.processes[component] = subprocess.Popen(
@@ -186,14 +190,11 @@ class LocalAirflow:
     def _run(self, *args: str) -> None:
         self._check_call([self._airflow(), *args])
 
-    def _run_python(self, *args: str) -> None:
-        self._check_call([sys.executable, *args])
-
-    def _check_call(self, command: list[str]) -> None:
+    def _check_call(self, command: list[str], env: dict[str, str] | None = None) -> None:
         with open(self.home / "setup.log", "ab") as log:
             log.write(f"\n$ {' '.join(command)}\n".encode())
             log.flush()
-            done = subprocess.run(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            done = subprocess.run(command, env=env or self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         if done.returncode:
             raise RuntimeError(f"{' '.join(command[-2:])} failed; see {self.home / 'setup.log'}")
 

@@ -3,6 +3,8 @@ the strategy table is there without import errors, the init step made the pools,
 variables, org_sync_daily runs green through the real scheduler, and stopping leaves nothing behind
 (checked when the session's deployment stops, in conftest.py)."""
 
+from pathlib import Path
+
 import requests
 
 from expense_sync.pools import POOL_ERP, POOL_EXPENSE, POOL_OA
@@ -38,6 +40,14 @@ def test_setup_made_the_pools_connections_and_variables(local_airflow):
     assert {"mdm_postgres", "oa_dingtalk", "oa_wecom", "expense_ekuaibao", "erp_kingdee"} <= connections
     variables = {v["key"] for v in local_airflow.api("GET", "/variables")["variables"]}
     assert {"expense_sync_oa_vendor", "expense_sync_erp_vendor"} <= variables
+
+
+def test_no_component_has_a_variable_in_its_environment_to_shadow_the_ui(local_airflow):
+    """Airflow reads ``AIRFLOW_VAR_*`` before its database: a Variable an operator changes in the UI
+    must be the one that runs, so the Variables live only in the database setup wrote them to."""
+    for component, process in local_airflow.processes.items():
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+        assert not [e for e in environ if e.startswith(b"AIRFLOW_VAR_")], component
 
 
 def test_org_sync_daily_runs_green_and_its_vendor_tasks_take_their_pools(local_airflow, green_run):
