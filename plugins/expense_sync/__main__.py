@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     setup = sub.add_parser("setup", help="connections, variables and pools into Airflow; migrations; the UI login")
     setup.add_argument("--no-migrate", action="store_true", help="leave the middle platform alone")
     setup.add_argument(
+        "--overwrite-variables",
+        action="store_true",
+        help="set each AIRFLOW_VAR_* of the environment even where the Variable was changed in Airflow",
+    )
+    setup.add_argument(
         "--no-vendor-check", action="store_true", help="do not ask the vendors whether their prerequisites are met"
     )
     resolve = sub.add_parser("resolve", help="close an exception-queue item with a decision (kept in its history)")
@@ -54,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "setup":
         from expense_sync.bootstrap import setup as run_setup
 
-        run_setup(migrate=not args.no_migrate, check_vendors=not args.no_vendor_check)
+        run_setup(
+            migrate=not args.no_migrate,
+            check_vendors=not args.no_vendor_check,
+            overwrite_variables=args.overwrite_variables,
+        )
 
     if args.command == "migrate":
         from expense_sync.store.migrate import migrate as apply

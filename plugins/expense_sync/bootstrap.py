@@ -68,22 +68,30 @@ def import_connections(environ: dict[str, str]) -> tuple[list[str], list[str]]:
     return written, removed
 
 
-def import_variables(environ: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Set every ``AIRFLOW_VAR_<NAME>`` of ``environ`` as a Variable in the metadata database; one set to
-    an empty value is removed from it. The keys written and removed."""
+def import_variables(environ: dict[str, str], *, overwrite: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """Seed every ``AIRFLOW_VAR_<NAME>`` of ``environ`` as a Variable in the metadata database.
+
+    The database is where Variables live (an operator changes them in the UI; the components carry
+    none in their environment): a Variable already there keeps its value, unless ``overwrite``, which
+    also removes the ones set to an empty value. Returns the keys written, removed, and kept with a
+    value that differs from the environment's."""
     from airflow.models.variable import Variable
 
-    written, removed = [], []
+    written, removed, kept = [], [], []
     for name, value in sorted(environ.items()):
         if not name.startswith(VAR_PREFIX):
             continue
         key = name.removeprefix(VAR_PREFIX).lower()
-        if value.strip():
+        current = Variable.get(key, default_var=None)
+        if not value.strip():
+            if overwrite and current is not None and Variable.delete(key):
+                removed.append(key)
+        elif current is None or (overwrite and current != value):
             Variable.set(key, value)
             written.append(key)
-        elif Variable.delete(key):
-            removed.append(key)
-    return written, removed
+        elif current != value:
+            kept.append(key)
+    return written, removed, kept
 
 
 def pool_specs() -> list[PoolSpec]:
@@ -177,16 +185,26 @@ def vendor_prerequisites() -> list[str]:
     return lines
 
 
-def setup(environ: dict[str, str] | None = None, *, migrate: bool = True, check_vendors: bool = True) -> None:
+def setup(
+    environ: dict[str, str] | None = None,
+    *,
+    migrate: bool = True,
+    check_vendors: bool = True,
+    overwrite_variables: bool = False,
+) -> None:
     environ = dict(os.environ if environ is None else environ)
-    for kind, (written, removed) in (
-        ("connections", import_connections(environ)),
-        ("variables", import_variables(environ)),
-    ):
-        print(
-            f"{kind}: {', '.join(written) or 'none in the environment'}"
-            + (f"; removed {', '.join(removed)}" if removed else "")
-        )
+    written, removed = import_connections(environ)
+    print(
+        f"connections: {', '.join(written) or 'none in the environment'}"
+        + (f"; removed {', '.join(removed)}" if removed else "")
+    )
+    written, removed, kept = import_variables(environ, overwrite=overwrite_variables)
+    seeded = f"variables seeded: {', '.join(written) or 'none new'}"
+    if removed:
+        seeded += f"; removed {', '.join(removed)}"
+    if kept:
+        seeded += f"; kept as changed in Airflow (--overwrite-variables takes the environment's): {', '.join(kept)}"
+    print(seeded)
     for spec in ensure_pools():
         print(f"pool {spec.description}")
     if migrate:

@@ -1,6 +1,7 @@
-"""``python -m expense_sync setup``: connections and variables from the environment into the metadata
-database (empty ones removed), pools sized from the configured vendor's quota and the connection's
-pace, and the admin's password for SimpleAuthManager."""
+"""``python -m expense_sync setup``: connections from the environment into the metadata database (empty
+ones removed), Variables seeded there (an operator's change kept), pools sized from the configured
+vendor's quota and the connection's pace, the admin's password for SimpleAuthManager, and the vendors'
+prerequisites."""
 
 import json
 
@@ -71,12 +72,22 @@ def test_connections_and_variables_are_written_and_empty_ones_removed(clean_meta
 
     from airflow.models.variable import Variable
 
-    assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "wecom"}) == (
+    env = {"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "wecom"}
+    assert bootstrap.import_variables(env) == (["expense_sync_oa_vendor"], [], [])
+    assert Variable.get("expense_sync_oa_vendor") == "wecom"
+    # an operator changes it in the UI: setup run again (a restart) keeps the operator's value
+    Variable.set("expense_sync_oa_vendor", "dingtalk")
+    assert bootstrap.import_variables(env) == ([], [], ["expense_sync_oa_vendor"])
+    assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": ""}) == ([], [], [])
+    assert Variable.get("expense_sync_oa_vendor") == "dingtalk"
+    # unless told to take the environment's
+    assert bootstrap.import_variables(env, overwrite=True) == (["expense_sync_oa_vendor"], [], [])
+    assert Variable.get("expense_sync_oa_vendor") == "wecom"
+    assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": ""}, overwrite=True) == (
+        [],
         ["expense_sync_oa_vendor"],
         [],
     )
-    assert Variable.get("expense_sync_oa_vendor") == "wecom"
-    assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": ""}) == ([], ["expense_sync_oa_vendor"])
 
 
 def test_pools_follow_the_configured_vendors_quota_and_pace(clean_metadata, monkeypatch):
