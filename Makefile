@@ -24,6 +24,12 @@ demo: venv
 airflow: venv
 	$(VPY) scripts/local_airflow.py $(if $(PORT),--port $(PORT))
 
+## Close a queued item of the running `make airflow`: make resolve ITEM=<id> DECISION='…' BY=<person> [NOTE='…']
+resolve: venv
+	@test -n "$(ITEM)" -a -n "$(DECISION)" -a -n "$(BY)" || \
+		{ echo "usage: make resolve ITEM=<item id> DECISION='what was decided' BY=<who> [NOTE='why']"; exit 2; }
+	$(VPY) scripts/operator_cli.py resolve "$(ITEM)" --decision "$(DECISION)" --by "$(BY)" --note "$(NOTE)"
+
 ## Headless Chromium for the browser check (Debian's package), installed when missing.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \

@@ -45,6 +45,7 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
+CLI_ENV = "cli.env.json"  # how the operator's command line reaches the running deployment
 STOP_GRACE = 30.0  # seconds a component gets to exit on SIGTERM before SIGKILL
 
 
@@ -99,6 +100,7 @@ class LocalAirflow:
         self.env = {k: v for k, v in setup_env.items() if not k.startswith(VARIABLE_PREFIX)}
         self._run("db", "migrate")
         self._check_call([sys.executable, "-m", "expense_sync", "setup"], env=setup_env)
+        self._write_cli_env()
         for component in COMPONENTS:
             log = open(self.home / f"{component}.log", "ab")  # noqa: SIM115 - closed with the process
             self.processes[component] = subprocess.Popen(
@@ -112,6 +114,13 @@ class LocalAirflow:
             )
             log.close()
         self._wait_until_ready(time.monotonic() + timeout)
+
+    def _write_cli_env(self) -> None:
+        """Where ``make resolve`` (scripts/operator_cli.py) finds this deployment; gone when it stops."""
+        keys = ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_MDM_POSTGRES")
+        path = self.home / CLI_ENV
+        path.write_text(json.dumps({k: self.env[k] for k in keys}))
+        path.chmod(0o600)
 
     def _database(self, name: str) -> str:
         import psycopg
@@ -301,6 +310,7 @@ class LocalAirflow:
             _signal_group(process.pid, signal.SIGKILL)
             process.wait()
         self.processes.clear()
+        (self.home / CLI_ENV).unlink(missing_ok=True)
         for pid in self.leftovers():  # anything that left its group (a task's own session)
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -9,30 +9,68 @@ exception queue with a decision, who took it and why, kept in ``sync.exception_e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+
+class CliError(Exception):
+    """What the command needs and does not have, in one line (no traceback)."""
+
+
+def _airflow_configured() -> bool:
+    """Whether an Airflow metadata database is configured here; asking Airflow without one would make
+    an empty SQLite ``airflow.db`` in the home directory and then fail."""
+    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or os.environ.get("AIRFLOW_HOME"):
+        return True  # a deployment (the image sets AIRFLOW_HOME) or a deliberate choice
+    return (Path.home() / "airflow" / "airflow.cfg").exists()
 
 
 def _connect(dsn: str | None, conn_id: str):
     """A middle-platform connection outside any task: the URL given, or the Airflow connection as the
-    deployment resolves it (environment first, then the metadata database)."""
+    deployment resolves it (``AIRFLOW_CONN_<ID>`` first, then the metadata database)."""
     import psycopg
+    from psycopg.conninfo import make_conninfo
 
-    if dsn:
+    if not dsn:
+        from_env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+        if not from_env and not _airflow_configured():
+            raise CliError(
+                f"no {conn_id} connection here: run `make resolve` beside `make airflow`, `docker compose exec "
+                f"airflow-scheduler python -m expense_sync …` with compose, or give --dsn "
+                f"or AIRFLOW_CONN_{conn_id.upper()}"
+            )
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.models.connection import Connection
+
+        try:
+            conn = (
+                Connection(conn_id=conn_id, uri=from_env)
+                if from_env
+                else Connection.get_connection_from_secrets(conn_id)
+            )
+        except AirflowNotFoundException:
+            raise CliError(
+                f"the Airflow deployment here has no {conn_id} connection: run `python -m expense_sync setup`"
+            ) from None
+        parts = {"host": conn.host, "port": conn.port or 5432, "dbname": conn.schema}
+        dsn = make_conninfo("", **parts, user=conn.login, password=conn.password)
+    try:
         return psycopg.connect(dsn, autocommit=True)
-    from airflow.models.connection import Connection
-
-    conn = Connection.get_connection_from_secrets(conn_id)
-    return psycopg.connect(
-        host=conn.host,
-        port=conn.port or 5432,
-        user=conn.login,
-        password=conn.password,
-        dbname=conn.schema,
-        autocommit=True,
-    )
+    except psycopg.OperationalError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CliError(f"the middle platform is not reachable ({first})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except CliError as err:
+        print(f"expense_sync: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m expense_sync")
     sub = parser.add_subparsers(dest="command", required=True)
     migrate = sub.add_parser("migrate", help="apply pending SQL migrations to the middle platform")

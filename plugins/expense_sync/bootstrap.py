@@ -68,6 +68,17 @@ def import_connections(environ: dict[str, str]) -> tuple[list[str], list[str]]:
     return written, removed
 
 
+def stored_variable(key: str) -> str | None:
+    """The Variable's value in the metadata database itself (``Variable.get`` would answer from the
+    environment first, which during setup holds the value being seeded)."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(Variable).filter(Variable.key == key).one_or_none()
+        return None if row is None else row.val
+
+
 def import_variables(environ: dict[str, str], *, overwrite: bool = False) -> tuple[list[str], list[str], list[str]]:
     """Seed every ``AIRFLOW_VAR_<NAME>`` of ``environ`` as a Variable in the metadata database.
 
@@ -82,7 +93,7 @@ def import_variables(environ: dict[str, str], *, overwrite: bool = False) -> tup
         if not name.startswith(VAR_PREFIX):
             continue
         key = name.removeprefix(VAR_PREFIX).lower()
-        current = Variable.get(key, default_var=None)
+        current = stored_variable(key)
         if not value.strip():
             if overwrite and current is not None and Variable.delete(key):
                 removed.append(key)

@@ -3,6 +3,7 @@ the strategy table is there without import errors, the init step made the pools,
 variables, org_sync_daily runs green through the real scheduler, and stopping leaves nothing behind
 (checked when the session's deployment stops, in conftest.py)."""
 
+import os
 from pathlib import Path
 
 import requests
@@ -65,3 +66,36 @@ def test_org_sync_daily_runs_green_and_its_vendor_tasks_take_their_pools(local_a
     }
     pools = {t["task_id"]: t["pool"] for t in tasks}
     assert (pools["extract_directory"], pools["push_to_expense_system"]) == (POOL_OA, POOL_EXPENSE)
+
+
+def test_make_resolve_reaches_the_running_deployment_from_a_plain_shell(local_airflow, tmp_path):
+    """``make resolve`` runs scripts/operator_cli.py: no PYTHONPATH, no DSN, only the file the
+    deployment leaves while it runs."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from expense_sync.store.queue import open_item
+
+    with psycopg.connect(local_airflow.env["AIRFLOW_CONN_MDM_POSTGRES"], autocommit=True) as conn:
+        item = open_item(
+            conn, kind="conflict", system="ekuaibao", entity="employee", record_key="E9001", reason_code="ops_probe"
+        )
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "EXPENSE_SYNC_CLI_ENV": str(local_airflow.home / "cli.env.json"),
+        }
+        done = subprocess.run(
+            [sys.executable, "scripts/operator_cli.py", "resolve", str(item), "--decision", "kept", "--by", "carol"],
+            cwd=Path(__file__).parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"item {item} " in done.stdout and "resolved by carol: kept" in done.stdout
+        row = conn.execute("SELECT status, decided_by FROM sync.exception_item WHERE item_id = %s", (item,)).fetchone()
+        assert row == ("resolved", "carol")

@@ -38,7 +38,7 @@ def stored_connection(conn_id):
         )
 
 
-def test_connections_and_variables_are_written_and_empty_ones_removed(clean_metadata):
+def test_connections_and_variables_are_written_and_empty_ones_removed(clean_metadata, monkeypatch):
     wecom = {
         "conn_type": "http",
         "host": "qyapi.weixin.qq.com",
@@ -73,16 +73,17 @@ def test_connections_and_variables_are_written_and_empty_ones_removed(clean_meta
     from airflow.models.variable import Variable
 
     env = {"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "wecom"}
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", "wecom")  # as setup runs: the value in its environment
     assert bootstrap.import_variables(env) == (["expense_sync_oa_vendor"], [], [])
-    assert Variable.get("expense_sync_oa_vendor") == "wecom"
+    assert bootstrap.stored_variable("expense_sync_oa_vendor") == "wecom"
     # an operator changes it in the UI: setup run again (a restart) keeps the operator's value
     Variable.set("expense_sync_oa_vendor", "dingtalk")
     assert bootstrap.import_variables(env) == ([], [], ["expense_sync_oa_vendor"])
     assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": ""}) == ([], [], [])
-    assert Variable.get("expense_sync_oa_vendor") == "dingtalk"
+    assert bootstrap.stored_variable("expense_sync_oa_vendor") == "dingtalk"
     # unless told to take the environment's
     assert bootstrap.import_variables(env, overwrite=True) == (["expense_sync_oa_vendor"], [], [])
-    assert Variable.get("expense_sync_oa_vendor") == "wecom"
+    assert bootstrap.stored_variable("expense_sync_oa_vendor") == "wecom"
     assert bootstrap.import_variables({"AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": ""}, overwrite=True) == (
         [],
         ["expense_sync_oa_vendor"],
