@@ -102,6 +102,9 @@ class YonyouSandbox(Sandbox):
         throttle_status: int = 429,
         ncc_version: str = "2005",
         token_ttl: float = 7200.0,
+        chart_shape: str = "bare",
+        cost_center_aux_code: str = "0010",
+        project_aux_code: str = "0006",
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -109,12 +112,15 @@ class YonyouSandbox(Sandbox):
             raise ValueError("token_shape is flat|nested, duplicate_answer is error|existing")
         if ncc_version not in ("2005", "legacy"):
             raise ValueError("ncc_version is 2005|legacy")
+        if chart_shape not in chart.SHAPES:
+            raise ValueError(f"chart_shape is {'|'.join(chart.SHAPES)}")
+        self.chart_shape = chart_shape
         self.token_shape, self.duplicate_answer = token_shape, duplicate_answer
         self.throttle_status, self.ncc_version = throttle_status, ncc_version
         self.tokens.ttl = token_ttl
         self.chart = chart.Chart(seed, accounts, expense_items, cost_centers, projects)
         self.books = chart.AccountingBooks()
-        self.ledger = ledger.Ledger(self.chart, self.books)
+        self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
 
     # -- how this vendor fails --------------------------------------------------------------------
@@ -140,7 +146,7 @@ class YonyouSandbox(Sandbox):
                     **({"creditOrg": str(line["credit"])} if line.get("credit") else {}),
                     "clientAuxiliaryList": [
                         {"filedCode": code, "valueCode": line[key]}
-                        for code, key in (("0010", "cost_center"), ("0006", "project"))
+                        for code, key in zip(self.ledger.aux_types, ("cost_center", "project"), strict=False)
                         if line.get(key)
                     ],
                 }

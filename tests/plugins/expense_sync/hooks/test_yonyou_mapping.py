@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from expense_sync import mapping
-from expense_sync.hooks.paginate import dig
 from expense_sync.hooks.yonyou import chart
+from expense_sync.hooks.yonyou.pages import listing
 from expense_sync.hooks.yonyou.settings import YonyouSettings
 from expense_sync.settings import MAPPINGS_DIR
 
@@ -21,8 +21,9 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 def listed(kind: str, settings: YonyouSettings | None = None) -> list[dict]:
     """The records of a fixture answer as the hook hands them over (``ts`` made aware)."""
-    records = dig(PAGES[kind], chart.CHARTS[kind].items_path)
-    return [chart.with_aware_ts(record, settings or YonyouSettings()) for record in records]
+    query = chart.CHARTS[kind]
+    records = listing(PAGES[kind], query.endpoint)[0]
+    return [chart.with_aware_ts(chart.checked(record, query), settings or YonyouSettings()) for record in records]
 
 
 def canonical(kind: str, spec: mapping.MappingSpec | None = None, **settings) -> dict[str, dict]:
