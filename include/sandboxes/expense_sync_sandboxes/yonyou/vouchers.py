@@ -57,7 +57,7 @@ def saved(voucher: dict[str, Any]) -> dict[str, Any]:
         "totalDebitOrg": voucher["total_debit"],
         "totalCreditOrg": voucher["total_credit"],
         "accbook": voucher["accbook"],
-        "voucherType": {"id": vtype["id"], "code": vtype["code"], "name": vtype["name"]},
+        "voucherType": {k: vtype[k] for k in ("id", "code", "name", "voucherstr")},
     }
 
 
