@@ -26,7 +26,10 @@ One server plays every host a client meets (docs/vendors/research.md §5.1, §8 
   server faults are HTTP 500 ``{"code": "999", "message": "系统繁忙，请稍后重试"}`` [I].
 
 The chart lives in :mod:`.chart`, vouchers and reports in :mod:`.ledger` / :mod:`.vouchers`, NC
-Cloud in :mod:`.ncc`. Control mutations (``POST /_sandbox/mutate``): ``add_record``,
+Cloud in :mod:`.ncc`. Reset options beyond sizes and wire variants: ``chart_shape`` (``bare`` |
+``paged``: how the expense-item, cost-centre and project reads list their records) and
+``cost_center_aux_code`` / ``project_aux_code`` (the tenant's auxiliary accounting type codes,
+listed by ``querybd/multidimext``; default 0010 / 0006). Control mutations (``POST /_sandbox/mutate``): ``add_record``,
 ``rename_record``, ``disable_record``, ``enable_record`` (kind ``accsubject`` | ``expenseitem`` |
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
 ``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
