@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from expense_sync.erp.model import ChartKind
 from expense_sync.hooks.contract import required
+from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.yonyou.pages import YonbipPaginator
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ def with_aware_ts(raw: dict[str, Any], settings: YonyouSettings) -> dict[str, An
     if "ts" not in raw:
         return dict(raw)
     stamp = raw["ts"]
-    aware = dt.datetime.strptime(stamp, TS_FORMAT).replace(tzinfo=tenant_zone(settings)) if stamp else None
+    try:
+        aware = dt.datetime.strptime(stamp, TS_FORMAT).replace(tzinfo=tenant_zone(settings)) if stamp else None
+    except (TypeError, ValueError):
+        raise ContractError(f"field 'ts' is {stamp!r}, not {TS_FORMAT}", vendor="yonyou") from None
     return {**raw, "ts": aware}
 
 

@@ -7,7 +7,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from expense_sync import mapping
+from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.yonyou import chart
 from expense_sync.hooks.yonyou.pages import listing
 from expense_sync.hooks.yonyou.settings import YonyouSettings
@@ -93,3 +96,17 @@ def test_no_identity_maps_and_every_source_is_a_wire_field():
         sources = {name: field.source for name, field in spec.fields.items()}
         assert set(sources.values()) <= wire, entity
         assert {name for name, source in sources.items() if name == source} <= {"code", "name", "parent_code"}
+
+
+def test_a_ts_in_another_format_is_refused_naming_it():
+    record = {**PAGES["project"]["data"][0], "ts": "2024-01-02T14:00:00Z"}
+    with pytest.raises(ContractError, match="'ts'"):
+        chart.with_aware_ts(record, YonyouSettings())
+
+
+def test_a_chart_record_without_a_field_the_mapping_reads_is_refused_naming_it():
+    record = dict(PAGES["expense_item"]["data"][0])
+    del record["accsubject_code"]
+    with pytest.raises(ContractError, match="'accsubject_code'"):
+        chart.checked(record, chart.CHARTS["expense_item"])
+    assert chart.checked({**record, "accsubject_code": None}, chart.CHARTS["expense_item"])["accsubject_code"] is None
