@@ -26,7 +26,10 @@ One server plays every host a client meets (docs/vendors/research.md §5.1, §8 
   server faults are HTTP 500 ``{"code": "999", "message": "系统繁忙，请稍后重试"}`` [I].
 
 The chart lives in :mod:`.chart`, vouchers and reports in :mod:`.ledger` / :mod:`.vouchers`, NC
-Cloud in :mod:`.ncc`. Control mutations (``POST /_sandbox/mutate``): ``add_record``,
+Cloud in :mod:`.ncc`. Reset options beyond sizes and wire variants: ``chart_shape`` (``bare`` |
+``paged``: how the expense-item, cost-centre and project reads list their records) and
+``cost_center_aux_code`` / ``project_aux_code`` (the tenant's auxiliary accounting type codes,
+listed by ``querybd/multidimext``; default 0010 / 0006). Control mutations (``POST /_sandbox/mutate``): ``add_record``,
 ``rename_record``, ``disable_record``, ``enable_record`` (kind ``accsubject`` | ``expenseitem`` |
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
 ``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
@@ -102,6 +105,9 @@ class YonyouSandbox(Sandbox):
         throttle_status: int = 429,
         ncc_version: str = "2005",
         token_ttl: float = 7200.0,
+        chart_shape: str = "bare",
+        cost_center_aux_code: str = "0010",
+        project_aux_code: str = "0006",
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -109,12 +115,15 @@ class YonyouSandbox(Sandbox):
             raise ValueError("token_shape is flat|nested, duplicate_answer is error|existing")
         if ncc_version not in ("2005", "legacy"):
             raise ValueError("ncc_version is 2005|legacy")
+        if chart_shape not in chart.SHAPES:
+            raise ValueError(f"chart_shape is {'|'.join(chart.SHAPES)}")
+        self.chart_shape = chart_shape
         self.token_shape, self.duplicate_answer = token_shape, duplicate_answer
         self.throttle_status, self.ncc_version = throttle_status, ncc_version
         self.tokens.ttl = token_ttl
         self.chart = chart.Chart(seed, accounts, expense_items, cost_centers, projects)
         self.books = chart.AccountingBooks()
-        self.ledger = ledger.Ledger(self.chart, self.books)
+        self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
 
     # -- how this vendor fails --------------------------------------------------------------------
@@ -140,7 +149,7 @@ class YonyouSandbox(Sandbox):
                     **({"creditOrg": str(line["credit"])} if line.get("credit") else {}),
                     "clientAuxiliaryList": [
                         {"filedCode": code, "valueCode": line[key]}
-                        for code, key in (("0010", "cost_center"), ("0006", "project"))
+                        for code, key in zip(self.ledger.aux_types, ("cost_center", "project"), strict=False)
                         if line.get(key)
                     ],
                 }

@@ -14,9 +14,16 @@ Wire ([V] = docs/vendors/research.md §5.1, [I] = our choice):
   accproperty_name, direction, accsubjectchart, ts``.
 * Expense items, cost centers, projects: [I] paths in the same ``querybd`` family —
   ``/yonbip/fi/fipub/basedoc/querybd/expenseitem`` (metadata ``finbd.bd_expenseitemref``),
-  ``…/querybd/costcenter`` (``finbd.bd_costcenterref``), ``…/querybd/project`` — answering like the
-  [V] ``querybd/accbook``: ``{"code": 200, "message": "查询成功！", "success": true, "data": [...],
-  "total": n}`` (a *numeric* code), and the same ``fields``/``conditions``/paging body.
+  ``…/querybd/costcenter`` (``finbd.bd_costcenterref``), ``…/querybd/project`` — answering, with
+  the reset option ``chart_shape="bare"`` (default), like the documented ``querybd/multidimext`` and
+  ``querybd/basedocmapping``: ``{"code": 200, "message": "查询成功！", "success": true, "data": [...],
+  "total": n}`` (a *numeric* code); with ``chart_shape="paged"``, like ``accsubjectByPager``
+  (``data.{pageIndex, pageSize, recordCount, recordList, pageCount, …}``). The same
+  ``fields``/``conditions``/paging body either way.
+* Auxiliary accounting types: ``POST /yonbip/fi/fipub/basedoc/querybd/multidimext`` [D] →
+  ``{"success": "", "data": [{code, name, id}], "code": 200, "total": n}`` as the documented
+  example shows it; the codes of cost centre and project are the reset options
+  ``cost_center_aux_code`` / ``project_aux_code`` (default 0010 / 0006) [I].
 * Accounting books and periods: ``querybd/accbook`` and ``querybd/accperiod`` [V shapes].
 * ``fields`` not an array → ``{"code": "999", …}`` [V: manual]; a bad condition → the family's
   ``{"success": false, "message": "查询失败：…", "data": null, "code": 0}`` [V shape].
@@ -38,6 +45,13 @@ from expense_sync_sandboxes.core import VendorHTTPError
 from expense_sync_sandboxes.yonyou import wire
 
 KINDS = ("accsubject", "expenseitem", "costcenter", "project")
+SHAPES = ("bare", "paged")
+# Fields every record of a kind carries, null when not set (the tenant lists them as null).
+KIND_FIELDS = {
+    "expenseitem": ("accsubject_code",),
+    "costcenter": ("dept_code", "begindate", "enddate"),
+    "project": ("begindate", "enddate"),
+}
 OPERATORS: dict[str, Callable[[str, str], bool]] = {
     ">=": lambda a, b: a >= b,
     "=": lambda a, b: a == b,
@@ -208,6 +222,7 @@ class Chart:
             "parent_code": parent_code,
             "enable": 1,
             "ts": fields.pop("ts", None) or self._seed_ts(),
+            **dict.fromkeys(KIND_FIELDS.get(kind, ())),
             **fields,
         }
         self.records[kind][code] = record
@@ -457,6 +472,21 @@ def select(records: list[dict[str, Any]], body: dict[str, Any]) -> tuple[list[di
     return page, len(found), index, size
 
 
+def pager(page: list[dict[str, Any]], total: int, index: int, size: int) -> dict[str, Any]:
+    """The ``data`` of a paged answer (``accsubjectByPager``)."""
+    pages = math.ceil(total / size) if total else 0
+    begin = max(1, index - 1)
+    return {
+        "pageIndex": index,
+        "pageSize": size,
+        "recordCount": total,
+        "recordList": page,
+        "pageCount": pages,
+        "beginPageIndex": begin,
+        "endPageIndex": max(begin, min(pages, begin + 2)),
+    }
+
+
 def add_routes(sandbox) -> None:
     """Serve the chart under the gateway: the pager answer for GL accounts, ``querybd`` for the rest."""
     gateway = sandbox.gateway
@@ -465,34 +495,29 @@ def add_routes(sandbox) -> None:
     async def accsubject(request: Request) -> Response:
         body = await wire.json_body(request)
         page, total, index, size = select(list(sandbox.chart.records["accsubject"].values()), body)
-        pages = math.ceil(total / size) if total else 0
-        begin = max(1, index - 1)
-        return wire.respond(
-            {
-                "code": "200",
-                "message": "查询成功！",
-                "data": {
-                    "pageIndex": index,
-                    "pageSize": size,
-                    "recordCount": total,
-                    "recordList": page,
-                    "pageCount": pages,
-                    "beginPageIndex": begin,
-                    "endPageIndex": max(begin, min(pages, begin + 2)),
-                },
-            }
-        )
+        return wire.respond({"code": "200", "message": "查询成功！", "data": pager(page, total, index, size)})
 
-    def querybd(records: Callable[[], list[dict[str, Any]]]):
+    def querybd(records: Callable[[], list[dict[str, Any]]], pageable: bool = False):
         async def handler(request: Request) -> Response:
-            page, total, _, _ = select(records(), await wire.json_body(request))
+            page, total, index, size = select(records(), await wire.json_body(request))
+            if pageable and sandbox.chart_shape == "paged":
+                return wire.respond({"code": "200", "message": "查询成功！", "data": pager(page, total, index, size)})
             return wire.respond({"code": 200, "message": "查询成功！", "success": True, "data": page, "total": total})
 
         return handler
 
     for kind in ("expenseitem", "costcenter", "project"):
         gateway(f"/yonbip/fi/fipub/basedoc/querybd/{kind}")(
-            querybd(lambda kind=kind: list(sandbox.chart.records[kind].values()))
+            querybd(lambda kind=kind: list(sandbox.chart.records[kind].values()), pageable=True)
         )
     gateway("/yonbip/fi/fipub/basedoc/querybd/accbook")(querybd(lambda: sandbox.books.books))
     gateway("/yonbip/fi/fipub/basedoc/querybd/accperiod")(querybd(lambda: sandbox.books.periods))
+
+    @gateway("/yonbip/fi/fipub/basedoc/querybd/multidimext")
+    async def multidimext(request: Request) -> Response:
+        types = [
+            {"id": f"0{n}AF72B-04FC-46A2-8536-63776C3BA75{n}", "code": code, "name": name}
+            for n, (code, (name, _)) in enumerate(sandbox.ledger.aux_types.items())
+        ]
+        page, total, _, _ = select(types, await wire.json_body(request))
+        return wire.respond({"success": "", "data": page, "code": 200, "total": total})

@@ -35,12 +35,24 @@ VOUCHER_TYPES = {
     "3": {"id": "1525643774565285963", "code": "3", "name": "付款凭证", "voucherstr": "付"},
     "4": {"id": "1525643774565285964", "code": "4", "name": "转账凭证", "voucherstr": "转"},
 }
-# Auxiliary accounting types (辅助核算项) and the chart each one draws its values from. [I]
+# Auxiliary accounting types (辅助核算项): code → (name, the chart its values come from). The codes
+# are tenant settings [I]; reset options ``cost_center_aux_code`` / ``project_aux_code`` change them.
 AUX_TYPES = {
     "0010": ("成本中心", "costcenter"),
     "0006": ("项目", "project"),
     "0011": ("费用项目", "expenseitem"),
 }
+
+
+def aux_types(cost_center_code: str = "0010", project_code: str = "0006") -> dict[str, tuple[str, str]]:
+    """The tenant's auxiliary accounting types, with cost centre and project under the given codes."""
+    return {
+        cost_center_code: ("成本中心", "costcenter"),
+        project_code: ("项目", "project"),
+        "0011": ("费用项目", "expenseitem"),
+    }
+
+
 USERS = [
     {
         "id": "2180000000000000001",
@@ -92,8 +104,9 @@ def brief(u: dict | None) -> dict | None:
 
 
 class Ledger:
-    def __init__(self, chart: Chart, books: AccountingBooks) -> None:
+    def __init__(self, chart: Chart, books: AccountingBooks, types: dict[str, tuple[str, str]] | None = None) -> None:
         self.chart, self.books = chart, books
+        self.aux_types = AUX_TYPES if types is None else types
         self.vouchers: dict[str, dict[str, Any]] = {}
         self.by_business_id: dict[str, str] = {}
         self._seq = 0
@@ -206,14 +219,21 @@ class Ledger:
             raise LedgerError(f"凭证保存不成功,第{n}行原币金额与本币金额不一致（汇率1）！")
         auxiliary = []
         for type_code, value_code in line.auxiliary:
-            if type_code not in AUX_TYPES:
+            if type_code not in self.aux_types:
                 raise LedgerError(f"凭证保存不成功,第{n}行辅助核算项[{type_code}]不存在！")
-            type_name, kind = AUX_TYPES[type_code]
+            type_name, kind = self.aux_types[type_code]
             value = self.chart.get(kind, value_code or "")
             if value is None or value["enable"] != 1:
                 raise LedgerError(f"凭证保存不成功,第{n}行{type_name}[{value_code}]不存在或已停用！")
             auxiliary.append(
-                {"typecode": type_code, "typename": type_name, "code": value["code"], "name": value["name"]}
+                {
+                    "typecode": type_code,
+                    "typename": type_name,
+                    "doctype": kind,
+                    "id": value["id"],
+                    "code": value["code"],
+                    "name": value["name"],
+                }
             )
         return {
             "recordnumber": n,

@@ -18,9 +18,12 @@
   ``billcodeMax``, ``tsStart``/``tsEnd``, ``makeTimeStart``/``makeTimeEnd``, ``srcSystemCode``,
   ``accsubjectCodeList`` (sub-accounts included). Records ``{header, body[], externalMainMarking,
   externalSystemType, externalIntegrationStatus}`` with lower-case header fields (``billcode``,
-  ``voucherstatus``, ``totaldebit_org``, ``displayname`` "记-3", ``maker{…}``…) [V]; the header's
-  ``external_source_data_id`` / ``external_source_data_type`` and the lines' ``auxiliary`` list are
-  [I] (lower-case column names as the other header fields).
+  ``voucherstatus``, ``totaldebit_org``, ``displayname`` "记-3", ``maker{…}``…) and camel-case
+  ``externalSourceDataId`` / ``…Type`` / ``…Code`` / ``externalSourceSystemName`` ("" when none);
+  lines carry ``debit_org``/``credit_org``, ``auxiliary`` (a string id), ``auxiliaryShow`` and
+  ``clientauxiliary[{field, doctype, code, name, datatype, value, data{id, code, name}}]`` [D: the
+  凭证列表查询 example]; ``code``/``name`` of a ``clientauxiliary`` item are the auxiliary type, ``data``
+  its value [I: our reading of the example].
 * ``POST /yonbip/EFI/openapi/voucher/queryVoucherById`` {voucherId} [V]: camel-case detail
   (``billCode``, ``voucherStatus``, ``periodUnion``, ``accBookObj``, ``externalSourceDataId``…);
   unknown id → ``{"code": "404", "message": "凭证不存在！", "data": {}}`` [V].
@@ -54,7 +57,7 @@ def saved(voucher: dict[str, Any]) -> dict[str, Any]:
         "totalDebitOrg": voucher["total_debit"],
         "totalCreditOrg": voucher["total_credit"],
         "accbook": voucher["accbook"],
-        "voucherType": {"id": vtype["id"], "code": vtype["code"], "name": vtype["name"]},
+        "voucherType": {k: vtype[k] for k in ("id", "code", "name", "voucherstr")},
     }
 
 
@@ -79,8 +82,10 @@ def listed(voucher: dict[str, Any]) -> dict[str, Any]:
         "tallyman": voucher["tallyman"],
         "accbook": voucher["accbook"],
         "vouchertype": vtype,
-        "external_source_data_id": external.get("dataId"),
-        "external_source_data_type": external.get("dataType"),
+        "externalSourceDataType": external.get("dataType") or "",
+        "externalSourceDataCode": external.get("dataCode") or "",
+        "externalSourceDataId": external.get("dataId") or "",
+        "externalSourceSystemName": external.get("systemName") or "",
     }
     body = [
         {
@@ -95,7 +100,20 @@ def listed(voucher: dict[str, Any]) -> dict[str, Any]:
             "debit_org": b["debit_org"],
             "credit_org": b["credit_org"],
             "busidate": b["busidate"],
-            "auxiliary": b["auxiliary"],
+            "auxiliary": f"{b['id']}-AUX" if b["auxiliary"] else None,
+            "auxiliaryShow": "".join(f"【{a['name']}】" for a in b["auxiliary"]),
+            "clientauxiliary": [
+                {
+                    "field": f"vr{n}",
+                    "doctype": a["doctype"],
+                    "code": a["typecode"],
+                    "name": a["typename"],
+                    "datatype": "doc",
+                    "value": a["id"],
+                    "data": {"id": a["id"], "code": a["code"], "name": a["name"]},
+                }
+                for n, a in enumerate(b["auxiliary"], start=1)
+            ],
         }
         for b in voucher["bodies"]
     ]

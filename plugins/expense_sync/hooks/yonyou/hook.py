@@ -17,7 +17,7 @@ import requests
 from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
 from expense_sync.hooks.base import VendorHook
 from expense_sync.hooks.errors import ConfigurationError
-from expense_sync.hooks.yonyou import chart
+from expense_sync.hooks.yonyou import chart, prerequisites
 from expense_sync.hooks.yonyou.ncc import NccApi
 from expense_sync.hooks.yonyou.settings import YonyouSettings
 from expense_sync.hooks.yonyou.vouchers import BipVouchers
@@ -58,6 +58,17 @@ class YonyouHook(VendorHook):
     def _bip_only(self, what: str) -> None:
         if self.ncc:
             raise ConfigurationError(f"{NCC_READS_NOTHING}: {what} through a YonBIP connection", vendor=self.vendor)
+
+    def prerequisites(self) -> list[str]:
+        """The auxiliary accounting types our voucher lines name exist in the tenant, and a maker is
+        set (YonBIP). NC Cloud documents no query of its types: not checked, said so."""
+        if self.ncc:
+            raise ConfigurationError(
+                "NC Cloud documents no query of its auxiliary accounting types: check "
+                f"{self.settings.cost_center_aux_code!r} and {self.settings.project_aux_code!r} by hand",
+                vendor=self.vendor,
+            )
+        return prerequisites.missing(self)
 
     # -- transport ----------------------------------------------------------------------------------
     @property

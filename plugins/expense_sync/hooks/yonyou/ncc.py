@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from expense_sync.erp.model import CENT, Voucher, VoucherState, VoucherStatus
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import TokenInvalidError, VendorRequestError
 from expense_sync.hooks.yonyou.ledger import line_dimensions
 
@@ -102,8 +103,9 @@ class NccApi:
         body = self.hook.request_token(
             "POST", TOKEN_PATH, params=params, headers={"Content-Type": "application/x-www-form-urlencoded"}
         )
-        data = body["data"]
-        return data["access_token"], float(data.get("expires_in") or 7200)
+        where: dict[str, Any] = {"vendor": self.hook.vendor, "endpoint": f"POST {TOKEN_PATH}"}
+        token = required(body, "data.access_token", **where)
+        return str(token), float(required(body, "data.expires_in", nullable=True, **where) or 7200)
 
     def authorize(self, request: dict[str, Any]) -> None:
         conn = self.hook.connection
@@ -136,7 +138,8 @@ class NccApi:
         idempotent: bool = True,
     ) -> Any:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        return self.hook.request("POST", path, data=data, headers=headers, idempotent=idempotent)["data"]
+        answer = self.hook.request("POST", path, data=data, headers=headers, idempotent=idempotent)
+        return required(answer, "data", vendor=self.hook.vendor, endpoint=f"POST {path}", nullable=True)
 
     # -- vouchers ---------------------------------------------------------------------------------
     def insert_body(self, voucher: Voucher) -> dict[str, Any]:
@@ -195,14 +198,16 @@ class NccApi:
         return self.status(data)
 
     def status(self, voucher: dict[str, Any]) -> VoucherStatus:
+        where: dict[str, Any] = {"vendor": self.hook.vendor, "endpoint": f"POST {QUERY_PATH}"}
         state, raw = _state(voucher)
-        lines = voucher.get("detail") or [{}]
+        lines = required(voucher, "detail", **where) or [{}]
+        number = required(voucher, "num", nullable=True, **where)
         return VoucherStatus(
-            remote_id=str(voucher["pk_voucher"]),
-            number=None if voucher.get("num") in (None, "") else str(voucher["num"]),
+            remote_id=str(required(voucher, "pk_voucher", **where)),
+            number=None if number in (None, "") else str(number),
             state=state,
-            external_ref=lines[0].get(self.settings.ncc_ref_field),
-            period=f"{voucher['year']}-{int(voucher['period']):02d}",
+            external_ref=required(lines[0], self.settings.ncc_ref_field, nullable=True, **where),
+            period=f"{required(voucher, 'year', **where)}-{int(required(voucher, 'period', **where)):02d}",
             raw_state=raw,
         )
 

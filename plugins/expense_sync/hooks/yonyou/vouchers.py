@@ -9,9 +9,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from expense_sync.erp.model import Balance, Voucher, VoucherStatus, sum_balances
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import VendorRequestError
-from expense_sync.hooks.paginate import PageNumberPaginator
 from expense_sync.hooks.yonyou import ledger
+from expense_sync.hooks.yonyou.pages import YonbipPaginator
 
 if TYPE_CHECKING:
     from expense_sync.hooks.yonyou.hook import YonyouHook
@@ -39,7 +40,7 @@ class BipVouchers:
             )
         body = ledger.add_voucher_body(voucher, self.hook.settings)
         try:
-            data = self.hook.request("POST", ADD_VOUCHER_PATH, json=body, idempotent=False)["data"]
+            answer = self.hook.request("POST", ADD_VOUCHER_PATH, json=body, idempotent=False)
         except VendorRequestError as err:
             if err.code not in DUPLICATE_CODES:
                 raise
@@ -47,14 +48,17 @@ class BipVouchers:
             if found is None:
                 raise
             return found
+        data = required(answer, "data", vendor=self.hook.vendor, endpoint=ledger.ADD_VOUCHER)
         return ledger.status_from_saved(data, voucher)
 
     def find_voucher(self, external_ref: str, period: str) -> VoucherStatus | None:
         return self._find(external_ref, period, self.books)
 
     def voucher_status(self, remote_id: str) -> VoucherStatus:
-        data = self.hook.request("POST", VOUCHER_BY_ID_PATH, json={"voucherId": remote_id})["data"]
-        return ledger.status_from_detail(data)
+        answer = self.hook.request("POST", VOUCHER_BY_ID_PATH, json={"voucherId": remote_id})
+        return ledger.status_from_detail(
+            required(answer, "data", vendor=self.hook.vendor, endpoint=ledger.VOUCHER_BY_ID)
+        )
 
     def balances(self, company: str, period: str) -> list[Balance]:
         settings = self.hook.settings
@@ -66,7 +70,7 @@ class BipVouchers:
         found: dict[str, VoucherStatus] = {}
         for page in self._vouchers(company, period):
             for record in page:
-                status = ledger.status_from_header(record["header"])
+                status = ledger.status_from_header(self._header(record))
                 found.setdefault(status.remote_id, status)
         return list(found.values())
 
@@ -79,7 +83,7 @@ class BipVouchers:
             body["voucherStatusList"] = list(statuses)
         if src_system:
             body["srcSystemCode"] = src_system
-        paginator = PageNumberPaginator(size=VOUCHER_PAGE_SIZE)
+        paginator = YonbipPaginator(endpoint=ledger.QUERY_VOUCHERS, size=VOUCHER_PAGE_SIZE)
         yield from paginator.pages(
             lambda page: self.hook.request("POST", QUERY_VOUCHERS_PATH, json={**body, "pager": page})
         )
@@ -88,15 +92,23 @@ class BipVouchers:
         for book in books:
             for page in self._vouchers(book, period, src_system=self.hook.settings.src_system_code):
                 for record in page:
-                    if (record.get("header") or {}).get("external_source_data_id") == external_ref:
-                        return ledger.status_from_header(record["header"])
+                    header = self._header(record)
+                    if ledger.header_ref(header) == external_ref:
+                        return ledger.status_from_header(header)
         return None
+
+    def _header(self, record: Any) -> dict[str, Any]:
+        return required(record, "header", vendor=self.hook.vendor, endpoint=ledger.QUERY_VOUCHERS)
 
     @cached_property
     def books(self) -> list[str]:
         """Book codes to search for a voucher: the configured one first, then every book of the tenant."""
-        listed = self.hook.request(
-            "POST", ACCBOOK_PATH, json={"fields": ["id", "code", "name"], "pageIndex": 1, "pageSize": 1000}
+        endpoint = f"POST {ACCBOOK_PATH}"
+        paginator = YonbipPaginator(endpoint=endpoint, size=1000)
+        pages = self.hook.paginate(
+            "POST", ACCBOOK_PATH, paginator, json={"fields": ["id", "code", "name"]}, paging_in="json"
         )
-        codes = [str(book["code"]) for book in listed.get("data") or []]
+        codes = [
+            str(required(book, "code", vendor=self.hook.vendor, endpoint=endpoint)) for page in pages for book in page
+        ]
         return list(dict.fromkeys(filter(None, [self.hook.settings.accbook_code, *codes])))

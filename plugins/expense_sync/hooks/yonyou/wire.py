@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import AuthenticationError, ThrottledError, TokenInvalidError, VendorRequestError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ TOKEN_PATH = "/open-auth/selfAppAuth/base/v1/getAccessToken"
 SUCCESS_CODES = frozenset({"200", "00000"})
 TOKEN_INVALID_CODES = frozenset({"310036", "310001"})
 TOKEN_INVALID_TEXT = "非法token"
+TOKEN_LIFETIME = 7200.0  # documented: 有效期为2小时
 
 
 def signature(app_key: str, app_secret: str, stamp: str) -> str:
@@ -56,8 +58,11 @@ class Gateway:
                 endpoint=err.endpoint,
                 code=err.code,
             ) from None
-        data = body.get("data") or {}
-        return data["gatewayUrl"].rstrip("/"), data["tokenUrl"].rstrip("/")
+        where: dict[str, Any] = {"vendor": hook.vendor, "endpoint": f"GET {DISCOVERY_PATH}"}
+        return (
+            str(required(body, "data.gatewayUrl", **where)).rstrip("/"),
+            str(required(body, "data.tokenUrl", **where)).rstrip("/"),
+        )
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.hook.connection
@@ -68,10 +73,11 @@ class Gateway:
             "signature": signature(conn.login, conn.password or "", stamp),
         }
         body = self.hook.request_token("GET", f"{self.endpoints[1]}{TOKEN_PATH}", params=params)
-        data = body.get("data") or {}
-        if "access_token" not in data and isinstance(data.get("data"), dict):
-            data = data["data"]  # older versions nest it once more
-        return data["access_token"], float(data.get("expire") or 7200)
+        where: dict[str, Any] = {"vendor": self.hook.vendor, "endpoint": f"GET {TOKEN_PATH}"}
+        # documented: data.access_token; older versions nest it once more (data.data.access_token)
+        token = required(body, "data.access_token", "data.data.access_token", **where)
+        expire = required(body, "data.expire", "data.data.expire", nullable=True, **where)
+        return str(token), float(expire or TOKEN_LIFETIME)
 
     def authorize(self, request: dict[str, Any]) -> None:
         settings = self.hook.settings

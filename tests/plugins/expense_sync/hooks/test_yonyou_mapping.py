@@ -7,9 +7,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from expense_sync import mapping
-from expense_sync.hooks.paginate import dig
+from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.yonyou import chart
+from expense_sync.hooks.yonyou.pages import listing
 from expense_sync.hooks.yonyou.settings import YonyouSettings
 from expense_sync.settings import MAPPINGS_DIR
 
@@ -21,8 +24,9 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 def listed(kind: str, settings: YonyouSettings | None = None) -> list[dict]:
     """The records of a fixture answer as the hook hands them over (``ts`` made aware)."""
-    records = dig(PAGES[kind], chart.CHARTS[kind].items_path)
-    return [chart.with_aware_ts(record, settings or YonyouSettings()) for record in records]
+    query = chart.CHARTS[kind]
+    records = listing(PAGES[kind], query.endpoint)[0]
+    return [chart.with_aware_ts(chart.checked(record, query), settings or YonyouSettings()) for record in records]
 
 
 def canonical(kind: str, spec: mapping.MappingSpec | None = None, **settings) -> dict[str, dict]:
@@ -92,3 +96,17 @@ def test_no_identity_maps_and_every_source_is_a_wire_field():
         sources = {name: field.source for name, field in spec.fields.items()}
         assert set(sources.values()) <= wire, entity
         assert {name for name, source in sources.items() if name == source} <= {"code", "name", "parent_code"}
+
+
+def test_a_ts_in_another_format_is_refused_naming_it():
+    record = {**PAGES["project"]["data"][0], "ts": "2024-01-02T14:00:00Z"}
+    with pytest.raises(ContractError, match="'ts'"):
+        chart.with_aware_ts(record, YonyouSettings())
+
+
+def test_a_chart_record_without_a_field_the_mapping_reads_is_refused_naming_it():
+    record = dict(PAGES["expense_item"]["data"][0])
+    del record["accsubject_code"]
+    with pytest.raises(ContractError, match="'accsubject_code'"):
+        chart.checked(record, chart.CHARTS["expense_item"])
+    assert chart.checked({**record, "accsubject_code": None}, chart.CHARTS["expense_item"])["accsubject_code"] is None
