@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,20 @@ def _context():
     return context
 
 
+@contextmanager
+def quiet_gx() -> Iterator[None]:
+    """GX logs hundreds of INFO lines per checkpoint (data sources, metrics, renderers); inside a task
+    only its warnings are worth an operator's eyes: the failed expectations come one line each in
+    :class:`DataHealthCheckFailed`."""
+    logger = logging.getLogger("great_expectations")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
@@ -114,16 +129,17 @@ def suites_and_failures(result: Any) -> tuple[list[dict], list[dict]]:
 
 def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> dict[str, Any]:
     """Run checkpoint ``name``, update the Data Docs, and raise if any expectation failed."""
-    from great_expectations.core.run_identifier import RunIdentifier
-
     from expense_sync.quality.docs import link_packs
     from expense_sync.store.db import sqlalchemy_url
 
     url = sqlalchemy_url(conn_id)
     mask(url)
     os.environ["MDM_PG_URL"] = url
-    context = _context()
-    result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
+    with quiet_gx():
+        from great_expectations.core.run_identifier import RunIdentifier  # GX logs on import too
+
+        context = _context()
+        result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
     link_packs(docs_index())
     suites, failures = suites_and_failures(result)
     summary = {
