@@ -233,7 +233,7 @@ ENTERPRISE_PROJECT = EntitySet(
         Prop("ProjectUUID", "Edm.Guid", nullable=False),
         s("ProjectInternalID", 24),
         s("Project", 24),
-        s("ProjectDescription", 40, upper=False),
+        s("ProjectDescription", 60, upper=False),
         s("EnterpriseProjectType", 2),
         s("PriorityCode", 3),
         d("ProjectStartDate"),
