@@ -121,3 +121,13 @@ def test_without_the_gl_account_service_the_chart_sync_fails(mdm, sap, use_extra
     with pytest.raises(EntityUnavailableError):
         extract_chart(mdm, erp_hook("sap"), "test/1")
     assert mdm.execute("SELECT count(*) FROM mdm.gl_account").fetchone() == (0,)
+
+
+def test_prerequisites_are_met_by_the_sandbox_and_name_a_missing_gl_account_service(sap, use_extras):
+    assert use_extras().prerequisites() == []
+    sap.reset(missing_services=[PROJECT_SERVICE])  # optional: not a prerequisite
+    assert use_extras().prerequisites() == []
+    sap.reset(missing_services=["API_GLACCOUNTINCHARTOFACCOUNTS_SRV"])
+    assert use_extras().prerequisites() == [
+        "service API_GLACCOUNTINCHARTOFACCOUNTS_SRV (gl_account): not activated (the chart sync needs it)"
+    ]

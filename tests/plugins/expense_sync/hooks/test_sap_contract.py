@@ -261,3 +261,35 @@ def test_the_sandbox_answers_a_missing_service_in_the_captured_shape(sandboxes):
         "/IWFND/MED/170",
         "No service found for namespace '', name 'API_JOURNALENTRYITEMBASIC_SRV', version '0001'",
     )
+
+
+# -- prerequisites: the target system's own $metadata ---------------------------------------------
+def edmx(entity_type: str, *names: str) -> str:
+    """A minimal ``$metadata`` with one entity type of ``names`` (test input, not a vendor copy)."""
+    props = "".join(f'<Property Name="{name}" Type="Edm.String"/>' for name in names)
+    return (
+        '<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx"><edmx:DataServices>'
+        f'<Schema Namespace="S" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">'
+        f'<EntityType Name="{entity_type}">{props}</EntityType></Schema></edmx:DataServices></edmx:Edmx>'
+    )
+
+
+# the properties of the older release's A_JournalEntryItemBasic we use (JE-EDMX in docs/vendors/sap.md)
+OLDER_RELEASE = ("Ledger", "CompanyCode", "LedgerFiscalYear", "FiscalPeriod", "GLAccount", "CostCenter")
+OLDER_RELEASE += ("WBSElement", "AmountInCompanyCodeCurrency", "ControllingDebitCreditCode")
+
+
+def test_prerequisites_name_the_journal_item_fields_an_older_release_lacks(fake):
+    gl = f"{ODATA}/API_GLACCOUNTINCHARTOFACCOUNTS_SRV/$metadata"
+    fake.answers[gl] = (200, "application/xml", edmx("A_GLAccountInChartOfAccountsType", "GLAccount"))
+    journal = f"{ODATA}/API_JOURNALENTRYITEMBASIC_SRV/$metadata"
+    fake.answers[journal] = (200, "application/xml", edmx("A_JournalEntryItemBasicType", *OLDER_RELEASE))
+    (problem,) = SapHook().prerequisites()
+    assert "lacks AccountingDocument, DocumentReferenceID, DebitCreditCode:" in problem
+
+    fake.answers[journal] = CAPTURED["status"], CAPTURED["content_type"], CAPTURED["response"]
+    fake.answers[gl] = (200, "application/xml", edmx("SomethingElseType", "GLAccount"))
+    assert SapHook().prerequisites() == [
+        "service API_GLACCOUNTINCHARTOFACCOUNTS_SRV has no entity set A_GLAccountInChartOfAccounts (gl_account)",
+        "service API_JOURNALENTRYITEMBASIC_SRV: not activated (voucher look-ups and balances need it)",
+    ]
