@@ -12,18 +12,25 @@ only the service URL changed):
 * **auth**: HTTP Basic with the communication user, or ``Authorization: Bearer`` from the OAuth 2.0
   client-credentials endpoint ``POST /sap/bc/sec/oauth2/token``; a wrong ``sap-client`` (header or
   query) or bad credentials are a 401 with an HTML logon page [I];
-* **CSRF**: ``GET``/``HEAD`` with ``x-csrf-token: Fetch`` opens a server session (cookie
-  ``SAP_SESSIONID_SBX_100``) and returns its token; a write without that cookie and token is a 403
-  with ``x-csrf-token: Required`` and "CSRF token validation failed". The SOAP endpoint checks it too
-  [I: configurable with the reset option ``soap_csrf``]. Sessions end with the mutation
-  ``expire_csrf``, ``POST /_sandbox/expire-tokens`` and the ``token_expired`` fault;
+* **CSRF** (OData only): ``GET``/``HEAD`` with ``x-csrf-token: Fetch`` opens a server session
+  (cookie ``SAP_SESSIONID_SBX_100``) and returns its token; an OData write (``POST``, ``PUT``,
+  ``PATCH``, ``MERGE``, ``DELETE``, ``$batch``) without that cookie and token is a 403 with
+  ``x-csrf-token: Required`` and "CSRF token validation failed", checked before anything else. With
+  a valid token the sets answer 405: every entity set served is read-only (``sap:creatable="false"``
+  …) [I: the exact status]. Sessions end with the mutation ``expire_csrf``,
+  ``POST /_sandbox/expire-tokens`` and the ``token_expired`` fault;
 * **SOAP** ``POST /sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi`` (:mod:`.soap`), posted
-  synchronously by :mod:`.journal`;
+  synchronously by :mod:`.journal`; the web service runtime takes no CSRF token (the communication
+  user's credentials protect it: docs/vendors/sap.md);
+* **a service the system lacks** (the reset option ``missing_services``, e.g.
+  ``["API_ENTERPRISE_PROJECT_SRV;v=0002"]``, or any name not served) answers as SAP Gateway does
+  for a service not activated: 403 with the error ``/IWFND/MED/170`` "No service found for
+  namespace …" [I: observed answers, docs/vendors/sap.md];
 * throttling answers 429 (or 503 with the reset option ``throttle_status``) with ``Retry-After``;
   server faults answer the Gateway error body (OData) or a ``Server`` SOAP fault.
 
 Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
-``soap_csrf``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
+``missing_services``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
 ``close_period`` (company, ``YYYY-MM``) and ``manual_voucher`` (company, date, lines: an entry an
 accountant posts by hand, no reference id). ``GET /_sandbox/state`` dumps the posted journal entries.
 """
@@ -51,6 +58,7 @@ SAP_CLIENT = "100"
 SESSION_COOKIE = f"SAP_SESSIONID_SBX_{SAP_CLIENT}"
 ODATA_ROOT = "/sap/opu/odata/sap"
 TOKEN_PATH = "/sap/bc/sec/oauth2/token"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "MERGE", "DELETE")
 LOGON_PAGE = (
     "<html><head><title>Logon Error Message</title></head><body><p>Logon failed</p>"
     "<p>Server SBX_sandbox_SBX_00, client " + SAP_CLIENT + "</p></body></html>"
@@ -107,7 +115,7 @@ class SapSandbox(Sandbox):
         cost_centers: int = 20,
         projects: int = 6,
         page_cap: int = 1000,
-        soap_csrf: bool = True,
+        missing_services: list[str] | tuple[str, ...] = (),
         throttle_status: int = 429,
         **_: Any,
     ) -> None:
@@ -116,7 +124,10 @@ class SapSandbox(Sandbox):
         self.chart = Chart(seed=seed, gl_accounts=gl_accounts, cost_centers=cost_centers, projects=projects)
         self.journal = Journal(self.chart)
         self.page_cap = max(1, int(page_cap))
-        self.soap_csrf = bool(soap_csrf)
+        unknown = set(missing_services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown services {sorted(unknown)}; served: {sorted(SERVICES)}")
+        self.missing_services = frozenset(missing_services)
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
 
@@ -275,11 +286,22 @@ class SapSandbox(Sandbox):
             svc = self.service(service)
             return self.issue_csrf(request, self.odata(svc, resource, request))
 
+        @app.api_route(ODATA_ROOT + "/{service}/{resource:path}", methods=list(WRITE_METHODS))
+        async def odata_write(service: str, resource: str, request: Request) -> Response:
+            self.authed(request)
+            svc = self.service(service)
+            self.check_csrf(request)  # before the request is dispatched to the service
+            name = resource.partition("(")[0].partition("/")[0]
+            raise odata.error(
+                405,
+                odata.NOT_ALLOWED,
+                f"Method '{request.method}' not allowed for '{name}': the entity set is read-only",
+                svc.name,
+            )
+
         @app.post(soap.ENDPOINT)
         async def journal_entry_create(request: Request) -> Response:
-            self.authed(request)
-            if self.soap_csrf:
-                self.check_csrf(request)
+            self.authed(request)  # no CSRF token: the web service runtime does not take one
             if "xml" not in request.headers.get("content-type", ""):
                 return soap.fault("Content-Type must be text/xml for SOAP 1.1")
             try:
@@ -298,9 +320,12 @@ class SapSandbox(Sandbox):
             return soap.confirmation(bulk_id, results)
 
     def service(self, path: str):
-        svc = SERVICES.get(path)
+        svc = SERVICES.get(path) if path not in self.missing_services else None
         if svc is None:
-            raise odata.error(404, odata.NOT_FOUND, f"No service found for namespace '', name '{path}', version '0001'")
+            name, _, version = path.partition(";v=")
+            version = version.zfill(4) if version.isdigit() else "0001"
+            message = f"No service found for namespace '', name '{name}', version '{version}'"
+            raise odata.error(403, odata.NO_SERVICE, message, name)
         return svc
 
     def odata(self, svc, resource: str, request: Request) -> Response:

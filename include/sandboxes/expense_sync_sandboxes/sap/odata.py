@@ -10,7 +10,8 @@
 * analytical sets (``sap:semantics="aggregate"``) group by the selected dimensions and sum the
   selected measures, with a generated ``ID`` [I for the ID format];
 * errors as ``{"error":{"code","message":{"lang","value"},"innererror":{…}}}``; the codes are [I]
-  (``/IWBEP/CM_MGW_RT/020`` resource not found, ``/IWBEP/CM_MGW_RT/022`` invalid query option).
+  (``/IWBEP/CM_MGW_RT/020`` resource not found, ``/IWBEP/CM_MGW_RT/022`` invalid query option),
+  except ``/IWFND/MED/170`` (no service found), seen in answers of real systems.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ Navigate = Callable[[EntitySet, str, Row], list[Row]]
 
 NOT_FOUND = "/IWBEP/CM_MGW_RT/020"
 BAD_QUERY = "/IWBEP/CM_MGW_RT/022"
+NOT_ALLOWED = "/IWBEP/CM_MGW_RT/021"  # [I]
+NO_SERVICE = "/IWFND/MED/170"  # no service of that name and version is activated
 
 
 def error(status: int, code: str, message: str, service: str = "") -> VendorHTTPError:

@@ -10,9 +10,8 @@ docs/vendors/research.md §6 (``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``, ``API_COST
   (``AccountingDocument``, ``AccountingDocumentItem``, ``AccountingDocumentType``,
   ``DocumentReferenceID``, ``AccountingDocumentHeaderText``, ``PostingDate``, ``DocumentDate``,
   ``DebitCreditCode``, ``DocumentItemText``); the older metadata in docs/vendors/research.md §6.4 lacks them.
-* ``API_ENTERPRISE_PROJECT_SRV;v=0002`` / ``A_EnterpriseProject`` is served with the properties the
-  SAP Cloud SDK's generated class names (``ProjectUUID`` key, ``Project``, ``ProjectDescription``,
-  ``ProcessingStatus``, dates, org assignments, ``LastChangeDateTime``).
+* ``API_ENTERPRISE_PROJECT_SRV;v=0002`` / ``A_EnterpriseProject`` is trimmed to the properties of
+  its ``$metadata`` (EP-EDMX in docs/vendors/sap.md) that this package and common clients read.
 """
 
 from __future__ import annotations
@@ -233,7 +232,7 @@ ENTERPRISE_PROJECT = EntitySet(
         Prop("ProjectUUID", "Edm.Guid", nullable=False),
         s("ProjectInternalID", 24),
         s("Project", 24),
-        s("ProjectDescription", 40, upper=False),
+        s("ProjectDescription", 60, upper=False),
         s("EnterpriseProjectType", 2),
         s("PriorityCode", 3),
         d("ProjectStartDate"),
@@ -248,8 +247,6 @@ ENTERPRISE_PROJECT = EntitySet(
         s("Plant", 4),
         s("Location", 10),
         s("ProjectCurrency", 5),
-        s("CreatedByUser", 12),
-        ts("CreationDateTime"),
         s("LastChangedByUser", 12),
         ts("LastChangeDateTime"),
     ),

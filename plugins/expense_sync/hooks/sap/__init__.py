@@ -2,9 +2,9 @@
 
 Wire facts and what stays inferred: ``docs/vendors/sap.md``."""
 
-from expense_sync.hooks.sap.client import CsrfRequiredError, SapSettings
+from expense_sync.hooks.sap.client import SapSettings
 from expense_sync.hooks.sap.hook import SapHook
 
 HOOK = SapHook
 
-__all__ = ["HOOK", "CsrfRequiredError", "SapHook", "SapSettings"]
+__all__ = ["HOOK", "SapHook", "SapSettings"]

@@ -1,6 +1,6 @@
-"""The SAP connection: settings, Basic or OAuth auth, error bodies, OData reads, CSRF-guarded writes.
+"""The SAP connection: settings, Basic or OAuth auth, error bodies, OData reads, the SOAP post.
 
-Wire facts (auth, CSRF, paging, error shapes): ``docs/vendors/sap.md``."""
+Wire facts (auth, paging, error shapes, why the SOAP post carries no CSRF token): ``docs/vendors/sap.md``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from functools import cached_property
 from typing import Any
 
 import requests
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from expense_sync.erp.model import ChartKind
 from expense_sync.hooks.base import HookSettings, VendorHook, mask, retry_after_seconds
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import (
     AuthenticationError,
+    EntityUnavailableError,
     PaginationError,
     ThrottledError,
     TokenInvalidError,
@@ -23,7 +26,8 @@ from expense_sync.hooks.errors import (
 )
 from expense_sync.hooks.paginate import NEXT_LINK, NextLinkPaginator
 from expense_sync.hooks.sap import journal
-from expense_sync.hooks.sap.odata import error_detail, origin
+from expense_sync.hooks.sap.entities import ChartEntity, chart_entities
+from expense_sync.hooks.sap.odata import NO_SERVICE, error_detail, origin, xml_error_detail
 
 JSON = {"Accept": "application/json"}
 
@@ -43,24 +47,21 @@ class SapSettings(HookSettings):
     expense_account_groups: list[str] = Field(default_factory=lambda: ["EXPN"])  # [I]
     page_size: int = Field(default=1000, ge=1, le=5000)
     odata_path: str = "/sap/opu/odata/sap"
-    project_service: str = "API_ENTERPRISE_PROJECT_SRV;v=0002"
+    # per chart kind: on/off, service (with version), entity set, fields (see entities.py)
+    entities: dict[ChartKind, ChartEntity] = Field(default_factory=lambda: chart_entities({}))
     soap_path: str = "/sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi"
-    csrf_fetch_path: str = "/sap/opu/odata/sap/API_JOURNALENTRYITEMBASIC_SRV/"
     oauth_token_url: str | None = None  # absolute, or a path on the API host
 
-
-class CsrfRequiredError(VendorRequestError):
-    """403 with ``x-csrf-token: Required``: the token or its session is gone; fetch another."""
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entities(cls, value: object) -> dict:
+        return chart_entities(value)
 
 
 class SapClient(VendorHook):
     """Transport of the SAP hook: what every OData read and SOAP write goes through."""
 
     settings_model = SapSettings
-
-    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
-        self._csrf_token: str | None = None
 
     # -- auth -------------------------------------------------------------------------------------
     @cached_property
@@ -84,7 +85,8 @@ class SapClient(VendorHook):
             raise AuthenticationError(
                 err.message, vendor=self.vendor, endpoint=err.endpoint, status=err.status, code=err.code
             ) from None
-        return body["access_token"], float(body.get("expires_in") or 3600)
+        token = required(body, "access_token", vendor=self.vendor, endpoint=f"POST {self.settings.oauth_token_url}")
+        return token, float(body.get("expires_in") or 3600)  # the lifetime is optional in OAuth 2.0
 
     def authorize(self, request: dict[str, Any]) -> None:
         settings = self.settings
@@ -101,8 +103,6 @@ class SapClient(VendorHook):
             if response.request.headers.get("Authorization", "").startswith("Bearer "):
                 raise TokenInvalidError("access token refused", **where)
             raise AuthenticationError("logon failed: check the user, password and sap-client", **where)
-        if status == 403 and response.headers.get("x-csrf-token", "").lower() == "required":
-            raise CsrfRequiredError("CSRF token validation failed", **where)
         if status in (429, 503):
             message = "throttled" if status == 429 else "service unavailable"
             raise ThrottledError(message, retry_after=retry_after_seconds(response), **where)
@@ -111,9 +111,6 @@ class SapClient(VendorHook):
         xml = "xml" in response.headers.get("Content-Type", "")
         if status >= 400 or xml and status != 200:
             self._raise_error(response, xml, where)
-        if response.request.headers.get("x-csrf-token", "").lower() == "fetch":
-            self._csrf_token = response.headers.get("x-csrf-token") or None
-            mask(self._csrf_token)
         return response.text if xml else super().check_response(response, endpoint)
 
     def _raise_error(self, response: requests.Response, xml: bool, where: dict[str, Any]) -> None:
@@ -122,11 +119,16 @@ class SapClient(VendorHook):
             code, message = fault
             cls = TransientVendorError if code == "Server" else VendorRequestError
             raise cls(message or "SOAP fault", code=code, **where)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error_code, message = error_detail(body, response.text)
+        if xml:
+            error_code, message = xml_error_detail(response.content, response.text)
+        else:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            error_code, message = error_detail(body, response.text)
+        if error_code == NO_SERVICE:  # the Gateway has no such service (not activated, or not there)
+            raise EntityUnavailableError(message, code=error_code, **where)
         cls = TransientVendorError if where["status"] >= 500 else VendorRequestError
         raise cls(message, code=error_code, **where)
 
@@ -153,31 +155,3 @@ class SapClient(VendorHook):
         if origin(link) != origin(self.base_url):
             raise PaginationError("__next leaves the service's origin; refusing to follow it", vendor=self.vendor)
         return link
-
-    # -- writes -----------------------------------------------------------------------------------
-    def fetch_csrf_token(self) -> str:
-        """A CSRF token for this session (``HEAD`` with ``x-csrf-token: Fetch``)."""
-        self._csrf_token = None
-        path = self.settings.csrf_fetch_path
-        self.request("HEAD", path, headers={"x-csrf-token": "Fetch"})
-        if not self._csrf_token:
-            raise VendorRequestError("the server sent no CSRF token", vendor=self.vendor, endpoint=f"HEAD {path}")
-        self.stats["csrf_fetches"] += 1
-        return self._csrf_token
-
-    def write(self, path: str, data: bytes, headers: dict[str, str]) -> Any:
-        """A non-idempotent POST with the session's CSRF token; one refetch when the server calls it stale."""
-        token = self._csrf_token or self.fetch_csrf_token()
-        try:
-            return self._post(path, data, headers, token)
-        except CsrfRequiredError:
-            self._csrf_token = None
-        self.stats["csrf_refetches"] += 1
-        try:
-            return self._post(path, data, headers, self.fetch_csrf_token())
-        except CsrfRequiredError:
-            self._csrf_token = None
-            raise
-
-    def _post(self, path: str, data: bytes, headers: dict[str, str], token: str) -> Any:
-        return self.request("POST", path, data=data, headers={**headers, "x-csrf-token": token}, idempotent=False)

@@ -118,8 +118,17 @@ def _text(node: ET.Element | None, path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
+def _severity(node: ET.Element | None, path: str) -> int:
+    value = _text(node, path)
+    if not value.isdigit():
+        raise ValueError(f"{path} is missing or not a number: {value!r}")
+    return int(value)
+
+
 def parse_confirmation(text: str | bytes) -> list[Confirmation]:
-    """The confirmations of a synchronous answer, in request order; ``ValueError`` if there are none."""
+    """The confirmations of a synchronous answer, in request order. ``ValueError`` (the outcome is
+    then unknown) if there are none, or if one lacks what we rely on: a log item's ``SeverityCode``,
+    and on an entry not refused, its ``AccountingDocument``, ``CompanyCode`` and ``FiscalYear``."""
     root = ET.fromstring(text)
     bulk = root.find(f"{{{NS_SOAP}}}Body/{{{NS_SFIN}}}JournalEntryBulkCreateConfirmation")
     if bulk is None:
@@ -129,19 +138,27 @@ def parse_confirmation(text: str | bytes) -> list[Confirmation]:
         inner = node.find("JournalEntryCreateConfirmation")
         log = node.find("Log")
         items = [
-            (_text(item, "TypeID"), int(_text(item, "SeverityCode") or 0), _text(item, "Note"))
+            (_text(item, "TypeID"), _severity(item, "SeverityCode"), _text(item, "Note"))
             for item in (log.findall("Item") if log is not None else [])
         ]
-        severity = _text(log, "MaximumLogItemSeverityCode")
-        found.append(
-            Confirmation(
-                document=_text(inner, "AccountingDocument"),
-                company=_text(inner, "CompanyCode"),
-                fiscal_year=_text(inner, "FiscalYear"),
-                severity=int(severity) if severity.isdigit() else max((i[1] for i in items), default=0),
-                log=items,
-            )
+        maximum = _text(log, "MaximumLogItemSeverityCode")
+        severity = _severity(log, "MaximumLogItemSeverityCode") if maximum else max((i[1] for i in items), default=0)
+        confirmation = Confirmation(
+            document=_text(inner, "AccountingDocument"),
+            company=_text(inner, "CompanyCode"),
+            fiscal_year=_text(inner, "FiscalYear"),
+            severity=severity,
+            log=items,
         )
+        if severity < 3:
+            for name, value in (
+                ("AccountingDocument", confirmation.document),
+                ("CompanyCode", confirmation.company),
+                ("FiscalYear", confirmation.fiscal_year),
+            ):
+                if not value:
+                    raise ValueError(f"a confirmation without errors has no {name}")
+        found.append(confirmation)
     if not found:
         raise ValueError("the answer holds no JournalEntryCreateConfirmation")
     return found

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from expense_sync.erp.model import Balance, Voucher, VoucherStatus, sum_balances
-from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.hooks.contract import required
+from expense_sync.hooks.errors import ContractError, OutcomeUnknownError, VendorRequestError
 from expense_sync.hooks.sap import journal
 from expense_sync.hooks.sap.client import SapClient
 from expense_sync.hooks.sap.odata import literal, split_period
@@ -22,19 +23,22 @@ class SapLedger(SapClient):
     """``create_voucher()``, look-ups and ``balances()`` of the ERP contract."""
 
     def post_journal_entries(self, envelope: bytes) -> list[journal.Confirmation]:
-        """Send a ``JournalEntryBulkCreateRequest``; return its confirmations."""
+        """Send a ``JournalEntryBulkCreateRequest``; return its confirmations.
+
+        A SOAP service of the ABAP web service runtime takes no CSRF token (the communication
+        user's credentials protect it), so none is fetched or sent: ``docs/vendors/sap.md``."""
         path = self.settings.soap_path
         headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "Accept": "text/xml",
             "SOAPAction": f'"{journal.SOAP_ACTION}"',
         }
-        text = self.write(path, envelope, headers)
+        text = self.request("POST", path, data=envelope, headers=headers, idempotent=False)
         try:
             return journal.parse_confirmation(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError) as err:
             raise OutcomeUnknownError(
-                "unreadable confirmation: the entry may have been posted",
+                f"unreadable confirmation ({err}): the entry may have been posted",
                 vendor=self.vendor,
                 endpoint=f"POST {path}",
                 status=200,
@@ -93,7 +97,7 @@ class SapLedger(SapClient):
             f"{literal(year)} and FiscalPeriod eq {literal(fiscal_period)}",
             "CompanyCode,LedgerFiscalYear,AccountingDocument",
         )
-        documents = sorted({(r["CompanyCode"], r["LedgerFiscalYear"], r["AccountingDocument"]) for r in rows})
+        documents = sorted({self._fields(r, "CompanyCode", "LedgerFiscalYear", "AccountingDocument") for r in rows})
         if not documents:
             return None
         if len(documents) > 1:
@@ -129,12 +133,14 @@ class SapLedger(SapClient):
             raise VendorRequestError(
                 f"journal entry {remote_id} not found", vendor=self.vendor, endpoint=f"GET {JOURNAL_SERVICE}"
             )
+        (fiscal_period,) = self._fields(rows[0], "FiscalPeriod")
+        (reference,) = self._fields(rows[0], "DocumentReferenceID", nullable=True)
         return VoucherStatus(
             remote_id=remote_id,
             number=document,
             state="posted",
-            external_ref=rows[0].get("DocumentReferenceID") or None,
-            period=f"{fiscal_year}-{int(rows[0]['FiscalPeriod']):02d}",
+            external_ref=reference or None,
+            period=f"{fiscal_year}-{int(fiscal_period):02d}",
         )
 
     def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
@@ -149,13 +155,17 @@ class SapLedger(SapClient):
         )
         found: dict[str, VoucherStatus] = {}
         for row in rows:
-            remote_id = f"{row['CompanyCode']}/{row['LedgerFiscalYear']}/{row['AccountingDocument']}"
-            reference = row.get("DocumentReferenceID") or None
+            company_code, fiscal_year, document = self._fields(
+                row, "CompanyCode", "LedgerFiscalYear", "AccountingDocument"
+            )
+            remote_id = f"{company_code}/{fiscal_year}/{document}"
+            (reference,) = self._fields(row, "DocumentReferenceID", nullable=True)
+            reference = reference or None
             found.setdefault(
                 remote_id,
                 VoucherStatus(
                     remote_id=remote_id,
-                    number=row["AccountingDocument"],
+                    number=document,
                     state="posted",
                     external_ref=carried.get(reference, reference) if reference else None,
                     period=period,
@@ -173,7 +183,29 @@ class SapLedger(SapClient):
         )
         lines = []
         for row in rows:  # the sign says debit or credit
-            amount = Decimal(str(row["AmountInCompanyCodeCurrency"]))
+            amount = self._amount(row, "AmountInCompanyCodeCurrency")
+            (account,) = self._fields(row, "GLAccount")
+            cost_center, wbs_element = self._fields(row, "CostCenter", "WBSElement", nullable=True)
             debit, credit = (amount, Decimal(0)) if amount >= 0 else (Decimal(0), -amount)
-            lines.append((row["GLAccount"], row.get("CostCenter"), row.get("WBSElement"), debit, credit))
+            lines.append((account, cost_center or None, wbs_element or None, debit, credit))
         return sum_balances(company, period, lines)
+
+    def _fields(self, row: dict, *names: str, nullable: bool = False) -> tuple:
+        """The values of ``names`` on a journal item (each one selected, so each one is there)."""
+        endpoint = f"GET {JOURNAL_SERVICE}/{JOURNAL_ITEMS}"
+        return tuple(required(row, name, vendor=self.vendor, endpoint=endpoint, nullable=nullable) for name in names)
+
+    def _amount(self, row: dict, name: str) -> Decimal:
+        """An ``Edm.Decimal`` measure (a JSON string in OData v2): never read as 0 when absent or unreadable."""
+        (value,) = self._fields(row, name)
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if isinstance(value, bool) or not amount.is_finite():
+            raise ContractError(
+                f"{name} is not a decimal: {value!r}",
+                vendor=self.vendor,
+                endpoint=f"GET {JOURNAL_SERVICE}/{JOURNAL_ITEMS}",
+            )
+        return amount

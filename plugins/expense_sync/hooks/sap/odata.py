@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
 
+NS_M = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
+NO_SERVICE = "/IWFND/MED/170"  # "No service found for namespace …": the service is not activated here
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -61,6 +64,19 @@ def error_detail(body: Any, text: str) -> tuple[str | None, str]:
     if isinstance(error, str):  # OAuth: {"error": "invalid_client", "error_description": …}
         return error, str(body.get("error_description") or error)
     return None, (text or "").strip()[:300] or "error"
+
+
+def xml_error_detail(content: bytes, text: str) -> tuple[str | None, str]:
+    """(code, message) of a Gateway error in XML: ``<error xmlns=m><code/><message/>…</error>``."""
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError:
+        return None, (text or "").strip()[:300] or "error"
+    if root.tag != f"{{{NS_M}}}error":
+        return None, (text or "").strip()[:300] or "error"
+    code = (root.findtext(f"{{{NS_M}}}code") or "").strip() or None
+    message = (root.findtext(f"{{{NS_M}}}message") or "").strip()
+    return code, message or code or "error"
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+import requests
 
 from expense_sync import mapping
 from expense_sync.chart.extract import ENTITIES
@@ -20,8 +21,8 @@ from expense_sync.hooks.errors import (
     VendorRequestError,
 )
 from expense_sync.hooks.paginate import NEXT_LINK, NextLinkPaginator
-from expense_sync.hooks.sap import CsrfRequiredError, SapHook
-from expense_sync.hooks.sap.journal import create_request, reference_id
+from expense_sync.hooks.sap import SapHook
+from expense_sync.hooks.sap.journal import SOAP_ACTION, create_request, reference_id
 from expense_sync_sandboxes.sap.soap import ENDPOINT
 from testkit import FAST
 
@@ -109,7 +110,7 @@ def test_oauth_client_credentials_token_is_fetched_and_refreshed(sap, make_hook)
     assert hook.stats["token_fetches"] == 2 and hook.stats["token_refusals"] == 1
     assert sap.stats()["tokens_issued"] - issued == 2
     assert sap.stats()["calls"].get("auth_refused") == 1
-    assert hook.create_voucher(expense("BX-OAUTH", "10.00")).state == "posted"  # bearer token + CSRF
+    assert hook.create_voucher(expense("BX-OAUTH", "10.00")).state == "posted"  # bearer token, no CSRF
 
 
 def test_unknown_connection_extras_fail(make_hook):
@@ -284,43 +285,54 @@ def test_projects_map_status_and_dates_and_filter_on_change(sap, make_hook):
     assert [(code, values["active"]) for code, values in changed.items()] == [("P100002", False)]
 
 
-# -- CSRF -----------------------------------------------------------------------------------------
-def test_csrf_token_is_fetched_once_and_sent_with_the_session_cookie(sap, make_hook):
+# -- CSRF (OData writes only) ----------------------------------------------------------------------
+ODATA_ROOT = "/sap/opu/odata/sap/API_GLACCOUNTINCHARTOFACCOUNTS_SRV/"
+ODATA_SET = ODATA_ROOT + "A_GLAccountInChartOfAccounts"
+SANDBOX_AUTH = ("EXPENSE_SYNC_COMM", "sap-sandbox-password")
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "MERGE", "DELETE"])
+def test_an_odata_write_without_a_csrf_token_is_refused_with_x_csrf_token_required(sandboxes, method):
+    base = sandboxes.url("sap")
+    target = ODATA_SET if method == "POST" else f"{ODATA_SET}(ChartOfAccounts='YCOA',GLAccount='6602010000')"
+    answer = requests.request(method, base + target, auth=SANDBOX_AUTH, json={"GLAccount": "6602070000"}, timeout=10)
+    assert answer.status_code == 403
+    assert answer.headers["x-csrf-token"] == "Required"
+    assert answer.text == "CSRF token validation failed"
+
+    with requests.Session() as session:  # with a token of the session: past the check, to a read-only set
+        fetched = session.head(base + ODATA_ROOT, auth=SANDBOX_AUTH, headers={"x-csrf-token": "Fetch"}, timeout=10)
+        token = fetched.headers["x-csrf-token"]
+        answer = session.request(
+            method, base + target, auth=SANDBOX_AUTH, json={}, headers={"x-csrf-token": token}, timeout=10
+        )
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "/IWBEP/CM_MGW_RT/021"
+
+
+def test_the_soap_endpoint_takes_no_csrf_token_and_the_hook_sends_none(sap, sandboxes, make_hook):
+    envelope = create_request(expense("BX-NOCSRF-0", "5.00"), company="1000", document_type="SA", created_by="TESTER")
+    answer = requests.post(
+        sandboxes.url("sap") + ENDPOINT,
+        data=envelope,
+        auth=SANDBOX_AUTH,
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": SOAP_ACTION},
+        timeout=10,
+    )
+    assert answer.status_code == 200 and "0100000001" in answer.text
+
     hook = make_hook()
-    hook.create_voucher(expense("BX-CSRF-1", "10.00"))
-    hook.create_voucher(expense("BX-CSRF-2", "20.00"))
+    hook.create_voucher(expense("BX-NOCSRF-1", "10.00"))
+    hook.create_voucher(expense("BX-NOCSRF-2", "20.00"))
     calls = sap.stats()["calls"]
-    assert calls["csrf_fetches"] == 1 and calls.get("csrf_refused", 0) == 0
-    assert hook.stats["csrf_fetches"] == 1
-    assert len(sap.state()["journal_entries"]) == 2
-
-
-def test_a_stale_csrf_token_is_refetched_exactly_once(sap, make_hook, caplog):
-    caplog.set_level("DEBUG")
-    hook = make_hook()
-    hook.create_voucher(expense("BX-STALE-1", "10.00"))
-    stale = hook._csrf_token
-    sap.mutate("expire_csrf")
-    status = hook.create_voucher(expense("BX-STALE-2", "20.00"))
-    assert status.state == "posted"
-    assert hook._csrf_token != stale
-    assert stale not in caplog.text and hook._csrf_token not in caplog.text
-    calls = sap.stats()["calls"]
-    assert (calls["csrf_fetches"], calls["csrf_refused"]) == (2, 1)
-    assert hook.stats["csrf_refetches"] == 1
-    assert [e["DocumentReferenceID"] for e in sap.state()["journal_entries"]] == ["BX-STALE-1", "BX-STALE-2"]
-
-
-def test_a_csrf_token_refused_again_after_the_refetch_is_an_error(sap, make_hook):
-    # every POST finds its session gone
-    sap.faults({"kind": "token_expired", "every": 1, "paths": [ENDPOINT]})
-    hook = make_hook()
-    with pytest.raises(CsrfRequiredError) as caught:
-        hook.create_voucher(expense("BX-NEVER", "10.00"))
-    assert caught.value.status == 403
-    assert hook.stats["csrf_refetches"] == 1
-    assert sap.stats()["calls"]["csrf_refused"] == 2
-    assert sap.state()["journal_entries"] == []
+    assert calls.get("csrf_fetches", 0) == 0 and calls.get("csrf_refused", 0) == 0
+    assert not [call for call in calls if call.startswith("HEAD ")]  # no token fetch of any kind
+    assert calls[f"POST {ENDPOINT}"] == 3
+    assert [e["DocumentReferenceID"] for e in sap.state()["journal_entries"]] == [
+        "BX-NOCSRF-0",
+        "BX-NOCSRF-1",
+        "BX-NOCSRF-2",
+    ]
 
 
 # -- vouchers -------------------------------------------------------------------------------------
