@@ -46,8 +46,39 @@ def run_step(name: str, work: Callable[[psycopg.Connection], dict[str, Any]]) ->
     them and return them (the task's XCom)."""
     from expense_sync.store.db import connect
 
-    with connect() as conn:
-        counts = work(conn)
+    try:
+        with connect() as conn:
+            counts = work(conn)
+    except Exception as err:  # the cause in one line, above the traceback Airflow prints
+        log.error("%s failed: %s: %s", name, type(err).__name__, str(err).strip().splitlines()[0] if str(err) else "")
+        raise
     record_counts(name, counts)
-    log.info("%s: %s", name, json.dumps(counts, ensure_ascii=False, default=str))
+    log.debug("%s: %s", name, json.dumps(counts, ensure_ascii=False, default=str))
+    log.info("%s done: %s", name, human(counts))
     return counts
+
+
+def human(counts: Mapping[str, Any], limit: int = 600) -> str:
+    """A step's counts as one line a person reads: nested keys joined by spaces, zeros and empties
+    left out (``loads gl_account rows 120, loads project skipped: service not activated``)."""
+    parts: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path} {key}".strip())
+        elif isinstance(value, list | tuple):
+            if value:
+                parts.append(f"{path} {len(value)}")
+        elif value is None or value is False or value == 0 or value == "":
+            return
+        elif value is True:
+            parts.append(path)
+        elif isinstance(value, str) and path.endswith("skipped"):
+            parts.append(f"{path}: {value}")
+        else:
+            parts.append(f"{path} {value}")
+
+    walk(counts, "")
+    line = ", ".join(parts) or "nothing to do"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
