@@ -22,7 +22,10 @@ Behaviour follows docs/vendors/research.md §4 and the SDK addendum §9:
 [I] choices: throttling is the gateway's HTTP 429 with ``Retry-After`` and a JSON message, a server
 fault an IIS-style 503 HTML page; a LoginBySign timestamp more than 15 minutes off is refused; the
 gateway's ``X-Api-Signature`` is not verified; ``IsSuccess`` is a boolean, or the text "True"/"False"
-with the reset option ``is_success_text``. Reset sizes: ``accounts``, ``expense_items``,
+with the reset option ``is_success_text``. A **standard** data center by default: the extension fields
+(``F_`` prefix: ``F_ES_AccountId`` on BD_Expense, ``F_ES_ExternalRef`` on GL_VOUCHER) exist only
+with the reset option ``customised``, and a query naming one is refused ("字段“…”不存在");
+``missing_forms`` lists FormIds the data center lacks ("业务对象不存在"). Reset sizes: ``accounts``, ``expense_items``,
 ``cost_centers``, ``projects``. Control mutations: ``add``/``rename``/``forbid``/``enable`` a chart
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
@@ -93,6 +96,8 @@ class KingdeeSandbox(Sandbox):
         max_limit: int = 2000,
         is_success_text: bool = False,
         login_result_type: int = 1,
+        customised: bool = False,
+        missing_forms: list[str] | tuple[str, ...] = (),
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -103,6 +108,8 @@ class KingdeeSandbox(Sandbox):
         self.max_limit = max_limit
         self.is_success_text = is_success_text
         self.login_result_type = login_result_type
+        self.customised = customised
+        self.missing_forms = {form.lower() for form in missing_forms}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op == "audit_voucher":
@@ -291,10 +298,13 @@ class KingdeeSandbox(Sandbox):
         if form.upper() == VOUCHER_FORM:
             rows, fields = self.book.rows(), self.book.fields()
         else:
-            rows = self.chart.rows(form)
+            rows = None if form.lower() in self.missing_forms else self.chart.rows(form)
             if rows is None:
                 raise KingdeeError("业务对象不存在", msg_code=0)
             fields = self.chart.fields(form)
+        if not self.customised:  # a standard data center: the F_ extension fields do not exist
+            fields = [f for f in fields if not f.upper().startswith("F_")]
+            rows = [{k: v for k, v in row.items() if not k.upper().startswith("F_")} for row in rows]
         query = {key: pick(data, key) for key in ("FieldKeys", "FilterString", "OrderString", "TopRowCount")}
         query.update(StartRow=pick(data, "StartRow"), Limit=pick(data, "Limit"))
         try:
