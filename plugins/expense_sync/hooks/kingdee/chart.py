@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from expense_sync.erp.model import ChartKind
 from expense_sync.hooks.errors import ConfigurationError, EntityUnavailableError, VendorRequestError
 from expense_sync.hooks.kingdee.query import KingdeeQuery, nest, quote
+from expense_sync.hooks.kingdee.settings import STANDARD_CHART
 
 COMMON = ("FNumber", "FName", "FForbidStatus", "FDocumentStatus", "FModifyDate")
 # role -> (the key the row carries it under, which the mapping files read; the sub-field read)
@@ -59,6 +60,25 @@ class KingdeeChart(KingdeeQuery):
             alias, sub = ROLES[role]
             keys[f"{field}.{sub}" if sub else field] = f"{alias}.{sub}" if sub else alias
         return spec.form, keys
+
+    def prerequisites(self) -> list[str]:
+        """The installation's own chart fields or forms the connection names (``chart_forms`` beyond
+        the standard defaults), each read once: one line per one K3Cloud refuses. A standard
+        installation needs none: the voucher's ref travels in the standard 摘要."""
+        problems = []
+        for kind, spec in self.settings.chart_forms.items():
+            standard = STANDARD_CHART[kind]
+            customised = spec.form != standard["form"] or any(
+                field is not None and field != standard["fields"].get(role) for role, field in spec.fields.items()
+            )
+            if not spec.enabled or not customised:
+                continue
+            form_id, keys = self._chart_spec(kind)
+            try:
+                self.query_first(form_id, list(keys), "")
+            except VendorRequestError as err:
+                problems.append(f"chart_forms.{kind}: {form_id} with {', '.join(keys)} is refused: {err.message}")
+        return problems
 
     def supports_changed_since(self, kind: ChartKind) -> bool:
         return kind in self.settings.changed_since

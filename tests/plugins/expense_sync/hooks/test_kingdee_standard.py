@@ -219,3 +219,12 @@ def test_the_chart_sync_completes_without_the_cost_centre_form_and_reports_it_sk
         centers_before,
         active_before,
     )
+
+
+def test_prerequisites_name_a_custom_field_the_installation_lacks_and_none_on_a_standard_one(kingdee, connect):
+    assert KingdeeHook().prerequisites() == []
+    connect(chart_forms={"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}})
+    [problem] = KingdeeHook().prerequisites()
+    assert problem.startswith("chart_forms.expense_item: BD_Expense") and "F_ES_AccountId" in problem
+    kingdee.reset(customised=True)
+    assert KingdeeHook().prerequisites() == []
