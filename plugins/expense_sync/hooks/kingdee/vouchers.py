@@ -183,10 +183,11 @@ class KingdeeVouchers(KingdeeQuery):
     def voucher_status(self, remote_id: str) -> VoucherStatus:
         if not str(remote_id).isdigit():
             raise VendorRequestError(f"not a K3Cloud voucher id: {remote_id!r}", vendor=self.vendor)
-        row = self.query_first(VOUCHER_FORM, self._status_fields, f"FVOUCHERID={remote_id}")
-        if row is None:
+        rows = self.query(VOUCHER_FORM, self._status_fields, f"FVOUCHERID={remote_id}", "FEntity_FEntryID ASC")
+        found = self._by_voucher(rows).get(str(remote_id))
+        if found is None:
             raise VendorRequestError(f"voucher {remote_id} does not exist (deleted?)", vendor=self.vendor)
-        return self._status(row)
+        return found
 
     def _operate(self, operation: str, remote_id: str) -> None:
         data = {"CreateOrgId": 0, "Numbers": [], "Ids": str(remote_id)}
