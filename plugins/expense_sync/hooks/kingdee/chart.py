@@ -62,10 +62,17 @@ class KingdeeChart(KingdeeQuery):
         return spec.form, keys
 
     def prerequisites(self) -> list[str]:
-        """The installation's own chart fields or forms the connection names (``chart_forms`` beyond
-        the standard defaults), each read once: one line per one K3Cloud refuses. A standard
-        installation needs none: the voucher's ref travels in the standard 摘要."""
+        """What posting claims needs beyond a standard K3Cloud: an expense item → GL account link
+        (``chart_forms.expense_item.fields.gl_account``, the installation's own field), and every
+        chart field or form the connection names beyond the standard defaults, each read once: one
+        line per one missing or refused. The voucher's ref needs none (it travels in the 摘要)."""
         problems = []
+        expense_item = self.settings.chart_forms["expense_item"]
+        if expense_item.enabled and not expense_item.fields.get("gl_account"):
+            problems.append(
+                "chart_forms.expense_item.fields.gl_account: not set; a standard BD_Expense links no GL account,"
+                " so expense categories land without one and claims cannot be posted: name the installation's field"
+            )
         for kind, spec in self.settings.chart_forms.items():
             standard = STANDARD_CHART[kind]
             customised = spec.form != standard["form"] or any(

@@ -195,21 +195,20 @@ def test_the_chart_hands_over_k3cloud_rows(sandboxes):
     assert accounts["6602"]["FParentID"] == {"FNumber": None}
     assert accounts["6601.04"]["FForbidStatus"] == "B"
     items = {r["FNumber"]: r for r in hook.chart("expense_item")}
-    assert "GLAccount" not in items["FYXM0001"]  # a standard expense item names no GL account
+    assert items["FYXM0001"]["GLAccount"] == {"FNumber": "6602.01"}  # the link field the connection names
     centers = {r["FNumber"]: r for r in hook.chart("cost_center")}
     assert centers["BM000007"]["FParentID"] == {"FNumber": "BM000002"} and centers["BM000007"]["FLapseDate"] is None
 
 
-def test_a_customised_expense_item_hands_its_account_link_over_as_gl_account(kingdee, connect):
-    kingdee.reset(customised=True)
-    connect(chart_forms={"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}})
+def test_with_the_standard_defaults_an_expense_item_has_no_account_link(connect):
+    connect(chart_forms={})
     items = {r["FNumber"]: r for r in KingdeeHook().chart("expense_item")}
-    assert items["FYXM0001"]["GLAccount"] == {"FNumber": "6602.01"}
-    assert canonical("expense_item", items.values())["FYXM0001"]["gl_account_code"] == "6602.01"
+    assert "GLAccount" not in items["FYXM0001"]
+    assert canonical("expense_item", items.values())["FYXM0001"]["gl_account_code"] is None
 
 
-def test_the_account_link_field_on_a_standard_k3cloud_is_refused_as_k3cloud_does(connect):
-    connect(chart_forms={"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}})
+def test_the_account_link_field_on_a_standard_k3cloud_is_refused_as_k3cloud_does(kingdee):
+    kingdee.reset(extension_fields=[])
     with pytest.raises(VendorRequestError, match="F_ES_AccountId"):
         list(KingdeeHook().chart("expense_item"))
 
@@ -225,7 +224,7 @@ def test_the_chart_maps_hierarchy_leaves_links_and_dimensions(sandboxes):
     assert accounts["6601.04"]["active"] is False and accounts["6601.01"]["active"] is True  # forbidden
     assert accounts["1001"]["source_updated_at"].tzinfo is not None and accounts["1001"]["company"] == "100"
     items = canonical("expense_item", hook.chart("expense_item"))
-    assert (items["FYXM0001"]["name"], items["FYXM0001"]["gl_account_code"]) == ("差旅费", None)
+    assert (items["FYXM0001"]["name"], items["FYXM0001"]["gl_account_code"]) == ("差旅费", "6602.01")
     centers = canonical("cost_center", hook.chart("cost_center"))
     assert (centers["BM000007"]["name"], centers["BM000007"]["parent_code"]) == ("会计部", "BM000002")
     assert isinstance(centers["BM000007"]["valid_from"], dt.date) and centers["BM000007"]["valid_to"] is None

@@ -68,7 +68,7 @@ def test_a_standard_k3cloud_refuses_a_query_on_an_extension_field(kingdee):
     hook = KingdeeHook()
     with pytest.raises(VendorRequestError, match="F_ES_ExternalRef"):
         list(hook.query("GL_VOUCHER", ["FVOUCHERID", "F_ES_ExternalRef"]))
-    kingdee.reset(customised=True)
+    kingdee.reset(extension_fields=["F_ES_ExternalRef"])
     assert list(KingdeeHook().query("GL_VOUCHER", ["FVOUCHERID", "F_ES_ExternalRef"])) == []
 
 
@@ -221,10 +221,12 @@ def test_the_chart_sync_completes_without_the_cost_centre_form_and_reports_it_sk
     )
 
 
-def test_prerequisites_name_a_custom_field_the_installation_lacks_and_none_on_a_standard_one(kingdee, connect):
-    assert KingdeeHook().prerequisites() == []
+def test_prerequisites_name_the_expense_account_link_a_standard_k3cloud_lacks(kingdee, connect):
+    connect(chart_forms={})  # the standard defaults: no link field
+    [problem] = KingdeeHook().prerequisites()
+    assert problem.startswith("chart_forms.expense_item.fields.gl_account: not set")
     connect(chart_forms={"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}})
+    assert KingdeeHook().prerequisites() == []  # the sandbox's data center has that customisation
+    kingdee.reset(extension_fields=[])  # a standard one has not
     [problem] = KingdeeHook().prerequisites()
     assert problem.startswith("chart_forms.expense_item: BD_Expense") and "F_ES_AccountId" in problem
-    kingdee.reset(customised=True)
-    assert KingdeeHook().prerequisites() == []
