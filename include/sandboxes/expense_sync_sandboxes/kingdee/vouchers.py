@@ -12,9 +12,10 @@ Submit: A/D → B, Audit: B → C, UnAudit: C → D, Delete: A/D only.
 [I] choices (not documented): unbalanced entries are refused with ``FieldName: FEntity``,
 "借贷不平衡"; a non-leaf or forbidden account and an unknown dimension value are refused;
 validation errors carry ``MsgCode`` 11; ``FBillNo`` is ``PZ`` + the internal id; the header has the
-customer extension field ``F_ES_ExternalRef`` only when customised (where an integration keeps its business key; nothing
-checks it for duplicates, as nothing in K3Cloud would); ``View`` answers ORM property names (the
-field key without its ``F``).
+customer extension field ``F_ES_ExternalRef``, queryable only when listed in the reset option
+``extension_fields`` (where an integration may keep its business key; nothing checks it for
+duplicates, as nothing in K3Cloud would); ``View`` answers ORM property names (the field key
+without its ``F``).
 """
 
 from __future__ import annotations
