@@ -31,7 +31,12 @@ CONNECTIONS = {
 # Connection id -> the extras a working connection to that sandbox needs besides host and login
 # (account ids and defaults, not secrets).
 CONNECTION_EXTRAS: dict[str, dict[str, Any]] = {
-    "erp_kingdee": {"acct_id": kingdee.ACCT_ID, "app_id": kingdee.APP_ID},
+    "erp_kingdee": {
+        "acct_id": kingdee.ACCT_ID,
+        "app_id": kingdee.APP_ID,
+        # the sandbox's customised expense-item → GL account link (a standard K3Cloud has none)
+        "chart_forms": {"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}},
+    },
     "erp_yonyou": yonyou.DEMO_EXTRAS,
 }
 

@@ -22,7 +22,12 @@ Behaviour follows docs/vendors/research.md §4 and the SDK addendum §9:
 [I] choices: throttling is the gateway's HTTP 429 with ``Retry-After`` and a JSON message, a server
 fault an IIS-style 503 HTML page; a LoginBySign timestamp more than 15 minutes off is refused; the
 gateway's ``X-Api-Signature`` is not verified; ``IsSuccess`` is a boolean, or the text "True"/"False"
-with the reset option ``is_success_text``. Reset sizes: ``accounts``, ``expense_items``,
+with the reset option ``is_success_text``. A standard data center but for one customisation: of the extension
+fields (``F_`` prefix) only those of the reset option ``extension_fields`` exist (by default
+``F_ES_AccountId``, the expense item's GL account link; ``[]``: a standard data center;
+``F_ES_ExternalRef`` on GL_VOUCHER: a customised one), and a query naming another is refused
+("字段“…”不存在");
+``missing_forms`` lists FormIds the data center lacks ("业务对象不存在"). Reset sizes: ``accounts``, ``expense_items``,
 ``cost_centers``, ``projects``. Control mutations: ``add``/``rename``/``forbid``/``enable`` a chart
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
@@ -60,6 +65,9 @@ SESSION = "kdservice-sessionid"
 SESSION_LOST = "会话信息已丢失，请重新登录"
 TIMESTAMP_SKEW = 900  # seconds
 VOUCHER_FORM = "GL_VOUCHER"
+# the one customisation of the bundled data center: the expense item's GL account link, which the
+# claims flow needs and a standard BD_Expense does not have (the voucher's ref needs none)
+EXTENSION_FIELDS = ("F_ES_AccountId",)
 OPERATIONS = {"submit": "submit", "audit": "audit", "unaudit": "unaudit", "delete": "delete"}
 IIS_503 = (
     '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN"><html><head><title>Service Unavailable</title></head>'
@@ -93,6 +101,8 @@ class KingdeeSandbox(Sandbox):
         max_limit: int = 2000,
         is_success_text: bool = False,
         login_result_type: int = 1,
+        extension_fields: list[str] | tuple[str, ...] = EXTENSION_FIELDS,
+        missing_forms: list[str] | tuple[str, ...] = (),
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -103,6 +113,8 @@ class KingdeeSandbox(Sandbox):
         self.max_limit = max_limit
         self.is_success_text = is_success_text
         self.login_result_type = login_result_type
+        self.extension_fields = {field.lower() for field in extension_fields}
+        self.missing_forms = {form.lower() for form in missing_forms}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op == "audit_voucher":
@@ -291,10 +303,14 @@ class KingdeeSandbox(Sandbox):
         if form.upper() == VOUCHER_FORM:
             rows, fields = self.book.rows(), self.book.fields()
         else:
-            rows = self.chart.rows(form)
+            rows = None if form.lower() in self.missing_forms else self.chart.rows(form)
             if rows is None:
                 raise KingdeeError("业务对象不存在", msg_code=0)
             fields = self.chart.fields(form)
+        absent = {f for f in fields if f.upper().startswith("F_") and f.lower() not in self.extension_fields}
+        if absent:  # extension fields this data center was not customised with do not exist
+            fields = [f for f in fields if f not in absent]
+            rows = [{k: v for k, v in row.items() if k not in absent} for row in rows]
         query = {key: pick(data, key) for key in ("FieldKeys", "FilterString", "OrderString", "TopRowCount")}
         query.update(StartRow=pick(data, "StartRow"), Limit=pick(data, "Limit"))
         try:

@@ -2,7 +2,8 @@
 
 The Save model follows docs/vendors/research.md §4.5: header ``FAccountBookID``, ``FDate``,
 ``FVOUCHERGROUPID`` (凭证字), entries in ``FEntity`` with ``FACCOUNTID``, ``FDEBIT``/``FCREDIT``,
-``FEXPLANATION`` and auxiliary dimensions in ``FDetailID`` (``FDETAILID__FFLEX5``: …). The server
+``FEXPLANATION`` (摘要, at most ``EXPLANATION_LENGTH`` characters [I]) and auxiliary dimensions
+in ``FDetailID`` (``FDETAILID__FFLEX5``: …). The server
 derives ``FYEAR``/``FPERIOD`` from ``FDate`` (natural-month calendar), assigns the number within the
 voucher group and period (``FVOUCHERGROUPNO``: a free number given by the client is kept, otherwise
 the next one) and the code ``FBillNo``, and starts the voucher in ``FDocumentStatus`` A (created).
@@ -11,14 +12,16 @@ Submit: A/D → B, Audit: B → C, UnAudit: C → D, Delete: A/D only.
 [I] choices (not documented): unbalanced entries are refused with ``FieldName: FEntity``,
 "借贷不平衡"; a non-leaf or forbidden account and an unknown dimension value are refused;
 validation errors carry ``MsgCode`` 11; ``FBillNo`` is ``PZ`` + the internal id; the header has the
-customer extension field ``F_ES_ExternalRef`` (where an integration keeps its business key; nothing
-checks it for duplicates, as nothing in K3Cloud would); ``View`` answers ORM property names (the
-field key without its ``F``).
+customer extension field ``F_ES_ExternalRef``, queryable only when listed in the reset option
+``extension_fields`` (where an integration may keep its business key; nothing checks it for
+duplicates, as nothing in K3Cloud would); ``View`` answers ORM property names (the field key
+without its ``F``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +29,8 @@ from expense_sync_sandboxes.kingdee.chart import Chart, now
 from expense_sync_sandboxes.kingdee.query import field_value, render
 
 CENT = Decimal("0.01")
+EXPLANATION_LENGTH = 255
+REF_IN_EXPLANATION = re.compile(r"^ES#([^#]+)#")  # how expense-sync marks its ref in a 摘要
 EXTERNAL_REF_FIELD = "F_ES_ExternalRef"
 # voucher dimension (flex field) -> (basedata form, its name in messages)
 DIMENSIONS = {"FFLEX5": ("BD_Department", "部门"), "FF100002": ("BD_Project", "项目")}
@@ -172,9 +177,12 @@ class VoucherBook:
         rate_type = self.chart.get("BD_RateType", number_of(pick(line, "FEXCHANGERATETYPE")) or "HLTX01_SYS")
         if currency is None or rate_type is None:
             raise KingdeeError("币别或汇率类型不存在", "FCURRENCYID", i)
+        explanation = str(pick(line, "FEXPLANATION") or "")
+        if len(explanation) > EXPLANATION_LENGTH:
+            raise KingdeeError(f"字段“摘要”的长度不能超过{EXPLANATION_LENGTH}个字符", "FEXPLANATION", i)
         entry = {
             "FEntryID": self.next_entry_id,
-            "FEXPLANATION": str(pick(line, "FEXPLANATION") or ""),
+            "FEXPLANATION": explanation,
             "FACCOUNTID": account,
             "FDetailID": detail,
             "FCURRENCYID": currency,
@@ -269,7 +277,7 @@ class VoucherBook:
         """The control API's ``audit_voucher``: what the ERP accountant does (submit if needed, audit)."""
         ref = args.get("external_ref")
         if ref is not None:
-            voucher = next((v for v in self.vouchers.values() if v[EXTERNAL_REF_FIELD] == ref), None)
+            voucher = next((v for v in self.vouchers.values() if external_ref(v) == ref), None)
         else:
             voucher = self.vouchers.get(int(args["id"]))
         if voucher is None:
@@ -334,8 +342,22 @@ def _prop(key: str, parent: str) -> str:
     return key[1:] if key.startswith("F") else key
 
 
+def external_ref(voucher: dict[str, Any]) -> str | None:
+    """The business key an integration left on a voucher: the extension field of a customised data
+    center, or the ref expense-sync marks at the start of the entries' 摘要 (a control-API convenience:
+    K3Cloud itself knows nothing of it)."""
+    if voucher.get(EXTERNAL_REF_FIELD):
+        return voucher[EXTERNAL_REF_FIELD]
+    for entry in voucher["FEntity"]:
+        match = REF_IN_EXPLANATION.match(entry["FEXPLANATION"])
+        if match:
+            return match.group(1)
+    return None
+
+
 def describe(voucher: dict[str, Any]) -> dict[str, Any]:
-    """A voucher in plain JSON for the control API (amounts as strings)."""
+    """A voucher in plain JSON for the control API (amounts as strings); ``F_ES_ExternalRef`` is
+    :func:`external_ref`."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
@@ -346,4 +368,4 @@ def describe(voucher: dict[str, Any]) -> dict[str, Any]:
             return str(value)
         return render(value)
 
-    return {k: plain(v) for k, v in voucher.items()}
+    return {**{k: plain(v) for k, v in voucher.items()}, EXTERNAL_REF_FIELD: external_ref(voucher)}

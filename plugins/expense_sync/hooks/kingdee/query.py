@@ -40,6 +40,19 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def nest(row: dict[str, Any]) -> dict[str, Any]:
+    """A row keyed by field key as the objects the keys name (``FParentID.FNumber`` → ``{"FParentID":
+    {"FNumber": …}}``), so a mapping's dotted path is the field key itself."""
+    record: dict[str, Any] = {}
+    for key, value in row.items():
+        *parents, leaf = key.split(".")
+        node = record
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return record
+
+
 class KingdeeQuery(KingdeeSession):
     """Reads any form through ExecuteBillQuery, as dicts keyed by field key."""
 

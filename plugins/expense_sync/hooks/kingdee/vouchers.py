@@ -4,15 +4,23 @@ Wire facts (rows 24-36 of ``docs/vendors/kingdee.md``) and what stays inferred a
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Any
 
 from expense_sync.erp.model import Balance, Voucher, VoucherState, VoucherStatus, sum_balances
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import VendorRequestError
-from expense_sync.hooks.kingdee.query import KingdeeQuery, quote
+from expense_sync.hooks.kingdee.query import QUERY, KingdeeQuery, nest, quote
 
 VOUCHER_FORM = "GL_VOUCHER"
+SAVE = "DynamicFormService.Save"
+# Our business key travels in the standard entry field FEXPLANATION (摘要), at the start of every
+# entry's text between two markers: "ES#<ref># <text>". The closing marker keeps a ref from matching
+# a longer one it is a prefix of (X vs X-R1); neither marker is special in a FilterString LIKE.
+REF_OPEN, REF_CLOSE = "ES#", "#"
+REF_PATTERN = re.compile(r"^ES#([^#]+)#")
 # FDocumentStatus: Z 暂存, A 创建, B 审核中 (submitted), C 已审核, D 重新审核 (back to editable)
 STATES: dict[str, VoucherState] = {"Z": "draft", "A": "draft", "B": "submitted", "C": "audited", "D": "draft"}
 
@@ -29,6 +37,30 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "", 0) else str(value)
 
 
+def tagged(ref: str, text: str, length: int) -> str:
+    """An entry's 摘要 carrying ``ref``: the marked ref first, then as much of ``text`` as fits."""
+    if not ref or REF_CLOSE in ref or ref != ref.strip():
+        raise ValueError(f"external ref {ref!r} cannot travel in FEXPLANATION (empty, blank-edged or with '#')")
+    head = f"{REF_OPEN}{ref}{REF_CLOSE}"
+    if len(head) > length:
+        raise ValueError(f"external ref {ref!r} does not fit the {length}-character FEXPLANATION")
+    return f"{head} {text}"[:length].rstrip() if text else head
+
+
+def ref_of(explanation: Any) -> str | None:
+    """The external ref an entry's 摘要 carries, or None (a voucher keyed in by hand)."""
+    match = REF_PATTERN.match(str(explanation or ""))
+    return match.group(1) if match else None
+
+
+def like_ref(ref: str) -> str:
+    """A FilterString LIKE pattern for the entries carrying ``ref``: the LIKE wildcards and SQL Server's
+    ``[`` inside the ref become ``_`` (any one character), so the pattern can only match more, and
+    the caller keeps the rows whose parsed ref is equal."""
+    body = "".join("_" if ch in "%_[]" else ch for ch in ref)
+    return quote(f"{REF_OPEN}{body}{REF_CLOSE}%")
+
+
 class KingdeeVouchers(KingdeeQuery):
     """Creates, moves and finds GL vouchers, and sums their entries into balances."""
 
@@ -42,18 +74,18 @@ class KingdeeVouchers(KingdeeQuery):
             "FDocumentStatus",
             "FYEAR",
             "FPERIOD",
-            self.settings.external_ref_field,
+            "FEXPLANATION",
         ]
 
-    def _status(self, row: dict[str, Any]) -> VoucherStatus:
+    def _status(self, row: dict[str, Any], endpoint: str = QUERY) -> VoucherStatus:
         group, number = row.get("FVOUCHERGROUPID.FName"), row.get("FVOUCHERGROUPNO")
-        raw_state = str(row.get("FDocumentStatus") or "")
+        raw_state = str(required(row, "FDocumentStatus", vendor=self.vendor, endpoint=endpoint))
         year, period = row.get("FYEAR"), row.get("FPERIOD")
         return VoucherStatus(
-            remote_id=str(row["FVOUCHERID"]),
+            remote_id=str(required(row, "FVOUCHERID", vendor=self.vendor, endpoint=endpoint)),
             number=f"{group}-{number}" if group and number else None,
             state=STATES.get(raw_state, "error"),
-            external_ref=_text(row.get(self.settings.external_ref_field)),
+            external_ref=ref_of(row.get("FEXPLANATION")),
             period=f"{int(year)}-{int(period):02d}" if year and period else None,
             raw_state=raw_state or None,
         )
@@ -78,7 +110,9 @@ class KingdeeVouchers(KingdeeQuery):
                 detail[f"FDETAILID__{settings.project_flex}"] = {"FNumber": line.project}
             entries.append(
                 {
-                    "FEXPLANATION": line.text or voucher.description,
+                    "FEXPLANATION": tagged(
+                        voucher.external_ref, line.text or voucher.description or "", settings.explanation_length
+                    ),
                     "FACCOUNTID": {"FNumber": line.account_code},
                     "FDetailID": detail,
                     "FCURRENCYID": {"FNumber": currency},
@@ -95,7 +129,6 @@ class KingdeeVouchers(KingdeeQuery):
             "FDate": voucher.posting_date.isoformat(),
             "FVOUCHERGROUPID": {"FNumber": voucher.voucher_type or settings.voucher_group},
             "FDocumentStatus": "A",
-            settings.external_ref_field: voucher.external_ref,
             "FEntity": entries,
         }
 
@@ -105,7 +138,7 @@ class KingdeeVouchers(KingdeeQuery):
         Not idempotent: a timeout or server error raises :class:`OutcomeUnknownError`, and the caller
         looks the voucher up with :meth:`find_voucher` before trying again.
         """
-        fields = self._status_fields
+        fields = [f for f in self._status_fields if f != "FEXPLANATION"]  # header fields only
         data = {
             "NeedUpDateFields": [],
             "NeedReturnFields": fields,
@@ -114,34 +147,47 @@ class KingdeeVouchers(KingdeeQuery):
             "IsAutoSubmitAndAudit": False,
             "Model": self.voucher_model(voucher),
         }
-        body = self.call("DynamicFormService.Save", {"formid": VOUCHER_FORM, "data": data}, idempotent=False)
-        result = body["Result"]
+        body = self.call(SAVE, {"formid": VOUCHER_FORM, "data": data}, idempotent=False)
+        result = required(body, "Result", vendor=self.vendor, endpoint=SAVE)
         saved = ((result.get("ResponseStatus") or {}).get("SuccessEntitys") or [{}])[0]
         returned = (result.get("NeedReturnData") or [{}])[0] or {}
         row = {
             "FYEAR": period_parts(voucher.period)[0],
             "FPERIOD": period_parts(voucher.period)[1],
             "FDocumentStatus": "A",
-            self.settings.external_ref_field: voucher.external_ref,
             **returned,
+            "FEXPLANATION": tagged(voucher.external_ref, "", self.settings.explanation_length),
             "FVOUCHERID": result.get("Id") or saved.get("Id"),
         }
-        return self._status(row)
+        return self._status(row, SAVE)
+
+    def _by_voucher(self, rows: Iterable[dict[str, Any]]) -> dict[str, VoucherStatus]:
+        """One status per voucher from rows that repeat per entry: the ref of the first entry carrying one."""
+        found: dict[str, VoucherStatus] = {}
+        for row in rows:
+            status = self._status(row)
+            seen = found.get(status.remote_id)
+            if seen is None or (seen.external_ref is None and status.external_ref is not None):
+                found[status.remote_id] = status
+        return found
 
     def find_voucher(self, external_ref: str, period: str) -> VoucherStatus | None:
-        """The voucher carrying ``external_ref`` in ``period`` (the oldest, should there be two)."""
+        """The voucher carrying ``external_ref`` in ``period`` (the oldest, should there be two): a LIKE
+        on the entries' FEXPLANATION, then only the vouchers whose parsed ref is equal."""
         year, month = period_parts(period)
-        condition = f"{self.settings.external_ref_field}={quote(external_ref)} AND FYEAR={year} AND FPERIOD={month}"
-        row = self.query_first(VOUCHER_FORM, self._status_fields, condition, "FVOUCHERID ASC")
-        return self._status(row) if row else None
+        condition = f"FEXPLANATION LIKE {like_ref(external_ref)} AND FYEAR={year} AND FPERIOD={month}"
+        rows = self.query(VOUCHER_FORM, self._status_fields, condition, "FVOUCHERID ASC")
+        matches = [s for s in self._by_voucher(rows).values() if s.external_ref == external_ref]
+        return min(matches, key=lambda s: int(s.remote_id)) if matches else None
 
     def voucher_status(self, remote_id: str) -> VoucherStatus:
         if not str(remote_id).isdigit():
             raise VendorRequestError(f"not a K3Cloud voucher id: {remote_id!r}", vendor=self.vendor)
-        row = self.query_first(VOUCHER_FORM, self._status_fields, f"FVOUCHERID={remote_id}")
-        if row is None:
+        rows = self.query(VOUCHER_FORM, self._status_fields, f"FVOUCHERID={remote_id}", "FEntity_FEntryID ASC")
+        found = self._by_voucher(rows).get(str(remote_id))
+        if found is None:
             raise VendorRequestError(f"voucher {remote_id} does not exist (deleted?)", vendor=self.vendor)
-        return self._status(row)
+        return found
 
     def _operate(self, operation: str, remote_id: str) -> None:
         data = {"CreateOrgId": 0, "Numbers": [], "Ids": str(remote_id)}
@@ -160,11 +206,8 @@ class KingdeeVouchers(KingdeeQuery):
         year, month = period_parts(period)
         book = company or self.settings.account_book
         condition = f"FAccountBookID.FNumber={quote(book)} AND FYEAR={year} AND FPERIOD={month}"
-        found: dict[str, VoucherStatus] = {}
-        for row in self.query(VOUCHER_FORM, self._status_fields, condition, "FVOUCHERID ASC"):
-            status = self._status(row)
-            found.setdefault(status.remote_id, status)  # rows may repeat per entry
-        return list(found.values())
+        rows = self.query(VOUCHER_FORM, self._status_fields, condition, "FVOUCHERID ASC")
+        return list(self._by_voucher(rows).values())
 
     def balances(self, company: str, period: str) -> list[Balance]:
         """The period's debit and credit per account, cost center and project, summed over the entries
@@ -183,11 +226,11 @@ class KingdeeVouchers(KingdeeQuery):
             period,
             (
                 (
-                    str(row["FACCOUNTID.FNumber"]),
+                    str(required(nest(row), "FACCOUNTID.FNumber", vendor=self.vendor, endpoint=QUERY)),
                     _text(row[cost_center]),
                     _text(row[project]),
-                    Decimal(row["FDEBIT"] or 0),
-                    Decimal(row["FCREDIT"] or 0),
+                    Decimal(required(row, "FDEBIT", vendor=self.vendor, endpoint=QUERY)),
+                    Decimal(required(row, "FCREDIT", vendor=self.vendor, endpoint=QUERY)),
                 )
                 for row in rows
             ),

@@ -195,9 +195,22 @@ def test_the_chart_hands_over_k3cloud_rows(sandboxes):
     assert accounts["6602"]["FParentID"] == {"FNumber": None}
     assert accounts["6601.04"]["FForbidStatus"] == "B"
     items = {r["FNumber"]: r for r in hook.chart("expense_item")}
-    assert items["FYXM0001"]["F_ES_AccountId"] == {"FNumber": "6602.01"}
+    assert items["FYXM0001"]["GLAccount"] == {"FNumber": "6602.01"}  # the link field the connection names
     centers = {r["FNumber"]: r for r in hook.chart("cost_center")}
     assert centers["BM000007"]["FParentID"] == {"FNumber": "BM000002"} and centers["BM000007"]["FLapseDate"] is None
+
+
+def test_with_the_standard_defaults_an_expense_item_has_no_account_link(connect):
+    connect(chart_forms={})
+    items = {r["FNumber"]: r for r in KingdeeHook().chart("expense_item")}
+    assert "GLAccount" not in items["FYXM0001"]
+    assert canonical("expense_item", items.values())["FYXM0001"]["gl_account_code"] is None
+
+
+def test_the_account_link_field_on_a_standard_k3cloud_is_refused_as_k3cloud_does(kingdee):
+    kingdee.reset(extension_fields=[])
+    with pytest.raises(VendorRequestError, match="F_ES_AccountId"):
+        list(KingdeeHook().chart("expense_item"))
 
 
 def test_the_chart_maps_hierarchy_leaves_links_and_dimensions(sandboxes):

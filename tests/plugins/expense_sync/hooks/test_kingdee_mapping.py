@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from expense_sync import mapping
-from expense_sync.hooks.kingdee.chart import COMMON, nest
-from expense_sync.hooks.kingdee.settings import KingdeeSettings
+from expense_sync.hooks.kingdee.chart import COMMON, ROLES
+from expense_sync.hooks.kingdee.query import nest
 from expense_sync.settings import MAPPINGS_DIR
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACCOUNT_KEYS = [*COMMON, "FParentID.FNumber", "FIsDetail", "FGROUPID.FName"]
 ACCOUNT_ROW = ["6602.01", " 差旅费 ", "A", "C", "2024-05-08T10:21:33.417", "6602", True, "期间费用"]
-EXPENSE_KEYS = [*COMMON, "F_ES_AccountId.FNumber"]
+EXPENSE_KEYS = [*COMMON, "GLAccount.FNumber"]  # an installation's own link field, handed over as GLAccount
 EXPENSE_ROW = ["FYXM0001", "差旅费", "B", "C", "2024-05-08T10:21:33", "6602.01"]
 DEPARTMENT_KEYS = [*COMMON, "FParentID.FNumber", "FEffectDate", "FLapseDate"]
 DEPARTMENT_ROW = ["BM000007", "会计部", "A", "B", "2024-05-08T10:21:33", "BM000002", "2024-01-02T00:00:00", None]
@@ -84,9 +84,30 @@ def test_the_yaml_decides_what_lands(tmp_path):
     assert (values["name"], values["account_class"]) == ("6602.01", "cost")
 
 
-def test_the_expense_mapping_reads_the_configured_account_link():
+def test_the_expense_mapping_reads_the_key_the_hook_hands_the_account_link_over_under():
     source = mapping.load("kingdee", "expense_category").fields["gl_account_code"].source
-    assert source == f"{KingdeeSettings.model_fields['expense_account_field'].default}.FNumber"
+    assert source == ".".join(ROLES["gl_account"])
+
+
+@pytest.mark.parametrize(
+    ("category", "account_class"),
+    [
+        ("资产", "asset"),
+        ("负债", "liability"),
+        ("共同", "common"),
+        ("权益", "equity"),
+        ("所有者权益", "equity"),
+        ("成本", "cost"),
+        ("损益", "profit_loss"),
+        ("流动资产", "asset"),
+        ("非流动负债", "liability"),
+        ("期间费用", "profit_loss"),
+    ],
+)
+def test_every_standard_account_element_and_preset_category_has_its_class(category, account_class):
+    row = ["1001", "库存现金", "A", "C", "2024-05-08T10:21:33", None, True, category]
+    values = mapping.load("kingdee", "gl_account").apply(as_handed_over(ACCOUNT_KEYS, row))[1]
+    assert (values["account_type"], values["account_class"]) == (category, account_class)
 
 
 def test_a_condition_and_a_source_together_are_refused_when_the_mapping_loads():
