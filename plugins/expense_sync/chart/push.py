@@ -37,6 +37,7 @@ from expense_sync import mapping
 from expense_sync.chart import state
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.progress import Progress
 from expense_sync.store import outbound, queue, sqlfile, watermarks
 from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
@@ -92,8 +93,15 @@ class DimensionPush:
         by_depth: dict[int, list[dict]] = defaultdict(list)
         for row in rows:
             by_depth[row["depth"]].append(row)
+        progress = Progress(
+            f"pushing {entity} to 合思", total=len(rows), extra=lambda: f"api calls {self.hook.stats['calls']}"
+        )
         for depth in sorted(by_depth):
-            creates = [c for row in by_depth[depth] if (c := self._reconcile(entity, row, force)) is not None]
+            creates = []
+            for row in by_depth[depth]:
+                if (create := self._reconcile(entity, row, force)) is not None:
+                    creates.append(create)
+                progress.tick()
             for i in range(0, len(creates), BATCH):
                 self._create(entity, dimension, creates[i : i + BATCH])
         if codes is None:

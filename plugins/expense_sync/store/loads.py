@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from expense_sync import mapping
+from expense_sync.progress import tracked
 from expense_sync.store import queue, sqlfile, watermarks
 from expense_sync.store.db import copy_rows
 
@@ -78,6 +79,7 @@ def land(
         )
     )[0]
     spec = mapping.load(system, entity)
+    records = tracked(records, f"landing {system} {entity}")
     rows = copy_rows(cur, f"staging.{entity}", columns, staging_rows(load_id, spec, records, columns))
     conn.execute(sqlfile.step(SQL, "mark_landed"), (rows, load_id))
     return {"load_id": load_id, "rows": rows}
