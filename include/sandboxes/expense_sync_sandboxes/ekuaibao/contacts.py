@@ -319,10 +319,11 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         validate_staff(ekb, data, self_id=staff["id"])
         return json_response({"value": store_update(ekb, staff, data)})
 
-    @app.post("/api/openapi/v1.1/staffs/batch/update")
+    @app.put("/api/openapi/v1.1/staffs/batch/update")
     async def batch_update_staffs(request: Request) -> Response:
-        """[I] The documented batch update's body is not published: ``{"staffList": [{"id"|"code", …}]}``
-        with ``?type=id|code`` like the single update; validated all-or-nothing like batch create."""
+        """open-platform-docs contacts/batch-update-staffs.md: ``PUT {"staffList": [{"id", …}]}`` (≤100),
+        a field left out keeps its value. [I] validated all-or-nothing like batch create; ``?type=code``
+        (not documented for the batch) is accepted like the single update."""
         ekb.authed(request)
         by = request.query_params.get("type", "id")
         items = (await body_of(request)).get("staffList") or []
@@ -375,4 +376,59 @@ def edit_staff(ekb: EkuaibaoSandbox, code: str, **fields: Any) -> dict[str, Any]
     return staff
 
 
-MUTATIONS = {"set_pending": set_pending, "edit_staff": edit_staff}
+def dept_of(ekb: EkuaibaoSandbox, code: str | None) -> str:
+    """The id of the enabled department with ``code`` (the tenant's root when ``None``)."""
+    if code is None:
+        return ekb.corp_id
+    found = ekb.ix.active_dept_code.get(code)
+    if found is None:
+        raise KeyError(f"no enabled department with code {code}")
+    return found
+
+
+def add_department(ekb: EkuaibaoSandbox, code: str, name: str, parent_code: str | None = None) -> dict[str, Any]:
+    """A department made by hand in the 合思 UI (before or beside the sync)."""
+    return create_department(ekb, {"code": code, "name": name, "parentId": dept_of(ekb, parent_code)})
+
+
+def edit_department(
+    ekb: EkuaibaoSandbox, code: str, name: str | None = None, parent_code: str | None = None
+) -> dict[str, Any]:
+    """A hand edit of a department in the 合思 UI: its name, or its parent."""
+    dept = ekb.departments[dept_of(ekb, code)]
+    if name is not None:
+        dept["name"] = name
+    if parent_code is not None:
+        dept["parentId"] = dept_of(ekb, parent_code)
+    dept["updateTime"] = now_text()
+    ekb.ix.put_department(dept)
+    return dept
+
+
+def add_staff(
+    ekb: EkuaibaoSandbox,
+    code: str,
+    name: str,
+    cellphone: str,
+    department_code: str | None = None,
+    email: str | None = None,
+    external: bool = False,
+) -> dict[str, Any]:
+    """A person entered by hand in the 合思 UI (before or beside the sync)."""
+    dept = dept_of(ekb, department_code)
+    data = {"code": code, "name": name, "cellphone": cellphone, "defaultDepartment": dept, "departments": [dept]}
+    if email:
+        data["email"] = email
+    validate_staff(ekb, data)
+    staff = upsert_new_staff(ekb, {**data, "useNewAccount": True})
+    staff["external"] = external
+    return staff
+
+
+MUTATIONS = {
+    "set_pending": set_pending,
+    "edit_staff": edit_staff,
+    "add_department": add_department,
+    "edit_department": edit_department,
+    "add_staff": add_staff,
+}
