@@ -66,3 +66,12 @@ LIMIT 1;
 SELECT code FROM unnest(%(codes)s::text[]) AS code
 WHERE NOT EXISTS (SELECT 1 FROM mdm.employee e WHERE e.employee_no = code)
   AND NOT EXISTS (SELECT 1 FROM staging.employee s WHERE s.load_id = %(load_id)s AND s.employee_no = code);
+
+-- step: unconfirm
+-- 合思 was found to differ from what the ledger says it holds (a hand edit): the ledger no longer
+-- vouches for the record, so the correction is written even though our wanted state did not change.
+UPDATE sync.outbound SET payload_hash = NULL
+WHERE target_system = 'ekuaibao' AND entity = %s AND business_key = %s AND state = 'done';
+
+-- step: active_people
+SELECT count(*) FROM mdm.employee WHERE active;

@@ -268,6 +268,12 @@ class DirectoryPush:
         outbound.record_done(self.db, TARGET, entity, key, state, remote, self.run_key)
         self._tally(entity, "confirmed", 1)
 
+    def _differs(self, entity: str, key: str, diffs: list[str]) -> None:
+        """合思 differs from the wanted state in ``diffs``: unvouch the ledger so that the correction
+        is written (the ledger may say 合思 holds it: a hand edit in 合思 since)."""
+        log.info("%s %s: 合思 differs in %s", entity, key, ", ".join(diffs))
+        self.db.execute(sqlfile.step(SQL, "unconfirm"), (entity, key))
+
     def _adopt_held(self, entity: str, canonical_id: int, remote: str, known: dict[int, str]) -> None:
         """Link a record found in 合思 by code (or by its linked id) before it is corrected."""
         if known.get(canonical_id) != remote:
@@ -369,9 +375,10 @@ class DirectoryPush:
                     )
                 elif compares and (held := self.held.unit(remote, key)) is not None:
                     self._adopt_held("org_unit", unit["org_unit_id"], held["id"], self.unit_remote)
-                    if not unit_differences(state, held):
+                    if not (diffs := unit_differences(state, held)):
                         self._confirm("org_unit", key, state, held["id"], unit["org_unit_id"])
                     else:
+                        self._differs("org_unit", key, diffs)
                         self._update_unit(unit, key, held["id"], state, enable=not held.get("active", True))
                 elif remote is None:
                     creates.append((unit, state))
@@ -421,6 +428,7 @@ class DirectoryPush:
                 if held is None or not held.get("active", True):  # 合思 holds none, or a disabled one
                     outbound.record_done(self.db, TARGET, "org_unit", key, state, remote, self.run_key)
                     continue
+                self._differs("org_unit", key, ["active"])
             if remote is None or self._was_active(unit) is False:
                 outbound.record_done(self.db, TARGET, "org_unit", key, state, remote, self.run_key)
                 continue
@@ -476,7 +484,10 @@ class DirectoryPush:
                 self._tally("employee", "unchanged", 1)
             elif held is not None:
                 self._adopt_held("employee", person["employee_id"], held["id"], self.staff_remote)
-                if not staff_differences(state, held):
+                diffs = staff_differences(state, held)
+                if diffs:
+                    self._differs("employee", key, diffs)
+                if not diffs:
                     self._confirm("employee", key, state, held["id"], person["employee_id"])
                 elif not person["active"]:
                     disables.append((person, key, held["id"], state))
@@ -563,6 +574,7 @@ class DirectoryPush:
 
         staff = [s for s in self.held.staff_by_id.values() if s.get("active") and not s.get("external")]
         codes = [s["code"] for s in staff if s.get("code")]
+        people = sqlfile.one(self.db.execute(sqlfile.step(SQL, "active_people")))[0]
         read = self.db.execute(sqlfile.step(SQL, "oa_read")).fetchone()
         complete = bool(read and read[0])
         params = {"codes": codes, "load_id": read[1] if read else None}
@@ -570,7 +582,7 @@ class DirectoryPush:
         only = sorted((s for s in staff if s.get("code") in unknown), key=lambda s: s["code"])
         self._tally("employee", "only_in_ekuaibao", len(only))
         if not only:
-            guard.hold_ekuaibao_only(self.db, [], len(staff), self.max_deactivation, self.run_key)
+            guard.hold_ekuaibao_only(self.db, [], people, self.max_deactivation, self.run_key)
             return
         if not complete:  # a partial OA read names nobody a leaver
             log.warning("%d staff only in 合思 left enabled: the OA read was not complete", len(only))
@@ -579,8 +591,8 @@ class DirectoryPush:
         approved = [s for s in only if s["code"] in self.approved]
         rest = [s for s in only if s["code"] not in self.approved]
         if rest and guard.hold_ekuaibao_only(
-            self.db, [s["code"] for s in rest], len(staff), self.max_deactivation, self.run_key
-        ):
+            self.db, [s["code"] for s in rest], people + len(only), self.max_deactivation, self.run_key
+        ):  # the share of the enabled staff 合思 holds once the OA's people are pushed
             self._tally("employee", "only_in_ekuaibao_held", len(rest))
             rest = []
         batch: list[tuple[dict, str, str, dict]] = [

@@ -386,9 +386,11 @@ def dept_of(ekb: EkuaibaoSandbox, code: str | None) -> str:
     return found
 
 
-def add_department(ekb: EkuaibaoSandbox, code: str, name: str, parent_code: str | None = None) -> dict[str, Any]:
+def add_department(
+    ekb: EkuaibaoSandbox, code: str, name: str, parent_code: str | None = None, order: int = 0
+) -> dict[str, Any]:
     """A department made by hand in the 合思 UI (before or beside the sync)."""
-    return create_department(ekb, {"code": code, "name": name, "parentId": dept_of(ekb, parent_code)})
+    return create_department(ekb, {"code": code, "name": name, "parentId": dept_of(ekb, parent_code), "order": order})
 
 
 def edit_department(
@@ -413,12 +415,21 @@ def add_staff(
     department_code: str | None = None,
     email: str | None = None,
     external: bool = False,
+    post_type: str | None = None,
 ) -> dict[str, Any]:
     """A person entered by hand in the 合思 UI (before or beside the sync)."""
     dept = dept_of(ekb, department_code)
-    data = {"code": code, "name": name, "cellphone": cellphone, "defaultDepartment": dept, "departments": [dept]}
+    data: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "cellphone": cellphone,
+        "defaultDepartment": dept,
+        "departments": [dept],
+    }
     if email:
         data["email"] = email
+    if post_type:
+        data["staffCustomForm"] = {"postType": post_type}
     validate_staff(ekb, data)
     staff = upsert_new_staff(ekb, {**data, "useNewAccount": True})
     staff["external"] = external
