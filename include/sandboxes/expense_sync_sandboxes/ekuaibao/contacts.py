@@ -162,6 +162,12 @@ def render_staff(data: dict[str, Any], *, staff_id: str, created: str, active: b
     }
 
 
+def kept(staff: dict[str, Any]) -> dict[str, Any]:
+    """What an update leaves as it is: the fields it does not name (an empty one is not sent back:
+    合思 refuses an e-mail sent as "")."""
+    return {k: staff[k] for k in STAFF_FIELDS if staff.get(k) not in (None, "")}
+
+
 def upsert_new_staff(ekb: EkuaibaoSandbox, data: dict[str, Any]) -> dict[str, Any]:
     """Create one staff, or revive the disabled staff with the same phone or e-mail."""
     email = (data.get("email") or "").lower()
@@ -315,7 +321,7 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         staff = find_staff(ekb, ref, by=request.query_params.get("type", "id"))
         if staff is None:
             raise error(403, "无效的员工信息")
-        data = {**{k: staff[k] for k in STAFF_FIELDS if k in staff}, **await body_of(request)}
+        data = {**kept(staff), **await body_of(request)}
         validate_staff(ekb, data, self_id=staff["id"])
         return json_response({"value": store_update(ekb, staff, data)})
 
@@ -334,7 +340,7 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
             staff = find_staff(ekb, str(item.get(by) or ""), by=by)
             if staff is None:
                 raise error(403, "无效的员工信息")
-            data = {**{k: staff[k] for k in STAFF_FIELDS if k in staff}, **item}
+            data = {**kept(staff), **item}
             validate_staff(ekb, data, self_id=staff["id"])
             pairs.append((staff, data))
         return json_response({"items": [store_update(ekb, staff, data) for staff, data in pairs]})
