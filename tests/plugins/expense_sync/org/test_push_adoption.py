@@ -221,3 +221,17 @@ def test_an_unknown_email_or_mobile_never_blanks_what_ekuaibao_holds(mdm, sandbo
     assert counts["employee"]["updated"] == 2, counts
     assert (held["E0000010"]["name"], held["E0000011"]["name"]) == ("新名字", "新名字")
     assert (held["E0000010"]["email"], held["E0000011"]["cellphone"]) == (email, mobile)
+
+
+def test_a_leaver_the_first_sync_finds_enabled_in_ekuaibao_is_disabled(mdm, sandboxes):
+    org_world(mdm)
+    prepopulate(mdm, sandboxes)
+    # known to the OA as not employed: inactive in the middle platform, never pushed, enabled in 合思
+    mdm.execute("UPDATE mdm.employee SET active = false, updated_at = now() WHERE employee_no = 'E0000020'")
+
+    counts = push_directory(mdm, EkuaibaoHook(), "first")
+
+    assert staff_of(sandboxes)["E0000020"]["active"] is False
+    assert counts["employee"]["disabled"] == 1 and counts["employee"]["confirmed"] == 59
+    verdict = judge_org(mdm, sandboxes)
+    assert (verdict["lost"], verdict["duplicated"]) == (0, 0), verdict
