@@ -10,10 +10,15 @@ person in the Airflow UI: *Deactivate them* applies the held deactivations (then
 *Keep them active* closes the item (a later run that still misses them asks again), *Defer* (also
 what an unanswered question becomes) leaves it held. An item is cleared by itself once a run would
 deactivate nobody.
+
+The push applies the same share to the enabled 合思 staff the OA does not know at all (leavers from
+before the first sync), which only it can see: above the share it disables none of them and opens
+its own item (``ekuaibao_only``), asked about the same way; *Deactivate them* disables those held.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
@@ -27,6 +32,7 @@ from expense_sync.store import answers as answers_
 from expense_sync.store import queue, sqlfile
 
 REASON, ENTITY, RECORD_KEY = "mass_deactivation", "directory", "deactivations"
+EKUAIBAO_ONLY = "ekuaibao_only"  # the record key of a hold of 合思-only staff
 DECISIONS = {APPROVE: "deactivate", KEEP: "keep_active"}
 EFFECTS = {
     APPROVE: "the held departments and people are deactivated, in the middle platform and in 合思",
@@ -76,6 +82,31 @@ def stage_leaving(conn: psycopg.Connection, params: dict[str, Any], share: float
     return {"held": item_id, "org_unit": leaving["org_unit"][2], "employee": leaving["employee"][2]}
 
 
+def hold_ekuaibao_only(conn: psycopg.Connection, keys: list[str], active: int, share: float, run_key: str) -> bool:
+    """Whether disabling the 合思-only staff ``keys`` (of ``active`` enabled staff) is held: it is
+    when they are more than ``share`` of them; then one item asks a person. An open item is cleared
+    once a run would disable no more than the share."""
+    held = conn.execute(sqlfile.step(SQL, "open_item"), ("ekuaibao", ENTITY, EKUAIBAO_ONLY, REASON)).fetchone()
+    if len(keys) <= share * active:
+        if held:
+            with conn.transaction():
+                queue.resolve_item(conn, held[0], decision="auto_cleared", actor=queue.SYSTEM_ACTOR,
+                                   action="auto_resolved")  # fmt: skip
+        return False
+    record = {
+        "observed_at": dt.datetime.now(dt.UTC).isoformat(),
+        "share": share,
+        EKUAIBAO_ONLY: True,
+        "org_unit": {"ids": [], "keys": [], "leaving": 0, "active": 0},
+        "employee": {"ids": [], "keys": keys, "leaving": len(keys), "active": active},
+    }
+    detail = f"{len(keys)} of {active} enabled 合思 staff unknown to the OA (limit {share:.0%})"
+    with conn.transaction():
+        queue.open_item(conn, kind="conflict", system="ekuaibao", entity=ENTITY, record_key=EKUAIBAO_ONLY,
+                        reason_code=REASON, detail=detail, record=record, run_key=run_key)  # fmt: skip
+    return True
+
+
 def questions(conn: psycopg.Connection) -> dict[str, list]:
     """The held deactivations to ask about: item ids, and one question (subject, body) each."""
     with conn.cursor(row_factory=dict_row) as cur:
@@ -110,6 +141,7 @@ def apply_answers(
     """Apply each answer to its held deactivations and record who, when and what; when any were
     applied, push the delta so 合思 follows."""
     counts: Counter = Counter()
+    approved: list[str] = []  # 合思-only staff codes to disable
     for item_id, given in zip(items, answers, strict=True):
         answer = answers_.read(given, run_key)
         option = answer.option
@@ -118,7 +150,9 @@ def apply_answers(
             # an item cleared meanwhile (the OA lists them again) ignores its answer
             if answers_.decides_nothing(conn, item_id, status, answer, counts):
                 continue
-            if option == APPROVE:
+            if option == APPROVE and record.get(EKUAIBAO_ONLY):
+                approved += record["employee"]["keys"]
+            elif option == APPROVE:
                 params = {
                     "unit_ids": record["org_unit"]["ids"],
                     "employee_ids": record["employee"]["ids"],
@@ -138,5 +172,5 @@ def apply_answers(
                 detail=answer.detail,
             )
             counts[DECISIONS[option]] += 1
-    pushed = push_directory(conn, hook, run_key) if counts["deactivate"] else {}
+    pushed = push_directory(conn, hook, run_key, approved=approved) if counts["deactivate"] else {}
     return {"answers": dict(counts), "pushed": pushed}

@@ -48,10 +48,15 @@ def push_to_expense_system(full: bool = False) -> dict[str, Any]:
     """Push what changed to 合思 (staff and departments), exactly once per change."""
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.org.push import push_directory
+    from expense_sync.settings import org_max_deactivation
 
     context = get_current_context()
     full = bool(full or context["params"].get("full_push"))
-    return run_step("push", lambda conn: push_directory(conn, EkuaibaoHook(), run_key(context), full=full))
+    share = org_max_deactivation()  # also bounds the disables of staff only 合思 holds
+    return run_step(
+        "push",
+        lambda conn: push_directory(conn, EkuaibaoHook(), run_key(context), full=full, max_deactivation=share),
+    )
 
 
 @task

@@ -162,6 +162,12 @@ def render_staff(data: dict[str, Any], *, staff_id: str, created: str, active: b
     }
 
 
+def kept(staff: dict[str, Any]) -> dict[str, Any]:
+    """What an update leaves as it is: the fields it does not name (an empty one is not sent back:
+    合思 refuses an e-mail sent as "")."""
+    return {k: staff[k] for k in STAFF_FIELDS if staff.get(k) not in (None, "")}
+
+
 def upsert_new_staff(ekb: EkuaibaoSandbox, data: dict[str, Any]) -> dict[str, Any]:
     """Create one staff, or revive the disabled staff with the same phone or e-mail."""
     email = (data.get("email") or "").lower()
@@ -315,14 +321,15 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         staff = find_staff(ekb, ref, by=request.query_params.get("type", "id"))
         if staff is None:
             raise error(403, "无效的员工信息")
-        data = {**{k: staff[k] for k in STAFF_FIELDS if k in staff}, **await body_of(request)}
+        data = {**kept(staff), **await body_of(request)}
         validate_staff(ekb, data, self_id=staff["id"])
         return json_response({"value": store_update(ekb, staff, data)})
 
-    @app.post("/api/openapi/v1.1/staffs/batch/update")
+    @app.put("/api/openapi/v1.1/staffs/batch/update")
     async def batch_update_staffs(request: Request) -> Response:
-        """[I] The documented batch update's body is not published: ``{"staffList": [{"id"|"code", …}]}``
-        with ``?type=id|code`` like the single update; validated all-or-nothing like batch create."""
+        """open-platform-docs contacts/batch-update-staffs.md: ``PUT {"staffList": [{"id", …}]}`` (≤100),
+        a field left out keeps its value. [I] validated all-or-nothing like batch create; ``?type=code``
+        (not documented for the batch) is accepted like the single update."""
         ekb.authed(request)
         by = request.query_params.get("type", "id")
         items = (await body_of(request)).get("staffList") or []
@@ -333,7 +340,7 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
             staff = find_staff(ekb, str(item.get(by) or ""), by=by)
             if staff is None:
                 raise error(403, "无效的员工信息")
-            data = {**{k: staff[k] for k in STAFF_FIELDS if k in staff}, **item}
+            data = {**kept(staff), **item}
             validate_staff(ekb, data, self_id=staff["id"])
             pairs.append((staff, data))
         return json_response({"items": [store_update(ekb, staff, data) for staff, data in pairs]})
@@ -375,4 +382,70 @@ def edit_staff(ekb: EkuaibaoSandbox, code: str, **fields: Any) -> dict[str, Any]
     return staff
 
 
-MUTATIONS = {"set_pending": set_pending, "edit_staff": edit_staff}
+def dept_of(ekb: EkuaibaoSandbox, code: str | None) -> str:
+    """The id of the enabled department with ``code`` (the tenant's root when ``None``)."""
+    if code is None:
+        return ekb.corp_id
+    found = ekb.ix.active_dept_code.get(code)
+    if found is None:
+        raise KeyError(f"no enabled department with code {code}")
+    return found
+
+
+def add_department(
+    ekb: EkuaibaoSandbox, code: str, name: str, parent_code: str | None = None, order: int = 0
+) -> dict[str, Any]:
+    """A department made by hand in the 合思 UI (before or beside the sync)."""
+    return create_department(ekb, {"code": code, "name": name, "parentId": dept_of(ekb, parent_code), "order": order})
+
+
+def edit_department(
+    ekb: EkuaibaoSandbox, code: str, name: str | None = None, parent_code: str | None = None
+) -> dict[str, Any]:
+    """A hand edit of a department in the 合思 UI: its name, or its parent."""
+    dept = ekb.departments[dept_of(ekb, code)]
+    if name is not None:
+        dept["name"] = name
+    if parent_code is not None:
+        dept["parentId"] = dept_of(ekb, parent_code)
+    dept["updateTime"] = now_text()
+    ekb.ix.put_department(dept)
+    return dept
+
+
+def add_staff(
+    ekb: EkuaibaoSandbox,
+    code: str,
+    name: str,
+    cellphone: str,
+    department_code: str | None = None,
+    email: str | None = None,
+    external: bool = False,
+    post_type: str | None = None,
+) -> dict[str, Any]:
+    """A person entered by hand in the 合思 UI (before or beside the sync)."""
+    dept = dept_of(ekb, department_code)
+    data: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "cellphone": cellphone,
+        "defaultDepartment": dept,
+        "departments": [dept],
+    }
+    if email:
+        data["email"] = email
+    if post_type:
+        data["staffCustomForm"] = {"postType": post_type}
+    validate_staff(ekb, data)
+    staff = upsert_new_staff(ekb, {**data, "useNewAccount": True})
+    staff["external"] = external
+    return staff
+
+
+MUTATIONS = {
+    "set_pending": set_pending,
+    "edit_staff": edit_staff,
+    "add_department": add_department,
+    "edit_department": edit_department,
+    "add_staff": add_staff,
+}

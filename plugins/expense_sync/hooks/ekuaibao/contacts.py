@@ -22,6 +22,14 @@ class ContactsApi(EkuaibaoClient):
         """Pages of staff, enabled and disabled, optionally changed in a time window."""
         yield from self._list("/api/openapi/v1.1/staffs", self._window(start_date, end_date))
 
+    def all_departments(self) -> list[dict]:
+        """Every department, enabled and disabled: what 合思 holds, to compare with."""
+        return [dept for page in self.iter_departments() for dept in page]
+
+    def all_staffs(self) -> list[dict]:
+        """Every staff, enabled and disabled (``active`` left out), to compare with."""
+        return [staff for page in self.iter_staffs() for staff in page]
+
     def get_department(self, id_or_code: str, *, by: Literal["id", "code"] = "id") -> dict | None:
         """One **enabled** department by id or by code (``departmentBy``, default ``id``: a code looked
         up as an id is not found), or ``None``."""
@@ -80,10 +88,9 @@ class ContactsApi(EkuaibaoClient):
         return body.get("value") or body
 
     def update_staffs(self, staff: list[dict[str, Any]]) -> list[dict]:
-        """Update up to 100 staff in one call; each item carries its ``id``."""
-        body = self.request(
-            "POST", "/api/openapi/v1.1/staffs/batch/update", params={"type": "id"}, json={"staffList": staff}
-        )
+        """Update up to 100 staff in one call (``PUT``, as documented); each item carries its ``id``.
+        A field left out keeps 合思's value (an e-mail may be left out, never sent as ``""``)."""
+        body = self.request("PUT", "/api/openapi/v1.1/staffs/batch/update", json={"staffList": staff})
         return body.get("items") or []
 
     def set_staff_active(self, staff_ids: list[str], active: bool, *, check_pending: bool = True) -> None:
