@@ -18,8 +18,12 @@ daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivate
 4. `check_org_health` runs the Great Expectations checkpoint `org_sync` (one root, no cycles,
    unique codes and employee numbers, active people in active units…) and updates the Data Docs.
    **If it fails, nothing is pushed.**
-5. `push_to_expense_system` sends only the delta to 合思 (staff and departments) through the
-   outbound ledger, so a re-run pushes nothing twice.
+5. `push_to_expense_system` sends the delta to 合思 (staff and departments) through the
+   outbound ledger, so a re-run pushes nothing twice. A record 合思 already holds but the ledger
+   has not confirmed (the first sync, an adopted record) is compared with 合思 and corrected in the
+   same run, or linked without a write where it already matches. Staff only 合思 holds (leavers
+   from before the first sync) are disabled after a complete OA read, within the same share as
+   above (beyond it they are held as `mass_deactivation`, key `ekuaibao_only`).
 6. `ask_about_deactivations` asks about held deactivations (**Required Actions** in the UI):
    *Deactivate them*, *Keep them active* or *Defer* (the default after 12 hours); skipped when
    nothing is held. `apply_deactivation_decisions` applies the answer, records who and when, and
@@ -30,7 +34,8 @@ daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivate
 status and vendor errcode) and clear the task once the vendor answers; retries are safe. A failed
 health check → open the Data Docs, fix the data at the OA, re-run. Records refused by 合思 (e.g.
 staff with pending documents) do not fail the run: see the open items in `sync.exception_item`.
-Trigger with `{"full_push": true}` to compare every record with 合思 instead of the delta.
+Trigger with `{"full_push": true}` to compare every record with 合思 instead of the delta: it
+reverts hand edits made in 合思 (a daily run reads 合思 only for records it has not confirmed).
 A run still unfinished an hour after it was queued raises a deadline alert: look for a task stuck
 in `up_for_retry` (a vendor down), waiting for its pool (another run holding the vendor's slots),
 or a held mass deactivation waiting for an answer under Required Actions.
