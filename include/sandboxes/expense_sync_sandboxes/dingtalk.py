@@ -9,6 +9,7 @@ Serves what our hook calls (``topapi/v2``: ``department/listsub|listsubid|get``,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import Request
@@ -114,6 +115,18 @@ class DingTalkSandbox(DirectorySandbox):
         }
 
     # -- helpers ----------------------------------------------------------------------------------
+    def app_token(self) -> tuple[str, float]:
+        """``gettoken`` as DingTalk answers it: "有效期内重复获取会返回相同结果并自动续期，过期后获取会
+        返回新的access_token" — the same token while it is valid (its life renewed), a new one once it
+        expired (or was expired early through the control API)."""
+        current = getattr(self, "current_app_token", None)
+        if current is not None and self.tokens.state(current) == "valid":
+            self.tokens.tokens[current] = time.time() + self.tokens.ttl
+            return current, self.tokens.ttl
+        token, ttl = self.tokens.issue()
+        self.current_app_token = token
+        return token, ttl
+
     def authed(self, request: Request) -> None:
         state = self.tokens.state(request.query_params.get("access_token"))
         if state == "expired":
@@ -169,7 +182,7 @@ class DingTalkSandbox(DirectorySandbox):
             key, secret = q.get("appkey") or q.get("corpid"), q.get("appsecret") or q.get("corpsecret")
             if key != APP_KEY or secret != APP_SECRET:
                 return json_response({"errcode": 40089, "errmsg": "不合法的appKey或appSecret的组合"})
-            token, ttl = self.tokens.issue()
+            token, ttl = self.app_token()
             return ok(access_token=token, expires_in=int(ttl))
 
         @app.post("/v1.0/oauth2/accessToken")

@@ -1,19 +1,27 @@
 """WeCom (企业微信) contacts API sandbox (``/cgi-bin/...``), served from the shared :class:`Directory`.
 
-This tenant uses the employee number (工号) as the WeCom userid, as many companies do, since WeCom
-members have no job-number field.
+WeCom members have no job-number field: this tenant keeps the 工号 in a custom attribute (``extattr``,
+type 0 text) named ``job_number_attr`` (reset setting, default ``工号``) beside another custom
+attribute; reset setting ``unnumbered`` leaves that many people (chosen by the seed) without one. The
+userid is the account (``u0000001``), not the 工号.
+
+Reset setting ``new_app`` makes the sandbox answer as WeCom does a caller under its 2022 rules (an
+app created after 2022-06-20, an IP added to 通讯录同步 after 2022-08-15): ``user/list``,
+``user/simplelist`` and ``department/list`` are refused with errcode 48009, and member records carry
+no private fields (avatar, thumb_avatar, gender, mobile, email, biz_mail, qr_code, address).
 
 ``department/list`` is unpaged (the whole tree, or a subtree with ``id``); members come per
 department from ``user/list`` / ``user/simplelist`` (``fetch_child`` 0|1), or all at once through
 the cursor API ``user/list_id``. Errors are HTTP 200 with an ``errcode``: 40014 bad token, 42001
-expired token, 45009 over the frequency limit, 60123 unknown department, 60111 unknown user,
-40058 bad parameter, -1 busy.
+expired token, 45009 over the frequency limit, 48009 refused to this caller (``new_app``), 60123
+unknown department, 60111 unknown user, 40058 bad parameter, -1 busy.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 from typing import Any
 
 from fastapi import Request
@@ -26,6 +34,8 @@ from expense_sync_sandboxes.orgdata import Department, Person
 
 CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"
 MAX_LIST_ID = 10_000
+PRIVATE_FIELDS = ("avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address")
+REFUSED = 48009
 
 
 def ok(**fields: Any) -> Response:
@@ -36,8 +46,37 @@ def fail(code: int, message: str) -> VendorHTTPError:
     return VendorHTTPError(json_response({"errcode": code, "errmsg": message}))
 
 
+def refused(path: str) -> VendorHTTPError:
+    """WeCom's answer to a contact API it no longer serves this caller (in the wording of live answers:
+    message, hint, caller's IP and the errcode lookup page)."""
+    return fail(
+        REFUSED,
+        "api forbidden for contact assistant, hint: [1700000000000000000000000], from ip: 127.0.0.1, "
+        f"more info at https://open.work.weixin.qq.com/devtool/query?e={REFUSED}",
+    )
+
+
 class WeComSandbox(DirectorySandbox):
     vendor = "wecom"
+
+    def reset(
+        self,
+        *,
+        seed: int = 1,
+        new_app: bool = False,
+        job_number_attr: str = "工号",
+        unnumbered: int = 0,
+        **sizes: Any,
+    ) -> None:
+        super().reset(seed=seed, **sizes)
+        self.new_app = bool(new_app)
+        self.job_number_attr = job_number_attr
+        people = sorted(self.directory.people)
+        self.unnumbered = set(random.Random(seed).sample(people, min(int(unnumbered), len(people))))
+
+    def refuse_if_new_app(self, path: str) -> None:
+        if self.new_app:
+            raise refused(path)
 
     def throttle_response(self, path: str) -> Response:
         return json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
@@ -57,10 +96,24 @@ class WeComSandbox(DirectorySandbox):
             "order": d.order,
         }
 
-    @staticmethod
-    def user_json(p: Person) -> dict[str, Any]:
+    def extattr(self, p: Person) -> dict[str, Any]:
+        """The member's custom attributes: the 工号 (unless the person is one of ``unnumbered`` or
+        has none) and one more, in the documented shape ``{type: 0, name, text: {value}}``."""
+        attrs = [{"type": 0, "name": "英文名", "text": {"value": ""}}]
+        if p.job_number and p.userid not in self.unnumbered:
+            attrs.insert(0, {"type": 0, "name": self.job_number_attr, "text": {"value": p.job_number}})
+        return {"attrs": attrs}
+
+    def user_json(self, p: Person) -> dict[str, Any]:
+        record = self.full_user_json(p)
+        if self.new_app:
+            for name in PRIVATE_FIELDS:
+                record.pop(name, None)
+        return self.drifted(record)
+
+    def full_user_json(self, p: Person) -> dict[str, Any]:
         return {
-            "userid": p.job_number,
+            "userid": p.userid,
             "name": p.name,
             "department": list(p.dept_ids),
             "order": [0] * len(p.dept_ids),
@@ -70,6 +123,7 @@ class WeComSandbox(DirectorySandbox):
             "email": p.email,
             "biz_mail": "",
             "avatar": "",
+            "thumb_avatar": "",
             "status": 1 if p.active else 2,
             "enable": 1 if p.active else 0,
             "isleader": 0,
@@ -78,8 +132,8 @@ class WeComSandbox(DirectorySandbox):
             "main_department": p.dept_ids[0] if p.dept_ids else 0,
             "telephone": "",
             "alias": "",
-            "extattr": {"attrs": []},
-            "open_userid": "wo" + p.job_number,
+            "extattr": self.extattr(p),
+            "open_userid": "wo" + p.userid,
             "qr_code": "",
             "address": "",
         }
@@ -140,6 +194,7 @@ class WeComSandbox(DirectorySandbox):
         @app.get("/cgi-bin/department/list")
         async def department_list(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app("/cgi-bin/department/list")
             root = request.query_params.get("id")
             if root is None:
                 depts = sorted(self.directory.departments.values(), key=lambda d: d.id)
@@ -166,18 +221,20 @@ class WeComSandbox(DirectorySandbox):
         @app.get("/cgi-bin/user/list")
         async def user_list(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app("/cgi-bin/user/list")
             return ok(userlist=[self.user_json(p) for p in self.members(request)])
 
         @app.get("/cgi-bin/user/simplelist")
         async def user_simplelist(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app("/cgi-bin/user/simplelist")
             return ok(
                 userlist=[
                     {
-                        "userid": p.job_number,
+                        "userid": p.userid,
                         "name": p.name,
                         "department": list(p.dept_ids),
-                        "open_userid": "wo" + p.job_number,
+                        "open_userid": "wo" + p.userid,
                     }
                     for p in self.members(request)
                 ]
@@ -187,7 +244,7 @@ class WeComSandbox(DirectorySandbox):
         async def user_get(request: Request) -> Response:
             self.authed(request)
             wanted = request.query_params.get("userid", "")
-            person = next((p for p in self.directory.people.values() if p.job_number == wanted), None)
+            person = self.directory.people.get(wanted)
             if person is None:
                 raise fail(60111, "invalid string value `userid`")
             return ok(**self.user_json(person))
@@ -205,7 +262,7 @@ class WeComSandbox(DirectorySandbox):
             except (ValueError, UnicodeDecodeError):
                 raise fail(40058, "invalid cursor") from None
             pairs = [
-                (p.job_number, d)
+                (p.userid, d)
                 for p in sorted(self.directory.people.values(), key=lambda p: p.userid)
                 for d in p.dept_ids
             ]
