@@ -76,6 +76,7 @@ class WeComHook(ErrcodeHook[WeComSettings]):
     settings_model = WeComSettings
     token_param = "access_token"
     token_invalid_codes = frozenset({40014, 42001, 40001})
+    list_id_limit: ClassVar[int] = LIST_ID_LIMIT  # members per user/list_id page
     # 45009: per-minute frequency limit, blocked for 60 s; 45033: too many concurrent calls.
     throttle_codes = {45009: 60.0, 45033: 1.0}
     # Member fields new self-built apps no longer receive (page 96260): absent means unknown.
@@ -86,6 +87,7 @@ class WeComHook(ErrcodeHook[WeComSettings]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._user_list_refused = False
+        self._department_list_refused = False
         self._member_ids: dict[int, list[str]] | None = None
         self._details: dict[str, dict[str, Any]] = {}
 
@@ -114,7 +116,7 @@ class WeComHook(ErrcodeHook[WeComSettings]):
                 cursor_param="cursor",
                 next_cursor_path="next_cursor",
                 size_param="limit",
-                size=LIST_ID_LIMIT,
+                size=self.list_id_limit,
                 items_path="dept_user",
             )
             by_dept: dict[int, list[str]] = {}
@@ -138,9 +140,25 @@ class WeComHook(ErrcodeHook[WeComSettings]):
         attr = self.settings.employee_no_attr
         return {**record, "_employee_no": extattr_text(record, attr), "_employee_no_attr": attr}
 
+    def list_department_ids(self) -> list[dict[str, Any]]:
+        """Every department's id, parent and order (``department/simplelist``, unpaged)."""
+        return self.request("GET", "/cgi-bin/department/simplelist").get("department_id") or []
+
     # -- the directory interface every OA hook offers -------------------------------------------
     def departments(self) -> Iterator[dict]:
-        return iter(self.list_departments())
+        """The whole tree: ``department/list`` while WeCom serves it, else (errcode 48009)
+        ``department/simplelist`` then ``department/get`` for each id."""
+        if not self._department_list_refused:
+            try:
+                return iter(self.list_departments())
+            except VendorRequestError as err:
+                if err.code != LISTING_REFUSED:
+                    raise
+                log.warning("WeCom refuses department/list (%s): listing by simplelist and get", err)
+                self.count("department_list_refused")
+                self._department_list_refused = True
+        ids = [int(d["id"]) for d in self.list_department_ids()]
+        return (dept for dept in (self.department(i) for i in ids) if dept is not None)
 
     def department(self, dept_id: Any) -> dict | None:
         try:
