@@ -36,6 +36,18 @@ CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"
 MAX_LIST_ID = 10_000
 PRIVATE_FIELDS = ("avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address")
 REFUSED = 48009
+EXTERNAL_PROFILE = {  # the company's 对外属性, the same for everyone (text, web page and mini program)
+    "external_corp_name": "示例集团",
+    "external_attr": [
+        {"type": 0, "name": "服务热线", "text": {"value": "400-000-0000"}},
+        {"type": 1, "name": "官网", "web": {"url": "https://www.example.com", "title": "示例集团"}},
+        {
+            "type": 2,
+            "name": "小程序",
+            "miniprogram": {"appid": "wx0000000000000000", "pagepath": "/index", "title": "示例"},
+        },
+    ],
+}
 
 
 def ok(**fields: Any) -> Response:
@@ -85,21 +97,27 @@ class WeComSandbox(DirectorySandbox):
         return json_response({"errcode": -1, "errmsg": "system busy"}, status=503)
 
     # -- rendering --------------------------------------------------------------------------------
-    @staticmethod
-    def department_json(d: Department) -> dict[str, Any]:
+    def department_json(self, d: Department) -> dict[str, Any]:
+        members = self.directory.members(d.id)
         return {
             "id": d.id,
             "name": d.name,
             "name_en": "",
-            "department_leader": [],
+            "department_leader": [members[0].userid] if members else [],
             "parentid": d.parent_id or 0,
             "order": d.order,
         }
 
     def extattr(self, p: Person) -> dict[str, Any]:
         """The member's custom attributes: the 工号 (unless the person is one of ``unnumbered`` or
-        has none) and one more, in the documented shape ``{type: 0, name, text: {value}}``."""
-        attrs = [{"type": 0, "name": "英文名", "text": {"value": ""}}]
+        has none), type 0 ``{name, text: {value}}``, and a web page (type 1 ``{name, web: {url, title}}``)."""
+        attrs: list[dict[str, Any]] = [
+            {
+                "type": 1,
+                "name": "个人主页",
+                "web": {"url": f"https://intranet.example.com/~{p.userid}", "title": "主页"},
+            }
+        ]
         if p.job_number and p.userid not in self.unnumbered:
             attrs.insert(0, {"type": 0, "name": self.job_number_attr, "text": {"value": p.job_number}})
         return {"attrs": attrs}
@@ -132,7 +150,11 @@ class WeComSandbox(DirectorySandbox):
             "main_department": p.dept_ids[0] if p.dept_ids else 0,
             "telephone": "",
             "alias": "",
+            "hide_mobile": 0,
+            "english_name": "",
             "extattr": self.extattr(p),
+            "external_position": p.title,
+            "external_profile": EXTERNAL_PROFILE,
             "open_userid": "wo" + p.userid,
             "qr_code": "",
             "address": "",

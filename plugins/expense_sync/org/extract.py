@@ -93,7 +93,7 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
                 yield from hook.members(dig(dept, org_spec.key))
 
         emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
-        withheld = getattr(hook, "withheld_fields", frozenset())
+        withheld: frozenset[str] = getattr(hook, "withheld_fields", frozenset())
         for entity, landed in (("org_unit", org), ("employee", emp)):  # full listings: a field gone is drift
             loads.check_drift(conn, system, entity, landed["load_id"], may_lack=withheld)
         conn.execute(sqlfile.step(SQL, "analyze_staging"))  # the merge plans its joins on these

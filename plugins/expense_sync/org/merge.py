@@ -52,7 +52,7 @@ ENTITIES = (
 def withheld_sources(system: str) -> dict[str, str | None]:
     """For e-mail and mobile: the OA's field they are mapped from when the OA may withhold it (its
     absence from a record then means "unknown"), else ``None``."""
-    withheld = getattr(registry.hook_class("oa", system), "withheld_fields", frozenset())
+    withheld: frozenset[str] = getattr(registry.hook_class("oa", system), "withheld_fields", frozenset())
     spec = mapping.load(system, "employee")
     sources = {name: spec.fields[name].source if name in spec.fields else None for name in ("email", "mobile")}
     return {f"{name}_src": src if src in withheld else None for name, src in sources.items()}

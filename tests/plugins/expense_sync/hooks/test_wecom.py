@@ -86,4 +86,4 @@ def test_the_attribute_name_must_not_be_empty(sandboxes, monkeypatch):
     value = json.loads(sandboxes.connection("oa_wecom", employee_no_attr=""))
     monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM", json.dumps(value))
     with pytest.raises(Exception, match="employee_no_attr"):
-        WeComHook().settings
+        _ = WeComHook().settings
