@@ -3,7 +3,8 @@
 Serves what our hook calls (``topapi/v2``: ``department/listsub|listsubid|get``, ``user/list|get``,
 ``topapi/user/listsimple|listid``) and what ``dingtalk-sdk`` calls (``department/list|get|list_ids``,
 ``user/list|simplelist|get``), consistently from one :class:`Directory`. Errors are HTTP 200 with an
-``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token, 90018 over the app's QPS,
+``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token (on ``topapi`` wrapped in
+errcode 88 with the code as ``sub_code``), 90018 over the app's QPS,
 60003 unknown department, 60121 unknown user, 400002 bad parameter, -1 busy.
 """
 
@@ -128,11 +129,25 @@ class DingTalkSandbox(DirectorySandbox):
         return token, ttl
 
     def authed(self, request: Request) -> None:
+        """Refuse a bad or expired token. ``topapi`` answers as oapi.dingtalk.com does (``errcode 88``
+        鉴权异常 with the token code as ``sub_code``); the older paths with the code itself."""
         state = self.tokens.state(request.query_params.get("access_token"))
-        if state == "expired":
-            raise fail(42001, "access_token超时")
-        if state != "valid":
-            raise fail(40014, "不合法的access_token")
+        if state == "valid":
+            return
+        code, message = (42001, "access_token超时") if state == "expired" else (40014, "不合法的access_token")
+        if request.url.path.startswith("/topapi/"):
+            raise VendorHTTPError(
+                json_response(
+                    {
+                        "errcode": 88,
+                        "sub_code": str(code),
+                        "sub_msg": message,
+                        "errmsg": f"ding talk error[subcode={code},submsg={message}]",
+                        "request_id": "sandbox",
+                    }
+                )
+            )
+        raise fail(code, message)
 
     def department(self, dept_id: Any) -> Department:
         try:
