@@ -5,10 +5,13 @@ type 0 text) named ``job_number_attr`` (reset setting, default ``工号``) besid
 attribute; reset setting ``unnumbered`` leaves that many people (chosen by the seed) without one. The
 userid is the account (``u0000001``), not the 工号.
 
-Reset setting ``new_app`` makes the sandbox answer as WeCom does a caller under its 2022 rules (an
-app created after 2022-06-20, an IP added to 通讯录同步 after 2022-08-15): ``user/list``,
-``user/simplelist`` and ``department/list`` are refused with errcode 48009, and member records carry
-no private fields (avatar, thumb_avatar, gender, mobile, email, biz_mail, qr_code, address).
+Two secrets: the 通讯录同步 (contacts) secret ``CORP_SECRET`` and a self-built app's ``APP_SECRET``.
+Reset setting ``new_app`` makes the sandbox answer as WeCom does under its 2022 rules, for a contacts
+secret used from an IP added after 2022-08-15 and an app created after 2022-06-20: the contacts
+secret is refused ``user/list``, ``user/simplelist``, ``department/list``, ``user/get`` and
+``department/get`` (errcode 48009) and keeps ``user/list_id`` and ``department/simplelist``; the app
+secret is refused ``user/list_id`` ("仅支持通过通讯录同步secret调用"); member records carry no private
+fields (avatar, thumb_avatar, gender, mobile, email, biz_mail, qr_code, address).
 
 ``department/list`` is unpaged (the whole tree, or a subtree with ``id``); members come per
 department from ``user/list`` / ``user/simplelist`` (``fetch_child`` 0|1), or all at once through
@@ -32,7 +35,19 @@ from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
 from expense_sync_sandboxes.orgdata import Department, Person
 
-CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"
+CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"  # the 通讯录同步 (contacts) secret
+APP_SECRET = "wecom-sandbox-app-secret"  # a self-built app's secret, visible range: the whole company
+APP_TOKEN = "app-"  # prefix of the tokens the app secret gets
+# Under new_app, what each secret is refused (errcode 48009): the contacts secret (from an IP added
+# after 2022-08-15) every listing and detail but the ID lists; the app secret the ID list of members.
+CONTACTS_REFUSED = (
+    "/cgi-bin/user/list",
+    "/cgi-bin/user/simplelist",
+    "/cgi-bin/department/list",
+    "/cgi-bin/user/get",
+    "/cgi-bin/department/get",
+)
+APP_REFUSED = ("/cgi-bin/user/list_id",)
 MAX_LIST_ID = 10_000
 PRIVATE_FIELDS = ("avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address")
 REFUSED = 48009
@@ -86,8 +101,13 @@ class WeComSandbox(DirectorySandbox):
         people = sorted(self.directory.people)
         self.unnumbered = set(random.Random(seed).sample(people, min(int(unnumbered), len(people))))
 
-    def refuse_if_new_app(self, path: str) -> None:
-        if self.new_app:
+    def refuse_if_new_app(self, request: Request) -> None:
+        """Under ``new_app``, refuse what WeCom refuses the caller's secret (see the module doc)."""
+        if not self.new_app:
+            return
+        path = request.url.path
+        app = (request.query_params.get("access_token") or "").startswith(APP_TOKEN)
+        if path in (APP_REFUSED if app else CONTACTS_REFUSED):
             raise refused(path)
 
     def throttle_response(self, path: str) -> Response:
@@ -208,15 +228,15 @@ class WeComSandbox(DirectorySandbox):
             q = request.query_params
             if q.get("corpid") != CORP_ID:
                 return json_response({"errcode": 40013, "errmsg": "invalid corpid"})
-            if q.get("corpsecret") != CORP_SECRET:
+            if q.get("corpsecret") not in (CORP_SECRET, APP_SECRET):
                 return json_response({"errcode": 40001, "errmsg": "invalid credential"})
-            token, ttl = self.tokens.issue()
+            token, ttl = self.tokens.issue(APP_TOKEN if q.get("corpsecret") == APP_SECRET else "")
             return ok(access_token=token, expires_in=int(ttl))
 
         @app.get("/cgi-bin/department/list")
         async def department_list(request: Request) -> Response:
             self.authed(request)
-            self.refuse_if_new_app("/cgi-bin/department/list")
+            self.refuse_if_new_app(request)
             root = request.query_params.get("id")
             if root is None:
                 depts = sorted(self.directory.departments.values(), key=lambda d: d.id)
@@ -238,18 +258,19 @@ class WeComSandbox(DirectorySandbox):
         @app.get("/cgi-bin/department/get")
         async def department_get(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app(request)
             return ok(department=self.department_json(self.department(request.query_params.get("id"))))
 
         @app.get("/cgi-bin/user/list")
         async def user_list(request: Request) -> Response:
             self.authed(request)
-            self.refuse_if_new_app("/cgi-bin/user/list")
+            self.refuse_if_new_app(request)
             return ok(userlist=[self.user_json(p) for p in self.members(request)])
 
         @app.get("/cgi-bin/user/simplelist")
         async def user_simplelist(request: Request) -> Response:
             self.authed(request)
-            self.refuse_if_new_app("/cgi-bin/user/simplelist")
+            self.refuse_if_new_app(request)
             return ok(
                 userlist=[
                     {
@@ -265,6 +286,7 @@ class WeComSandbox(DirectorySandbox):
         @app.get("/cgi-bin/user/get")
         async def user_get(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app(request)
             wanted = request.query_params.get("userid", "")
             person = self.directory.people.get(wanted)
             if person is None:
@@ -274,6 +296,7 @@ class WeComSandbox(DirectorySandbox):
         @app.post("/cgi-bin/user/list_id")
         async def user_list_id(request: Request) -> Response:
             self.authed(request)
+            self.refuse_if_new_app(request)
             raw = await request.body()
             body = json.loads(raw) if raw else {}
             limit = int(body.get("limit") or MAX_LIST_ID)

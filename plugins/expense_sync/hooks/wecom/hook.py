@@ -6,9 +6,12 @@ endpoints and which secret serves what: ``docs/vendors/wecom.md``.
 
 Two rules WeCom brought in during 2022 shape the member listing:
 
-- from 2022-08-15, IPs newly added under 通讯录同步 may no longer call ``user/list`` (nor
-  ``department/list``): WeCom answers errcode 48009. The hook then lists the members with the cursor
-  API ``user/list_id`` and reads each one with ``user/get``, so the listing stays complete;
+- from 2022-08-15, IPs newly added under 通讯录同步 may no longer call ``user/list``, ``user/get``,
+  ``department/list`` nor ``department/get``: WeCom answers errcode 48009. The hook then lists the
+  members with the cursor API ``user/list_id`` and the departments with ``department/simplelist``
+  (which only the 通讯录同步 secret may call), and reads each one with ``user/get`` /
+  ``department/get`` through the connection the extra ``details_conn_id`` names (a self-built app's
+  secret, the way WeCom's 适配建议 gives), so the listing stays complete;
 - from 2022-06-20, new self-built apps no longer receive the private fields (mobile, e-mail, gender,
   avatar, …). A member record without them says nothing about them: :data:`WeComHook.withheld_fields`
   tells the extraction and the merge that their absence means "unknown", not "cleared".
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -44,10 +48,12 @@ SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "wit
 
 class WeComSettings(HookSettings):
     """Extras of ``oa_wecom``: the hook's; the name of the custom attribute (``extattr``) that holds
-    the employee number (工号); and the callback (接收事件) Token and EncodingAESKey the webhook
+    the employee number (工号); the connection that reads details where WeCom refuses them to this
+    one (``details_conn_id``); and the callback (接收事件) Token and EncodingAESKey the webhook
     receiver verifies events with. The receive id is the CorpID (the connection's login)."""
 
     employee_no_attr: str = Field(default="工号", min_length=1)
+    details_conn_id: str | None = None  # connection (a self-built app's secret) for user/get, department/get
     callback_token: str | None = None
     callback_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
 
@@ -126,6 +132,17 @@ class WeComHook(ErrcodeHook[WeComSettings]):
             self._member_ids = by_dept
         return self._member_ids
 
+    @cached_property
+    def details(self) -> WeComHook:
+        """The hook that reads ``user/get`` and ``department/get`` once WeCom refused a listing: the
+        connection ``details_conn_id`` names, else this one."""
+        conn_id = self.settings.details_conn_id
+        return WeComHook(conn_id=conn_id) if conn_id else self
+
+    def reader(self) -> WeComHook:
+        refused = self._user_list_refused or self._department_list_refused
+        return self.details if refused else self
+
     def get_user(self, userid: str) -> dict[str, Any]:
         """One member's details (``user/get``), read once per hook even when in several departments."""
         if userid not in self._details:
@@ -161,8 +178,9 @@ class WeComHook(ErrcodeHook[WeComSettings]):
         return (dept for dept in (self.department(i) for i in ids) if dept is not None)
 
     def department(self, dept_id: Any) -> dict | None:
+        reader = self.reader()
         try:
-            return self.request("GET", "/cgi-bin/department/get", params={"id": int(dept_id)})["department"]
+            return reader.request("GET", "/cgi-bin/department/get", params={"id": int(dept_id)})["department"]
         except VendorRequestError as err:
             if err.code == UNKNOWN_DEPARTMENT:
                 return None
@@ -183,7 +201,7 @@ class WeComHook(ErrcodeHook[WeComSettings]):
             else:
                 return (self.with_employee_no(user) for user in users)
         ids = self.list_member_ids().get(int(dept_id), [])
-        return (self.with_employee_no(self.get_user(userid)) for userid in ids)
+        return (self.with_employee_no(self.details.get_user(userid)) for userid in ids)
 
     # -- approvals --------------------------------------------------------------------------------
     def approval_state(self, instance_id: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.wecom import WeComHook
+from expense_sync_sandboxes import wecom
 from testkit import FAST
 
 
@@ -18,6 +19,14 @@ def connect(sandboxes, monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM", sandboxes.connection("oa_wecom", **{**FAST, **extra}))
 
     return use
+
+
+@pytest.fixture
+def details(sandboxes, monkeypatch, connect):
+    """oa_wecom (the 通讯录同步 secret) naming oa_wecom_app, a self-built app's secret, for the details."""
+    app = json.loads(sandboxes.connection("oa_wecom", **FAST))
+    monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM_APP", json.dumps({**app, "password": wecom.APP_SECRET}))
+    connect(details_conn_id="oa_wecom_app")
 
 
 def directory(hook):
@@ -33,7 +42,7 @@ def essentials(departments, members):
     )
 
 
-def test_a_new_app_reads_the_same_directory_without_the_refused_listings(sandboxes):
+def test_a_new_app_reads_the_same_directory_without_the_refused_listings(sandboxes, details):
     control = sandboxes.control("wecom")
     before = essentials(*directory(WeComHook()))
     assert len(before[1]) == 60 and all(m[4].startswith("E") for m in before[1])
@@ -47,6 +56,14 @@ def test_a_new_app_reads_the_same_directory_without_the_refused_listings(sandbox
     calls = control.stats()["calls"]
     assert calls["GET /cgi-bin/user/list"] == 1 and calls["GET /cgi-bin/department/list"] == 1  # asked once
     assert calls["POST /cgi-bin/user/list_id"] == 1 and calls["GET /cgi-bin/user/get"] == 60
+
+
+def test_without_a_details_connection_the_refusal_fails_the_read_loudly(sandboxes):
+    sandboxes.control("wecom").reset(seed=1, departments=12, employees=60, new_app=True)
+    hook = WeComHook()
+    with pytest.raises(VendorRequestError) as caught:
+        directory(hook)
+    assert caught.value.code == 48009 and caught.value.endpoint == "GET /cgi-bin/department/get"
 
 
 def test_user_list_id_is_read_to_its_last_cursor(sandboxes):

@@ -2,6 +2,8 @@
 re-run after its commit, and a damaged tree (orphan, cycle) quarantined without deactivating anyone;
 the OA's records changing shape (schema drift) are refused or quarantined, never written blank."""
 
+import json
+
 import pytest
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
@@ -11,7 +13,8 @@ from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
 from expense_sync.store.loads import SchemaDrift
-from testkit import canonical_state
+from expense_sync_sandboxes import wecom as wecom_sandbox
+from testkit import FAST, canonical_state
 
 
 def sync(conn, run, vendor="dingtalk"):
@@ -145,9 +148,15 @@ def people(conn):
     return {no: rest for no, *rest in rows}
 
 
-def test_wecom_under_its_2022_rules_syncs_whole_and_keeps_what_it_no_longer_says(mdm, sandboxes):
-    """An app WeCom refuses user/list and department/list to, and sends no mobile or e-mail: the sync
-    completes, nobody is quarantined, deactivated or changed for the fields it does not get."""
+def test_wecom_under_its_2022_rules_syncs_whole_and_keeps_what_it_no_longer_says(mdm, sandboxes, monkeypatch):
+    """A 通讯录同步 secret WeCom refuses the listings and details to, with a self-built app's secret for
+    the details, and no mobile or e-mail sent: the sync completes, nobody is quarantined, deactivated
+    or changed for the fields it does not get."""
+    app = json.loads(sandboxes.connection("oa_wecom", **FAST))
+    monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM_APP", json.dumps({**app, "password": wecom_sandbox.APP_SECRET}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OA_WECOM", sandboxes.connection("oa_wecom", **FAST, details_conn_id="oa_wecom_app")
+    )
     wecom = sandboxes.control("wecom")
     _, merged = sync(mdm, 1, "wecom")
     assert merged["employee"]["created"] == 60 and merged["employee"]["quarantined"] == 0
