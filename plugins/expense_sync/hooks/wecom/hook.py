@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from expense_sync.hooks.base import HookSettings
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.paginate import CursorPaginator
@@ -128,7 +129,9 @@ class WeComHook(ErrcodeHook[WeComSettings]):
             by_dept: dict[int, list[str]] = {}
             for page in self.paginate("POST", "/cgi-bin/user/list_id", paginator, json={}, paging_in="json"):
                 for pair in page:
-                    by_dept.setdefault(int(pair["department"]), []).append(str(pair["userid"]))
+                    dept = required(pair, "department", vendor=self.vendor, endpoint="POST /cgi-bin/user/list_id")
+                    userid = required(pair, "userid", vendor=self.vendor, endpoint="POST /cgi-bin/user/list_id")
+                    by_dept.setdefault(int(dept), []).append(str(userid))
             self._member_ids = by_dept
         return self._member_ids
 
@@ -174,7 +177,8 @@ class WeComHook(ErrcodeHook[WeComSettings]):
                 log.warning("WeCom refuses department/list (%s): listing by simplelist and get", err)
                 self.count("department_list_refused")
                 self._department_list_refused = True
-        ids = [int(d["id"]) for d in self.list_department_ids()]
+        endpoint = "GET /cgi-bin/department/simplelist"
+        ids = [int(required(d, "id", vendor=self.vendor, endpoint=endpoint)) for d in self.list_department_ids()]
         return (dept for dept in (self.department(i) for i in ids) if dept is not None)
 
     def department(self, dept_id: Any) -> dict | None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from vendordocs import assert_same_shape, load, names
 
 from expense_sync import mapping
+from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.wecom import WeComHook
 from expense_sync_sandboxes import wecom
 from testkit import FAST, serve
@@ -23,12 +24,12 @@ def documented(monkeypatch):
     """Connection oa_wecom pointed at a server answering each endpoint with its documented example;
     the custom attribute of the examples, 文本名称, stands for the 工号."""
     app = FastAPI()
-    by_endpoint = {doc["endpoint"]: doc["response"] for doc in DOCS.values()}
 
     @app.api_route("/cgi-bin/{path:path}", methods=["GET", "POST"])
     async def answer(path: str, request: Request):
         if path == "user/list_id" and (await request.body()) and (await request.json()).get("cursor"):
             return LAST_PAGE
+        by_endpoint = {doc["endpoint"]: doc["response"] for doc in DOCS.values()}
         return by_endpoint[f"{request.method} /cgi-bin/{path}"]
 
     url, server, thread = serve(app)
@@ -102,3 +103,10 @@ def test_the_sandbox_answers_in_the_documented_shape(sandboxes, name):
         params = {"corpid": wecom.CORP_ID, "corpsecret": wecom.CORP_SECRET}
     answer = requests.request(method, base + path, params=params, json={} if method == "POST" else None, timeout=10)
     assert_same_shape(doc["response"], answer.json(), where=f"sandbox {doc['endpoint']}")
+
+
+def test_a_member_id_pair_without_its_department_is_a_contract_error(documented, monkeypatch):
+    broken = {**DOCS["user_list_id"]["response"], "next_cursor": "", "dept_user": [{"userid": "zhangsan"}]}
+    monkeypatch.setitem(DOCS["user_list_id"], "response", broken)
+    with pytest.raises(ContractError, match="department"):
+        documented.list_member_ids()
