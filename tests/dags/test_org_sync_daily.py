@@ -92,10 +92,8 @@ def test_bad_records_are_quarantined_while_the_rest_syncs(dagbag, mdm, sandboxes
         "SELECT record_key, reason_code, status FROM sync.exception_item WHERE kind = 'quarantine' ORDER BY 2, 1"
     ).fetchall()
     reasons = {reason for _, reason, _ in items}
-    # In DingTalk two people share an employee number: both are quarantined. In WeCom the userid IS the
-    # employee number, so the same id arrives twice with different content: neither version wins.
-    duplicate = {"dingtalk": {"duplicate_employee_no"}, "wecom": {"duplicate_employee_no", "mapping_error"}}[oa]
-    assert reasons == {"malformed_email", "malformed_phone", "unknown_department"} | duplicate
+    # Two people share an employee number (DingTalk's job_number, WeCom's extattr 工号): both are quarantined.
+    assert reasons == {"malformed_email", "malformed_phone", "unknown_department", "duplicate_employee_no"}
     assert {status for *_, status in items} == {"open"} and len(items) == 5
     assert step_counts(mdm, "merge")["employee"]["created"] == 60 - 5
     assert len(expense_state(sandboxes)["staff"]) == 60 - 5  # the rest synced and was pushed

@@ -3,12 +3,14 @@
 Serves what our hook calls (``topapi/v2``: ``department/listsub|listsubid|get``, ``user/list|get``,
 ``topapi/user/listsimple|listid``) and what ``dingtalk-sdk`` calls (``department/list|get|list_ids``,
 ``user/list|simplelist|get``), consistently from one :class:`Directory`. Errors are HTTP 200 with an
-``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token, 90018 over the app's QPS,
+``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token (on ``topapi`` wrapped in
+errcode 88 with the code as ``sub_code``), 90018 over the app's QPS,
 60003 unknown department, 60121 unknown user, 400002 bad parameter, -1 busy.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import Request
@@ -114,12 +116,38 @@ class DingTalkSandbox(DirectorySandbox):
         }
 
     # -- helpers ----------------------------------------------------------------------------------
+    def app_token(self) -> tuple[str, float]:
+        """``gettoken`` as DingTalk answers it: "有效期内重复获取会返回相同结果并自动续期，过期后获取会
+        返回新的access_token" — the same token while it is valid (its life renewed), a new one once it
+        expired (or was expired early through the control API)."""
+        current = getattr(self, "current_app_token", None)
+        if current is not None and self.tokens.state(current) == "valid":
+            self.tokens.tokens[current] = time.time() + self.tokens.ttl
+            return current, self.tokens.ttl
+        token, ttl = self.tokens.issue()
+        self.current_app_token = token
+        return token, ttl
+
     def authed(self, request: Request) -> None:
+        """Refuse a bad or expired token. ``topapi`` answers as oapi.dingtalk.com does (``errcode 88``
+        鉴权异常 with the token code as ``sub_code``); the older paths with the code itself."""
         state = self.tokens.state(request.query_params.get("access_token"))
-        if state == "expired":
-            raise fail(42001, "access_token超时")
-        if state != "valid":
-            raise fail(40014, "不合法的access_token")
+        if state == "valid":
+            return
+        code, message = (42001, "access_token超时") if state == "expired" else (40014, "不合法的access_token")
+        if request.url.path.startswith("/topapi/"):
+            raise VendorHTTPError(
+                json_response(
+                    {
+                        "errcode": 88,
+                        "sub_code": str(code),
+                        "sub_msg": message,
+                        "errmsg": f"ding talk error[subcode={code},submsg={message}]",
+                        "request_id": "sandbox",
+                    }
+                )
+            )
+        raise fail(code, message)
 
     def department(self, dept_id: Any) -> Department:
         try:
@@ -169,7 +197,7 @@ class DingTalkSandbox(DirectorySandbox):
             key, secret = q.get("appkey") or q.get("corpid"), q.get("appsecret") or q.get("corpsecret")
             if key != APP_KEY or secret != APP_SECRET:
                 return json_response({"errcode": 40089, "errmsg": "不合法的appKey或appSecret的组合"})
-            token, ttl = self.tokens.issue()
+            token, ttl = self.app_token()
             return ok(access_token=token, expires_in=int(ttl))
 
         @app.post("/v1.0/oauth2/accessToken")

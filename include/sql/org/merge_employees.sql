@@ -2,7 +2,9 @@
 -- same extraction were merged. OA wins; leavers (missing from the OA, or marked not employed) are
 -- deactivated, never deleted (org/leaving.sql); bad records are quarantined with their reason and the
 -- rest syncs.
--- Parameters: load_id, system, observed_at, email_re, mobile_re.
+-- A mobile or e-mail the OA may withhold (email_src / mobile_src: the OA field it comes from, or NULL
+-- when the OA never withholds it) and that a record lacks is unknown: the stored value stays.
+-- Parameters: load_id, system, observed_at, email_re, mobile_re, email_src, mobile_src.
 
 -- step: candidates
 CREATE TEMP TABLE emp_in ON COMMIT DROP AS
@@ -13,12 +15,16 @@ SELECT c.*,
            WHEN 'malformed_email' THEN 'e-mail ' || quote_literal(c.email)
            WHEN 'malformed_phone' THEN 'mobile ' || quote_literal(c.mobile)
            WHEN 'duplicate_employee_no' THEN '工号 ' || c.employee_no
+           WHEN 'missing_employee_no' THEN 'no employee number'
+               || COALESCE(' (no custom attribute ' || quote_literal(c.raw ->> '_employee_no_attr') || ')', '')
            ELSE c.reason
        END AS detail
 FROM (
     SELECT s.source_key, s.employee_no, s.name, s.email, s.mobile, s.position_title, s.hired_on,
            COALESCE(s.active, true) AS active, s.raw, s.mapping_error, s.org_unit_key,
            x.canonical_id AS employee_id, u.org_unit_id,
+           (s.email IS NULL AND COALESCE(NOT (s.raw ? %(email_src)s), false)) AS email_unknown,
+           (s.mobile IS NULL AND COALESCE(NOT (s.raw ? %(mobile_src)s), false)) AS mobile_unknown,
            CASE
                WHEN s.mapping_error IS NOT NULL THEN 'mapping_error'
                WHEN s.employee_no IS NULL THEN 'missing_employee_no'
@@ -75,7 +81,9 @@ FROM inserted i JOIN emp_in e ON e.employee_no = i.employee_no AND e.reason IS N
 -- step: deactivate_flagged
 -- The OA still lists them but says they are not employed (e.g. WeCom status 2 / 5).
 UPDATE mdm.employee m
-   SET employee_no = e.employee_no, name = e.name, email = e.email, mobile = e.mobile,
+   SET employee_no = e.employee_no, name = e.name,
+       email = CASE WHEN e.email_unknown THEN m.email ELSE e.email END,
+       mobile = CASE WHEN e.mobile_unknown THEN m.mobile ELSE e.mobile END,
        org_unit_id = e.org_unit_id, position_id = p.position_id, hired_on = e.hired_on, active = false,
        deactivated_at = now(), source_updated_at = %(observed_at)s, updated_at = now()
 FROM emp_in e LEFT JOIN mdm.position p ON p.title = e.position_title
@@ -84,7 +92,9 @@ WHERE e.reason IS NULL AND m.employee_id = e.employee_id AND m.active AND NOT e.
 
 -- step: update_existing
 UPDATE mdm.employee m
-   SET employee_no = e.employee_no, name = e.name, email = e.email, mobile = e.mobile,
+   SET employee_no = e.employee_no, name = e.name,
+       email = CASE WHEN e.email_unknown THEN m.email ELSE e.email END,
+       mobile = CASE WHEN e.mobile_unknown THEN m.mobile ELSE e.mobile END,
        org_unit_id = e.org_unit_id, position_id = p.position_id, hired_on = e.hired_on, active = e.active,
        deactivated_at = CASE WHEN e.active THEN NULL ELSE COALESCE(m.deactivated_at, now()) END,
        source_updated_at = %(observed_at)s, updated_at = now()
@@ -92,4 +102,7 @@ FROM emp_in e LEFT JOIN mdm.position p ON p.title = e.position_title
 WHERE e.reason IS NULL AND m.employee_id = e.employee_id
   AND m.source_updated_at <= %(observed_at)s
   AND (m.employee_no, m.name, m.email, m.mobile, m.org_unit_id, m.position_id, m.hired_on, m.active)
-      IS DISTINCT FROM (e.employee_no, e.name, e.email, e.mobile, e.org_unit_id, p.position_id, e.hired_on, e.active);
+      IS DISTINCT FROM (e.employee_no, e.name,
+                        CASE WHEN e.email_unknown THEN m.email ELSE e.email END,
+                        CASE WHEN e.mobile_unknown THEN m.mobile ELSE e.mobile END,
+                        e.org_unit_id, p.position_id, e.hired_on, e.active);

@@ -1,7 +1,8 @@
 """Shared body check for vendors that answer HTTP 200 with ``{"errcode": …, "errmsg": …}``.
 
 DingTalk and WeCom report token expiry and throttling this way; a client that only looks at the
-HTTP status would take a throttle for a success.
+HTTP status would take a throttle for a success. DingTalk's ``topapi`` wraps a bad token in
+``errcode 88`` ("鉴权异常") with the token code as ``sub_code`` (``"40014"``): the sub-code decides then.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from expense_sync.hooks.errors import (
     TransientVendorError,
     VendorRequestError,
 )
+
+
+def sub_code(body: dict[str, Any]) -> int | None:
+    """The numeric ``sub_code`` of an error body (DingTalk sends it as a string), if any."""
+    try:
+        return int(body["sub_code"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class ErrcodeHook(VendorHook[Settings]):
@@ -41,7 +50,7 @@ class ErrcodeHook(VendorHook[Settings]):
             "status": response.status_code,
             "code": code,
         }
-        if code in self.token_invalid_codes:
+        if code in self.token_invalid_codes or sub_code(body) in self.token_invalid_codes:
             raise TokenInvalidError(message, **where)
         if code in self.throttle_codes:
             wait = self.settings.throttle_wait

@@ -13,7 +13,9 @@ landed when it exists, so the merge quarantines it instead of deactivating it an
 A field the mapping reads that the OA's previous listing carried and that no record carries now is
 the vendor's schema drift (a field renamed or removed), not a directory where everybody's e-mail was
 cleared at once: :class:`expense_sync.store.loads.SchemaDrift` is raised and nothing is landed, so
-the merge never writes the field blank for everyone (and the push never blanks it in 合思).
+the merge never writes the field blank for everyone (and the push never blanks it in 合思). Fields
+the OA documents it may withhold (its hook's ``withheld_fields``: WeCom's private fields for new apps)
+are exempt: absent, they are unknown, and the merge keeps what it holds.
 """
 
 from __future__ import annotations
@@ -91,8 +93,9 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
                 yield from hook.members(dig(dept, org_spec.key))
 
         emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
+        withheld: frozenset[str] = getattr(hook, "withheld_fields", frozenset())
         for entity, landed in (("org_unit", org), ("employee", emp)):  # full listings: a field gone is drift
-            loads.check_drift(conn, system, entity, landed["load_id"])
+            loads.check_drift(conn, system, entity, landed["load_id"], may_lack=withheld)
         conn.execute(sqlfile.step(SQL, "analyze_staging"))  # the merge plans its joins on these
     org_load, org_rows, emp_load, emp_rows = org["load_id"], org["rows"], emp["load_id"], emp["rows"]
     return {

@@ -7,6 +7,10 @@ clean ones set-based (``include/sql/org/*.sql``). What the extraction deactivate
 The load's life (land, take for merging, quarantine, mark merged, prune) is the one pipeline of
 :mod:`expense_sync.store.loads`, in one transaction, so a crash leaves either everything or nothing.
 
+A field the OA documents it may withhold (the hook's ``withheld_fields``: WeCom's mobile and e-mail
+for apps created after 2022-06-20) and that a record lacks is unknown, not cleared: the merge keeps
+the value it holds, and nobody is quarantined or changed for it.
+
 A load older than what was already merged is refused as ``superseded``: OA wins, but only its
 newest word does. Merging a load again (a task cleared after its commit) changes nothing.
 """
@@ -18,6 +22,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from expense_sync import mapping
+from expense_sync.hooks import registry
 from expense_sync.org import guard
 from expense_sync.rules import EMAIL_RE, MOBILE_RE
 from expense_sync.settings import DEFAULT_ORG_MAX_DEACTIVATION
@@ -41,6 +47,15 @@ ENTITIES = (
         "deactivate_employees",
     ),
 )
+
+
+def withheld_sources(system: str) -> dict[str, str | None]:
+    """For e-mail and mobile: the OA's field they are mapped from when the OA may withhold it (its
+    absence from a record then means "unknown"), else ``None``."""
+    withheld: frozenset[str] = getattr(registry.hook_class("oa", system), "withheld_fields", frozenset())
+    spec = mapping.load(system, "employee")
+    sources = {name: spec.fields[name].source if name in spec.fields else None for name in ("email", "mobile")}
+    return {f"{name}_src": src if src in withheld else None for name, src in sources.items()}
 
 
 def merge_directory(
@@ -77,6 +92,7 @@ def merge_directory(
                 "mobile_re": MOBILE_RE,
                 "org_load": loads["org_unit"],
                 "emp_load": loads["employee"],
+                **withheld_sources(system),
             }
             if held is None:  # once, before anything is applied
                 held = guard.stage_leaving(conn, params, max_deactivation, run_key)

@@ -89,10 +89,14 @@ class SchemaDrift(RuntimeError):
     """The vendor's records no longer carry fields the mapping reads (a contract violation)."""
 
 
-def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int) -> None:
+def check_drift(
+    conn: psycopg.Connection, system: str, entity: str, load_id: int, *, may_lack: Iterable[str] = ()
+) -> None:
     """Raise :class:`SchemaDrift` if a field the mapping reads, carried by the last merged load, is in
     no record of ``load_id`` (a renamed or removed field: merged, it would blank the field for
-    everyone). For full listings only: a delta may lack an optional field by chance."""
+    everyone). For full listings only: a delta may lack an optional field by chance. ``may_lack``:
+    fields the vendor documents it may withhold (WeCom's private fields), whose absence the merge
+    reads as "unknown" and never writes blank."""
     previous = sqlfile.one(conn.execute(sqlfile.step(SQL, "previous_merged"), (system, entity, load_id)))[0]
     if previous is None:
         return
@@ -106,7 +110,7 @@ def check_drift(conn: psycopg.Connection, system: str, entity: str, load_id: int
         return  # nothing listed now (the merge's own guards judge an empty listing) or nothing to compare
     spec = mapping.load(system, entity)
     mapped = {spec.key.split(".")[0]} | {f.source.split(".")[0] for f in spec.fields.values() if f.source}
-    gone = sorted((mapped & set(found[previous])) - set(found[load_id]))
+    gone = sorted((mapped & set(found[previous])) - set(found[load_id]) - set(may_lack))
     if gone:
         raise SchemaDrift(
             f"{system} {entity}: no record carries {', '.join(gone)} any more (the previous listing did): "

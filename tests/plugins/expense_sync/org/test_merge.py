@@ -2,6 +2,8 @@
 re-run after its commit, and a damaged tree (orphan, cycle) quarantined without deactivating anyone;
 the OA's records changing shape (schema drift) are refused or quarantined, never written blank."""
 
+import json
+
 import pytest
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
@@ -11,7 +13,8 @@ from expense_sync.org.extract import extract_directory
 from expense_sync.org.merge import merge_directory
 from expense_sync.org.push import push_directory
 from expense_sync.store.loads import SchemaDrift
-from testkit import canonical_state
+from expense_sync_sandboxes import wecom as wecom_sandbox
+from testkit import FAST, canonical_state
 
 
 def sync(conn, run, vendor="dingtalk"):
@@ -138,3 +141,54 @@ def test_a_user_record_drifting_is_refused_or_quarantined_never_blanked(mdm, san
     sandboxes.control("dingtalk").mutate("drift_user_fields")  # the mapping follows / the vendor reverts
     _, merged = sync(mdm, 3)
     assert merged["employee"]["quarantined"] == 0 and canonical_state(mdm) == before
+
+
+def people(conn):
+    rows = conn.execute("SELECT employee_no, name, email, mobile, active FROM mdm.employee ORDER BY 1").fetchall()
+    return {no: rest for no, *rest in rows}
+
+
+def test_wecom_under_its_2022_rules_syncs_whole_and_keeps_what_it_no_longer_says(mdm, sandboxes, monkeypatch):
+    """A 通讯录同步 secret WeCom refuses the listings and details to, with a self-built app's secret for
+    the details, and no mobile or e-mail sent: the sync completes, nobody is quarantined, deactivated
+    or changed for the fields it does not get."""
+    app = json.loads(sandboxes.connection("oa_wecom", **FAST))
+    monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM_APP", json.dumps({**app, "password": wecom_sandbox.APP_SECRET}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OA_WECOM", sandboxes.connection("oa_wecom", **FAST, details_conn_id="oa_wecom_app")
+    )
+    wecom = sandboxes.control("wecom")
+    _, merged = sync(mdm, 1, "wecom")
+    assert merged["employee"]["created"] == 60 and merged["employee"]["quarantined"] == 0
+    before = people(mdm)
+    assert all(email and mobile for _, email, mobile, _ in before.values())
+
+    wecom.reset(seed=1, departments=12, employees=60, new_app=True)
+    _, merged = sync(mdm, 2, "wecom")
+    assert {k: merged["employee"][k] for k in ("received", "created", "updated", "deactivated", "quarantined")} == {
+        "received": 60,
+        "created": 0,
+        "updated": 0,
+        "deactivated": 0,
+        "quarantined": 0,
+    }
+    assert people(mdm) == before
+
+    wecom.mutate("rename_person", userid="u0000001", name="改名后")  # a real change still syncs
+    wecom.mutate("hire", dept_id=2)  # a newcomer: mobile and e-mail unknown
+    _, merged = sync(mdm, 3, "wecom")
+    assert (merged["employee"]["updated"], merged["employee"]["created"]) == (1, 1)
+    after = people(mdm)
+    assert after["E0000001"] == ["改名后", *before["E0000001"][1:]]
+    assert after["E0000061"][1:] == [None, None, True]
+
+
+def test_wecom_people_without_the_employee_number_attribute_are_quarantined(mdm, sandboxes):
+    sandboxes.control("wecom").reset(seed=1, departments=12, employees=60, unnumbered=3)
+    _, merged = sync(mdm, 1, "wecom")
+    assert (merged["employee"]["created"], merged["employee"]["quarantined"]) == (57, 3)
+    items = mdm.execute(
+        "SELECT reason_code, reason FROM sync.exception_item WHERE entity = 'employee' AND status = 'open'"
+    ).fetchall()
+    assert len(items) == 3 and {code for code, _ in items} == {"missing_employee_no"}
+    assert all("no custom attribute '工号'" in reason for _, reason in items)
