@@ -203,16 +203,21 @@ def kill_at_write(writer: str, args: dict, run_key: str, sandboxes, mdm_url: str
 
 
 def backends(conn) -> list[tuple]:
-    """(pid, state, wait_event_type, query) of the child's PostgreSQL backends."""
+    """(pid, state, wait_event_type, query) of the child's PostgreSQL backends (in this test's
+    database only: another session's child on the same server is not ours to watch or stop)."""
     return conn.execute(
-        "SELECT pid, state, wait_event_type, query FROM pg_stat_activity WHERE application_name = %s", (APP,)
+        "SELECT pid, state, wait_event_type, query FROM pg_stat_activity"
+        " WHERE application_name = %s AND datname = current_database()",
+        (APP,),
     ).fetchall()
 
 
 def terminate(conn) -> int:
     """pg_terminate_backend every backend of the child; how many were terminated."""
     rows = conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (APP,)
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = %s AND datname = current_database()",
+        (APP,),
     ).fetchall()
     return sum(1 for (ok,) in rows if ok)
 
