@@ -29,9 +29,10 @@ envelope (a dict), so the clear fails with a TypeError — HTTP 500 in the UI an
 (apache/airflow#70368). It recalculates only deadlines whose reference type is literally
 ``DagRunQueuedAtDeadline``; ours is named differently and is left alone. The difference: a cleared run
 keeps the deadline of its first queueing instead of a new one (a run cleared and finished late alerts).
-Switch back to ``DeadlineReference.DAGRUN_QUEUED_AT`` (and drop :class:`RunQueuedAt` from the plugin)
-on the first Airflow release that fixes #70368 — and before 3.4, which changes how custom references
-are evaluated (apache/airflow#70714). tests/ops/test_clear.py proves a clear works either way.
+Switch back to ``DeadlineReference.DAGRUN_QUEUED_AT`` on the first Airflow release that fixes #70368
+(tests/ops/test_clear.py, run with it, tells), and keep :class:`RunQueuedAt` in the plugin until no
+stored DAG version names it. Before any move to 3.4 check :class:`RunQueuedAt` again: 3.4 changes how
+custom references are evaluated (apache/airflow#70714). tests/dags/test_dag_integrity.py pins the reference.
 """
 
 from __future__ import annotations

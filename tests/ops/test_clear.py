@@ -1,7 +1,7 @@
 """Clearing a failed task — the README's recovery step — works on a DAG with a run deadline: through
 the REST API the clear answers 200 and the task runs again, to success. Airflow 3.3's clear
 recalculated every pending ``DAGRUN_QUEUED_AT`` deadline and failed on it with a 500
-(apache/airflow#70368); expense_sync.alerts.run_deadline declares the deadline another way."""
+(apache/airflow#70368); expense_sync.dag_defaults.run_deadline declares the deadline another way."""
 
 import requests
 
