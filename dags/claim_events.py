@@ -43,8 +43,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import args_within
+from expense_sync.dag_defaults import args_within, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.settings import CLAIMS_ASSET_NAME, CLAIMS_ASSET_URI
 from expense_sync.tasks.claims import collect_claims, post_vouchers, summarize_claims, validate_claims

@@ -32,8 +32,7 @@ import pendulum
 from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.monthend import summarize_health

@@ -40,9 +40,8 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.alerts import run_deadline
 from expense_sync.chart import DEFER, OPTIONS
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.chart import (
     RESPONSE_TIMEOUT,

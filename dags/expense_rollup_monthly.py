@@ -50,8 +50,7 @@ import pendulum
 from airflow.sdk import DAG, Param
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.monthend import (

@@ -27,8 +27,7 @@ import pendulum
 from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import args_within
+from expense_sync.dag_defaults import args_within, run_deadline
 from expense_sync.tasks.claims import pull_voucher_status
 
 with DAG(

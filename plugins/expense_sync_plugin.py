@@ -7,13 +7,16 @@ it (``plugins/.airflowignore``) and imported the normal way from here.
 The app is mounted at ``/expense-sync`` (``/expense-sync/webhooks/<sender>``, see
 :mod:`expense_sync.webhooks`). Airflow's auth does not cover plugin apps; the receiver
 authenticates every request itself. It notifies the ``expense_claims`` asset through Airflow's
-asset manager. Importing this module opens no connection and starts no thread.
+asset manager. It also registers the deadline reference of every DAG's deadline
+(:class:`expense_sync.dag_defaults.RunQueuedAt`): without it the scheduler and the api-server cannot
+create a run. Importing this module opens no connection and starts no thread.
 """
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from expense_sync.dag_defaults import RunQueuedAt
 from expense_sync.webhooks import create_app
 from expense_sync.webhooks.notify import airflow_asset_notifier
 
@@ -29,3 +32,4 @@ class ExpenseSyncPlugin(AirflowPlugin):
             "name": "expense-sync webhook receiver",
         },
     ]
+    deadline_references = [RunQueuedAt]

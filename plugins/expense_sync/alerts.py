@@ -12,8 +12,9 @@ Every channel is off until it is configured; nothing is read at DAG parse time:
 
 They are wired once for every DAG: :data:`expense_sync.dag_defaults.DEFAULT_ARGS` gives each task
 ``on_failure_callback=ExpenseSyncAlert()`` (it fires after the last retry, in the task's process),
-and each DAG sets ``deadline=run_deadline(<interval>)`` (Airflow's DeadlineAlert, experimental since
-3.1): when a run has not finished ``<interval>`` after it was queued, the triggerer sends the alert.
+and each DAG sets ``deadline=run_deadline(<interval>)`` (expense_sync.dag_defaults; Airflow's
+DeadlineAlert, experimental since 3.1): when a run has not finished ``<interval>`` after it was
+queued, the triggerer sends the alert.
 Deadlines are on where ``EXPENSE_SYNC_DEADLINE_ALERTS`` is true (docker-compose and ``make airflow``
 set it): Airflow 3.3.2's ``dag.test()`` and ``airflow dags test`` crash at the end of a run of any DAG
 that has a deadline (apache/airflow#73428), and the demo and the tests run DAGs that way. Airflow also
@@ -38,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import html
@@ -54,9 +54,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow.sdk.bases.notifier import BaseNotifier
-from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.context import Context
-from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from expense_sync.settings import ALERT_DINGTALK_CONN_ID, ALERT_SMTP_CONN_ID, VAR_ALERT_EMAILS
 
@@ -284,20 +282,6 @@ class ExpenseSyncAlert(BaseNotifier):
 
 def deadlines_enabled() -> bool:
     return os.environ.get(DEADLINES_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def run_deadline(interval: dt.timedelta) -> DeadlineAlert | None:
-    """A DAG's deadline: alert when a run has not finished ``interval`` after it was queued.
-
-    Read when the DAG is parsed; None (no deadline) unless ``$EXPENSE_SYNC_DEADLINE_ALERTS`` is true.
-    """
-    if not deadlines_enabled():
-        return None
-    return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=interval,
-        callback=AsyncCallback(ExpenseSyncAlert, kwargs={"event": "deadline_missed"}),
-    )
 
 
 # -- a task killed outright: the watcher -------------------------------------------------------

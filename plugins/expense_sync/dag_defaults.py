@@ -19,14 +19,34 @@ deadline and schedule.
 Alerts: every task reports its final failure through :class:`expense_sync.alerts.ExpenseSyncAlert`
 (off until a channel is configured), and on its last try :func:`expense_sync.alerts.watch_for_death`
 alerts if the task process is killed outright; each DAG adds ``deadline=run_deadline(...)`` for lateness.
+
+Deadlines: :func:`run_deadline` counts from when the run was queued, as Airflow's
+``DeadlineReference.DAGRUN_QUEUED_AT`` does, but through our own reference :class:`RunQueuedAt`
+(registered by the plugin, plugins/expense_sync_plugin.py). Airflow 3.3.0–3.3.2 cannot clear a task
+of a run that has a pending ``DAGRUN_QUEUED_AT`` deadline: ``clear_task_instances`` recalculates that
+deadline with ``timedelta(seconds=deadline_alert.interval)`` while 3.3 stores the interval as a serde
+envelope (a dict), so the clear fails with a TypeError — HTTP 500 in the UI and the REST API
+(apache/airflow#70368). It recalculates only deadlines whose reference type is literally
+``DagRunQueuedAtDeadline``; ours is named differently and is left alone. The difference: a cleared run
+keeps the deadline of its first queueing instead of a new one (a run cleared and finished late alerts).
+Switch back to ``DeadlineReference.DAGRUN_QUEUED_AT`` on the first Airflow release that fixes #70368
+(tests/ops/test_clear.py, run with it, tells), and keep :class:`RunQueuedAt` in the plugin until no
+stored DAG version names it. Before any move to 3.4 check :class:`RunQueuedAt` again: 3.4 changes how
+custom references are evaluated (apache/airflow#70714). tests/dags/test_dag_integrity.py pins the reference.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from expense_sync.alerts import ExpenseSyncAlert, watch_for_death
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import BaseDeadlineReference, DeadlineAlert
+
+from expense_sync.alerts import ExpenseSyncAlert, deadlines_enabled, watch_for_death
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 RETRIES = 3
 FILL = 0.9  # of the budget: the rest is the scheduler's and the workers' own latency
@@ -54,3 +74,32 @@ def args_within(budget: dt.timedelta, *, retries: int = RETRIES, **overrides: An
 
 
 DEFAULT_ARGS = args_within(dt.timedelta(hours=1))
+
+
+class RunQueuedAt(BaseDeadlineReference):
+    """When the run was queued: ``DeadlineReference.DAGRUN_QUEUED_AT`` under a name Airflow 3.3's clear
+    does not recalculate (apache/airflow#70368, see the module's docstring). Evaluated by the scheduler
+    or the api-server when the run is created (Airflow 3.3's contract for custom references: the
+    keyword arguments named in ``required_kwargs``); the plugin registers it, or no run can be created."""
+
+    required_kwargs = frozenset({"dag_id", "run_id"})
+
+    def _evaluate_with(self, *, session: Session, dag_id: str, run_id: str, **kwargs: Any) -> dt.datetime | None:
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        return session.scalar(select(DagRun.queued_at).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+
+
+def run_deadline(interval: dt.timedelta) -> DeadlineAlert | None:
+    """A DAG's deadline: alert when a run has not finished ``interval`` after it was queued.
+
+    Read when the DAG is parsed; None (no deadline) unless ``$EXPENSE_SYNC_DEADLINE_ALERTS`` is true.
+    """
+    if not deadlines_enabled():
+        return None
+    return DeadlineAlert(
+        reference=RunQueuedAt(),
+        interval=interval,
+        callback=AsyncCallback(ExpenseSyncAlert, kwargs={"event": "deadline_missed"}),
+    )

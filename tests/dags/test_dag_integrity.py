@@ -115,6 +115,23 @@ def test_every_task_with_all_its_retries_ends_before_the_deadline_and_the_next_r
     assert [str(row) for row in rows if not row.fits] == []
 
 
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_the_deadline_counts_from_the_queueing_and_survives_a_clear(dag_id, deadline_dags):
+    """One deadline per DAG, from when the run was queued, through our own reference: Airflow 3.3's clear
+    recalculates a pending deadline of the built-in ``DagRunQueuedAtDeadline`` and fails with a 500
+    (apache/airflow#70368; tests/ops/test_clear.py). The scheduler finds the reference through the plugin."""
+    from airflow.models.deadline import ReferenceModels
+    from airflow.serialization.decoders import decode_deadline_reference
+    from airflow.serialization.encoders import encode_deadline_alert
+
+    from expense_sync.dag_defaults import RunQueuedAt
+
+    (alert,) = deadline_dags[dag_id].deadline
+    stored = encode_deadline_alert(alert)["reference"]  # as the dag-processor stores it
+    assert stored["reference_type"] != ReferenceModels.DagRunQueuedAtDeadline.__name__
+    assert isinstance(decode_deadline_reference(stored).inner_ref, RunQueuedAt)
+
+
 def test_the_worst_case_follows_airflows_backoff():
     """The worst case counts Airflow's delays: d·m^(n−1) drawn up to twice that, then capped."""
     from types import SimpleNamespace

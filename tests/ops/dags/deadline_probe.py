@@ -12,8 +12,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import DAG, task
 
-from expense_sync.alerts import run_deadline
-from expense_sync.dag_defaults import DEFAULT_ARGS
+from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 
 with DAG(
     dag_id="deadline_probe",
