@@ -14,6 +14,7 @@ import requests
 from pydantic import Field
 
 from expense_sync.hooks.base import HookSettings
+from expense_sync.hooks.contract import required
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import (
     ThrottledError,
@@ -54,7 +55,9 @@ class DingTalkHook(ErrcodeHook[DingTalkSettings]):
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection
         body = self.request_token("GET", "/gettoken", params={"appkey": conn.login, "appsecret": conn.password})
-        return body["access_token"], float(body.get("expires_in", 7200))
+        token = required(body, "access_token", vendor=self.vendor, endpoint="GET /gettoken")
+        # DingTalk's own example answer carries no expires_in; its page gives the life as 7200 s.
+        return token, float(body.get("expires_in", 7200))
 
     def check_body(self, response: requests.Response, body: Any, endpoint: str) -> None:
         if isinstance(body, dict) and body.get("punish") == "deny":
