@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 import uvicorn
-from conftest import TEST_SETTINGS, connection
 from webhook_senders import (
     EKUAIBAO_PATH,
     EKUAIBAO_PATH_TOKEN,
@@ -30,6 +29,14 @@ from webhook_testkit import inbox_rows, refusals
 from expense_sync.webhooks import create_app
 from expense_sync.webhooks.config import ReceiverSettings
 from testkit import free_port
+
+TEST_SETTINGS = ReceiverSettings(notify_interval=0.0, config_ttl=0.0, rate_burst=100_000)  # as conftest's
+
+
+def connection(login: str, **extra) -> str:
+    return json.dumps(
+        {"conn_type": "http", "host": "127.0.0.1", "port": 9, "login": login, "password": "app-secret", "extra": extra}
+    )
 
 
 def _configure(monkeypatch, **extra) -> None:
