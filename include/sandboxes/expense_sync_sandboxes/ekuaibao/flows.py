@@ -18,9 +18,12 @@ Flow shape: ``{id, active, createTime, updateTime (epoch ms), corporationId, own
 formType, logs[], form{code, title, submitterId, expenseDepartment, submitDate, expenseDate, payDate,
 voucherNo, voucherStatus, voucherCreateTime, expenseMoney, payMoney, details[{feeTypeId, feeType,
 feeTypeForm{amount, feeDate, detailId, consumptionReasons, u_costCenter, u_project}}], u_oaInstanceId}}``;
-money objects carry the amount as a string (``standard``). [I] the detail's cost center and project
-are custom fields holding dimension-item ids, and ``u_oaInstanceId`` names the OA approval that
-mirrors the flow (DingTalk process instance / WeCom sp_no).
+money objects carry the amount as a string (``standard``), and the documented extras
+(``pipeline``, ``version``, ``logs[].attributes``, ``printState``…: EKB flows/get-forms-details.md).
+[I] the cost center and project are custom fields holding dimension-item ids, on each detail or
+on the header ``form`` (``seed_claim(header_cost_center=, header_project=)``), and
+``u_oaInstanceId`` names the OA approval that mirrors the flow (DingTalk process instance / WeCom
+sp_no).
 
 Control mutations (what people do in 合思, and its tenant settings): ``seed_claim`` (staff_code,
 lines[{fee_type_code, amount, cost_center, project?, reason?}], title, expense_date, state,
