@@ -49,7 +49,7 @@ from expense_sync_sandboxes.cluster import free_port  # noqa: E402
 from expense_sync_sandboxes.postgres import LocalPostgres  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"bench-standard-webhooks-secret!!").decode()
-SIGN_KEY = "sk-bench-ekuaibao"
+PATH_TOKEN = "pt-bench-ekuaibao-0001"
 
 
 def deliveries(
@@ -67,12 +67,11 @@ def deliveries(
                 "nodeId": "FLOW:251847192:631543649",
                 "action": "flow.paid",
                 "state": "paid",
-                "signKey": SIGN_KEY,
                 "userInfo": {"id": "u1", "name": "张三"},
                 "amount": {"currency": "CNY", "amount": "1234.50"},
             }
             body = json.dumps(message, ensure_ascii=False).encode()
-            request = ("/expense-sync/webhooks/ekuaibao", {"Content-Type": "application/json"}, body)
+            request = (f"/expense-sync/webhooks/ekuaibao/{PATH_TOKEN}", {"Content-Type": "application/json"}, body)
         else:
             msg_id = f"msg_{uuid.uuid4().hex}"
             event = {
@@ -136,11 +135,12 @@ def start_receiver(port: int, database_url: str, workers: int, pool_size: int, h
                 "host": "127.0.0.1",
                 "login": "bench-app",
                 "password": "bench-app-secret",
-                "extra": {"outbound_sign_keys": [SIGN_KEY]},
+                "extra": {"outbound_path_tokens": [PATH_TOKEN]},
             }
         ),
         "AIRFLOW_VAR_EXPENSE_SYNC_WEBHOOK_SECRETS": SECRET,
         "EXPENSE_SYNC_WEBHOOK_POOL_SIZE": str(pool_size),
+        "EXPENSE_SYNC_WEBHOOK_RATE_BURST": "100000000",  # one client address sends everything
     }
     process = subprocess.Popen(
         [

@@ -30,7 +30,7 @@ import psycopg
 import requests
 
 from expense_sync_sandboxes.cluster import SandboxCluster
-from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
+from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_PATH_TOKEN, OUTBOUND_SIGN_KEY
 from expense_sync_sandboxes.postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     receiver, hooks_url = start_receiver(env, log)
     try:
         ekb = sandboxes.control("ekuaibao")
-        ekb.mutate("configure_outbound", url=f"{hooks_url}/webhooks/ekuaibao")
+        ekb.mutate("configure_outbound", url=f"{hooks_url}/webhooks/ekuaibao/{OUTBOUND_PATH_TOKEN}")
         with psycopg.connect(url) as conn:
             staff = conn.execute(
                 "SELECT e.employee_no FROM mdm.employee e JOIN mdm.crosswalk x ON x.entity = 'employee' "
@@ -215,7 +215,10 @@ def main() -> None:
                 "AIRFLOW_CONN_MDM_POSTGRES": url,
                 "AIRFLOW_CONN_OA_DINGTALK": sandboxes.connection("oa_dingtalk", rate_limit_qps=50),
                 "AIRFLOW_CONN_EXPENSE_EKUAIBAO": sandboxes.connection(
-                    "expense_ekuaibao", rate_limit_qps=50, outbound_sign_keys=[OUTBOUND_SIGN_KEY]
+                    "expense_ekuaibao",
+                    rate_limit_qps=50,
+                    outbound_path_tokens=[OUTBOUND_PATH_TOKEN],
+                    outbound_sign_keys=[OUTBOUND_SIGN_KEY],
                 ),
                 "AIRFLOW_CONN_ERP_KINGDEE": sandboxes.connection("erp_kingdee", rate_limit_qps=50),
                 "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chartkit import seed_org_units
-from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
+from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_PATH_TOKEN, OUTBOUND_SIGN_KEY
 from testkit import FAST, run_dag, serve
 
 ERPS = ["kingdee", "yonyou", "sap"]
@@ -25,7 +25,12 @@ def prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor: str, oa: str = "d
     monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", oa)
     monkeypatch.setenv(
         "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
-        sandboxes.connection("expense_ekuaibao", **FAST, outbound_sign_keys=[OUTBOUND_SIGN_KEY]),
+        sandboxes.connection(
+            "expense_ekuaibao",
+            **FAST,
+            outbound_path_tokens=[OUTBOUND_PATH_TOKEN],
+            outbound_sign_keys=[OUTBOUND_SIGN_KEY],
+        ),
     )
     state, tasks = run_dag(dagbag, "org_sync_daily")
     assert state == "success", tasks
@@ -45,7 +50,7 @@ class Receiver:
 
     @property
     def ekuaibao_url(self) -> str:
-        return f"{self.url}/expense-sync/webhooks/ekuaibao"
+        return f"{self.url}/expense-sync/webhooks/ekuaibao/{OUTBOUND_PATH_TOKEN}"
 
     def stop(self) -> None:
         self.server.should_exit = True

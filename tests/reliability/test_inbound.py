@@ -24,6 +24,7 @@ from test_webhook_standard import FORGED as STANDARD_BAD
 from test_webhook_wecom import FORGED as WECOM_BAD
 from test_webhook_wecom import URL_CHECKS_FORGED as WECOM_URL_BAD
 from webhook_senders import (
+    EKUAIBAO_PATH,
     EKUAIBAO_SIGN_KEY,
     Delivery,
     dingtalk,
@@ -78,7 +79,7 @@ def _unstorable(route: str, marker: str) -> Delivery | None:
         message = ekuaibao_message(flow_id=marker, title="报销 \ud800", signKey=EKUAIBAO_SIGN_KEY)
         return Delivery(
             "POST",
-            "/expense-sync/webhooks/ekuaibao",
+            EKUAIBAO_PATH,
             json.dumps(message).encode(),
             {"Content-Type": "application/json"},
         )

@@ -1,6 +1,9 @@
 """``python -m expense_sync_sandboxes serve --port dingtalk=18101 --port ekuaibao=18103 …``
 
-Serves each named vendor's sandbox on its own port from one process, until SIGINT/SIGTERM.
+Serves each named vendor's sandbox on its own port from one process, until SIGINT/SIGTERM. Served
+this way, 合思 starts with demo data (staff, dimensions, approved travel claims: option ``demo``),
+so that an SDK run against it finds claims; ``--empty`` starts every vendor empty (what the test
+cluster does: each test seeds what it needs).
 """
 
 from __future__ import annotations
@@ -30,9 +33,17 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument(
         "--options", default="{}", help='JSON per vendor, e.g. {"dingtalk": {"seed": 3, "employees": 500, "qps": 50}}'
     )
+    serve.add_argument("--empty", action="store_true", help="no demo data (合思 has claims by default)")
     args = parser.parse_args(argv)
     ports = dict(item.split("=", 1) for item in args.port)
-    asyncio.run(serve_all(args.host, {v: int(p) for v, p in ports.items()}, json.loads(args.options)))
+    options = json.loads(args.options)
+    asyncio.run(serve_all(args.host, {v: int(p) for v, p in ports.items()}, with_defaults(options, args.empty)))
+
+
+def with_defaults(options: dict[str, dict], empty: bool) -> dict[str, dict]:
+    """The per-vendor options, with 合思's demo data unless ``empty`` or the options say otherwise."""
+    ekuaibao = {"demo": not empty, **options.get("ekuaibao", {})}
+    return {**options, "ekuaibao": ekuaibao}
 
 
 async def serve_all(host: str, ports: dict[str, int], options: dict[str, dict]) -> None:

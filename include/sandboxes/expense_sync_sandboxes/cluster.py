@@ -158,6 +158,7 @@ class SandboxCluster:
             self.host,
             "--options",
             json.dumps(self.options),
+            "--empty",  # tests, the demo and the benchmarks seed what they need
         ]
         for vendor, port in self.ports.items():
             args += ["--port", f"{vendor}={port}"]

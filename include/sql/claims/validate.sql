@@ -45,14 +45,20 @@ FROM (
 SELECT c.claim_id, d.ord::int AS line_no, d.v ->> 'feeTypeId' AS fee_type_id,
        CASE WHEN d.v -> 'feeTypeForm' -> 'amount' ->> 'standard' ~ '^-?[0-9]{1,15}(\.[0-9]+)?$'
             THEN (d.v -> 'feeTypeForm' -> 'amount' ->> 'standard')::numeric END AS amount,
-       d.v -> 'feeTypeForm' ->> 'u_costCenter' AS cc_item,
-       NULLIF(d.v -> 'feeTypeForm' ->> 'u_project', '') AS pj_item,
+       it.cc_item, it.pj_item,
        left(d.v -> 'feeTypeForm' ->> 'consumptionReasons', 200) AS description,
        f.fee_type_id IS NOT NULL AS fee_known, COALESCE(f.code, d.v ->> 'feeTypeId') AS fee_code,
        map.category_code, map.gl_account, COALESCE(map.gl_ok, false) AS gl_ok,
        cc.code AS cost_center, cc.active AS cc_active, pj.code AS project
   FROM fin.claim c
  CROSS JOIN LATERAL jsonb_array_elements(COALESCE(c.raw -> 'form' -> 'details', '[]')) WITH ORDINALITY d(v, ord)
+ -- cost center and project: the line's own, else the claim header's (a form template may hold them
+ -- on the document); the line wins when both are set (claims/parse.py says the same)
+ CROSS JOIN LATERAL (
+        SELECT COALESCE(NULLIF(d.v -> 'feeTypeForm' ->> 'u_costCenter', ''),
+                        NULLIF(c.raw -> 'form' ->> 'u_costCenter', '')) AS cc_item,
+               COALESCE(NULLIF(d.v -> 'feeTypeForm' ->> 'u_project', ''),
+                        NULLIF(c.raw -> 'form' ->> 'u_project', '')) AS pj_item) it
   LEFT JOIN mdm.fee_type f ON f.remote_id = d.v ->> 'feeTypeId' AND f.active
   LEFT JOIN LATERAL (
         SELECT ec.code AS category_code, g.code AS gl_account, g.active AND g.postable AS gl_ok
@@ -64,11 +70,11 @@ SELECT c.claim_id, d.ord::int AS line_no, d.v ->> 'feeTypeId' AS fee_type_id,
   LEFT JOIN LATERAL (
         SELECT k.code, k.active FROM mdm.crosswalk x JOIN mdm.cost_center k ON k.cost_center_id = x.canonical_id
          WHERE x.entity = 'cost_center' AND x.system = 'ekuaibao'
-           AND x.external_id = d.v -> 'feeTypeForm' ->> 'u_costCenter' LIMIT 1) cc ON true
+           AND x.external_id = it.cc_item LIMIT 1) cc ON true
   LEFT JOIN LATERAL (
         SELECT k.code FROM mdm.crosswalk x JOIN mdm.project k ON k.project_id = x.canonical_id
          WHERE x.entity = 'project' AND x.system = 'ekuaibao' AND k.active
-           AND x.external_id = d.v -> 'feeTypeForm' ->> 'u_project' LIMIT 1) pj ON true
+           AND x.external_id = it.pj_item LIMIT 1) pj ON true
  WHERE c.claim_id = ANY(%(claim_ids)s)
 ) l;
 

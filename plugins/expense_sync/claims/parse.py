@@ -7,6 +7,11 @@ that cannot be read as a claim at all (no total, no expense date, details or a d
 wrong type, no document number, an ``updateTime`` that is not a time) raises
 :class:`MalformedDocument`, which names the field. The content hash covers what a voucher is made of
 (lines, amounts, dimensions, date, currency), so an edit in 合思 bumps the claim's version.
+
+Custom fields (cost center, project, OA instance) may sit on the claim header (``form``) as well
+as on each line (``details[].feeTypeForm``), depending on how the tenant built its form template:
+a line takes its own value, else the header's (the line wins when both are set), here and in
+``include/sql/claims/validate.sql``. The OA instance is read from the header only.
 """
 
 from __future__ import annotations
@@ -127,7 +132,7 @@ def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
     details = form.get("details") or []
     if not isinstance(details, list):
         raise MalformedDocument(flow, "details", f"expected a list, got {_type_name(details)}")
-    lines = tuple(_line(flow, n, detail) for n, detail in enumerate(details, 1))
+    lines = tuple(_line(flow, n, detail, form) for n, detail in enumerate(details, 1))
     money = form.get("expenseMoney")
     if not isinstance(money, dict):
         raise MalformedDocument(flow, "expenseMoney", f"expected a money object, got {_type_name(money)}")
@@ -164,7 +169,7 @@ def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
     )
 
 
-def _line(flow: dict[str, Any], line_no: int, detail: Any) -> ParsedLine:
+def _line(flow: dict[str, Any], line_no: int, detail: Any, header: dict[str, Any]) -> ParsedLine:
     where = f"details[{line_no - 1}]"
     if not isinstance(detail, dict):
         raise MalformedDocument(flow, where, f"expected an object, got {_type_name(detail)}")
@@ -175,7 +180,7 @@ def _line(flow: dict[str, Any], line_no: int, detail: Any) -> ParsedLine:
         line_no=line_no,
         fee_type_id=str(detail.get("feeTypeId") or ""),
         amount=amount(fee_form.get("amount")),
-        cost_center_item=fee_form.get(COST_CENTER_FIELD) or None,
-        project_item=fee_form.get(PROJECT_FIELD) or None,
+        cost_center_item=fee_form.get(COST_CENTER_FIELD) or header.get(COST_CENTER_FIELD) or None,
+        project_item=fee_form.get(PROJECT_FIELD) or header.get(PROJECT_FIELD) or None,
         description=str(fee_form.get("consumptionReasons") or "")[:200],
     )

@@ -1,8 +1,10 @@
 """The receiver's FastAPI app: one route per sender, the same steps for each.
 
-``POST /webhooks/{ekuaibao,dingtalk,wecom,standard}`` (and ``GET /webhooks/wecom`` for WeCom's
-URL check; ``GET /health``), under the plugin's url_prefix (``/expense-sync``) in the api-server:
+``POST /webhooks/{ekuaibao,dingtalk,wecom,standard}`` and ``POST /webhooks/ekuaibao/<token>`` (and
+``GET /webhooks/wecom`` for WeCom's URL check; ``GET /health``), under the plugin's url_prefix
+(``/expense-sync``) in the api-server:
 
+0. for a sender that cannot sign (合思), a token of its address's bucket (429, :mod:`.ratelimit`);
 1. size and media type, before reading the body (413, 415), then the body up to the limit (413)
    and within ``body_timeout`` of the request's start (408, and the connection is closed);
 2. the sender's secrets (cached; 404 when the sender is not configured, 503 when misconfigured);
@@ -39,13 +41,15 @@ from expense_sync.store.inbox import InboundEvent
 from expense_sync.webhooks import dingtalk, ekuaibao, standard, wecom
 from expense_sync.webhooks.config import ReceiverSettings
 from expense_sync.webhooks.credentials import CredentialCache
-from expense_sync.webhooks.delivery import Delivery, receive
+from expense_sync.webhooks.delivery import Delivery, receive, sender_address
 from expense_sync.webhooks.errors import Rejected
 from expense_sync.webhooks.notify import CoalescingNotifier, Notifier
+from expense_sync.webhooks.ratelimit import TokenBuckets
 from expense_sync.webhooks.writer import InboxWriter
 
 log = logging.getLogger("expense_sync.webhooks")
 WARM_SECONDS = 10.0  # the longest the start up waits for the inbox connections
+NOT_FOUND = {"detail": "Not Found"}  # FastAPI's answer to a path no route matches
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,11 @@ class Sender:
     load: Callable[[], Any]
     verify: Callable[[Delivery, Any, float], InboundEvent | None]
     reply: Callable[[Any, bool | None], Response]
+    rate_limited: bool = False
 
 
 SENDERS = {
-    m.SOURCE: Sender(m.SOURCE, m.CONTENT_TYPES, m.load, m.verify, m.reply)
+    m.SOURCE: Sender(m.SOURCE, m.CONTENT_TYPES, m.load, m.verify, m.reply, getattr(m, "RATE_LIMITED", False))
     for m in (ekuaibao, dingtalk, wecom, standard)
 }
 
@@ -79,6 +84,8 @@ class Receiver:
         self.notifier = CoalescingNotifier(notifier, settings.notify_interval) if notifier else None
         self._connect = connect
         self._writer: InboxWriter | None = None
+        self.trusted = settings.trusted_networks()
+        self.buckets = TokenBuckets(settings.rate_per_second, settings.rate_burst)
 
     @property
     def writer(self) -> InboxWriter:
@@ -93,7 +100,9 @@ class Receiver:
 
     async def deliver(self, sender: Sender, request: Request) -> Response:
         try:
-            delivery = await receive(request, self.settings.max_body_bytes, sender.content_types)
+            if sender.rate_limited:
+                self.buckets.take(sender_address(request, self.trusted))
+            delivery = await receive(request, self.settings.max_body_bytes, sender.content_types, self.trusted)
             secrets = await self.secrets(sender)
             event = sender.verify(delivery, secrets, time.time())
             stored = None
@@ -111,7 +120,7 @@ class Receiver:
     async def wecom_url_check(self, request: Request) -> Response:
         sender = SENDERS[wecom.SOURCE]
         try:
-            delivery = await receive(request, self.settings.max_body_bytes, ())
+            delivery = await receive(request, self.settings.max_body_bytes, (), self.trusted)
             return wecom.verify_url(delivery, await self.secrets(sender), time.time())
         except Rejected as rejected:
             return refuse(sender.source, request, rejected)
@@ -124,6 +133,7 @@ class Receiver:
 
 
 def refuse(source: str, request: Request, rejected: Rejected) -> JSONResponse:
+    """One log line, and the answer: a 404 is the app's own answer to an unknown path, word for word."""
     peer = request.client.host if request.client else "-"
     log.warning(
         "webhook refused: source=%s status=%d reason=%s peer=%s%s",
@@ -136,6 +146,8 @@ def refuse(source: str, request: Request, rejected: Rejected) -> JSONResponse:
     headers = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else {}
     if rejected.status == 408:  # the rest of a stalled body is not waited for
         headers["Connection"] = "close"
+    if rejected.status == 404:
+        return JSONResponse(NOT_FOUND, 404)
     return JSONResponse({"error": rejected.reason}, rejected.status, headers=headers)
 
 
@@ -191,11 +203,17 @@ class CatchAll:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as err:
-            log.error("webhook failed: path=%s error=%s", scope.get("path"), type(err).__name__)
+            log.error("webhook failed: path=%s error=%s", _loggable(scope.get("path")), type(err).__name__)
             log.debug("webhook failure", exc_info=True)
             if not started:
                 response = JSONResponse({"error": "temporarily unavailable"}, 503, headers={"Retry-After": "5"})
                 await response(scope, receive, send)
+
+
+def _loggable(path: str | None) -> str:
+    """The path without the secret token of the 合思 route."""
+    head, marker, _ = (path or "").partition(f"/webhooks/{ekuaibao.SOURCE}/")
+    return head + marker + "<token>" if marker else (path or "")
 
 
 def create_app(
@@ -231,6 +249,12 @@ def create_app(
             methods=["POST"],
             name=f"webhook_{sender.source}",
         )
+    app.add_route(  # 合思 signs nothing: its 调用Url carries a secret token (see .ekuaibao)
+        f"{prefix}/webhooks/{ekuaibao.SOURCE}/{{token}}",
+        _endpoint(receiver, SENDERS[ekuaibao.SOURCE]),
+        methods=["POST"],
+        name="webhook_ekuaibao_token",
+    )
     app.add_route(f"{prefix}/webhooks/wecom", receiver.wecom_url_check, methods=["GET"], name="wecom_url_check")
     app.add_route(f"{prefix}/health", _health, methods=["GET"], name="health")
     return app

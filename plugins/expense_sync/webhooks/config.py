@@ -15,6 +15,12 @@ variable                                   default       meaning
                                                          (a rotated secret is picked up after this)
 ``EXPENSE_SYNC_WEBHOOK_BODY_TIMEOUT``      10.0          seconds a request may take to send its whole
                                                          body (from its headers); then 408
+``EXPENSE_SYNC_WEBHOOK_RATE_PER_SECOND``   5.0           合思 deliveries per second and source address
+                                                         (token bucket refill); beyond it 429
+``EXPENSE_SYNC_WEBHOOK_RATE_BURST``        50            deliveries one address may make at once
+``EXPENSE_SYNC_WEBHOOK_TRUSTED_PROXIES``   (none)        CIDRs of reverse proxies whose
+                                                         ``X-Forwarded-For`` names the sender
+                                                         (comma-separated); others are not believed
 =========================================  ============  ==============================================
 
 Secrets never come from here: see :mod:`expense_sync.webhooks.credentials`.
@@ -26,6 +32,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, cast
+
+from expense_sync.webhooks.peers import Network, networks
 
 ENV_PREFIX = "EXPENSE_SYNC_WEBHOOK_"
 TOLERANCE_SECONDS = 300  # timestamps more than 5 minutes old or ahead are refused (Standard Webhooks)
@@ -39,6 +47,9 @@ class ReceiverSettings:
     notify_interval: float = 1.0
     config_ttl: float = 60.0
     body_timeout: float = 10.0
+    rate_per_second: float = 5.0
+    rate_burst: int = 50
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ReceiverSettings:
@@ -57,6 +68,12 @@ class ReceiverSettings:
             or settings.pool_size < 1
             or settings.db_timeout <= 0
             or settings.body_timeout <= 0
+            or settings.rate_per_second <= 0
+            or settings.rate_burst < 1
         ):
-            raise ValueError(f"{ENV_PREFIX}*: body limit ≥ 1024, pool size ≥ 1 and positive timeouts")
+            raise ValueError(f"{ENV_PREFIX}*: body limit ≥ 1024, pool size ≥ 1, positive timeouts and rate, burst ≥ 1")
+        settings.trusted_networks()  # a bad CIDR stops the start, not the first delivery
         return settings
+
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return networks(self.trusted_proxies.split(","), f"{ENV_PREFIX}TRUSTED_PROXIES")

@@ -6,7 +6,9 @@ Every secret is read from Airflow (a connection or a Variable, so ``AIRFLOW_CONN
 =====================  ===================================  =========================================
 sender                 where                                names
 =====================  ===================================  =========================================
-合思 / Ekuaibao        connection ``expense_ekuaibao``      extra ``outbound_sign_keys`` (list)
+合思 / Ekuaibao        connection ``expense_ekuaibao``      extras ``outbound_path_tokens`` (list),
+                                                            ``outbound_allowed_cidrs`` (list); signed
+                                                            senders: the Standard Webhooks secrets
 DingTalk               connection ``oa_dingtalk``           extras ``callback_token``,
                                                             ``callback_aes_key``, ``callback_owner_key``
                                                             (default: the login, i.e. the AppKey)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
 from expense_sync.webhooks.config import TOLERANCE_SECONDS
 from expense_sync.webhooks.errors import Rejected, bad_request, unauthorized
+from expense_sync.webhooks.peers import Network, client_address
 
 MAX_KEY_CHARS = 200  # longer dedup keys are stored as their SHA-256
 # Request headers worth keeping with an event (for tracing); nothing that authenticates.
@@ -29,7 +30,8 @@ class Delivery:
     headers: Mapping[str, str]  # case-insensitive (Starlette's Headers)
     query: Mapping[str, str]
     body: bytes
-    peer: str
+    peer: str  # the sender's address (see :func:`.peers.client_address`)
+    path_params: Mapping[str, str] = field(default_factory=dict)
 
     def kept_headers(self, *query_params: str) -> dict[str, str]:
         """The allow-listed headers plus the named query parameters, for the inbox row."""
@@ -66,12 +68,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def receive(request: Request, limit: int, content_types: tuple[str, ...]) -> Delivery:
+def sender_address(request: Request, trusted: Sequence[Network] = ()) -> str:
+    """The sender's address: the socket peer, or what ``trusted`` proxies say it is."""
+    peer = request.client.host if request.client else ""
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+async def receive(
+    request: Request, limit: int, content_types: tuple[str, ...], trusted: Sequence[Network] = ()
+) -> Delivery:
     """The request as a :class:`Delivery`, after the size and media-type checks."""
     check_declared(request, limit, content_types)
     body = await read_body(request, limit) if request.method == "POST" else b""
-    peer = request.client.host if request.client else ""
-    return Delivery(request.method, request.headers, request.query_params, body, peer)
+    peer = sender_address(request, trusted)
+    return Delivery(request.method, request.headers, request.query_params, body, peer, dict(request.path_params))
 
 
 def check_timestamp(raw: str | None, now: float, *, millis: bool = False) -> str:

@@ -25,3 +25,9 @@ def bad_request(reason: str) -> Rejected:
 
 def unauthorized(reason: str) -> Rejected:
     return Rejected(401, reason)
+
+
+def not_found() -> Rejected:
+    """Answered exactly as a path that does not exist (a wrong secret path token, an unconfigured
+    sender): the refusal tells a prober nothing."""
+    return Rejected(404, "not found")

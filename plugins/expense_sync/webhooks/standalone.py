@@ -82,4 +82,5 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         log_config=log_config(args.log_level),
         timeout_keep_alive=30,
+        proxy_headers=False,  # X-Forwarded-For is the receiver's to judge (EXPENSE_SYNC_WEBHOOK_TRUSTED_PROXIES)
     )

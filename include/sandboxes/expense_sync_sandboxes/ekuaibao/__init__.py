@@ -3,7 +3,8 @@
 One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its routes from its own
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
 weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset
-options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``) and ``unique_item_names``. Behaviour
+options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``), ``unique_item_names`` and ``demo``
+(a small travel-expense tenant with claims, :mod:`.demo`: the standalone server's default). Behaviour
 follows ``docs/vendors/research.md`` §1 and the SDK addendum §9:
 
 * auth: ``POST /api/openapi/v1/auth/getAccessToken`` {appKey, appSecurity}; the token goes in the
@@ -84,7 +85,14 @@ class EkuaibaoSandbox(Sandbox):
     vendor = "ekuaibao"
 
     def reset(
-        self, *, seed: int = 1, retry_after: int = 1, fee_types: str = "erp", unique_item_names: bool = True, **_: Any
+        self,
+        *,
+        seed: int = 1,
+        retry_after: int = 1,
+        fee_types: str = "erp",
+        unique_item_names: bool = True,
+        demo: bool = False,
+        **_: Any,
     ) -> None:
         super().reset(seed=seed)
         self.retry_after = retry_after  # seconds in the Retry-After of a throttled answer
@@ -109,6 +117,10 @@ class EkuaibaoSandbox(Sandbox):
         self.pending_documents: set[str] = set()  # staff ids that still have documents in flight
         self._seq = 0
         self.reset_charts(fee_types, unique_item_names)
+        if demo:
+            from expense_sync_sandboxes.ekuaibao import demo as demo_data
+
+            demo_data.seed(self)
 
     def reset_charts(self, fee_types: str, unique_item_names: bool) -> None:
         """Fee types and custom dimensions (``feetypes``, ``dimensions``)."""

@@ -18,9 +18,12 @@ Flow shape: ``{id, active, createTime, updateTime (epoch ms), corporationId, own
 formType, logs[], form{code, title, submitterId, expenseDepartment, submitDate, expenseDate, payDate,
 voucherNo, voucherStatus, voucherCreateTime, expenseMoney, payMoney, details[{feeTypeId, feeType,
 feeTypeForm{amount, feeDate, detailId, consumptionReasons, u_costCenter, u_project}}], u_oaInstanceId}}``;
-money objects carry the amount as a string (``standard``). [I] the detail's cost center and project
-are custom fields holding dimension-item ids, and ``u_oaInstanceId`` names the OA approval that
-mirrors the flow (DingTalk process instance / WeCom sp_no).
+money objects carry the amount as a string (``standard``), and the documented extras
+(``pipeline``, ``version``, ``logs[].attributes``, ``printState``…: EKB flows/get-forms-details.md).
+[I] the cost center and project are custom fields holding dimension-item ids, on each detail or
+on the header ``form`` (``seed_claim(header_cost_center=, header_project=)``), and
+``u_oaInstanceId`` names the OA approval that mirrors the flow (DingTalk process instance / WeCom
+sp_no).
 
 Control mutations (what people do in 合思, and its tenant settings): ``seed_claim`` (staff_code,
 lines[{fee_type_code, amount, cost_center, project?, reason?}], title, expense_date, state,
@@ -30,8 +33,10 @@ oa_instance) files a claim for a staff with fee types and dimension items the te
 removes one field of a flow (a dotted path, list indices as numbers), as a faulty tenant would serve
 it (the flow's ``updateTime`` moves, unless it is the field corrupted: a garbage ``updateTime`` is
 served as set, and the document list windows and sorts it as changed now); ``configure_outbound``
-(url, sign_key) sets the outbound message (出站消息) that each state change then POSTs
-(``flowId, nodeId, state, action, signKey``);
+(url, sign_key) sets the outbound message (出站消息) that each state change then POSTs as plain
+JSON without any signature or key, as 合思 does (``flowId, nodeId, state, action, actionName,
+code``: the documented notification fields plus the admin-selected 单据编号; the sign key is only
+kept, as 合思 keeps it for the receiver's E-Bot callback);
 ``resend_outbound`` (code) delivers the last message of a flow again (合思's retry).
 """
 
@@ -52,6 +57,17 @@ from expense_sync_sandboxes.ekuaibao import EkuaibaoSandbox, error, id_list, pag
 CHINA = dt.timezone(dt.timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 OUTBOUND_SIGN_KEY = "ekb-sandbox-sign-key"
+OUTBOUND_PATH_TOKEN = "ekb-sandbox-path-token-0001"  # the secret token tests put in the 调用Url
+# 通知类出站消息类别 -> its name (EKB outbound-message/outbound-new.md, "通知类出站消息类别");
+# flow.archived and flow.nullify are the sandbox's own (no documented notification)
+ACTION_NAMES = {
+    "backlog.approving": "待审批",
+    "backlog.paying": "待支付",
+    "flow.paid": "已支付/审批完成",
+    "flow.rejected": "被驳回",
+    "flow.archived": "已归档",
+    "flow.nullify": "单据删除",
+}
 APPROVED = ("paying", "PROCESSING", "paid", "archived")
 # action -> (states it may start from, new state, log action, outbound action)
 ACTIONS = {
@@ -87,6 +103,12 @@ def money(amount: Decimal) -> dict[str, Any]:
         "standardNumCode": "156",
         "standardStrCode": "CNY",
     }
+
+
+def header_money(amount: Decimal) -> dict[str, Any]:
+    """A money object of the document header: the documented example gives its ``standardScale``
+    as a string ("2"), a line's amount as a number (EKB flows/get-forms-details.md)."""
+    return {**money(amount), "standardScale": "2"}
 
 
 def reset(ekb: EkuaibaoSandbox) -> None:
@@ -210,8 +232,44 @@ def _dimension_item(ekb: EkuaibaoSandbox, category_name: str, code: str) -> str:
 
 
 def _log(flow: dict[str, Any], action: str, operator: str) -> None:
+    """One approval log entry, in the documented shape (EKB flows/get-forms-details.md, ``logs``)."""
+    stamp = now_ms()
+    node = f"FLOW:{abs(hash(flow['id'])) % 10**9}:{len(flow['logs']) + 1}"
     flow["logs"].append(
-        {"action": action, "state": flow["state"], "operatorId": operator, "time": now_ms(), "attributes": {}}
+        {
+            "action": action,
+            "state": flow["state"],
+            "operatorId": operator,
+            "byDelegateId": None,
+            "operatorDefaultDepartment": flow["ownerDefaultDepartment"],
+            "nextOperatorId": "",
+            "nextOperatorIds": [],
+            "time": stamp,
+            "attributes": {
+                "nextId": node,
+                "nodeId": "SUBMIT" if action == "freeflow.submit" else node,
+                "comment": "",
+                "isUrgent": False,
+                "nextName": STAGES.get(flow["state"], ""),
+                "urgentReason": None,
+                "resubmitMethod": "FROM_START",
+                "nextCounterSign": False,
+                "sensitiveContent": None,
+                "resubmitOperatorIds": [],
+            },
+            "modifyFlowLog": [
+                {
+                    "version": flow["version"],
+                    "flowVersionedId": f"V{flow['id'][-8:]}{len(flow['logs']):02d}",
+                    "operatorId": operator,
+                    "operatorTime": stamp,
+                    "operatorState": "CREATE" if not flow["logs"] else "UPDATE",
+                    "editeReason": "",
+                    "byDelegateId": None,
+                }
+            ],
+            "attachments": [],
+        }
     )
 
 
@@ -223,7 +281,12 @@ def seed_claim(
     expense_date: str | None = None,
     state: str = "approving",
     oa_instance: str | None = None,
+    header_cost_center: str | None = None,
+    header_project: str | None = None,
 ) -> dict[str, Any]:
+    """A claim; cost center and project (dimension item codes) on each line (``cost_center``,
+    ``project``), on the header (``header_cost_center``, ``header_project``: a form template with
+    the fields on the document), or both."""
     staff = next((s for s in ekb.staffs.values() if s["code"] == staff_code), None)
     if staff is None:
         raise KeyError(f"合思 has no staff with code {staff_code}")
@@ -240,8 +303,10 @@ def seed_claim(
             "detailId": f"DET{n:03d}",
             "consumptionReasons": line.get("reason") or title,
             "invoiceForm": {"type": "noWrite"},
-            "u_costCenter": _dimension_item(ekb, "成本中心", line["cost_center"]),
+            "attachments": [],
         }
+        if line.get("cost_center"):
+            form["u_costCenter"] = _dimension_item(ekb, "成本中心", line["cost_center"])
         if line.get("project"):
             form["u_project"] = _dimension_item(ekb, "项目", line["project"])
         details.append(
@@ -258,6 +323,12 @@ def seed_claim(
     code = f"B{day:%y}{len(ekb.flows) + 1:06d}"
     stamp = now_ms()
     flow = {
+        "pipeline": 1,
+        "grayver": "",
+        "version": 1,
+        "sourceCorporationId": None,
+        "dataCorporationId": None,
+        "invoiceRemind": False,
         "id": flow_id,
         "active": True,
         "createTime": stamp,
@@ -269,7 +340,7 @@ def seed_claim(
         "flowType": "freeflow",
         "formType": "expense",
         "logs": [],
-        "actions": {},
+        "actions": {staff["id"]: ["freeflow.delete", "freeflow.edit", "freeflow.submit"]},
         "form": {
             "code": code,
             "title": title,
@@ -283,12 +354,19 @@ def seed_claim(
             "voucherNo": "",
             "voucherStatus": "未生成",
             "voucherCreateTime": None,
-            "expenseMoney": money(total),
-            "payMoney": money(total),
-            "companyRealPay": money(total),
-            "writtenOffMoney": money(Decimal("0")),
+            "expenseMoney": header_money(total),
+            "payMoney": header_money(total),
+            "companyRealPay": header_money(total),
+            "writtenOffMoney": header_money(Decimal("0")),
+            "payeeId": f"PAYEE{staff['id'][-6:]}",
+            "printCount": "0",
+            "printState": "noPrint",
+            "description": "",
+            "writtenOffRecords": [],
             "details": details,
             **({"u_oaInstanceId": oa_instance} if oa_instance else {}),
+            **({"u_costCenter": _dimension_item(ekb, "成本中心", header_cost_center)} if header_cost_center else {}),
+            **({"u_project": _dimension_item(ekb, "项目", header_project)} if header_project else {}),
         },
     }
     ekb.flows[flow_id] = flow
@@ -315,9 +393,11 @@ def claim_action(ekb: EkuaibaoSandbox, code: str, action: str) -> dict[str, Any]
     flow["updateTime"] = stamp
     if action == "submit":
         flow["form"]["submitDate"] = stamp
-    if action == "pay":
+    if action == "pay":  # "支付完成的单据才有此字段" (EKB flows/get-forms-details.md)
         flow["form"]["payDate"] = stamp
         flow["form"]["flowEndTime"] = stamp
+        flow["form"]["paymentChannel"] = "OFFLINE"
+        flow["form"]["paymentAccountId"] = f"{ekb.corp_id}:ACCOUNT01"
     if action == "nullify":
         flow["active"] = False
     _log(flow, log_action, flow["ownerId"] if action == "submit" else f"{ekb.corp_id}:finance")
@@ -333,7 +413,7 @@ def edit_claim_amount(ekb: EkuaibaoSandbox, code: str, line: int, amount: str) -
     details[line - 1]["feeTypeForm"]["amount"] = money(Decimal(str(amount)))
     total = sum((Decimal(d["feeTypeForm"]["amount"]["standard"]) for d in details), Decimal("0"))
     for key in ("expenseMoney", "payMoney", "companyRealPay"):
-        flow["form"][key] = money(total)
+        flow["form"][key] = header_money(total)
     flow["updateTime"] = now_ms()
     return flow
 
@@ -370,7 +450,7 @@ def _notify(ekb: EkuaibaoSandbox, flow: dict[str, Any], action: str) -> None:
         "nodeId": node,
         "state": flow["state"],
         "action": action,
-        "actionName": action,
+        "actionName": ACTION_NAMES[action],
         "code": flow["form"]["code"],
     }
     flow["lastMessage"] = message
@@ -380,9 +460,8 @@ def _notify(ekb: EkuaibaoSandbox, flow: dict[str, Any], action: str) -> None:
 def _deliver(ekb: EkuaibaoSandbox, message: dict[str, Any]) -> None:
     if not ekb.outbound:
         return
-    body = {**message, "signKey": ekb.outbound["sign_key"]}
     try:
-        response = requests.post(ekb.outbound["url"], json=body, timeout=10)
+        response = requests.post(ekb.outbound["url"], json=message, timeout=10)
         state = "SUCCESS" if response.status_code in (200, 201, 204) else "FAILURE"
         answer = response.text[:200]
     except requests.RequestException as err:

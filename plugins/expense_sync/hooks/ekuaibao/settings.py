@@ -8,9 +8,14 @@ from expense_sync.hooks.base import HookSettings
 
 
 class EkuaibaoSettings(HookSettings):
-    """The base hook's settings, plus the dimension categories the chart sync writes to and the
-    签名秘钥 (signKey) of each outbound-message configuration the webhook receiver accepts."""
+    """The base hook's settings, plus the dimension categories the chart sync writes to and what
+    the webhook receiver needs for outbound messages (出站消息): the secret path tokens of the
+    调用Url each configuration posts to (several while one is being replaced), the source
+    addresses allowed to post (CIDRs; empty: any), and the 签名秘钥 (signKey) of each
+    configuration, which 合思 does not send: only a receiver calling back (E-Bot) sends it."""
 
     cost_center_dimension: str = Field(default="成本中心", min_length=1)  # category id, name or code
     project_dimension: str = Field(default="项目", min_length=1)
+    outbound_path_tokens: list[str] = []
+    outbound_allowed_cidrs: list[str] = []
     outbound_sign_keys: list[str] = []

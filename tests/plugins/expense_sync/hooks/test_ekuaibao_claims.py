@@ -2,15 +2,24 @@
 the sandboxes over HTTP: money as strings, update-time windows, the not-paid refusal, 412s."""
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
 from decimal import Decimal
 
 import pytest
+import requests
 
 from expense_sync.claims.parse import parse_flow
 from expense_sync.hooks.dingtalk import DingTalkHook
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, NotPaidError
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.wecom import WeComHook
+from expense_sync_sandboxes.cluster import PACKAGE_ROOT, free_port
+from expense_sync_sandboxes.ekuaibao import APP_KEY, APP_SECURITY
+from testkit import FAST
 
 
 @pytest.fixture
@@ -85,3 +94,86 @@ def test_oa_approval_states(sandboxes, hook_class):
     }
     with pytest.raises(VendorRequestError):
         oa.approval_state("SP-unknown")
+
+
+# -- the sandbox served standalone -------------------------------------------------------------------
+def _standalone(tmp_path, *flags: str):
+    """``python -m expense_sync_sandboxes serve --port ekuaibao=…`` as a user starts it; its URL."""
+    port = free_port()
+    log = (tmp_path / f"sandbox-{port}.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "expense_sync_sandboxes", "serve", "--port", f"ekuaibao={port}", *flags],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{url}/_sandbox/health", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            assert process.poll() is None and time.monotonic() < deadline, (
+                tmp_path / f"sandbox-{port}.log"
+            ).read_text()
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def standalone(tmp_path, monkeypatch):
+    started = []
+
+    def start(*flags: str) -> EkuaibaoHook:
+        process, url = _standalone(tmp_path, *flags)
+        started.append(process)
+        host, port = url.removeprefix("http://").split(":")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
+            json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": host,
+                    "port": int(port),
+                    "schema": "http",
+                    "login": APP_KEY,
+                    "password": APP_SECURITY,
+                    "extra": FAST,
+                }
+            ),
+        )
+        return EkuaibaoHook()
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(30)
+
+
+def test_served_standalone_the_sandbox_holds_approved_travel_claims(standalone):
+    hook = standalone()
+
+    claims = [parse_flow(hook.flow_detail(f["id"])) for page in hook.iter_documents() for f in page]
+
+    approved = [c for c in claims if c.approved]
+    assert len(approved) >= 3 and len(claims) > len(approved)
+    assert all(c.lines and c.total == sum(line.amount for line in c.lines) for c in claims)
+    assert all(line.cost_center_item for c in approved for line in c.lines)  # on the line or the header
+    assert any(line.project_item for c in approved for line in c.lines)
+    fee_types = {f["id"]: f["name"] for f in hook.fee_types()}
+    assert {fee_types[line.fee_type_id] for c in claims for line in c.lines} >= {"飞机票", "火车票", "酒店住宿"}
+    centers = [i["code"] for page in hook.iter_dimension_items(hook.dimension("成本中心")["id"]) for i in page]
+    assert {"CC100", "CC200", "CC300"} <= set(centers)
+    staff = {s["id"] for page in hook.iter_staffs() for s in page}
+    assert {c.submitter_id for c in claims} <= staff
+
+
+def test_served_standalone_with_empty_the_sandbox_holds_no_claims(standalone):
+    hook = standalone("--empty")
+
+    assert [f for page in hook.iter_documents() for f in page] == []
+    assert [s for page in hook.iter_staffs() for s in page] == []

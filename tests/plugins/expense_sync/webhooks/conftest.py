@@ -18,6 +18,7 @@ from webhook_senders import (
     DINGTALK_AES_KEY,
     DINGTALK_APP_KEY,
     DINGTALK_TOKEN,
+    EKUAIBAO_PATH_TOKEN,
     EKUAIBAO_SIGN_KEY,
     STANDARD_SECRET,
     WECOM_AES_KEY,
@@ -31,7 +32,7 @@ from expense_sync.webhooks import create_app
 from expense_sync.webhooks.config import ReceiverSettings
 from testkit import serve
 
-TEST_SETTINGS = ReceiverSettings(notify_interval=0.0, config_ttl=0.0)
+TEST_SETTINGS = ReceiverSettings(notify_interval=0.0, config_ttl=0.0, rate_burst=100_000)  # no 429 unless asked
 
 
 def connection(login: str, **extra: Any) -> str:
@@ -52,7 +53,8 @@ def connection(login: str, **extra: Any) -> str:
 def webhook_env(mdm, monkeypatch):
     """Every sender configured; returns the test database connection."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_EXPENSE_EKUAIBAO", connection("ekb-appkey", outbound_sign_keys=[EKUAIBAO_SIGN_KEY])
+        "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
+        connection("ekb-appkey", outbound_path_tokens=[EKUAIBAO_PATH_TOKEN], outbound_sign_keys=[EKUAIBAO_SIGN_KEY]),
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_OA_DINGTALK",

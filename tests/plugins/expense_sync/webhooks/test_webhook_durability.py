@@ -15,6 +15,7 @@ import time
 import psycopg
 from psycopg import sql
 from webhook_senders import (
+    EKUAIBAO_PATH_TOKEN,
     ekuaibao,
     ekuaibao_message,
     standard,
@@ -204,3 +205,14 @@ def test_an_unexpected_failure_is_one_log_line_and_a_503_never_a_500(start_recei
     ]
     assert "CANARY-8d1e" not in caplog.text
     assert inbox_rows(webhook_env) == []
+
+
+def test_an_unexpected_failure_on_the_secret_path_does_not_log_the_token(start_receiver, webhook_env, caplog):
+    receiver = start_receiver(connect=DriverWithABug)
+
+    response = receiver.send(ekuaibao(ekuaibao_message()))
+
+    assert response.status_code == 503
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert failures == ["webhook failed: path=/expense-sync/webhooks/ekuaibao/<token> error=RuntimeError"]
+    assert EKUAIBAO_PATH_TOKEN not in caplog.text

@@ -25,7 +25,9 @@ from wechatpy.crypto import _get_signature as wechat_signature
 from wechatpy.enterprise.crypto import PrpCrypto as WeComPrpCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-EKUAIBAO_SIGN_KEY = "sk-test-0c5e1d2f-ekuaibao"
+EKUAIBAO_SIGN_KEY = "sk-test-0c5e1d2f-ekuaibao"  # 合思 never sends it: a message carrying it is not trusted more
+EKUAIBAO_PATH_TOKEN = "pt-test-6f1e0b9a7c2d4e85"
+EKUAIBAO_PATH = f"/expense-sync/webhooks/ekuaibao/{EKUAIBAO_PATH_TOKEN}"
 DINGTALK_APP_KEY = "dingtestappkey0001"
 DINGTALK_TOKEN = "dt-callback-token"
 DINGTALK_AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
@@ -36,6 +38,7 @@ STANDARD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-secret-1"
 STANDARD_OLD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-old-secret-00").decode()
 ALL_SECRETS = (
     EKUAIBAO_SIGN_KEY,
+    EKUAIBAO_PATH_TOKEN,
     DINGTALK_TOKEN,
     DINGTALK_AES_KEY,
     WECOM_TOKEN,
@@ -83,19 +86,13 @@ def ekuaibao_message(
 
 
 def ekuaibao(
-    message: dict[str, Any],
-    *,
-    sign_key: str | None = EKUAIBAO_SIGN_KEY,
-    in_header: bool = False,
-    content_type: str = "application/json",
+    message: dict[str, Any], *, token: str | None = EKUAIBAO_PATH_TOKEN, content_type: str = "application/json"
 ) -> Delivery:
-    headers = {"Content-Type": content_type}
-    if sign_key is not None and in_header:
-        headers["signKey"] = sign_key
-    elif sign_key is not None:
-        message = {**message, "signKey": sign_key}
+    """A message as 合思 posts it: plain JSON, no signature, to the configured 调用Url (the secret
+    path token; ``None``: the bare path)."""
+    path = "/expense-sync/webhooks/ekuaibao" + (f"/{token}" if token is not None else "")
     body = json.dumps(message, ensure_ascii=False).encode()
-    return Delivery("POST", "/expense-sync/webhooks/ekuaibao", body, headers)
+    return Delivery("POST", path, body, {"Content-Type": content_type})
 
 
 # -- DingTalk -------------------------------------------------------------------------------------
