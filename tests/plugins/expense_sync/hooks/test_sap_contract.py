@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 import pytest
 import requests
+from fastapi import FastAPI, Request, Response
 from vendordocs import assert_same_shape
 
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import ContractError, EntityUnavailableError, OutcomeUnknownError
 from expense_sync.hooks.sap import SapHook
-from testkit import FAST
+from testkit import FAST, serve
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "sap"
 ODATA = "/sap/opu/odata/sap"
@@ -36,30 +34,16 @@ class FakeSap:
     def __init__(self) -> None:
         self.answers: dict[str, tuple[int, str, str]] = {}
         self.seen: list[tuple[str, str, dict[str, str]]] = []
-        fake = self
+        app = FastAPI()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                path = urlsplit(self.path).path
-                fake.seen.append((self.command, path, dict(self.headers)))
-                status, content_type, body = fake.answers.get(path, (404, "text/plain", "no such path"))
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        @app.api_route("/{path:path}", methods=["GET", "POST", "HEAD"])
+        async def answer(path: str, request: Request) -> Response:
+            await request.body()
+            self.seen.append((request.method, f"/{path}", dict(request.headers)))
+            status, content_type, body = self.answers.get(f"/{path}", (404, "text/plain", "no such path"))
+            return Response(body, status_code=status, media_type=content_type)
 
-            do_GET = do_POST = do_HEAD = _answer  # noqa: N815 - http.server's naming
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url, self.server, self.thread = serve(app)
 
     def rows(self, path: str, *rows: dict) -> None:
         body = {"d": {"results": list(rows), "__count": str(len(rows))}}
@@ -69,11 +53,12 @@ class FakeSap:
 @pytest.fixture
 def fake(monkeypatch) -> Iterator[FakeSap]:
     server = FakeSap()
-    host, port = server.server.server_address[:2]
-    conn = {"conn_type": "http", "host": host, "port": port, "schema": "http", "login": "U", "password": "P"}
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "login": "U", "password": "P"}
     monkeypatch.setenv("AIRFLOW_CONN_ERP_SAP", json.dumps({**conn, "extra": {**FAST, "max_attempts": 1}}))
     yield server
-    server.server.shutdown()
+    server.server.should_exit = True
+    server.thread.join(5)
 
 
 ITEM = {

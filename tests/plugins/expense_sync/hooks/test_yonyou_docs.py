@@ -7,23 +7,22 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import requests
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from vendordocs import assert_same_shape, load, names, shape
 
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.yonyou import YonyouHook
 from expense_sync.hooks.yonyou.pages import YonbipPaginator
-from testkit import FAST
+from testkit import FAST, serve
 
 Answer = Callable[[dict[str, Any]], Any]
 ACCOUNTS = "/yonbip/AMP/fipub/basedoc/querybd/accsubjectByPager"
@@ -58,38 +57,24 @@ class Edge:
 
     def __init__(self, answers: dict[str, Answer]) -> None:
         self.answers, self.requests = answers, []
-        edge = self
+        app = FastAPI()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                path = urllib.parse.urlsplit(self.path).path
-                assert path.endswith("/getAccessToken"), path
-                self.reply(documented("token"))
+        @app.get("/{path:path}")
+        async def token(path: str) -> JSONResponse:
+            assert path.endswith("/getAccessToken"), path
+            return JSONResponse(documented("token"))
 
-            def do_POST(self) -> None:  # noqa: N802
-                path = urllib.parse.urlsplit(self.path).path
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                edge.requests.append((path, body))
-                self.reply(edge.answers[path](body))
+        @app.post("/{path:path}")
+        async def gateway(path: str, request: Request) -> JSONResponse:
+            body = json.loads(await request.body() or b"{}")
+            self.requests.append((f"/{path}", body))
+            return JSONResponse(self.answers[f"/{path}"](body))
 
-            def reply(self, answer: Any) -> None:
-                raw = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url, self.server, self.thread = serve(app)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.should_exit = True
+        self.thread.join(5)
 
 
 @pytest.fixture
