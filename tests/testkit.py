@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import threading
 import time
 from pathlib import Path
@@ -132,3 +133,20 @@ def serve(app: Any) -> tuple[str, Any, threading.Thread]:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.01)
     return f"http://127.0.0.1:{port}", server, thread
+
+
+def point_connection(
+    monkeypatch, conn_id: str, url: str, *, login: str = "k", password: str = "s", **extra: Any
+) -> None:
+    """Point the Airflow connection ``conn_id`` at a vendor served at ``url`` (``http://host:port``,
+    a network-edge fake or a sandbox started by the test), with the fast test pacing and ``extra``."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = {
+        "conn_type": "http",
+        "host": host,
+        "port": int(port),
+        "schema": "http",
+        "login": login,
+        "password": password,
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({**conn, "extra": {**FAST, **extra}}))

@@ -7,7 +7,6 @@ No documented example answer of the ``topapi`` calls we make (``v2/department/li
 "Golden fixtures"."""
 
 import copy
-import json
 import time
 
 import pytest
@@ -18,7 +17,7 @@ from vendordocs import assert_same_shape, load, names
 from expense_sync.hooks.dingtalk import DingTalkHook
 from expense_sync.hooks.errors import AuthenticationError, ContractError
 from expense_sync_sandboxes import dingtalk
-from testkit import FAST, serve
+from testkit import point_connection, serve
 
 DOCS = {name: load("dingtalk", name) for name in names("dingtalk")}
 REFUSALS = ["gettoken_bad_secret", "gettoken_require_https"]
@@ -40,9 +39,7 @@ def edge(monkeypatch):
 
         url, server, thread = serve(app)
         servers.append((server, thread))
-        host, port = url.removeprefix("http://").split(":")
-        conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "login": "key", "password": "s"}
-        monkeypatch.setenv("AIRFLOW_CONN_OA_DINGTALK", json.dumps({**conn, "extra": FAST}))
+        point_connection(monkeypatch, "oa_dingtalk", url, login="key")
         return DingTalkHook()
 
     connect.calls = []

@@ -2,7 +2,6 @@
 the sandboxes over HTTP: money as strings, update-time windows, the not-paid refusal, 412s."""
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.wecom import WeComHook
 from expense_sync_sandboxes.cluster import PACKAGE_ROOT, free_port
 from expense_sync_sandboxes.ekuaibao import APP_KEY, APP_SECURITY
-from testkit import FAST
+from testkit import point_connection
 
 
 @pytest.fixture
@@ -131,21 +130,7 @@ def standalone(tmp_path, monkeypatch):
     def start(*flags: str) -> EkuaibaoHook:
         process, url = _standalone(tmp_path, *flags)
         started.append(process)
-        host, port = url.removeprefix("http://").split(":")
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
-            json.dumps(
-                {
-                    "conn_type": "http",
-                    "host": host,
-                    "port": int(port),
-                    "schema": "http",
-                    "login": APP_KEY,
-                    "password": APP_SECURITY,
-                    "extra": FAST,
-                }
-            ),
-        )
+        point_connection(monkeypatch, "expense_ekuaibao", url, login=APP_KEY, password=APP_SECURITY)
         return EkuaibaoHook()
 
     yield start

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from vendordocs import assert_same_shape, load
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
-from testkit import FAST, serve
+from testkit import point_connection, serve
 
 
 def test_a_department_is_found_by_its_code_only_when_asked_by_code(sandboxes):
@@ -56,9 +56,7 @@ def documented(monkeypatch):
         return response
 
     url, server, thread = serve(app)
-    host, port = url.removeprefix("http://").split(":")
-    conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "login": "k", "password": "s"}
-    monkeypatch.setenv("AIRFLOW_CONN_EXPENSE_EKUAIBAO", json.dumps({**conn, "extra": FAST}))
+    point_connection(monkeypatch, "expense_ekuaibao", url)
     yield sent
     server.should_exit = True
     thread.join(timeout=10)

@@ -2,7 +2,6 @@
 paging and error arrays, retries, the GL voucher lifecycle, the chart (also changed-since) and balances."""
 
 import datetime as dt
-import json
 import random
 from collections import defaultdict
 from decimal import Decimal
@@ -22,30 +21,11 @@ from expense_sync.hooks.errors import (
 from expense_sync.hooks.kingdee import KingdeeHook
 from expense_sync.hooks.registry import erp_hook
 from expense_sync_sandboxes.kingdee.chart import ACCOUNTS
-from testkit import FAST
 
 SERVICE = "POST /k3cloud/Kingdee.BOS.WebApi.ServicesStub.{}.common.kdsvc"
 QUERY = SERVICE.format("DynamicFormService.ExecuteBillQuery")
 LOGIN = SERVICE.format("AuthService.LoginBySign")
 SAVE = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
-
-
-@pytest.fixture
-def kingdee(sandboxes):
-    return sandboxes.control("kingdee")
-
-
-@pytest.fixture
-def connect(sandboxes, monkeypatch):
-    """Point ``erp_kingdee`` at the sandbox with extra settings (and optionally another secret)."""
-
-    def use(password=None, **extra):
-        value = json.loads(sandboxes.connection("erp_kingdee", **{**FAST, **extra}))
-        if password is not None:
-            value["password"] = password
-        monkeypatch.setenv("AIRFLOW_CONN_ERP_KINGDEE", json.dumps(value))
-
-    return use
 
 
 def canonical(kind, records):

@@ -22,25 +22,9 @@ from expense_sync.hooks.errors import (
 )
 from expense_sync.hooks.kingdee import KingdeeHook
 from expense_sync.hooks.kingdee.vouchers import like_ref, ref_of, tagged
-from testkit import FAST
 
 SAVE = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
 PERIOD = "2025-03"
-
-
-@pytest.fixture
-def kingdee(sandboxes):
-    return sandboxes.control("kingdee")
-
-
-@pytest.fixture
-def connect(sandboxes, monkeypatch):
-    """Point ``erp_kingdee`` at the sandbox with extra settings."""
-
-    def use(**extra):
-        monkeypatch.setenv("AIRFLOW_CONN_ERP_KINGDEE", sandboxes.connection("erp_kingdee", **{**FAST, **extra}))
-
-    return use
 
 
 def expense(ref, amount="88.80", text="差旅费报销", period=PERIOD, day=15):

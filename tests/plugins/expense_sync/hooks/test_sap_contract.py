@@ -20,7 +20,7 @@ from vendordocs import assert_same_shape
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import ContractError, EntityUnavailableError, OutcomeUnknownError
 from expense_sync.hooks.sap import SapHook
-from testkit import FAST, serve
+from testkit import point_connection, serve
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "sap"
 ODATA = "/sap/opu/odata/sap"
@@ -53,9 +53,7 @@ class FakeSap:
 @pytest.fixture
 def fake(monkeypatch) -> Iterator[FakeSap]:
     server = FakeSap()
-    host, port = server.url.removeprefix("http://").split(":")
-    conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "login": "U", "password": "P"}
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_SAP", json.dumps({**conn, "extra": {**FAST, "max_attempts": 1}}))
+    point_connection(monkeypatch, "erp_sap", server.url, login="U", password="P", max_attempts=1)
     yield server
     server.server.should_exit = True
     server.thread.join(5)

@@ -2,8 +2,6 @@
 each one, served at the network edge by a stand-in for qyapi.weixin.qq.com, and the WeCom sandbox
 answers the same endpoints in the same shape."""
 
-import json
-
 import pytest
 import requests
 from fastapi import FastAPI, Request
@@ -13,7 +11,7 @@ from expense_sync import mapping
 from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.wecom import WeComHook
 from expense_sync_sandboxes import wecom
-from testkit import FAST, serve
+from testkit import point_connection, serve
 
 DOCS = {name: load("wecom", name) for name in names("wecom")}
 LAST_PAGE = {"errcode": 0, "errmsg": "ok", "next_cursor": "", "dept_user": []}  # ours: ends the cursor walk
@@ -33,9 +31,7 @@ def documented(monkeypatch):
         return by_endpoint[f"{request.method} /cgi-bin/{path}"]
 
     url, server, thread = serve(app)
-    host, port = url.removeprefix("http://").split(":")
-    conn = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "login": "corp", "password": "s"}
-    monkeypatch.setenv("AIRFLOW_CONN_OA_WECOM", json.dumps({**conn, "extra": {**FAST, "employee_no_attr": "文本名称"}}))
+    point_connection(monkeypatch, "oa_wecom", url, login="corp", employee_no_attr="文本名称")
     yield WeComHook()
     server.should_exit = True
     thread.join(5)
