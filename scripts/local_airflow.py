@@ -112,6 +112,8 @@ class LocalAirflow:
     def _start(self, timeout: float) -> None:
         if _listening(self.settings.port):
             raise RuntimeError(f"port {self.settings.port} is taken: choose another (make airflow PORT=8081)")
+        if self.settings.celery:
+            _check_broker(self.settings.broker_url)
         self.home.mkdir(parents=True, exist_ok=True)
         self.postgres = LocalPostgres().start()
         metadata_url, mdm_url = (self._database(name) for name in (self.settings.metadata_db, self.settings.mdm_db))
@@ -425,6 +427,18 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
+
+
+def _check_broker(url: str) -> None:
+    """The Celery broker answers, or the launch stops before starting anything, saying what is missing."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as err:
+        raise RuntimeError(
+            f"the Celery broker {url} does not answer ({err}): start redis-server or pass --broker"
+        ) from None
 
 
 def _listening(port: int) -> bool:

@@ -108,6 +108,17 @@ def ran(tasks: list[dict]) -> list[dict]:
     return [t for t in tasks if t["state"] == "success"]
 
 
+def test_without_its_broker_the_celery_deployment_says_so_and_starts_nothing(tmp_path):
+    from local_airflow import LocalAirflow, Settings, free_port
+
+    local = LocalAirflow(
+        Settings(home=tmp_path / "home", executor="celery", broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    )
+    with pytest.raises(RuntimeError, match="Celery broker .* does not answer.*redis-server"):
+        local.start()
+    assert not local.processes and local.postgres is None and not (tmp_path / "home").exists()
+
+
 @pytest.fixture(scope="module")
 def org_run(celery_airflow) -> list[dict]:
     return run_green(celery_airflow, ORG)
