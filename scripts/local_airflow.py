@@ -382,7 +382,8 @@ class LocalAirflow:
         return found
 
     def stop(self) -> None:
-        """SIGTERM to every component's process group, SIGKILL to what is left; then sandboxes and PostgreSQL."""
+        """SIGTERM to every component's and Celery worker's process group (a worker's warm shutdown lets
+        its running tasks finish), SIGKILL to what is left; then sandboxes and PostgreSQL."""
         for process in self.processes.values():
             _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE

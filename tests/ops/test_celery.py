@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -128,7 +129,10 @@ def org_run(celery_airflow) -> list[dict]:
 def test_org_sync_daily_runs_on_the_workers_and_fills_the_middle_platform(celery_airflow, org_run, middle):
     assert celery_airflow.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     workers = set(celery_airflow.settings.worker_names())
-    assert len(workers) == 2
+    assert len(workers) == 2 and {"worker-1", "worker-2"} <= set(celery_airflow.processes)
+    for component, process in celery_airflow.processes.items():  # the workers too: Variables live in the database
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+        assert not [e for e in environ if e.startswith(b"AIRFLOW_VAR_")], component
     assert {t["hostname"] for t in ran(org_run)} <= workers, "a task ran somewhere else than on a worker"
     assert {t["queue"] for t in org_run} == {QUEUE}
     pools = {t["task_id"]: t["pool"] for t in org_run}
