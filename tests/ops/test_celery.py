@@ -15,6 +15,7 @@ holds what the runs synced, and stopping leaves no process and no Redis key behi
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -62,11 +63,11 @@ def celery_airflow(tmp_path_factory):
         broker_key_prefix=f"expense-sync-test-{suffix}:",
     )
     broker = redis.Redis.from_url(settings.broker_url)
-    local = LocalAirflow(settings).start(timeout=420)
-    throwaway = bool(local.postgres and local.postgres.cluster_dir)
+    local = LocalAirflow(settings)
     try:
+        local.start(timeout=420)
         yield local
-    finally:
+    finally:  # also when it did not start: its databases and keys go all the same
         local.stop()
         leftovers = local.leftovers()
         keys = list(broker.scan_iter(match=f"{settings.broker_key_prefix}*"))
@@ -78,7 +79,7 @@ def celery_airflow(tmp_path_factory):
         }
         if keys:  # the rest (bindings) goes with the deployment
             broker.delete(*keys)
-        if not throwaway:
+        with contextlib.suppress(psycopg.OperationalError):  # none answers: a throwaway cluster, gone with it
             for name in (settings.metadata_db, settings.mdm_db):
                 LocalPostgres().drop_database(name)
     assert not leftovers, f"processes left running: {leftovers}"
