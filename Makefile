@@ -21,8 +21,10 @@ demo: venv
 	$(VPY) scripts/demo.py
 
 ## The Airflow UI on this machine, without Docker: sandboxes, connections and pools set; Ctrl+C stops it.
+## EXECUTOR=celery runs the tasks as docker-compose does, on Celery workers (WORKERS=2) through Redis (BROKER=redis://…).
 airflow: venv
-	$(VPY) scripts/local_airflow.py $(if $(PORT),--port $(PORT))
+	$(VPY) scripts/local_airflow.py $(if $(PORT),--port $(PORT)) $(if $(EXECUTOR),--executor $(EXECUTOR)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(BROKER),--broker $(BROKER))
 
 ## Close a queued item of the running `make airflow`: make resolve ITEM=<id> DECISION='…' BY=<person> [NOTE='…']
 resolve: venv

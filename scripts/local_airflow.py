@@ -7,8 +7,10 @@ What it starts, each in a process group of its own so that stopping it is exact:
 2. every vendor sandbox, on free ports of 127.0.0.1;
 3. ``airflow db migrate`` and ``python -m expense_sync setup`` (connections, variables, pools,
    migrations, the admin password), as the docker-compose init service does;
-4. the components of the docker-compose deployment: ``api-server``, ``scheduler`` (LocalExecutor
-   instead of Celery workers), ``dag-processor`` and ``triggerer``, with ``AIRFLOW_HOME=.local/airflow``;
+4. the components of the docker-compose deployment: ``api-server``, ``scheduler``, ``dag-processor`` and
+   ``triggerer``, with ``AIRFLOW_HOME=.local/airflow``; by default the scheduler runs the tasks itself
+   (LocalExecutor); ``--executor celery`` (``make airflow EXECUTOR=celery``) runs them as compose does,
+   on Celery workers (two by default) fed through Redis, with their results in the metadata database;
 5. one run of every DAG, so the UI shows green runs (``--no-runs`` skips it).
 
 It prints the address and the login, then waits; Ctrl+C (or SIGTERM) stops everything it started.
@@ -42,6 +44,11 @@ from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster, free_por
 from expense_sync_sandboxes.postgres import LocalPostgres  # noqa: E402
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"  # compose's worker healthcheck pings it
+# What a Celery worker's tasks report as their host (``[core] hostname_callable``): on one machine every
+# worker would otherwise report the same name, where compose's containers each report their own
+WORKER_HOSTNAME = "LOCAL_AIRFLOW_WORKER_HOSTNAME"
 ADMIN = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
@@ -60,7 +67,23 @@ class Settings:
     fresh: bool = False  # drop both databases first
     extra_dag_dirs: list[Path] = field(default_factory=list)  # more DAG bundles (tests add probe DAGs)
     connection_extra: dict[str, Any] = field(default_factory=lambda: {"rate_limit_qps": 50})
+    connection_extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # conn id -> more extras of it
     environment: dict[str, str] = field(default_factory=dict)  # last word on any variable
+    executor: str = "local"  # or "celery": the workers below, as docker-compose.yaml runs them
+    workers: int = 2  # Celery workers (``airflow celery worker``), each on its own host name
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # every Redis key (queues, the workers' broadcast channels) starts with it: deployments sharing one
+    # Redis do not take each other's tasks (tests use one of their own)
+    broker_key_prefix: str = "expense-sync:"
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "celery"
+
+    def worker_names(self) -> list[str]:
+        """The Celery host names of the workers (``celery@<host>`` in compose)."""
+        host = socket.getfqdn()
+        return [f"worker{n}@{host}" for n in range(1, self.workers + 1)] if self.celery else []
 
 
 class LocalAirflow:
@@ -89,6 +112,8 @@ class LocalAirflow:
     def _start(self, timeout: float) -> None:
         if _listening(self.settings.port):
             raise RuntimeError(f"port {self.settings.port} is taken: choose another (make airflow PORT=8081)")
+        if self.settings.celery:
+            _check_broker(self.settings.broker_url)
         self.home.mkdir(parents=True, exist_ok=True)
         self.postgres = LocalPostgres().start()
         metadata_url, mdm_url = (self._database(name) for name in (self.settings.metadata_db, self.settings.mdm_db))
@@ -113,7 +138,62 @@ class LocalAirflow:
                 start_new_session=True,
             )
             log.close()
-        self._wait_until_ready(time.monotonic() + timeout)
+        for n, name in enumerate(self.settings.worker_names(), 1):
+            self._start_worker(n, name)
+        deadline = time.monotonic() + timeout
+        self._wait_until_ready(deadline)
+        if self.settings.celery:
+            self._wait_for_workers(deadline)
+
+    def _start_worker(self, n: int, name: str) -> None:
+        """``airflow celery worker`` as compose's airflow-worker runs it (default queue and concurrency),
+        under a host name of its own, with its own pid file and log server port."""
+        env = {
+            **self.env,
+            "PYTHONPATH": os.pathsep.join([self.env["PYTHONPATH"], str(Path(__file__).parent)]),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{Path(__file__).stem}.worker_hostname",
+            WORKER_HOSTNAME: name,
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        }
+        log = open(self.home / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.processes[f"worker-{n}"] = subprocess.Popen(
+            [
+                self._airflow(),
+                "celery",
+                "worker",
+                "--celery-hostname",
+                name,
+                "--pid",
+                str(self.home / f"worker-{n}.pid"),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def _wait_for_workers(self, deadline: float) -> None:
+        """Until every worker answers compose's healthcheck (``celery inspect ping``) through the broker."""
+        names = self.settings.worker_names()
+        celery = str(Path(sys.executable).parent / "celery")
+        while True:
+            self.check_alive()
+            done = subprocess.run(
+                [celery, "--app", CELERY_APP, "inspect", "ping", "--timeout", "5", "-d", ",".join(names)],
+                env=self.env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if done.returncode == 0 and all(f"{name}: OK" in done.stdout for name in names):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery workers did not answer in time; see {self.home}/worker-*.log")
+            time.sleep(2)
 
     def _write_cli_env(self) -> None:
         """Where ``make resolve`` (scripts/operator_cli.py) finds this deployment; gone when it stops."""
@@ -155,7 +235,7 @@ class LocalAirflow:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": EXECUTORS[self.settings.executor],
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
@@ -179,9 +259,13 @@ class LocalAirflow:
             "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
             "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee",
         }
+        if self.settings.celery:  # docker-compose.yaml's [celery] settings, with this machine's Redis
+            env["AIRFLOW__CELERY__BROKER_URL"] = self.settings.broker_url
+            env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+{metadata_url}"
+            env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX"] = self.settings.broker_key_prefix
         for conn_id in CONNECTIONS:
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = self.sandboxes.connection(
-                conn_id, **self.settings.connection_extra
+                conn_id, **self.settings.connection_extra, **self.settings.connection_extras.get(conn_id, {})
             )
         if self.settings.extra_dag_dirs:
             bundles = [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]
@@ -298,7 +382,8 @@ class LocalAirflow:
         return found
 
     def stop(self) -> None:
-        """SIGTERM to every component's process group, SIGKILL to what is left; then sandboxes and PostgreSQL."""
+        """SIGTERM to every component's and Celery worker's process group (a worker's warm shutdown lets
+        its running tasks finish), SIGKILL to what is left; then sandboxes and PostgreSQL."""
         for process in self.processes.values():
             _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
@@ -333,11 +418,28 @@ class LocalAirflow:
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of a Celery worker started here: the host name it was given."""
+    return os.environ[WORKER_HOSTNAME]
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
+
+
+def _check_broker(url: str) -> None:
+    """The Celery broker answers, or the launch stops before starting anything, saying what is missing."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as err:
+        raise RuntimeError(
+            f"the Celery broker {url} does not answer ({err}): start redis-server or pass --broker"
+        ) from None
 
 
 def _listening(port: int) -> bool:
@@ -350,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="the UI's port")
     parser.add_argument("--fresh", action="store_true", help="start with empty databases and a new password")
     parser.add_argument("--no-runs", action="store_true", help="do not trigger a first run of each DAG")
+    parser.add_argument("--executor", choices=sorted(EXECUTORS), default="local", help="celery: as docker-compose")
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (with --executor celery)")
+    parser.add_argument("--broker", default=Settings.broker_url, help="the Celery broker (Redis)")
     args = parser.parse_args(argv)
 
     def terminate(*_: object) -> None:
@@ -357,7 +462,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, terminate)  # also when started in the background, where SIGINT is ignored
-    local = LocalAirflow(Settings(port=args.port, fresh=args.fresh))
+    settings = Settings(
+        port=args.port, fresh=args.fresh, executor=args.executor, workers=args.workers, broker_url=args.broker
+    )
+    local = LocalAirflow(settings)
     print("starting PostgreSQL, the vendor sandboxes and Airflow (about a minute) …", flush=True)
     try:
         local.start()
@@ -371,7 +479,12 @@ def main(argv: list[str] | None = None) -> int:
             f"DAGs: {', '.join(dag_ids)}" + ("" if args.no_runs else " (a first run of each is under way)") + "\n"
             f"middle platform: {local.postgres.url(local.settings.mdm_db)}\n"
             f"sandboxes: {', '.join(f'{v} {local.sandboxes.url(v)}' for v in local.sandboxes.ports)}\n"
-            f"Data Docs: {ROOT / 'great_expectations/uncommitted/data_docs/local_site/index.html'}\n"
+            + (
+                f"Celery workers: {', '.join(settings.worker_names())} on {settings.broker_url}\n"
+                if settings.celery
+                else ""
+            )
+            + f"Data Docs: {ROOT / 'great_expectations/uncommitted/data_docs/local_site/index.html'}\n"
             f"logs: {local.home}/<component>.log; task logs in {local.home / 'logs'}\n"
             "Ctrl+C stops everything.",
             flush=True,

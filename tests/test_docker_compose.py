@@ -3,7 +3,7 @@
 The compose file is read with PyYAML (anchors and ``<<`` merges resolved as compose resolves them)
 and held to the shape of Airflow's official file: CeleryExecutor with Redis, PostgreSQL, api-server,
 scheduler, dag-processor, worker, triggerer and an init service, each Airflow service mounting the
-project's folders; the sandboxes as an optional profile. Every connection, variable and
+project's folders; the sandboxes and Flower as optional profiles. Every connection, variable and
 ``EXPENSE_SYNC_*`` name the code reads is provided (compose or .env.example) and documented
 (README.md), and no name there is one the code does not read. The Dockerfile installs the same pins.
 """
@@ -133,6 +133,26 @@ def test_the_sandboxes_are_an_optional_profile_serving_every_vendor():
     assert all("profiles" not in SERVICES[s] for s in AIRFLOW_SERVICES), "Airflow runs without the sandboxes"
 
 
+def test_flower_is_an_optional_profile_as_in_the_official_file():
+    """``docker compose --profile flower up``: Celery's monitor on 5555, on the deployment's broker."""
+    from airflow.providers.celery.cli.definition import get_celery_cli_commands
+
+    flower = SERVICES["flower"]
+    assert flower["profiles"] == ["flower"] and flower["command"] == "celery flower"
+    celery = next(group for group in get_celery_cli_commands() if group.name == "celery")
+    assert "flower" in {command.name for command in celery.subcommands}, "the pinned provider has the command"
+    assert flower["ports"] == ["5555:5555"]
+    assert flower["healthcheck"]["test"] == ["CMD", "curl", "--fail", "http://localhost:5555/"]
+    assert flower["restart"] == "always" and flower["image"] == SERVICES["airflow-worker"]["image"]
+    assert flower["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    broker = ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND")
+    assert {k: flower["environment"][k] for k in broker} == {
+        k: SERVICES["airflow-worker"]["environment"][k] for k in broker
+    }
+    assert "flower" not in AIRFLOW_SERVICES and all("profiles" not in SERVICES[s] for s in AIRFLOW_SERVICES)
+
+
 def hook_for(conn_id: str) -> type[VendorHook]:
     found = {hook.default_conn_name: hook for role in registry.ROLES for hook in registry.vendors(role).values()}
     return found[conn_id]
@@ -211,3 +231,15 @@ def test_the_dockerfile_installs_the_same_pins_on_the_official_image():
     assert 'pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt' in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert not {"requirements.txt", *MOUNTED} & set(ignored)
+
+
+def test_the_celery_executor_imports_on_the_pinned_celery():
+    """The scheduler's CeleryExecutor and every worker import this module first: with celery 5.7.0
+    (which dropped ``celery.backends.database.retry``) the pinned provider cannot, and nothing runs."""
+    import importlib
+    import importlib.metadata
+
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
+    assert importlib.metadata.version("apache-airflow-providers-celery") == pins["apache-airflow-providers-celery"]
+    module = importlib.import_module("airflow.providers.celery.executors.celery_executor_utils")
+    assert module.app.conf.task_acks_late  # Airflow's Celery configuration loaded
