@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from expense_sync.pools import POOL_ERP, POOL_EXPENSE, POOL_OA
-from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_SIGN_KEY
+from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_PATH_TOKEN
 from testkit import canonical_state, expense_state
 
 ORG, CHART, CLAIMS = "org_sync_daily", "expense_category_sync_weekly", "claim_events"
@@ -51,7 +51,7 @@ def celery_airflow(tmp_path_factory):
         mdm_db=f"expense_sync_mdm_celery_{suffix}",
         fresh=True,
         connection_extra=FAST,
-        connection_extras={"expense_ekuaibao": {"outbound_sign_keys": [OUTBOUND_SIGN_KEY]}},
+        connection_extras={"expense_ekuaibao": {"outbound_path_tokens": [OUTBOUND_PATH_TOKEN]}},
         environment={
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
             "AIRFLOW__CORE__MAX_TASK_RETRY_DELAY": "2",
@@ -161,7 +161,9 @@ def test_a_webhook_claim_becomes_a_voucher_through_the_workers_and_both_workers_
     chart = run_green(local, CHART)  # cost centers and fee types into 合思, mapped to GL accounts
 
     # 合思 sends its outbound messages to the receiver the api-server serves; its asset event starts the run
-    local.sandboxes.control("ekuaibao").mutate("configure_outbound", url=f"{local.url}/expense-sync/webhooks/ekuaibao")
+    local.sandboxes.control("ekuaibao").mutate(
+        "configure_outbound", url=f"{local.url}/expense-sync/webhooks/ekuaibao/{OUTBOUND_PATH_TOKEN}"
+    )
     started = {r["dag_run_id"] for r in local.api("GET", f"/dags/{CLAIMS}/dagRuns")["dag_runs"]}
     claim_no = file_claim(local.sandboxes, middle, amounts=("1280.00", "356.50"))["form"]["code"]
     inbox = middle.execute("SELECT source, status FROM sync.event_inbox").fetchall()
