@@ -127,17 +127,7 @@ class LocalAirflow:
         self._check_call([sys.executable, "-m", "expense_sync", "setup"], env=setup_env)
         self._write_cli_env()
         for component in COMPONENTS:
-            log = open(self.home / f"{component}.log", "ab")  # noqa: SIM115 - closed with the process
-            self.processes[component] = subprocess.Popen(
-                [self._airflow(), component],
-                env=self.env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
+            self._spawn(component, [self._airflow(), component], self.env)
         for n, name in enumerate(self.settings.worker_names(), 1):
             self._start_worker(n, name)
         deadline = time.monotonic() + timeout
@@ -155,25 +145,18 @@ class LocalAirflow:
             WORKER_HOSTNAME: name,
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         }
-        log = open(self.home / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.processes[f"worker-{n}"] = subprocess.Popen(
-            [
-                self._airflow(),
-                "celery",
-                "worker",
-                "--celery-hostname",
-                name,
-                "--pid",
-                str(self.home / f"worker-{n}.pid"),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        pid_file = str(self.home / f"worker-{n}.pid")
+        self._spawn(
+            f"worker-{n}", [self._airflow(), "celery", "worker", "--celery-hostname", name, "--pid", pid_file], env
         )
-        log.close()
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        """A long-running component in its own process group, its output in ``<home>/<name>.log``."""
+        with open(self.home / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
     def _wait_for_workers(self, deadline: float) -> None:
         """Until every worker answers compose's healthcheck (``celery inspect ping``) through the broker."""

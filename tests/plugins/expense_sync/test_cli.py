@@ -3,6 +3,9 @@ history; the commands find ``mdm_postgres`` in the metadata database as well as 
 (as in the docker-compose deployment, where only the init service has it in its environment)."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,20 +52,14 @@ def test_commands_find_the_middle_platform_in_the_metadata_database(mdm, monkeyp
 
 def test_without_a_deployment_it_says_what_is_missing_in_one_line_and_leaves_no_airflow_db(tmp_path):
     """Run as an operator would from a plain shell: no Airflow configured, no DSN."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).parents[3]
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(root / "plugins")}
-    done = subprocess.run(
-        [sys.executable, "-m", "expense_sync", "resolve", "1", "--decision", "x", "--by", "alice"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def resolve() -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "expense_sync", "resolve", "1", "--decision", "x", "--by", "alice"]
+        return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    done = resolve()
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("expense_sync: no mdm_postgres connection here: run `make resolve`")
@@ -70,13 +67,6 @@ def test_without_a_deployment_it_says_what_is_missing_in_one_line_and_leaves_no_
 
     # a connection that points nowhere: one line too
     env["AIRFLOW_CONN_MDM_POSTGRES"] = "postgresql://nobody@127.0.0.1:9/none"
-    done = subprocess.run(
-        [sys.executable, "-m", "expense_sync", "resolve", "1", "--decision", "x", "--by", "alice"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = resolve()
     assert done.returncode == 2 and done.stderr.startswith("expense_sync: the middle platform is not reachable (")
     assert done.stderr.count("\n") == 1
