@@ -7,6 +7,14 @@ ARG PYTHON_VERSION=3.11
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 ARG AIRFLOW_VERSION
 
+# Pango and a Chinese font for the auditors' pack as PDF (WeasyPrint), built by expense_rollup_monthly.
+USER root
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+USER airflow
+
 COPY --chown=airflow:root requirements.txt /requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirements.txt
 

@@ -32,10 +32,12 @@ resolve: venv
 		{ echo "usage: make resolve ITEM=<item id> DECISION='what was decided' BY=<who> [NOTE='why']"; exit 2; }
 	$(VPY) scripts/operator_cli.py resolve "$(ITEM)" --decision "$(DECISION)" --by "$(BY)" --note "$(NOTE)"
 
-## Headless Chromium for the browser check (Debian's package), installed when missing.
+## Headless Chromium for the browser check, Pango for the pack's PDF (WeasyPrint) and a Chinese font
+## for both (Debian's packages), installed when missing.
+BROWSER_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES); }
 
 ## The whole test suite (what CI runs), after the linters and the type checker.
 test: venv browser lint
