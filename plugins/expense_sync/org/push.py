@@ -42,6 +42,7 @@ from psycopg.rows import dict_row
 from expense_sync import mapping
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.progress import Progress
 from expense_sync.settings import DEFAULT_ORG_MAX_DEACTIVATION, MDM_CONN_ID
 from expense_sync.store import outbound, queue, sqlfile, watermarks
 from expense_sync.store.db import connect
@@ -347,9 +348,13 @@ class DirectoryPush:
         by_depth: dict[int, list[dict]] = defaultdict(list)
         for unit in units:
             by_depth[unit["depth"]].append(unit)
+        progress = Progress(
+            "pushing departments to 合思", total=len(units), extra=lambda: f"api calls {self.hook.stats['calls']}"
+        )
         for depth in sorted(by_depth):
             creates = []
             for unit in by_depth[depth]:
+                progress.tick()
                 key, remote = unit["code"], self.unit_remote.get(unit["org_unit_id"])
                 if unit["org_unit_id"] == root_id:
                     remote = corp  # the tenant's root department is the corporation itself
@@ -470,7 +475,9 @@ class DirectoryPush:
                     in_flight.add(pool.submit(send, pending[:]))
                     pending.clear()
 
+        progress = Progress("pushing staff to 合思", extra=lambda: f"api calls {self.hook.stats['calls']}")
         for person in staff:
+            progress.tick()
             newest = max(newest or person["updated_at"], person["updated_at"])
             key, remote = person["employee_no"], self.staff_remote.get(person["employee_id"])
             unit_remote = self.unit_remote.get(person["org_unit_id"])
