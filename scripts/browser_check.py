@@ -161,6 +161,27 @@ class Browser:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
         self.call("Input.insertText", text=value)
 
+    def click(self, *labels: str, timeout: float = 30, within: str = "document") -> None:
+        """Click the visible button (or link) whose text or aria-label is one of ``labels``, as a person
+        would; wait up to ``timeout`` s for it to appear and be enabled (a dialog renders after its
+        trigger). An icon button's aria-label is its tooltip (Airflow's: "Press shift+c to clear")."""
+        script = f"""(() => {{
+            const want = {json.dumps(list(labels))};
+            const root = {within};
+            const found = [...root.querySelectorAll('button, a, [role=button], [role=menuitem]')].find(e =>
+                (want.includes(e.innerText.trim()) || want.includes(e.getAttribute('aria-label')))
+                && !e.disabled && e.getClientRects().length > 0);
+            if (!found) return false;
+            found.scrollIntoView({{block: 'center'}});
+            found.click();
+            return true;
+        }})()"""
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(script):
+            if time.monotonic() > deadline:
+                raise LookupError(f"no enabled button {labels!r} on {self.evaluate('location.href')}")
+            time.sleep(0.25)
+
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))

@@ -18,6 +18,7 @@ then the travel-claim scenario (claim → ERP voucher → number back on the cla
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import psycopg
 import requests
+from psycopg import sql
 
 from expense_sync_sandboxes.cluster import SandboxCluster
 from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_PATH_TOKEN, OUTBOUND_SIGN_KEY
@@ -103,11 +105,14 @@ def start_receiver(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
 
 def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     """Step 5 of the module docstring."""
+    from expense_sync import mapping
     from expense_sync.hooks.registry import erp_hook
 
     env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
     os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")})
-    owners = sorted({r.owner_unit for r in erp_hook("kingdee").chart("cost_center") if r.owner_unit})
+    spec = mapping.load("kingdee", "cost_center")  # the ERP's cost centers as they land in staging
+    records = erp_hook("kingdee").chart("cost_center")
+    owners = sorted({owner for r in records if (owner := spec.apply(r)[1].get("owner_unit"))})
     with psycopg.connect(url, autocommit=True) as conn:  # the ERP's cost-center departments in the org master
         for code in owners:
             conn.execute(
@@ -189,25 +194,30 @@ def month_end(env: dict[str, str], url: str, claim_no: str, docs: Path, log) -> 
     print(f"  auditors' pack (open in a browser): {(docs / 'auditors_pack' / period / 'index.html').as_uri()}")
 
 
-def main() -> None:
-    LOCAL.mkdir(exist_ok=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="expense-sync's demo (make demo)")
+    parser.add_argument("--database", default=DATABASE, help="the middle platform's database (recreated)")
+    parser.add_argument("--workdir", type=Path, default=LOCAL, help="Airflow's home and the demo's log")
+    parser.add_argument("--results", type=Path, default=ROOT / "great_expectations" / "uncommitted")
+    args = parser.parse_args(argv)
+    local, docs_dir = args.workdir, args.results
+    local.mkdir(parents=True, exist_ok=True)
     server = LocalPostgres().start()
-    server.drop_database(DATABASE)
+    server.drop_database(args.database)
     with psycopg.connect(server.server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = server.url(DATABASE)
-    docs_dir = ROOT / "great_expectations" / "uncommitted"
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
+    url = server.url(args.database)
     options = {"dingtalk": {"seed": 42, "departments": 40, "employees": 400}}
     try:
         with (
             SandboxCluster(["dingtalk", "ekuaibao", "kingdee"], options=options) as sandboxes,
-            open(LOCAL / "demo.log", "wb") as log,
+            open(local / "demo.log", "wb") as log,
         ):
             for userid, field, value in BAD_RECORDS:
                 sandboxes.control("dingtalk").mutate("set_person", userid=userid, **{field: value})
             env = {
                 **os.environ,
-                "AIRFLOW_HOME": str(LOCAL / "airflow"),
+                "AIRFLOW_HOME": str(local / "airflow"),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -235,7 +245,7 @@ def main() -> None:
             summarize(url, docs_dir / "data_docs" / "local_site" / "index.html")
             claim_no = travel_claim(env, sandboxes, url, log)
             month_end(env, url, claim_no, docs_dir, log)
-        print(f"Airflow's own output: {LOCAL / 'demo.log'}")
+        print(f"Airflow's own output: {local / 'demo.log'}")
     finally:
         if server.cluster_dir:  # a throwaway cluster goes away with the demo
             server.stop()

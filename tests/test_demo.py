@@ -1,0 +1,42 @@
+"""``make demo`` — the README's first command — plays to its end: org_sync_daily twice through the real
+Airflow CLI, the travel claim from its webhook to the voucher number on the 合思 document, and the
+month end with its auditors' pack. Run as a person runs it (a separate process, the test session's
+Airflow and expense-sync settings left out), in a workdir and database of its own; the checks read
+what it printed and what it left in the middle platform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import psycopg
+
+from testkit import ROOT
+
+
+def test_make_demo_plays_from_the_webhook_to_the_auditors_pack(tmp_path):
+    database = f"expense_sync_demo_{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "EXPENSE_SYNC"))}
+    env["PYTHONPATH"] = f"{ROOT / 'plugins'}:{ROOT / 'include' / 'sandboxes'}"
+    command = [sys.executable, "scripts/demo.py", "--database", database, "--workdir", str(tmp_path / "local")]
+    command += ["--results", str(tmp_path / "gx")]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    log = tmp_path / "local" / "demo.log"
+    tail = log.read_text()[-3000:] if log.exists() else ""
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + tail
+
+    out = done.stdout
+    assert "employees   created  396" in out and "quarantined  4" in out
+    assert "vouchers in Kingdee for it: 1" in out
+    assert "reconciled (unexplained difference 0.00 CNY)" in out
+    packs = list((tmp_path / "gx" / "auditors_pack").glob("*/index.html"))
+    assert len(packs) == 1
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
+        vouchers = dict(conn.execute("SELECT kind, count(*) FROM fin.voucher GROUP BY kind").fetchall())
+        reconciled = conn.execute("SELECT status FROM fin.reconciliation").fetchall()
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    assert vouchers == {"claim": 1, "rollup": 1}
+    assert reconciled == [("reconciled",)]
