@@ -20,8 +20,10 @@ to the conflict queue and a person decides in the Airflow UI; nothing is overwri
    ledger: ERP changes are pushed, hand edits in 合思 are restored (and recorded), records changed
    on both sides become conflicts.
 8. `ask_for_decisions` asks one question per open conflict (**Required Actions** in the UI): *Take ERP
-   value*, *Keep expense value* or *Defer* (the default after 3 days). Skipped when nothing is open.
-9. `apply_decisions` applies each answer and records who, when and what; `summarize` closes the run.
+   value*, *Keep expense value* or *Defer* (the default after 3 days), with a required reason; only
+   the users Variable `expense_sync_deciders` names for `chart` may answer. Skipped when nothing is open.
+9. `apply_decisions` applies each answer and records who, when, what and why (an answer without a
+   reason is not applied: the conflict is asked again); `summarize` closes the run.
 
 **When it fails:** a vendor error → read the task log (vendor, endpoint, HTTP status, vendor code)
 and clear the task once the vendor answers; every step is idempotent and an interrupted push is
@@ -43,6 +45,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from expense_sync.chart import DEFER, OPTIONS
 from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
+from expense_sync.store.answers import question_params
 from expense_sync.tasks.chart import (
     RESPONSE_TIMEOUT,
     apply_decisions,
@@ -86,6 +89,7 @@ with DAG(
         options=OPTIONS,
         defaults=[DEFER],
         multiple=False,
+        params=question_params(),  # a required reason
         response_timeout=RESPONSE_TIMEOUT,
     ).expand_kwargs(asked)
     apply_decisions(asked["items"], answers.output, expense) >> summarize_chart_sync.override(task_id="summarize")()

@@ -25,9 +25,10 @@ daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivate
    from before the first sync) are disabled after a complete OA read, within the same share as
    above (beyond it they are held as `mass_deactivation`, key `ekuaibao_only`).
 6. `ask_about_deactivations` asks about held deactivations (**Required Actions** in the UI):
-   *Deactivate them*, *Keep them active* or *Defer* (the default after 12 hours); skipped when
-   nothing is held. `apply_deactivation_decisions` applies the answer, records who and when, and
-   pushes the disables to 合思.
+   *Deactivate them*, *Keep them active* or *Defer* (the default after 12 hours), with a required
+   reason; only the users Variable `expense_sync_deciders` names for `org` may answer; skipped when
+   nothing is held. `apply_deactivation_decisions` applies the answer, records who, when and why (an
+   answer without a reason is not applied: asked again next run), and pushes the disables to 合思.
 7. `summarize` records the run's counts in `sync.run` / `sync.run_step`.
 
 **When it fails:** a vendor error → read the task log (errors name the vendor, endpoint, HTTP
@@ -53,6 +54,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.org import DEFER, OPTIONS
+from expense_sync.store.answers import question_params
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.org import (
     RESPONSE_TIMEOUT,
@@ -86,6 +88,7 @@ with DAG(
         options=OPTIONS,
         defaults=[DEFER],
         multiple=False,
+        params=question_params(),  # a required reason
         response_timeout=RESPONSE_TIMEOUT,
     ).expand_kwargs(asked)
     apply_deactivation_decisions(asked["items"], answers.output) >> summarize_org_sync.override(task_id="summarize")()

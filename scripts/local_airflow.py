@@ -14,7 +14,8 @@ What it starts, each in a process group of its own so that stopping it is exact:
 5. one run of every DAG, so the UI shows green runs (``--no-runs`` skips it).
 
 It prints the address and the login, then waits; Ctrl+C (or SIGTERM) stops everything it started.
-The admin password is generated once and kept in ``.local/airflow/simple_auth_manager_passwords.json``;
+The users (``admin``; ``finance`` and ``hr``, who decide the chart's and the org's questions; ``auditor``,
+read-only) get a password generated once and kept in ``.local/airflow/simple_auth_manager_passwords.json``;
 the databases stay between launches (``--fresh`` starts them anew). Tests drive :class:`LocalAirflow`
 from Python with free ports, a temporary home and databases of their own.
 """
@@ -50,6 +51,10 @@ CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"  # compose
 # worker would otherwise report the same name, where compose's containers each report their own
 WORKER_HOSTNAME = "LOCAL_AIRFLOW_WORKER_HOSTNAME"
 ADMIN = "admin"
+# The people of the UI (SimpleAuthManager, user:role), as docker-compose.yaml names them: the decisions
+# under Required Actions are assigned by kind (Variable expense_sync_deciders) and recorded by name
+USERS = {ADMIN: "admin", "finance": "user", "hr": "user", "auditor": "viewer"}
+DECIDERS = {"chart": ["finance"], "org": ["hr"]}
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
 CLI_ENV = "cli.env.json"  # how the operator's command line reaches the running deployment
@@ -98,6 +103,7 @@ class LocalAirflow:
         self.processes: dict[str, subprocess.Popen] = {}
         self.env: dict[str, str] = {}
         self.password = ""
+        self.passwords: dict[str, str] = {}  # every user's, the admin's included
         self._token: str | None = None
 
     # -- start ------------------------------------------------------------------------------------
@@ -118,7 +124,8 @@ class LocalAirflow:
         self.postgres = LocalPostgres().start()
         metadata_url, mdm_url = (self._database(name) for name in (self.settings.metadata_db, self.settings.mdm_db))
         self.sandboxes = SandboxCluster(list(VENDORS)).start()
-        self.password = self._admin_password()
+        self.passwords = self._user_passwords()
+        self.password = self.passwords[ADMIN]
         setup_env = self._environment(metadata_url, mdm_url)
         # Variables go into the metadata database through setup and nowhere else: an AIRFLOW_VAR_* in
         # the components' environment would shadow what an operator sets in the UI
@@ -200,13 +207,15 @@ class LocalAirflow:
     def _passwords_file(self) -> Path:
         return self.home / "simple_auth_manager_passwords.json"
 
-    def _admin_password(self) -> str:
+    def _user_passwords(self) -> dict[str, str]:
+        """Every user's password: kept from the last launch, generated once for a new user, written
+        where the api-server reads them (setup writes the admin's again, as compose does)."""
         path = self._passwords_file()
-        if path.exists() and not self.settings.fresh:
-            known = json.loads(path.read_text() or "{}").get(ADMIN)
-            if known:
-                return known
-        return secrets.token_urlsafe(12)
+        known = json.loads(path.read_text() or "{}") if path.exists() and not self.settings.fresh else {}
+        passwords = {user: known.get(user) or secrets.token_urlsafe(12) for user in USERS}
+        path.write_text(json.dumps(passwords))
+        path.chmod(0o600)
+        return passwords
 
     def _environment(self, metadata_url: str, mdm_url: str) -> dict[str, str]:
         assert self.sandboxes is not None
@@ -222,7 +231,7 @@ class LocalAirflow:
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in USERS.items()),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file()),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "10",
@@ -241,6 +250,7 @@ class LocalAirflow:
             "AIRFLOW_CONN_MDM_POSTGRES": mdm_url,
             "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
             "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee",
+            "AIRFLOW_VAR_EXPENSE_SYNC_DECIDERS": json.dumps(DECIDERS),
         }
         if self.settings.celery:  # docker-compose.yaml's [celery] settings, with this machine's Redis
             env["AIRFLOW__CELERY__BROKER_URL"] = self.settings.broker_url
@@ -458,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
                 local.trigger(dag_id)
         assert local.sandboxes is not None and local.postgres is not None
         print(
-            f"\nAirflow UI: {local.url}   login: {ADMIN} / {local.password}\n"
+            f"\nAirflow UI: {local.url}   logins: "
+            + ", ".join(f"{user} / {local.passwords[user]} ({USERS[user]})" for user in USERS)
+            + f"\ndecisions under Required Actions: {', '.join(f'{k} by {v[0]}' for k, v in DECIDERS.items())}\n"
             f"DAGs: {', '.join(dag_ids)}" + ("" if args.no_runs else " (a first run of each is under way)") + "\n"
             f"middle platform: {local.postgres.url(local.settings.mdm_db)}\n"
             f"sandboxes: {', '.join(f'{v} {local.sandboxes.url(v)}' for v in local.sandboxes.ports)}\n"

@@ -12,7 +12,9 @@ from typing import Any
 ERPS = ["kingdee", "yonyou", "sap"]
 DAG = "expense_category_sync_weekly"
 HITL_TASK = "ask_for_decisions"
-USER, PASSWORD = "li.na", "sandbox-hitl-password"
+USER, PASSWORD = "li.na", "sandbox-hitl-password"  # the decider of every kind of question
+OTHER_USER = "wang.wei"  # may use the UI, is named for no kind of question
+REASON = "checked against the ERP ledger, ticket FIN-118"
 DIMENSIONS = {"cost_center": "成本中心", "project": "项目"}
 
 
@@ -236,20 +238,26 @@ class NobodyAnswers(_Background):
 
 class Responder(_Background):
     """A person at the Airflow UI: answers each parked conflict question through the HITL REST API
-    of an in-process API server sharing the metadata DB, choosing with ``choose(subject, body)``."""
+    of an in-process API server sharing the metadata DB, choosing with ``choose(subject, body)`` and
+    giving ``reason`` (``None``: the form's reason left out). Before each answer, ``OTHER_USER``
+    tries to answer it too; the HTTP status they got is in ``refused_others``."""
 
-    def __init__(self, choose: Callable[[str, str], str], *, expected: int, **where: str) -> None:
+    def __init__(
+        self, choose: Callable[[str, str], str], *, expected: int, reason: str | None = REASON, **where: str
+    ) -> None:
         super().__init__(expected=expected, **where)
         self.choose = choose
+        self.reason = reason
         self.answered: list[dict] = []
+        self.refused_others: list[int] = []
 
     def _serve(self) -> None:
         from airflow.api_fastapi.app import create_app
         from fastapi.testclient import TestClient
 
         client = TestClient(create_app())
-        login = client.post("/auth/token", json={"username": USER, "password": PASSWORD})
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        headers, other = (_bearer(client, user) for user in (USER, OTHER_USER))
+        params_input = {} if self.reason is None else {"reason": self.reason}
         done: set[tuple[str, int]] = set()
         while not self.stop.is_set() and len(done) < self.expected:
             for run_id, map_index in parked_questions(self.dag, self.task):
@@ -258,7 +266,9 @@ class Responder(_Background):
                 path = f"/api/v2/dags/{self.dag}/dagRuns/{run_id}/taskInstances/{self.task}/{map_index}/hitlDetails"
                 detail = client.get(path, headers=headers).json()
                 option = self.choose(detail["subject"], detail["body"])
-                answer = client.patch(path, headers=headers, json={"chosen_options": [option], "params_input": {}})
+                body = {"chosen_options": [option], "params_input": params_input}
+                self.refused_others.append(client.patch(path, headers=other, json=body).status_code)
+                answer = client.patch(path, headers=headers, json=body)
                 if answer.status_code != 200:
                     self.errors.append(f"{answer.status_code} {answer.text}")
                 self.answered.append({"subject": detail["subject"], "option": option, **answer.json()})
@@ -266,10 +276,17 @@ class Responder(_Background):
             time.sleep(0.3)
 
 
+def _bearer(client, user: str) -> dict[str, str]:
+    login = client.post("/auth/token", json={"username": user, "password": PASSWORD})
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
 def enable_ui_login(monkeypatch, tmp_path) -> None:
-    """Let ``li.na`` log in to the API server (Airflow's simple auth manager, a password file)."""
+    """Let ``li.na`` (the decider of every kind of question) and ``wang.wei`` (an admin named for
+    none) log in to the API server (Airflow's simple auth manager, a password file)."""
     passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{USER}:admin")
+    passwords.write_text(json.dumps({USER: PASSWORD, OTHER_USER: PASSWORD}))
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{USER}:admin,{OTHER_USER}:admin")
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_DECIDERS", json.dumps({"chart": [USER], "org": [USER]}))
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords))
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "expense-sync-tests-" + "x" * 48)

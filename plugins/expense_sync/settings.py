@@ -22,6 +22,8 @@ VAR_FIRST_PERIOD = "expense_sync_first_period"
 # The share of active departments or of active people one org sync may deactivate without a person.
 VAR_ORG_MAX_DEACTIVATION = "expense_sync_org_max_deactivation"
 DEFAULT_ORG_MAX_DEACTIVATION = 0.05
+# Who may answer each kind of question in the Airflow UI (JSON: kind → Airflow user ids).
+VAR_DECIDERS = "expense_sync_deciders"
 # Standard Webhooks signing secrets of the webhook receiver (``whsec_…``; several during a rotation).
 VAR_WEBHOOK_SECRETS = "expense_sync_webhook_secrets"
 
@@ -94,4 +96,24 @@ def org_max_deactivation() -> float:
         value = -1.0
     if not 0 <= value <= 1:
         raise ValueError(f"Variable {VAR_ORG_MAX_DEACTIVATION}={raw!r}: expected a share between 0 and 1")
+    return value
+
+
+def deciders() -> dict[str, list[str]]:
+    """Variable ``expense_sync_deciders``: the Airflow users who answer each kind of question
+    (``{"chart": ["finance"], "org": ["hr"]}``); unset: nobody is named."""
+    import json
+
+    from airflow.sdk import Variable
+
+    raw = Variable.get(VAR_DECIDERS, default="{}")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        value = None
+    ok = isinstance(value, dict) and all(
+        isinstance(v, list) and all(isinstance(u, str) and u for u in v) for v in value.values()
+    )
+    if not ok:
+        raise ValueError(f'Variable {VAR_DECIDERS}={raw!r}: expected JSON such as {{"chart": ["finance"]}}')
     return value

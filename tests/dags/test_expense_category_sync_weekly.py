@@ -10,6 +10,7 @@ import pytest
 from chartkit import (
     DAG,
     ERPS,
+    REASON,
     ErpWorld,
     NobodyAnswers,
     Responder,
@@ -99,6 +100,7 @@ def test_a_week_of_changes_on_both_sides_is_decided_in_the_airflow_ui(dagbag, md
         state, tasks = run_dag(dagbag, DAG)
     assert li.errors == [] and state == "success", (li.errors, tasks)
     assert sorted(a["option"] for a in li.answered) == sorted(choices.values())
+    assert li.refused_others == [403, 403, 403]  # only the deciders Variable expense_sync_deciders names
 
     reasons = dict(
         mdm.execute(
@@ -127,6 +129,7 @@ def test_a_week_of_changes_on_both_sides_is_decided_in_the_airflow_ui(dagbag, md
         assert (status, made, by, actor, action) == ("resolved", decision, "li.na", "li.na", "decided")
         assert at.isoformat().replace("+00:00", "Z") == answered_at[key]  # when the person answered
         assert detail["option"] == choices[key] and detail["user_id"] == "li.na" and not detail["timed_out"]
+        assert detail["note"] == detail["reason"] == REASON  # why, for the auditors
     ((status, _, _, _, actor, action, detail),) = decided(mdm, "expense_category", new_category)
     assert (status, actor, action, detail["option"]) == ("deferred", "li.na", "deferred", DEFER)
     assert step_counts(mdm, "decisions")["answers"] == {"take_erp": 1, "keep_expense": 1, "deferred": 1}

@@ -11,8 +11,8 @@ import json
 import psycopg
 import pytest
 
-from chartkit import Responder, enable_ui_login
-from expense_sync.org import APPROVE, DEFER
+from chartkit import REASON, Responder, enable_ui_login
+from expense_sync.org import APPROVE
 from testkit import canonical_state, expense_state, run_dag, step_counts, write_calls
 
 DAG = "org_sync_daily"
@@ -281,21 +281,26 @@ def test_too_many_leavers_are_held_until_a_person_approves_in_the_airflow_ui(
         canonical, expense = canonical_state(mdm)["employees"], expense_state(sandboxes)["staff"]
         return {canonical[no]["active"] for no in leavers} | {expense[no]["active"] for no in leavers}
 
-    bodies = []
-    with Responder(lambda subject, body: bodies.append(body) or DEFER, expected=1, **question) as li:
+    bodies = []  # the decider approves through the REST API, leaving the form's reason out
+    with Responder(lambda subject, body: bodies.append(body) or APPROVE, expected=1, reason=None, **question) as li:
         state, tasks = run_dag(dagbag, DAG)
     assert li.errors == [] and state == "success", (li.errors, tasks)
+    assert li.refused_others == [403]  # an admin Variable expense_sync_deciders does not name for "org"
     assert all(no in bodies[0] for no in leavers)
     assert step_counts(mdm, "merge")["employee"]["deactivated"] == 0
-    assert still_active() == {True}
+    assert step_counts(mdm, "decisions")["answers"] == {"without_reason": 1}
+    assert still_active() == {True}  # a decision without a reason is not applied: nobody deactivated
     held = "SELECT status, decision, decided_by FROM sync.exception_item WHERE reason_code = 'mass_deactivation'"
-    assert mdm.execute(held).fetchall() == [("deferred", None, None)]  # and held: nobody deactivated
+    assert mdm.execute(held).fetchall() == [("open", None, None)]
+    events = "SELECT actor, action, detail->>'note' FROM sync.exception_event WHERE actor = 'li.na' ORDER BY event_id"
+    assert mdm.execute(events).fetchall() == [("li.na", "answer_without_reason", None)]
 
     with Responder(lambda subject, body: APPROVE, expected=1, **question) as li:
-        state, tasks = run_dag(dagbag, DAG)  # the merge holds them again; the person approves
+        state, tasks = run_dag(dagbag, DAG)  # still held; asked again; approved with a reason
     assert li.errors == [] and state == "success", (li.errors, tasks)
     assert step_counts(mdm, "merge")["employee"]["deactivated"] == 0
     assert step_counts(mdm, "decisions")["answers"]["employee_deactivated"] == 4
     assert still_active() == {False}
     assert mdm.execute(held).fetchall() == [("resolved", "deactivate", "li.na")]
+    assert mdm.execute(events).fetchall()[-1] == ("li.na", "decided", REASON)  # the reason, for the auditors
     assert_expense_matches_canonical(mdm, sandboxes)

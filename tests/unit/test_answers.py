@@ -24,3 +24,25 @@ def test_no_answer_is_a_defer_by_the_timeout():
     assert (answer.option, answer.actor) == (DEFER, TIMEOUT_ACTOR)
     assert answer.facts == {"user_id": None, "responded_at": None, "timed_out": True}
     assert read({"chosen_options": [], "responded_by_user": None}, "r").option == DEFER
+
+
+def test_the_reason_given_in_the_form_is_read_trimmed():
+    answer = read({"chosen_options": ["Deactivate them"], "responded_by_user": {"id": "7", "name": "王会计"},
+                   "params_input": {"reason": "  离职名单已核对 HR-204 "}}, "r")  # fmt: skip
+    assert answer.reason == "离职名单已核对 HR-204" and answer.detail["reason"] == answer.reason
+    assert read({"chosen_options": ["Deactivate them"], "params_input": {}}, "r").reason == ""
+
+
+def test_the_form_asks_for_a_reason_and_the_deciders_come_from_the_variable(monkeypatch):
+    import pytest
+
+    from expense_sync.store.answers import assignees, question_params
+
+    schema = question_params()["reason"].schema
+    assert "string" in schema["type"] and schema["minLength"] >= 2
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_DECIDERS", '{"chart": ["finance", "cfo"], "org": []}')
+    assert assignees("chart") == [{"id": "finance", "name": "finance"}, {"id": "cfo", "name": "cfo"}]
+    assert assignees("org") is None and assignees("claims") is None  # anyone who may edit the DAG
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_DECIDERS", '["finance"]')
+    with pytest.raises(ValueError, match="expense_sync_deciders"):
+        assignees("chart")

@@ -2,7 +2,7 @@
 
 Each open conflict becomes one human-in-the-loop question (one mapped ``HITLOperator`` task each,
 so every answer carries its own respondent and time, and people can settle some now and defer
-others) with three options. What they do depends on the conflict:
+others) with three options and a required reason. What they do depends on the conflict:
 
 =============================  =====================================  ======================================
 conflict                       Take ERP value                          Keep expense value
@@ -22,7 +22,8 @@ Fee types are read-only in 合思's API, so for a category "Take ERP value" cann
 changes. **Defer** (also what an unanswered question becomes when it times out) leaves the conflict
 in the queue as ``deferred``: it is asked again when its values change, or when a run is triggered
 with ``review_deferred``. Every answer is recorded on the queue item and in its history: who
-(the responding user), when (the response time) and what (the option).
+(the responding user, one of those Variable ``expense_sync_deciders`` names for ``chart``), when
+(the response time), what (the option) and why (the reason they gave).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def question(item: dict[str, Any]) -> dict[str, str]:
     effects = EFFECTS[item["reason_code"]]
     lines += ["", f"- **{TAKE_ERP}**: {effects[TAKE_ERP]}", f"- **{KEEP_EXPENSE}**: {effects[KEEP_EXPENSE]}"]
     lines += [f"- **{DEFER}**: decide later (also what happens when nobody answers in time)"]
+    lines += ["", "Give the reason for your decision (a ticket, a name, a fact): it goes into the audit trail."]
     return {"subject": f"{label}: {item['reason'].split(':')[0]}", "body": "\n".join(lines)}
 
 
@@ -124,9 +126,9 @@ def apply_answers(
                 item_id,
                 decision=decision,
                 actor=answer.actor,
-                note=effect,
+                note=answer.reason,
                 at=answer.facts["responded_at"],
-                detail=answer.detail,
+                detail={**answer.detail, "effect": effect},
             )
             record, entity, key = item["record"], item["entity"], item["record_key"]
             if entity == "expense_category":

@@ -127,6 +127,8 @@ def _question(item: dict[str, Any]) -> dict[str, str]:
         f"- **{APPROVE}**: {EFFECTS[APPROVE]}",
         f"- **{KEEP}**: {EFFECTS[KEEP]}",
         f"- **{DEFER}**: decide later; nobody is deactivated meanwhile (also what happens when nobody answers)",
+        "",
+        "Give the reason for your decision (a ticket, a name, a fact): it goes into the audit trail.",
     ]
     return {"subject": f"org sync: {item['reason'].split(':')[0]}", "body": "\n".join(lines)}
 
@@ -167,9 +169,9 @@ def apply_answers(
                 item_id,
                 decision=DECISIONS[option],
                 actor=answer.actor,
-                note=EFFECTS[option],
+                note=answer.reason,
                 at=answer.facts["responded_at"],
-                detail=answer.detail,
+                detail={**answer.detail, "effect": EFFECTS[option]},
             )
             counts[DECISIONS[option]] += 1
     pushed = push_directory(conn, hook, run_key, approved=approved) if counts["deactivate"] else {}

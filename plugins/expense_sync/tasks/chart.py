@@ -67,17 +67,19 @@ def push_dimensions(expense: dict[str, Any]) -> dict[str, Any]:
 
 
 @task
-def conflict_questions() -> list[dict[str, str]]:
+def conflict_questions() -> list[dict[str, Any]]:
     """The open conflicts to ask about: one question each (subject, body), mapped over by the
     question task, which is skipped when there is none. Their queue item ids go to XCom ``items``."""
     from expense_sync.chart.decisions import questions
+    from expense_sync.store.answers import assignees
     from expense_sync.store.db import connect
 
     with connect() as conn:
         asked = questions(conn, review_deferred=_param("review_deferred"))
     get_current_context()["ti"].xcom_push(key="items", value=asked["items"])
     record_counts("questions", {"asked": asked["items"]})
-    return asked["questions"]
+    assigned = assignees("chart")  # only they may answer (HTTP 403 for anyone else)
+    return [{**question, "assigned_users": assigned} for question in asked["questions"]]
 
 
 @task(trigger_rule="none_failed", pool=POOL_EXPENSE)
