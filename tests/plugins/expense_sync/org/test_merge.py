@@ -84,6 +84,7 @@ def test_too_many_leavers_deactivate_nobody_until_a_person_approves(mdm, sandbox
         "chosen_options": [guard.APPROVE],
         "responded_by_user": {"id": "li.na", "name": "li.na"},
         "responded_at": "2026-12-03T08:00:00+00:00",
+        "params_input": {"reason": "HR list of leavers checked, ticket HR-204"},
     }
     result = guard.apply_answers(mdm, EkuaibaoHook(), "test/3", [item_id], [answer])
     assert result["answers"] == {"deactivate": 1, "employee_deactivated": 4, "org_unit_deactivated": 0}
@@ -93,6 +94,9 @@ def test_too_many_leavers_deactivate_nobody_until_a_person_approves(mdm, sandbox
     assert mdm.execute(
         "SELECT status, decision, decided_by FROM sync.exception_item WHERE item_id = %s", (item_id,)
     ).fetchone() == ("resolved", "deactivate", "li.na")
+    assert mdm.execute(
+        "SELECT detail->>'note' FROM sync.exception_event WHERE item_id = %s ORDER BY event_id DESC LIMIT 1", (item_id,)
+    ).fetchone() == ("HR list of leavers checked, ticket HR-204",)
 
     _, merged = sync(mdm, 4)
     assert merged["employee"]["deactivated"] == 0 and len(held_items(mdm)) == 1

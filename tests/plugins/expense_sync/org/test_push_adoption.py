@@ -188,6 +188,7 @@ def test_too_many_staff_only_in_ekuaibao_wait_for_a_person(mdm, sandboxes):
         "chosen_options": [guard.APPROVE],
         "responded_by_user": {"id": "li.na", "name": "li.na"},
         "responded_at": "2026-12-03T08:00:00+00:00",
+        "params_input": {"reason": "HR list of leavers checked, ticket HR-204"},
     }
     result = guard.apply_answers(mdm, EkuaibaoHook(), "decide", [item_id], [answer])
     assert result["answers"]["deactivate"] == 1
