@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 import urllib.parse
 
+import psycopg
+
 from browser_check import Browser, capture, login
 from testkit import ROOT
 
@@ -26,6 +28,23 @@ def _try_number_becomes(local, dag_id: str, run_id: str, task_id: str, n: int, w
             return True
         time.sleep(0.5)
     return False
+
+
+def _ti_state(local, dag_id: str, run_id: str, task_id: str, map_index: int, want: str, within: float) -> str | None:
+    """The state of one (mapped) task instance once it is ``want`` or ``within`` s have passed; None
+    while the mapped instance does not exist yet (its upstream has not expanded it)."""
+    path = f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances"
+    deadline = time.monotonic() + within
+    while True:
+        found = [
+            ti["state"]
+            for ti in local.api("GET", path, params={"limit": 100})["task_instances"]
+            if (ti["task_id"], ti["map_index"]) == (task_id, map_index)
+        ]
+        state = found[0] if found else None
+        if state == want or time.monotonic() > deadline:
+            return state
+        time.sleep(1)
 
 
 def test_a_failed_task_is_cleared_in_the_ui_and_runs_green(local_airflow):
@@ -48,3 +67,53 @@ def test_a_failed_task_is_cleared_in_the_ui_and_runs_green(local_airflow):
     assert green.errors == []
     ti = local_airflow.api("GET", f"/dags/clear_probe/dagRuns/{run_id}/taskInstances/fail_first")
     assert (ti["state"], ti["try_number"]) == ("success", 2)
+
+
+LEAVERS = [f"u{n:07d}" for n in range(5, 17)]  # 12 of 200 people: above the 5 % a run may deactivate alone
+REASON = "HR leavers list of December checked, ticket HR-311"
+
+
+def test_a_conflict_is_decided_in_the_ui_by_a_named_user_with_a_reason(local_airflow, green_run):
+    """12 people leave in DingTalk at once: the daily run holds them and asks; hr (the role the
+    deciders Variable names for the org guard) logs in, reads the question, gives a reason and
+    chooses; the decision, the person and the reason land in the middle platform's audit trail."""
+    for userid in LEAVERS:
+        local_airflow.sandboxes.control("dingtalk").mutate("leave", userid=userid)
+    run_id = local_airflow.trigger("org_sync_daily")
+    asked = _ti_state(local_airflow, "org_sync_daily", run_id, "ask_about_deactivations", 0, "awaiting_input", 240)
+    assert asked == "awaiting_input"
+    page = (
+        _task_page(local_airflow.url, "org_sync_daily", run_id, "ask_about_deactivations")
+        + "/mapped/0/required_actions"
+    )
+
+    with Browser() as browser:
+        assert not login(browser, local_airflow.url, "hr", local_airflow.passwords["hr"], OUT).errors
+        question = capture(browser, "13-conflict-question", page, ("Reason (required)", "Deactivate them"), OUT)
+        assert question.errors == []
+        assert "E0000005" in question.text and "E0000016" in question.text
+        browser.type_into("#element_reason", REASON)
+        browser.screenshot(OUT / "14-reason-given.png")
+        browser.click("Deactivate them")
+        answered = browser.wait_for(("Response received", "from hr"))
+        browser.screenshot(OUT / "15-decided-by-hr.png")
+    assert "from hr" in answered
+    assert local_airflow.wait_for_run("org_sync_daily", run_id, timeout=240) == "success"
+
+    with psycopg.connect(local_airflow.env["AIRFLOW_CONN_MDM_POSTGRES"], autocommit=True) as conn:
+        item = conn.execute(
+            "SELECT item_id, status, decision, decided_by FROM sync.exception_item"
+            " WHERE reason_code = 'mass_deactivation' ORDER BY item_id DESC LIMIT 1"
+        ).fetchone()
+        decided = conn.execute(
+            "SELECT actor, detail->>'reason', detail->>'note' FROM sync.exception_event"
+            " WHERE item_id = %s AND action = 'decided'",
+            (item[0],),
+        ).fetchall()
+        still_active = conn.execute(
+            "SELECT count(*) FROM mdm.employee WHERE active AND employee_no = ANY(%s)",
+            ([f"E{u[1:]}" for u in LEAVERS],),
+        ).fetchone()[0]
+    assert item[1:] == ("resolved", "deactivate", "hr")
+    assert decided == [("hr", REASON, REASON)]
+    assert still_active == 0
