@@ -43,6 +43,11 @@ def test_a_run_without_a_logical_date_closes_the_month_before_it(dagbag, mdm, sa
     assert str(run.state) == "success", states
     assert step_counts(mdm, "rollup")["period"] == "2026-02"
     assert rollup_vouchers_in_kingdee(sandboxes) == ["RU-2026-02-001-1"]
+    pages = list((results_dir() / "data_docs" / "local_site" / "validations").rglob(f"*/{run.run_id}/*/*.html"))
+    assert pages and all(  # an auditor's validation page says which month, DAG and run it checked
+        "<dt>Period</dt><dd>2026-02</dd><dt>DAG</dt><dd>expense_rollup_monthly</dd>" in p.read_text(encoding="utf-8")
+        for p in pages
+    )
 
 
 def test_no_run_posts_a_month_before_the_first_period(dagbag, mdm, sandboxes, erp):

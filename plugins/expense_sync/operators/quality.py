@@ -10,9 +10,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pendulum
 from airflow.sdk import BaseOperator, Context
 
 from expense_sync.settings import MDM_CONN_ID
+
+
+def run_label(context: Context, checkpoint: str) -> dict[str, str]:
+    """What heads the run's validation pages for an auditor: the period checked (a month-end run's
+    month; else the run's data interval, in the schedules' zone), the DAG, the Airflow run."""
+    from expense_sync.monthend.periods import TIMEZONE, period_of
+
+    params = context.get("params") or {}
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if "period" in params:
+        period = period_of(context)
+    elif start is not None and end is not None:
+        period = " → ".join(f"{pendulum.instance(t).in_timezone(TIMEZONE):%Y-%m-%d %H:%M}" for t in (start, end))
+        period += f" ({TIMEZONE})"
+    else:
+        period = "none: a manual run without a data interval checks the data as it stands"
+    return {"Period": period, "DAG": context["dag"].dag_id, "Airflow run": context["run_id"], "Checkpoint": checkpoint}
 
 
 class DataHealthCheckOperator(BaseOperator):
@@ -39,7 +57,12 @@ class DataHealthCheckOperator(BaseOperator):
 
         key = run_key(context)
         try:
-            summary = run_checkpoint(self.checkpoint, run_name=context["run_id"], conn_id=self.conn_id)
+            summary = run_checkpoint(
+                self.checkpoint,
+                run_name=context["run_id"],
+                conn_id=self.conn_id,
+                label=run_label(context, self.checkpoint),
+            )
         except Exception as err:
             failures = getattr(err, "failures", None)
             with connect(self.conn_id) as conn:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -127,9 +127,12 @@ def suites_and_failures(result: Any) -> tuple[list[dict], list[dict]]:
     return suites, failures
 
 
-def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> dict[str, Any]:
-    """Run checkpoint ``name``, update the Data Docs, and raise if any expectation failed."""
-    from expense_sync.quality.docs import link_packs
+def run_checkpoint(
+    name: str, run_name: str, *, conn_id: str = MDM_CONN_ID, label: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Run checkpoint ``name``, update the Data Docs, and raise if any expectation failed. ``label``
+    (period, DAG, run…) heads each validation page of the run."""
+    from expense_sync.quality.docs import label_run_pages, link_packs
     from expense_sync.store.db import sqlalchemy_url
 
     url = sqlalchemy_url(conn_id)
@@ -141,6 +144,7 @@ def run_checkpoint(name: str, run_name: str, *, conn_id: str = MDM_CONN_ID) -> d
         context = _context()
         result = context.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_name))
     link_packs(docs_index())
+    label_run_pages(docs_index().parent, run_name, label or {"Run": run_name})
     suites, failures = suites_and_failures(result)
     summary = {
         "checkpoint": name,

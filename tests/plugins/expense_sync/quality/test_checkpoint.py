@@ -86,3 +86,33 @@ def test_damaged_data_fails_the_check_and_names_the_expectation(mdm, monkeypatch
     assert expected in str(caught.value)
     assert all(f["error"] is None for f in caught.value.failures), "an expectation errored instead of judging"
     assert '<a class="ge-failed" href="validations/' in docs_index().read_text(encoding="utf-8")
+
+
+def test_each_validation_page_names_its_period_and_run_and_leads_back_to_the_index(mdm, monkeypatch, tmp_path):
+    """An auditor who opens one validation page offline sees which period, DAG and Airflow run it
+    checked, can unfold GX's details without Bootstrap's script, and finds the way back to the index;
+    no newsletter footer."""
+    monkeypatch.setenv("EXPENSE_SYNC_GX_RESULTS_DIR", str(tmp_path))
+    seed(mdm)
+    label = {
+        "Period": "2026-11",
+        "DAG": "expense_rollup_monthly",
+        "Airflow run": "scheduled__2026-11-30T16:00:00+00:00",
+    }
+    run_checkpoint("org_sync", run_name=label["Airflow run"], label=label)
+    run_checkpoint("org_sync", run_name="another")
+
+    site = docs_index().parent
+    pages = sorted((site / "validations").rglob("*.html"))
+    ours = [p for p in pages if label["Airflow run"] in p.parts]
+    assert len(ours) == 2 and len(pages) == 4  # org_units and employees, per run
+    for page in ours:
+        text = page.read_text(encoding="utf-8")
+        shown = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", text)
+        assert dict(shown) == label
+        home = re.search(r'<a class="offline-home" href="([^"]+)"', text).group(1)
+        assert (page.parent / home).resolve() == docs_index().resolve()
+        assert "<details" in text and 'data-toggle="collapse"' not in text  # "Show more info..." works offline
+    other = next(p for p in pages if "another" in p.parts).read_text(encoding="utf-8")
+    assert re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", other) == [("Run", "another")]
+    assert not [p for p in [*pages, docs_index()] if "newsletter" in p.read_text(encoding="utf-8").lower()]
