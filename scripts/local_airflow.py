@@ -54,7 +54,7 @@ ADMIN = "admin"
 # The people of the UI (SimpleAuthManager, user:role), as docker-compose.yaml names them: the decisions
 # under Required Actions are assigned by kind (Variable expense_sync_deciders) and recorded by name
 USERS = {ADMIN: "admin", "finance": "user", "hr": "user", "auditor": "viewer"}
-DECIDERS = {"chart": ["finance"], "org": ["hr"]}
+DECIDERS = {"chart": ["finance"], "claims": ["finance"], "org": ["hr"]}
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
 CLI_ENV = "cli.env.json"  # how the operator's command line reaches the running deployment
