@@ -150,7 +150,7 @@ def test_an_empty_window_says_so_instead_of_drawing(airflow, mdm):
     assert "<svg" not in html and html.count("Nothing recorded in this window.") == 6
 
 
-def test_no_token_is_401_a_forged_or_expired_one_is_refused(airflow):
+def test_no_token_is_401_a_forged_or_expired_one_or_a_user_without_dags_is_refused(airflow):
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
@@ -160,8 +160,10 @@ def test_no_token_is_401_a_forged_or_expired_one_is_refused(airflow):
     expired = get_auth_manager().generate_jwt(
         SimpleAuthManagerUser(username=USER, role="admin"), expiration_time_in_seconds=-60
     )
+    no_role = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="guest", role=None))
     for path in (f"{PREFIX}/", f"{PREFIX}/numbers"):
         assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": f"Bearer {no_role}"}).status_code == 403  # may read no DAG
         assert client.get(path, headers={"Authorization": f"Bearer {forged}"}).status_code == 403
         assert client.get(path, headers={"Cookie": f"_token={forged}"}).status_code == 403
         assert client.get(path, headers={"Authorization": f"Bearer {expired}"}).status_code == 401
