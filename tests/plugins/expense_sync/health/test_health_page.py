@@ -178,3 +178,25 @@ def test_the_plugin_mounts_the_app_and_adds_the_page_to_the_ui_navigation():
     assert [(v["href"], v["destination"], v["url_route"]) for v in plugin.external_views] == [
         (f"{PREFIX}/", "nav", "sync-health")
     ]
+
+
+def test_the_meter_counts_the_calls_throttles_and_retries_of_every_hook_while_open(sandboxes):
+    from expense_sync.hooks import usage
+    from expense_sync.hooks.dingtalk import DingTalkHook
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+
+    sandboxes.control("ekuaibao").faults({"kind": "throttle", "every": 2})
+    dingtalk, ekuaibao = DingTalkHook(), EkuaibaoHook()
+    with usage.metered() as used:
+        list(dingtalk.departments())
+        for _ in ekuaibao.iter_departments():
+            pass
+        inside = dingtalk.stats["calls"]
+    list(dingtalk.departments())  # after the meter closed: not counted
+    assert dingtalk.stats["calls"] > inside
+
+    assert used["ekuaibao"]["throttled"] >= 1
+    assert used == {
+        "dingtalk": {"calls": inside, "throttled": 0, "retries": 0},
+        "ekuaibao": {k: ekuaibao.stats[k] for k in ("calls", "throttled", "retries")},
+    }
