@@ -43,7 +43,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.dag_defaults import args_within, run_deadline
+from expense_sync.dag_defaults import DEADLINES, args_within, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.settings import CLAIMS_ASSET_NAME, CLAIMS_ASSET_URI
 from expense_sync.tasks.claims import collect_claims, post_vouchers, summarize_claims, validate_claims
@@ -59,7 +59,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=args_within(dt.timedelta(minutes=15), retries=2),  # every try and delay within one interval
-    deadline=run_deadline(dt.timedelta(minutes=30)),
+    deadline=run_deadline(DEADLINES["claim_events"]),
     tags=["expense-sync", "claims", "ekuaibao", "erp", "vouchers"],
     doc_md=__doc__,
     params={"catch_up": Param(True, type="boolean", description="also poll 合思 for documents changed since")},

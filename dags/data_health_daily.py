@@ -26,13 +26,11 @@ flow. Nothing is written to a vendor by this DAG, so clearing it is always safe.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
+from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.monthend import summarize_health
@@ -44,7 +42,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    deadline=run_deadline(dt.timedelta(hours=1)),
+    deadline=run_deadline(DEADLINES["data_health_daily"]),
     tags=["expense-sync", "quality"],
     doc_md=__doc__,
 ):

@@ -35,15 +35,13 @@ in the ERP, re-run. Conflicts do not fail the run: answer them under Required Ac
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.chart import DEFER, OPTIONS
-from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
+from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.store.answers import question_params
 from expense_sync.tasks.chart import (
@@ -68,7 +66,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["expense-sync", "erp", "chart", "ekuaibao", "hitl"],
     doc_md=__doc__,
-    deadline=run_deadline(dt.timedelta(hours=4)),  # a human answering conflicts keeps the run open longer
+    deadline=run_deadline(DEADLINES["expense_category_sync_weekly"]),
     params={
         "full_sync": Param(False, type="boolean", description="read the whole chart and compare every record"),
         "review_deferred": Param(False, type="boolean", description="ask again about deferred conflicts"),

@@ -44,13 +44,11 @@ clear the run.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.sdk import DAG, Param
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
+from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.monthend import (
@@ -68,7 +66,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    deadline=run_deadline(dt.timedelta(hours=3)),
+    deadline=run_deadline(DEADLINES["expense_rollup_monthly"]),
     tags=["expense-sync", "erp", "month-end", "audit"],
     doc_md=__doc__,
     params={

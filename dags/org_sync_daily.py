@@ -44,14 +44,12 @@ or a held mass deactivation waiting for an answer under Required Actions.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
+from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
 from expense_sync.org import DEFER, OPTIONS
 from expense_sync.store.answers import question_params
@@ -73,7 +71,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    deadline=run_deadline(dt.timedelta(hours=1)),
+    deadline=run_deadline(DEADLINES["org_sync_daily"]),
     tags=["expense-sync", "org", "oa", "ekuaibao", "hitl"],
     doc_md=__doc__,
     params={"full_push": Param(False, type="boolean", description="compare every record with 合思")},

@@ -27,7 +27,7 @@ import pendulum
 from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.dag_defaults import args_within, run_deadline
+from expense_sync.dag_defaults import DEADLINES, args_within, run_deadline
 from expense_sync.tasks.claims import pull_voucher_status
 
 with DAG(
@@ -37,7 +37,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=args_within(dt.timedelta(minutes=5), retries=2),  # every try and delay within one interval
-    deadline=run_deadline(dt.timedelta(minutes=15)),
+    deadline=run_deadline(DEADLINES["voucher_status_pull"]),
     tags=["expense-sync", "vouchers", "erp", "ekuaibao"],
     doc_md=__doc__,
 ):

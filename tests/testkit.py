@@ -46,11 +46,21 @@ def run_dag(dagbag, dag_id: str, **conf) -> tuple[str, dict[str, str]]:
 
 
 def step_counts(conn, step: str) -> dict:
-    """The counts the latest run recorded for a step in the run ledger."""
+    """The counts the latest run recorded for a step in the run ledger, as the step returned them
+    (without the vendor API calls ``run_step`` adds: :func:`step_api_calls`)."""
     row = conn.execute(
-        "SELECT counts FROM sync.run_step WHERE step = %s ORDER BY finished_at DESC LIMIT 1", (step,)
+        "SELECT counts - 'vendor_api' FROM sync.run_step WHERE step = %s ORDER BY finished_at DESC LIMIT 1", (step,)
     ).fetchone()
     assert row is not None, f"no run recorded step {step!r}"
+    return row[0]
+
+
+def step_api_calls(conn, step: str) -> dict:
+    """The vendor API calls the latest run recorded for a step: vendor → {calls, throttled, retries}."""
+    row = conn.execute(
+        "SELECT counts -> 'vendor_api' FROM sync.run_step WHERE step = %s ORDER BY finished_at DESC LIMIT 1", (step,)
+    ).fetchone()
+    assert row is not None and row[0] is not None, f"no run recorded the API calls of step {step!r}"
     return row[0]
 
 

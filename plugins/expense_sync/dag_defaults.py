@@ -75,6 +75,17 @@ def args_within(budget: dt.timedelta, *, retries: int = RETRIES, **overrides: An
 
 DEFAULT_ARGS = args_within(dt.timedelta(hours=1))
 
+# How long after it was queued each DAG's run must have finished: its deadline alert (run_deadline) and
+# the sync-health page's duration chart (expense_sync.health) both read it.
+DEADLINES: dict[str, dt.timedelta] = {
+    "org_sync_daily": dt.timedelta(hours=1),
+    "expense_category_sync_weekly": dt.timedelta(hours=4),  # a human answering conflicts keeps the run open longer
+    "claim_events": dt.timedelta(minutes=30),
+    "voucher_status_pull": dt.timedelta(minutes=15),
+    "expense_rollup_monthly": dt.timedelta(hours=3),
+    "data_health_daily": dt.timedelta(hours=1),
+}
+
 
 class RunQueuedAt(BaseDeadlineReference):
     """When the run was queued: ``DeadlineReference.DAGRUN_QUEUED_AT`` under a name Airflow 3.3's clear

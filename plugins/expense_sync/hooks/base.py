@@ -41,7 +41,7 @@ from airflow.sdk import BaseHook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from expense_sync.hooks import classify
+from expense_sync.hooks import classify, usage
 from expense_sync.hooks.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -194,6 +194,7 @@ class VendorHook(BaseHook, Generic[Settings]):
         """Add to one of the hook's statistics (thread-safe)."""
         with self._lock:
             self.stats[key] += n
+        usage.add(self.vendor, key, n)
 
     def invalidate_token(self) -> None:
         self._token = None

@@ -21,6 +21,7 @@ def collect_claims() -> dict[str, Any]:
     document is queued, an event failing again and again ends ``failed``, an outage fails the task."""
     from expense_sync.claims.company import claim_company
     from expense_sync.claims.intake import collect
+    from expense_sync.hooks import usage
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.settings import erp_vendor, inbox_max_attempts
     from expense_sync.store.db import connect
@@ -28,7 +29,7 @@ def collect_claims() -> dict[str, Any]:
     context = get_current_context()
     # the run's own conf: dag.test() leaves one run's conf in the shared DAG's params for the next
     poll = bool((context["dag_run"].conf or {}).get("catch_up", True))
-    with connect() as conn:
+    with usage.metered() as used, connect() as conn:
         counts = collect(
             conn,
             EkuaibaoHook(),
@@ -37,7 +38,7 @@ def collect_claims() -> dict[str, Any]:
             poll=poll,
             max_attempts=inbox_max_attempts(),
         )
-    record_counts("collect", counts)
+    record_counts("collect", counts, used)
     log.info("claims collected: %s", json.dumps(counts, ensure_ascii=False))
     return counts
 
@@ -89,9 +90,10 @@ def pull_voucher_status() -> dict[str, Any]:
     import psycopg
 
     from expense_sync.claims.status import open_vouchers, pull_status, write_back
+    from expense_sync.hooks import usage
     from expense_sync.store.db import connect
 
-    with connect() as conn:
+    with usage.metered() as used, connect() as conn:
         try:
             rows = open_vouchers(conn)
         except psycopg.errors.UndefinedTable:
@@ -107,6 +109,6 @@ def pull_voucher_status() -> dict[str, Any]:
         for vendor in sorted(vendors):
             counts[vendor] = pull_status(conn, erp_hook(vendor), rows)
         counts["write_back"] = write_back(conn, EkuaibaoHook(), run_key())
-    record_counts("pull", counts)
+    record_counts("pull", counts, used)
     log.info("voucher status: %s", json.dumps(counts))
     return counts

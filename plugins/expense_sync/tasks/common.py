@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+VENDOR_API = "vendor_api"  # the run ledger's key of the API calls per vendor a step made
+
 
 def run_key(context: Mapping[str, Any] | None = None) -> str:
     """The run ledger's key of the current DAG run: ``<dag_id>/<run_id>`` (the one place that composes it)."""
@@ -32,29 +34,32 @@ def migrate_mdm() -> list[str]:
         return migrate(conn)
 
 
-def record_counts(step: str, counts: dict[str, Any]) -> None:
-    """Keep a step's counts in the run ledger (``sync.run_step``)."""
+def record_counts(step: str, counts: dict[str, Any], used: dict[str, dict[str, int]] | None = None) -> None:
+    """Keep a step's counts in the run ledger (``sync.run_step``), with the vendor API calls it made
+    (``used``: what :func:`expense_sync.hooks.usage.metered` collected) under ``vendor_api``."""
     from expense_sync.store.db import connect
     from expense_sync.store.runs import record_step
 
     with connect() as conn:
-        record_step(conn, run_key(), step, counts)
+        record_step(conn, run_key(), step, counts if used is None else {**counts, VENDOR_API: used})
 
 
 def run_step(name: str, work: Callable[[psycopg.Connection], dict[str, Any]]) -> dict[str, Any]:
-    """Run one engine step on a middle-platform connection; keep its counts in the run ledger, log
-    them and return them (the task's XCom)."""
+    """Run one engine step on a middle-platform connection; keep its counts in the run ledger, with
+    the vendor API calls the step made (``vendor_api``, see :mod:`expense_sync.hooks.usage`), log
+    them and return the step's own counts (the task's XCom)."""
+    from expense_sync.hooks import usage
     from expense_sync.store.db import connect
 
     try:
-        with connect() as conn:
+        with usage.metered() as used, connect() as conn:
             counts = work(conn)
     except Exception as err:  # the cause in one line, above the traceback Airflow prints
         log.error("%s failed: %s: %s", name, type(err).__name__, str(err).strip().splitlines()[0] if str(err) else "")
         raise
-    record_counts(name, counts)
+    record_counts(name, counts, used)
     log.debug("%s: %s", name, json.dumps(counts, ensure_ascii=False, default=str))
-    log.info("%s done: %s", name, human(counts))
+    log.info("%s done: %s", name, human({**counts, "api calls": {v: c["calls"] for v, c in used.items()}}))
     return counts
 
 

@@ -49,28 +49,30 @@ def _erp():
 @task(pool=POOL_ERP)
 def rollup_month() -> dict[str, Any]:
     """Sum the period's closed claims in PostgreSQL and post (or confirm, or correct) the rollup vouchers."""
+    from expense_sync.hooks import usage
     from expense_sync.monthend.rollup import rollup_period
     from expense_sync.store.db import connect
 
     period = current_period()
     vendor, hook, accounts = _erp()
-    with connect() as conn:
+    with usage.metered() as used, connect() as conn:
         results = rollup_period(conn, hook, period, accounts, run_key())
-    record_counts("rollup", {"period": period, "vendor": vendor, "companies": results})
+    record_counts("rollup", {"period": period, "vendor": vendor, "companies": results}, used)
     return {"period": period, "vendor": vendor, "companies": results}
 
 
 @task(pool=POOL_ERP)
 def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
     """Compare claims, our vouchers and the ERP ledger; queue every difference with its cause."""
+    from expense_sync.hooks import usage
     from expense_sync.monthend.reconcile import reconcile_period
     from expense_sync.store.db import connect
 
     _, hook, accounts = _erp()
-    with connect() as conn:
+    with usage.metered() as used, connect() as conn:
         results = reconcile_period(conn, hook, rolled["period"], accounts, run_key())
     status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
-    record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results})
+    record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results}, used)
     log.info("period %s: %s", rolled["period"], status)
     return {"period": rolled["period"], "status": status, "companies": results}
 

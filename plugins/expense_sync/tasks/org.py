@@ -21,14 +21,15 @@ RESPONSE_TIMEOUT = dt.timedelta(hours=12)
 @task(pool=POOL_OA)
 def extract_directory() -> dict[str, Any]:
     """Read the configured OA's departments and people and land them in staging."""
+    from expense_sync.hooks import usage
     from expense_sync.hooks.registry import oa_hook
     from expense_sync.org.extract import extract_directory as extract
     from expense_sync.settings import oa_vendor
     from expense_sync.store.db import connect
 
-    with connect() as conn:
+    with usage.metered() as used, connect() as conn:
         result = extract(conn, oa_hook(oa_vendor()), run_key())
-    record_counts("extract", {"system": result["system"], "rows": result["rows"], "api": result["api"]})
+    record_counts("extract", {"system": result["system"], "rows": result["rows"], "api": result["api"]}, used)
     return result
 
 
