@@ -12,6 +12,7 @@ from expense_sync.pools import POOL_ERP
 from expense_sync.tasks.common import record_counts, run_key
 
 log = logging.getLogger(__name__)
+NO_CLAIMS = "no claims"  # the reconcile step's status for a period without claims or vouchers
 
 
 def current_period() -> str:
@@ -69,7 +70,10 @@ def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
     _, hook, accounts = _erp()
     with connect() as conn:
         results = reconcile_period(conn, hook, rolled["period"], accounts, run_key())
-    status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
+    if not results:
+        status = NO_CLAIMS  # nothing to reconcile: not "reconciled" by default (all([]) is True)
+    else:
+        status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
     record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results})
     log.info("period %s: %s", rolled["period"], status)
     return {"period": rolled["period"], "status": status, "companies": results}
@@ -118,7 +122,8 @@ def summarize_month() -> dict[str, Any]:
     key = run_key()
     with connect() as conn:
         done = steps(conn, key)
-        ok = done.get("reconcile", {}).get("status") == "reconciled" and done.get("check:monthend", {}).get("success")
+        closed = done.get("reconcile", {}).get("status") in ("reconciled", NO_CLAIMS)
+        ok = closed and done.get("check:monthend", {}).get("success")
         steps_ = finish_run(conn, key, "success" if ok else "failed")
         still_open = conn.execute(
             sqlfile.step("tasks/monthend", "open_differences"), (f"{current_period()}/%",)
