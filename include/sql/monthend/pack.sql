@@ -3,8 +3,16 @@
 -- The steps with {} are filled with other steps (psycopg.sql composition), never run alone.
 
 -- step: totals
--- The latest reconciliation's lines of each company. A line without a difference needs no explanation.
-SELECT r.company, r.status, l.account, l.account_role, l.cost_center, l.project, l.claims_amount,
+-- The latest reconciliation's lines of each company. A line without a difference needs no explanation;
+-- a company whose ledger agrees is not reconciled while a month-end voucher awaits the ERP's approval.
+SELECT r.company,
+       CASE WHEN r.status = 'reconciled' AND EXISTS (
+                SELECT 1 FROM fin.voucher v
+                 WHERE v.period = r.period AND v.erp_vendor = r.erp_vendor AND v.company = r.company
+                   AND v.kind IN ('rollup', 'reversal') AND v.claim_id IS NULL
+                   AND v.state IN ('sending', 'draft', 'submitted'))
+            THEN 'awaiting the ERP''s approval' ELSE r.status END AS status,
+       l.account, l.account_role, l.cost_center, l.project, l.claims_amount,
        l.posted_debit, l.posted_credit, l.ledger_debit, l.ledger_credit, l.difference, l.cause,
        CASE WHEN l.cause IS NULL AND l.difference = 0 THEN 'no difference'
             WHEN l.explained THEN 'explained' ELSE 'unexplained' END AS explained

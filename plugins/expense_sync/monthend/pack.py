@@ -285,8 +285,8 @@ def build_pack(
 
 
 def _last_run(last_run: tuple | None) -> str:
-    if last_run is None:
-        return "<p class='note'>No month-end run has reconciled this period yet.</p>"
+    if last_run is None:  # reconciled outside a month-end run (or never): the tables say what there is
+        return ""
     run_key, status, companies, run_status, at = last_run
     return (
         f"<p class='note'>Latest reconciliation: run {html.escape(run_key)} ({html.escape(run_status)}) at "

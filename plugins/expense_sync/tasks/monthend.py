@@ -81,7 +81,7 @@ def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
 
 @task(trigger_rule="all_done")
 def build_auditors_pack() -> str:
-    """Write the period's auditors' pack (HTML + CSV) and link it from the Data Docs index."""
+    """Write the period's auditors' pack (HTML, CSV, charts, PDF, checksum manifest); link it from the Data Docs."""
     from expense_sync.monthend.pack import build_pack
     from expense_sync.quality.checkpoint import docs_index, results_dir
     from expense_sync.quality.docs import link_packs

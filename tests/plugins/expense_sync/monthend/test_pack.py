@@ -101,11 +101,13 @@ def test_the_period_is_reconciled_only_once_the_erp_approved_the_rollup(mdm, san
     assert status_of(pack).startswith("not reconciled yet")
     page = (pack / "index.html").read_text(encoding="utf-8")
     assert f"{ref} draft" in page and "awaiting the ERP&#x27;s approval" in page
+    assert {r["status"] for r in rows(pack / "totals.csv")} == {"awaiting the ERP's approval"}
 
     audit_rollups(mdm, sandboxes)
     build_pack(mdm, PERIOD, VENDOR, accounts(VENDOR), tmp_path)
 
     assert status_of(pack) == "reconciled"
+    assert {r["status"] for r in rows(pack / "totals.csv")} == {"reconciled"}
     assert "all approved" in (pack / "index.html").read_text(encoding="utf-8")
 
 
