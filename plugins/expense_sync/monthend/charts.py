@@ -24,11 +24,13 @@ VEGA_LITE = "5.21"
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 DIMENSIONS = {"cost_center": "cost center", "category": "category (expense GL account)", "project": "project"}
 NO_PROJECT = "(no project)"
+TOP = 15  # bars (and rows beside them) per distribution; the rest is one "others" bar, the CSV has all
 
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart of the pack: its SVG (relative to the pack, None when there is nothing to draw) and numbers."""
+    """One chart of the pack: its SVG (relative to the pack, None when there is nothing to draw) and the
+    numbers it draws (the largest ones and the rest summed: ``charts/<name>.csv`` has every row)."""
 
     name: str
     title: str
@@ -49,7 +51,8 @@ def build_charts(conn: psycopg.Connection, period: str, vendor: str, folder: Pat
     for dimension, label in DIMENSIONS.items():
         rows = [(code or NO_PROJECT, name, claims, amount) for d, code, name, claims, amount in distribution
                 if d == dimension]  # fmt: skip
-        values = [{"label": f"{code} {name}".strip(), "amount": float(amount)} for code, name, _, amount in rows]
+        shown = _top(rows)
+        values = [{"label": f"{code} {name}".strip(), "amount": float(amount)} for code, name, _, amount in shown]
         charts.append(
             _chart(
                 out,
@@ -59,6 +62,7 @@ def build_charts(conn: psycopg.Connection, period: str, vendor: str, folder: Pat
                 [label, "name", "claims", "amount"],
                 rows,
                 sum((r[3] for r in rows), Decimal(0)),
+                shown,
             )
         )
     values = [{"period": p, "amount": float(amount)} for p, _, amount, _ in trend]
@@ -76,6 +80,14 @@ def build_charts(conn: psycopg.Connection, period: str, vendor: str, folder: Pat
     return charts
 
 
+def _top(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The ``TOP`` largest rows (the SQL sorts them) and one row for the rest, which keeps the total."""
+    if len(rows) <= TOP + 1:
+        return rows
+    rest = rows[TOP:]
+    return [*rows[:TOP], (f"{len(rest)} others", "", "", sum((r[3] for r in rest), Decimal(0)))]
+
+
 def _chart(
     out: Path,
     name: str,
@@ -84,7 +96,9 @@ def _chart(
     columns: list[str],
     rows: list[tuple[Any, ...]],
     total: Decimal,
+    shown: list[tuple[Any, ...]] | None = None,
 ) -> Chart:
+    """Write the chart's CSV (every row) and SVG; the page shows ``shown`` (default: every row)."""
     import vl_convert
 
     with (out / f"{name}.csv").open("w", encoding="utf-8", newline="") as f:
@@ -97,7 +111,7 @@ def _chart(
         spec["config"] = {"font": FONT, "view": {"stroke": None}}
         (out / f"{name}.svg").write_text(vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE), encoding="utf-8")
         svg = f"charts/{name}.svg"
-    return Chart(name, title, svg, columns, rows, total)
+    return Chart(name, title, svg, columns, rows if shown is None else shown, total)
 
 
 def _bars(values: list[dict[str, Any]], label: str) -> dict[str, Any]:

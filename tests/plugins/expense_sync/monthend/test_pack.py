@@ -15,6 +15,7 @@ from pathlib import Path
 
 from expense_sync.claims.post import post_vouchers
 from expense_sync.hooks.registry import erp_hook
+from expense_sync.monthend import charts
 from expense_sync.monthend.manifest import MANIFEST, verify_manifest
 from expense_sync.monthend.pack import build_pack
 from expense_sync.monthend.reconcile import reconcile_period
@@ -165,7 +166,7 @@ def test_the_erps_refusals_of_the_periods_claims_are_listed_with_who_released_th
     assert note in page and "B25080901" not in page
 
 
-def test_the_charts_draw_the_numbers_of_the_database(mdm, sandboxes, tmp_path):
+def test_the_charts_draw_the_numbers_of_the_database(mdm, sandboxes, tmp_path, monkeypatch):
     claims = make_claims(mdm, sandboxes, VENDOR, PERIOD, count=10)
     make_claims(mdm, sandboxes, VENDOR, "2025-05", count=3, seed=7, prefix="C")
     pack = close_and_pack(mdm, tmp_path)
@@ -192,6 +193,20 @@ def test_the_charts_draw_the_numbers_of_the_database(mdm, sandboxes, tmp_path):
     assert Decimal(trend["2025-04"]["amount"]) == 0
     page = (pack / "index.html").read_text(encoding="utf-8")
     assert "charts/cost_center.svg" in page and "charts/trend.svg" in page
+
+    monkeypatch.setattr(charts, "TOP", 1)  # more cost centers than a chart draws: the rest is one bar
+    build_pack(mdm, PERIOD, VENDOR, accounts(VENDOR), tmp_path)
+    by_cc = mdm.execute(
+        "SELECT l.cost_center, sum(l.amount) FROM fin.claim c JOIN fin.claim_line l USING (claim_id) "
+        "WHERE c.period = %s GROUP BY 1 ORDER BY 2 DESC",
+        (PERIOD,),
+    ).fetchall()
+    assert len(rows(pack / "charts" / "cost_center.csv")) == len(by_cc) == 3  # the CSV keeps every row
+    rest = sum(a for _, a in by_cc[1:])
+    page = (pack / "index.html").read_text(encoding="utf-8")
+    assert f'<td>2 others</td><td></td><td class="num"></td><td class="num">{rest}</td>' in page
+    svg = (pack / "charts" / "cost_center.svg").read_text(encoding="utf-8")
+    assert "2 others" in svg and by_cc[0][0] in svg and by_cc[2][0] not in svg
 
 
 def pdf_page_count(data: bytes) -> int:
