@@ -27,9 +27,11 @@ SELECT * FROM ({}) t WHERE cause IS NOT NULL;
 -- step: exceptions
 -- The exception queue's history for the period: the reconciliation's items (keys '<period>/…', prefix)
 -- and the claim-level items of the period's claims (key = the claim number: e.g. voucher_refused with
--- the ERP's refusal text), with who decided and the note they gave with their decision.
+-- the ERP's refusal text), with who decided and the note they gave with their decision (an answer in
+-- the Airflow UI keeps its reason as the note, and as 'reason' on a deferral).
 SELECT i.item_id, i.source_system, i.entity, i.record_key, i.reason_code, i.reason, i.status, i.decision,
-       i.decided_by, i.decided_at, e.at AS event_at, e.actor, e.action, e.detail ->> 'note' AS note, e.detail
+       i.decided_by, i.decided_at, e.at AS event_at, e.actor, e.action,
+       COALESCE(NULLIF(e.detail ->> 'note', ''), e.detail ->> 'reason') AS note, e.detail
 FROM sync.exception_item i JOIN sync.exception_event e USING (item_id)
 WHERE (i.source_system = %(vendor)s AND i.entity IN ('ledger_line', 'claim', 'voucher')
        AND i.record_key LIKE %(prefix)s)
@@ -44,7 +46,8 @@ SELECT c.claim_no, c.company, c.state AS claim_state, i.source_system, i.reason_
        i.decision, i.decided_by, d.note, i.decided_at, i.first_seen_at, i.occurrences
 FROM sync.exception_item i
 JOIN fin.claim c ON c.claim_no = i.record_key
-LEFT JOIN LATERAL (SELECT e.detail ->> 'note' AS note FROM sync.exception_event e
+LEFT JOIN LATERAL (SELECT COALESCE(NULLIF(e.detail ->> 'note', ''), e.detail ->> 'reason') AS note
+                     FROM sync.exception_event e
                     WHERE e.item_id = i.item_id AND e.detail ? 'decision'
                     ORDER BY e.event_id DESC LIMIT 1) d ON true
 WHERE i.entity = 'claim' AND c.period = %(period)s
