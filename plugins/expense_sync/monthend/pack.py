@@ -39,12 +39,12 @@ from expense_sync.monthend.charts import build_charts
 from expense_sync.monthend.manifest import MANIFEST, write_manifest
 from expense_sync.monthend.page import CSS, chart, table
 from expense_sync.monthend.pdf import write_pdf
+from expense_sync.monthend.reconcile import NO_CLAIMS
 from expense_sync.store import sqlfile
 
 HTML_ROWS = 500  # rows of the chain shown in the page; chain.csv has all of them
 SQL = "monthend/pack"  # include/sql/monthend/pack.sql
 PDF = "pack.pdf"
-NO_CLAIMS = "no claims"  # the reconcile step's status when the period had nothing to reconcile
 
 TOTALS_COLUMNS = [
     "company",

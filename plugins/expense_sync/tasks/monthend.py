@@ -12,7 +12,6 @@ from expense_sync.pools import POOL_ERP
 from expense_sync.tasks.common import record_counts, run_key
 
 log = logging.getLogger(__name__)
-NO_CLAIMS = "no claims"  # the reconcile step's status for a period without claims or vouchers
 
 
 def current_period() -> str:
@@ -64,7 +63,7 @@ def rollup_month() -> dict[str, Any]:
 @task(pool=POOL_ERP)
 def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
     """Compare claims, our vouchers and the ERP ledger; queue every difference with its cause."""
-    from expense_sync.monthend.reconcile import reconcile_period
+    from expense_sync.monthend.reconcile import NO_CLAIMS, reconcile_period
     from expense_sync.store.db import connect
 
     _, hook, accounts = _erp()
@@ -115,6 +114,7 @@ def summarize_month() -> dict[str, Any]:
     reconciled and its checks passed."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from expense_sync.monthend.reconcile import NO_CLAIMS
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run, steps
