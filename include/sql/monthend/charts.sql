@@ -4,18 +4,25 @@
 
 -- step: distribution
 -- The period's expense per cost center, per category (the expense GL account, named by its expense
--- category where the chart has one) and per project ('' for lines without a project), largest first.
+-- category where the chart has one) and per project ('' for lines without a project), largest first,
+-- beside the month before's (month over month; a key only the month before had shows 0 this month).
 WITH lines AS (
-    SELECT c.claim_id, l.cost_center, l.gl_account, COALESCE(l.project, '') AS project, l.amount
+    SELECT c.period = %(period)s AS this_month, c.claim_id, l.cost_center, l.gl_account,
+           COALESCE(l.project, '') AS project, l.amount
     FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
-    WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
+    WHERE c.erp_vendor = %(vendor)s
+      AND c.period IN (%(period)s, to_char(to_date(%(period)s, 'YYYY-MM') - interval '1 month', 'YYYY-MM'))
+), keyed AS (
+    SELECT 'cost_center' AS dimension, cost_center AS code, this_month, claim_id, amount FROM lines
+    UNION ALL
+    SELECT 'category', gl_account, this_month, claim_id, amount FROM lines
+    UNION ALL
+    SELECT 'project', project, this_month, claim_id, amount FROM lines
 ), grouped AS (
-    SELECT 'cost_center' AS dimension, cost_center AS code, count(DISTINCT claim_id) AS claims, sum(amount) AS amount
-      FROM lines GROUP BY cost_center
-    UNION ALL
-    SELECT 'category', gl_account, count(DISTINCT claim_id), sum(amount) FROM lines GROUP BY gl_account
-    UNION ALL
-    SELECT 'project', project, count(DISTINCT claim_id), sum(amount) FROM lines GROUP BY project
+    SELECT dimension, code, count(DISTINCT claim_id) FILTER (WHERE this_month) AS claims,
+           COALESCE(sum(amount) FILTER (WHERE this_month), 0) AS amount,
+           COALESCE(sum(amount) FILTER (WHERE NOT this_month), 0) AS before
+    FROM keyed GROUP BY dimension, code
 )
 SELECT g.dimension, g.code,
        COALESCE(CASE g.dimension
@@ -24,9 +31,10 @@ SELECT g.dimension, g.code,
                     ELSE COALESCE((SELECT min(e.name) FROM mdm.expense_category e WHERE e.gl_account_code = g.code),
                                   (SELECT a.name FROM mdm.gl_account a WHERE a.code = g.code))
                 END, '') AS name,
-       g.claims, g.amount::numeric(18,2) AS amount
+       g.claims, g.amount::numeric(18,2) AS amount, g.before::numeric(18,2) AS month_before,
+       (g.amount - g.before)::numeric(18,2) AS change
 FROM grouped g
-ORDER BY g.dimension, g.amount DESC, g.code;
+ORDER BY g.dimension, g.amount DESC, g.before DESC, g.code;
 
 -- step: trend
 -- The twelve months up to the period: claims, expense, and the change on the month before (months

@@ -1,5 +1,6 @@
 """The charts of the auditors' pack: where the period's expenses went (per cost center, category and
-project) and how the last twelve months compare, each drawn beside the numbers it is drawn from.
+project, with the month before's amounts beside them) and how the last twelve months compare, each
+drawn beside the numbers it is drawn from.
 
 The numbers come from ``include/sql/monthend/charts.sql`` (Σ of the closed claims' lines, exact
 decimals); the charts are Vega-Lite specifications rendered to SVG by vl-convert, offline (no CDN, no
@@ -49,17 +50,17 @@ def build_charts(conn: psycopg.Connection, period: str, vendor: str, folder: Pat
     out.mkdir(parents=True, exist_ok=True)
     charts = []
     for dimension, label in DIMENSIONS.items():
-        rows = [(code or NO_PROJECT, name, claims, amount) for d, code, name, claims, amount in distribution
-                if d == dimension]  # fmt: skip
+        rows = [(code or NO_PROJECT, name, claims, amount, before, change)
+                for d, code, name, claims, amount, before, change in distribution if d == dimension]  # fmt: skip
         shown = _top(rows)
-        values = [{"label": f"{code} {name}".strip(), "amount": float(amount)} for code, name, _, amount in shown]
+        values = [{"label": f"{code} {name}".strip(), "amount": float(amount)} for code, name, _, amount, *_ in shown]
         charts.append(
             _chart(
                 out,
                 dimension,
                 f"Expense of {period} per {label}",
                 _bars(values, label) if values else None,
-                [label, "name", "claims", "amount"],
+                [label, "name", "claims", "amount", "month before", "change"],
                 rows,
                 sum((r[3] for r in rows), Decimal(0)),
                 shown,
@@ -85,7 +86,8 @@ def _top(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     if len(rows) <= TOP + 1:
         return rows
     rest = rows[TOP:]
-    return [*rows[:TOP], (f"{len(rest)} others", "", "", sum((r[3] for r in rest), Decimal(0)))]
+    amount, before = (sum((r[i] for r in rest), Decimal(0)) for i in (3, 4))
+    return [*rows[:TOP], (f"{len(rest)} others", "", "", amount, before, amount - before)]
 
 
 def _chart(

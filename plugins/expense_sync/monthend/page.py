@@ -8,6 +8,8 @@ from typing import Any
 
 from expense_sync.monthend.charts import Chart
 
+NUMERIC = {"claims", "amount", "month before", "change", "change on the month before"}  # chart table columns
+
 CSS = """<style>
 body { font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei",
        "Noto Sans CJK SC", sans-serif; margin: 24px; font-size: 14px; color: #212529; }
@@ -49,7 +51,7 @@ def table(
 
 def chart(item: Chart) -> str:
     """The chart's drawing and, beside it, the numbers it is drawn from (with their total)."""
-    numeric = {i for i, c in enumerate(item.columns) if c in ("claims", "amount", "change on the month before")}
+    numeric = {i for i, c in enumerate(item.columns) if c in NUMERIC}
     amount_at = item.columns.index("amount")
     total = tuple("total" if i == 0 else (item.total if i == amount_at else "") for i in range(len(item.columns)))
     numbers = table(item.columns, item.rows, numeric, total)

@@ -172,16 +172,22 @@ def test_the_charts_draw_the_numbers_of_the_database(mdm, sandboxes, tmp_path, m
     pack = close_and_pack(mdm, tmp_path)
 
     for dimension, column in (("cost_center", "cost_center"), ("category", "gl_account"), ("project", "project")):
-        expected = dict(
-            mdm.execute(
-                f"SELECT COALESCE(l.{column}, '(no project)'), sum(l.amount) FROM fin.claim c "
-                "JOIN fin.claim_line l USING (claim_id) WHERE c.period = %s GROUP BY 1",
-                (PERIOD,),
-            ).fetchall()
-        )
+        by_month = {
+            month: dict(
+                mdm.execute(
+                    f"SELECT COALESCE(l.{column}, '(no project)'), sum(l.amount) FROM fin.claim c "
+                    "JOIN fin.claim_line l USING (claim_id) WHERE c.period = %s GROUP BY 1",
+                    (month,),
+                ).fetchall()
+            )
+            for month in (PERIOD, "2025-05")
+        }
+        expected, before = by_month[PERIOD], by_month["2025-05"]
         numbers = rows(pack / "charts" / f"{dimension}.csv")
         label = next(iter(numbers[0]))
-        assert {r[label]: Decimal(r["amount"]) for r in numbers} == expected, dimension
+        assert {r[label]: Decimal(r["amount"]) for r in numbers if Decimal(r["amount"])} == expected, dimension
+        assert {r[label]: Decimal(r["month before"]) for r in numbers if Decimal(r["month before"])} == before
+        assert all(Decimal(r["change"]) == Decimal(r["amount"]) - Decimal(r["month before"]) for r in numbers)
         svg = (pack / "charts" / f"{dimension}.svg").read_text(encoding="utf-8")
         assert svg.startswith("<svg") and len(re.findall(r"role-mark|<path", svg)) >= len(expected)
     trend = {r["period"]: r for r in rows(pack / "charts" / "trend.csv")}
