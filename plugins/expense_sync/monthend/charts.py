@@ -108,6 +108,7 @@ def _chart(
         writer.writerow(columns)
         writer.writerows(rows)
     svg = None
+    (out / f"{name}.svg").unlink(missing_ok=True)  # a pack built again: no drawing of an earlier build stays
     if spec is not None:
         spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title, **spec}
         spec["config"] = {"font": FONT, "view": {"stroke": None}}
