@@ -30,8 +30,9 @@ whose claim voucher is in the ERP (view `fin.closed_claim`, see V0300).
    `claim_voucher_mismatch` (unexplained).
 4. `check_month_end` runs the GX checkpoint `monthend` (suites `vouchers`, `rollup`,
    `reconciliation`). It fails unless the period is **reconciled** (zero unexplained difference).
-5. `build_auditors_pack` writes the auditors' pack (HTML + CSV, linked from the Data Docs index),
-   also when the check failed; `summarize` logs the steps and the differences still open.
+5. `build_auditors_pack` writes the auditors' pack (HTML, CSV, charts, a PDF and `MANIFEST.sha256`;
+   linked from the Data Docs index), also when the check failed; `summarize` logs the steps and the
+   differences still open. A month without claims closes green (reconcile status `no claims`).
 
 **When it fails:** a vendor error in `rollup_month` → read the task log (vendor, endpoint, status,
 code) and clear the task: vouchers in doubt are looked up in the ERP by external ref before anything

@@ -161,3 +161,26 @@ def test_the_pack_a_person_opens_in_a_browser_agrees_with_the_database_to_the_ce
     for number, total in mdm.execute("SELECT number, total FROM fin.voucher WHERE kind = 'rollup'"):
         assert f"{number}\taudited" in page.text or f"{number}\tdraft" in page.text
         assert str(total) in page.text
+
+
+def test_a_month_without_claims_closes_green_and_its_pack_says_so(dagbag, mdm, sandboxes, erp):
+    erp("kingdee")
+    make_claims(mdm, sandboxes, "kingdee", "2025-08", count=2)  # the month before has claims; this one none
+    state, tasks = run_dag(dagbag, DAG_ID, period="2025-09")
+
+    assert state == "success", tasks
+    counts = step_counts(mdm, "reconcile")
+    assert (counts["period"], counts["status"], counts["companies"]) == ("2025-09", "no claims", [])
+    assert mdm.execute("SELECT count(*) FROM fin.reconciliation WHERE period = '2025-09'").fetchone() == (0,)
+    pack = results_dir() / "auditors_pack" / "2025-09"
+    page = (pack / "index.html").read_text(encoding="utf-8")
+    assert "Status: <b class='ok'>no claims in the period</b>" in page
+    assert "no reconciliation yet" not in page
+    assert (pack / "pack.pdf").read_bytes().startswith(b"%PDF-") and (pack / "MANIFEST.sha256").exists()
+    trend = (pack / "charts" / "trend.csv").read_text(encoding="utf-8").splitlines()
+    august = sum(c for (c,) in mdm.execute("SELECT total_amount FROM fin.claim WHERE period = '2025-08'"))
+    assert trend[-2].split(",")[:3] == ["2025-08", "2", str(august)] and trend[-1].split(",")[:3] == [
+        "2025-09",
+        "0",
+        "0.00",
+    ]

@@ -3,9 +3,19 @@
 -- The steps with {} are filled with other steps (psycopg.sql composition), never run alone.
 
 -- step: totals
--- The latest reconciliation's lines of each company.
-SELECT r.company, r.status, l.account, l.account_role, l.cost_center, l.project, l.claims_amount,
-       l.posted_debit, l.posted_credit, l.ledger_debit, l.ledger_credit, l.difference, l.cause, l.explained
+-- The latest reconciliation's lines of each company. A line without a difference needs no explanation;
+-- a company whose ledger agrees is not reconciled while a month-end voucher awaits the ERP's approval.
+SELECT r.company,
+       CASE WHEN r.status = 'reconciled' AND EXISTS (
+                SELECT 1 FROM fin.voucher v
+                 WHERE v.period = r.period AND v.erp_vendor = r.erp_vendor AND v.company = r.company
+                   AND v.kind IN ('rollup', 'reversal') AND v.claim_id IS NULL
+                   AND v.state IN ('sending', 'draft', 'submitted'))
+            THEN 'awaiting the ERP''s approval' ELSE r.status END AS status,
+       l.account, l.account_role, l.cost_center, l.project, l.claims_amount,
+       l.posted_debit, l.posted_credit, l.ledger_debit, l.ledger_credit, l.difference, l.cause,
+       CASE WHEN l.cause IS NULL AND l.difference = 0 THEN 'no difference'
+            WHEN l.explained THEN 'explained' ELSE 'unexplained' END AS explained
 FROM fin.reconciliation_latest r JOIN fin.reconciliation_line l USING (reconciliation_id)
 WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s
 ORDER BY r.company, l.account, l.cost_center NULLS FIRST, l.project NULLS FIRST;
@@ -15,17 +25,39 @@ ORDER BY r.company, l.account, l.cost_center NULLS FIRST, l.project NULLS FIRST;
 SELECT * FROM ({}) t WHERE cause IS NOT NULL;
 
 -- step: exceptions
--- The exception queue's history for the period's reconciliation items.
-SELECT i.item_id, i.entity, i.record_key, i.reason_code, i.reason, i.status, i.decision, i.decided_by,
-       i.decided_at, e.at AS event_at, e.actor, e.action, e.detail
+-- The exception queue's history for the period: the reconciliation's items (keys '<period>/…', prefix)
+-- and the claim-level items of the period's claims (key = the claim number: e.g. voucher_refused with
+-- the ERP's refusal text), with who decided and the note they gave with their decision (an answer in
+-- the Airflow UI keeps its reason as the note, and as 'reason' on a deferral).
+SELECT i.item_id, i.source_system, i.entity, i.record_key, i.reason_code, i.reason, i.status, i.decision,
+       i.decided_by, i.decided_at, e.at AS event_at, e.actor, e.action,
+       COALESCE(NULLIF(e.detail ->> 'note', ''), e.detail ->> 'reason') AS note, e.detail
 FROM sync.exception_item i JOIN sync.exception_event e USING (item_id)
-WHERE i.source_system = %(vendor)s AND i.entity IN ('ledger_line', 'claim', 'voucher')
-  AND i.record_key LIKE %(prefix)s
+WHERE (i.source_system = %(vendor)s AND i.entity IN ('ledger_line', 'claim', 'voucher')
+       AND i.record_key LIKE %(prefix)s)
+   OR (i.entity = 'claim' AND i.record_key IN (SELECT claim_no FROM fin.claim WHERE period = %(period)s))
 ORDER BY i.item_id, e.event_id;
+
+-- step: claim_items
+-- The claim-level items of the period's claims, one row each: what held the claim (the ERP's refusal
+-- text is in the reason), whether it is still open, and who released or decided it, why (the note of
+-- the latest decision) and when.
+SELECT c.claim_no, c.company, c.state AS claim_state, i.source_system, i.reason_code, i.reason, i.status,
+       i.decision, i.decided_by, d.note, i.decided_at, i.first_seen_at, i.occurrences
+FROM sync.exception_item i
+JOIN fin.claim c ON c.claim_no = i.record_key
+LEFT JOIN LATERAL (SELECT COALESCE(NULLIF(e.detail ->> 'note', ''), e.detail ->> 'reason') AS note
+                     FROM sync.exception_event e
+                    WHERE e.item_id = i.item_id AND e.detail ? 'decision'
+                    ORDER BY e.event_id DESC LIMIT 1) d ON true
+WHERE i.entity = 'claim' AND c.period = %(period)s
+ORDER BY c.claim_no, i.item_id;
 
 -- step: chain
 -- One row per claim line: the claim, its voucher and number, the clearing ledger line it moved, the
--- rollup voucher that moved it on to its expense account, and that expense ledger line's amounts.
+-- rollup voucher that moved it on to its expense account, and that expense ledger line's amounts,
+-- shown on the first claim line of the ledger line only (several claim lines share one ledger line:
+-- repeating its amount would count it once per line).
 WITH rollup_lines AS (
     SELECT DISTINCT ON (v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''))
            v.company, l ->> 'account' AS account, l ->> 'cost_center' AS cost_center,
@@ -45,7 +77,8 @@ SELECT c.claim_no, c.company, c.claim_date, l.line_no, l.amount, l.gl_account, l
        %(clearing)s || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS clearing_ledger_line,
        ru.external_ref AS rollup_voucher, ru.number AS rollup_voucher_number,
        l.gl_account || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS expense_ledger_line,
-       g.ledger_debit AS expense_ledger_debit, g.ledger_credit AS expense_ledger_credit
+       CASE WHEN row_number() OVER grain = 1 THEN g.ledger_debit END AS expense_ledger_debit,
+       CASE WHEN row_number() OVER grain = 1 THEN g.ledger_credit END AS expense_ledger_credit
 FROM fin.closed_claim c
 JOIN fin.claim_line l USING (claim_id)
 LEFT JOIN rollup_lines ru
@@ -55,26 +88,49 @@ LEFT JOIN ledger g
        ON (g.company, g.account, g.cost_center, g.project)
         = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
 WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
+WINDOW grain AS (PARTITION BY c.company, l.gl_account, l.cost_center, COALESCE(l.project, '')
+                 ORDER BY c.claim_no, l.line_no)
 ORDER BY c.company, c.claim_no, l.line_no;
+
+-- step: chain_totals
+-- The chain's totals (filled in with the chain): the claim lines, and the ledger amounts counted once
+-- per ledger line, which is what the expense ledger lines the claims touch hold.
+SELECT count(*), COALESCE(sum(amount), 0), COALESCE(sum(expense_ledger_debit), 0),
+       COALESCE(sum(expense_ledger_credit), 0)
+FROM ({}) chain;
 
 -- step: first_rows
 -- The first rows (a literal count) of a query (filled in).
 {} LIMIT {};
-
--- step: chain_count
--- How many claim lines the chain has.
-SELECT count(*) FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
- WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s;
 
 -- step: csv
 -- A query (filled in) streamed out as CSV with a header.
 COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true);
 
 -- step: summary
--- The latest reconciliation of each company.
-SELECT company, status, claims, claims_total, posted_total, ledger_total, explained, unexplained,
-       claims_unmatched, created_at, run_key
-  FROM fin.reconciliation_latest WHERE period = %(period)s AND erp_vendor = %(vendor)s ORDER BY company;
+-- The latest reconciliation of each company, and the month-end vouchers the ERP has not approved yet
+-- (neither audited nor posted): the ledger may agree, but the period is not closed until it approves.
+SELECT r.company, r.status, r.claims, r.claims_total, r.posted_total, r.ledger_total, r.explained,
+       r.unexplained, COALESCE(p.pending, 'all approved') AS erp_approval, r.claims_unmatched, r.created_at,
+       r.run_key
+  FROM fin.reconciliation_latest r
+  LEFT JOIN LATERAL (SELECT string_agg(v.external_ref || ' ' || v.state, ', ' ORDER BY v.voucher_id) AS pending
+                       FROM fin.voucher v
+                      WHERE v.period = r.period AND v.erp_vendor = r.erp_vendor AND v.company = r.company
+                        AND v.kind IN ('rollup', 'reversal') AND v.claim_id IS NULL
+                        AND v.state IN ('sending', 'draft', 'submitted')) p ON true
+ WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s ORDER BY r.company;
+
+-- step: reconcile_run
+-- The latest reconciliation step the run ledger holds for the period with this ERP: its run, status,
+-- how many companies it reconciled, and the run's own status.
+SELECT s.run_key, s.counts ->> 'status', jsonb_array_length(COALESCE(s.counts -> 'companies', '[]')), r.status,
+       s.finished_at
+  FROM sync.run_step s
+  JOIN sync.run r USING (run_key)
+  JOIN sync.run_step ru ON ru.run_key = s.run_key AND ru.step = 'rollup'
+ WHERE s.step = 'reconcile' AND s.counts ->> 'period' = %(period)s AND ru.counts ->> 'vendor' = %(vendor)s
+ ORDER BY s.finished_at DESC LIMIT 1;
 
 -- step: rollups
 -- The rollup runs of the period.

@@ -1,13 +1,22 @@
-"""The auditors' pack of a period: static HTML and CSV that open in a browser without a server.
+"""The auditors' pack of a period: static HTML, CSV, charts and a PDF that open without a server.
 
 ``<results>/auditors_pack/<period>/``:
 
-* ``index.html``: the reconciliation per company (status, totals, explained and unexplained
-  difference), its lines and differences, the exception queue's history for the period (what was
-  queued, who decided what, when), the first rows of the chain claim → voucher → ledger, and links
-  to the period's GX validation pages in the Data Docs;
-* ``totals.csv``, ``differences.csv``, ``exceptions.csv``, ``chain.csv``: the same tables in full
-  (``COPY … TO STDOUT``, streamed: a month of a million claim lines never sits in memory).
+* ``index.html``: when it was generated; the period's status (``reconciled`` only when the ledger
+  agrees *and* the ERP has approved — audited or posted — every month-end voucher; ``no claims in the
+  period`` for a green run that had nothing to reconcile); the reconciliation per company (status,
+  totals, explained and unexplained difference, the vouchers still awaiting the ERP's approval), its
+  lines and differences (a line without a difference needs no explanation and says so); the
+  claim-level items of the period's claims (the ERP's refusal text, who released or decided them,
+  with their note); the exception queue's history for the period; the chain claim → voucher → ledger
+  (the ledger amount once per ledger line, with totals that tie); the charts of the month's expense
+  per cost center, category and project and of the twelve months to it, each beside its numbers;
+  links to the period's GX validation pages in the Data Docs;
+* ``totals.csv``, ``differences.csv``, ``exceptions.csv``, ``claim_items.csv``, ``chain.csv``: the same
+  tables in full (``COPY … TO STDOUT``, streamed: a month of a million claim lines never sits in
+  memory); ``charts/``: each chart's SVG and CSV;
+* ``pack.pdf``: the page, printable (WeasyPrint);
+* ``MANIFEST.sha256``: the SHA-256 of every other file (``sha256sum -c MANIFEST.sha256``).
 
 ``<results>/auditors_pack/index.html`` lists the periods and is linked from the Data Docs index.
 Amounts are PostgreSQL numerics written as exact decimals.
@@ -15,9 +24,10 @@ Amounts are PostgreSQL numerics written as exact decimals.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +35,16 @@ import psycopg
 from psycopg import sql
 
 from expense_sync.erp.accounts import PostingAccounts
+from expense_sync.monthend.charts import build_charts
+from expense_sync.monthend.manifest import MANIFEST, write_manifest
+from expense_sync.monthend.page import CSS, chart, table
+from expense_sync.monthend.pdf import write_pdf
+from expense_sync.monthend.reconcile import NO_CLAIMS
 from expense_sync.store import sqlfile
 
 HTML_ROWS = 500  # rows of the chain shown in the page; chain.csv has all of them
 SQL = "monthend/pack"  # include/sql/monthend/pack.sql
-
-CSS = """<style>
-body { font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 24px;
-       font-size: 14px; color: #212529; }
-table { border-collapse: collapse; margin: 8px 0 20px; }
-th, td { border: 1px solid #dee2e6; padding: 3px 8px; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f4f6f8; } .bad { color: #b00020; } .ok { color: #1b7f3b; } .note { color: #6c757d; }
-</style>"""
-
+PDF = "pack.pdf"
 
 TOTALS_COLUMNS = [
     "company",
@@ -56,6 +62,24 @@ TOTALS_COLUMNS = [
     "cause",
     "explained",
 ]
+CHAIN_COLUMNS = [
+    "claim",
+    "company",
+    "date",
+    "line",
+    "amount",
+    "GL account",
+    "cost center",
+    "project",
+    "claim voucher",
+    "number",
+    "clearing ledger line",
+    "rollup voucher",
+    "number",
+    "expense ledger line",
+    "ledger Dr",
+    "ledger Cr",
+]
 
 
 def _copy_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any], path: Path) -> None:
@@ -63,24 +87,6 @@ def _copy_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str,
         with cur.copy(sqlfile.step(SQL, "csv").format(query), params) as copy:
             for chunk in copy:
                 out.write(chunk)
-
-
-def _table(columns: list[str], rows: list[tuple], numeric: Collection[int] = frozenset()) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{html.escape(str(v))}</td>' if i in numeric else f"<td>{html.escape(_text(v))}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 def _validation_links(period_dir: Path, docs_site: Path | None, run_names: list[str]) -> list[tuple[str, str]]:
@@ -95,6 +101,32 @@ def _validation_links(period_dir: Path, docs_site: Path | None, run_names: list[
     return links
 
 
+def period_status(summary: list[tuple], last_run: tuple | None) -> str:
+    """The period's status: ``reconciled`` only when every company's ledger agrees and the ERP approved
+    every month-end voucher; ``no claims in the period`` when the latest reconciliation of the period
+    (``sync.run_step``) found nothing to reconcile in a run that did not fail."""
+    if summary:
+        if any(row[1] != "reconciled" for row in summary):
+            return "not reconciled"
+        if any(row[8] != "all approved" for row in summary):
+            return "not reconciled yet: the ledger agrees, the ERP has not approved the month-end vouchers"
+        return "reconciled"
+    if last_run is not None:
+        _, status, companies, run_status, _ = last_run
+        if status == NO_CLAIMS and companies == 0 and run_status != "failed":
+            return "no claims in the period"
+    return "no reconciliation yet"
+
+
+def _summary_rows(summary: list[tuple]) -> list[tuple]:
+    """The per-company rows as shown: a ledger that agrees is not ``reconciled`` until the ERP approves."""
+    return [
+        (row[0], "awaiting the ERP's approval" if row[1] == "reconciled" and row[8] != "all approved" else row[1],
+         *row[2:])
+        for row in summary
+    ]  # fmt: skip
+
+
 def build_pack(
     conn: psycopg.Connection,
     period: str,
@@ -104,41 +136,53 @@ def build_pack(
     *,
     docs_site: Path | None = None,
     run_names: Sequence[str] = (),
+    now: dt.datetime | None = None,
 ) -> Path:
     """Write the pack of ``period`` under ``root/<period>`` and refresh ``root/index.html``."""
+    generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     period_dir = root / period
     period_dir.mkdir(parents=True, exist_ok=True)
     params = {"period": period, "vendor": vendor, "prefix": f"{period}/%", "clearing": accounts.clearing}
-    totals_sql, exceptions_sql, chain_sql = (sqlfile.step(SQL, name) for name in ("totals", "exceptions", "chain"))
+    totals_sql, exceptions_sql, items_sql, chain_sql = (
+        sqlfile.step(SQL, name) for name in ("totals", "exceptions", "claim_items", "chain")
+    )
     _copy_csv(conn, totals_sql, params, period_dir / "totals.csv")
     _copy_csv(conn, sqlfile.step(SQL, "differences").format(totals_sql), params, period_dir / "differences.csv")
     _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
+    _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
     _copy_csv(conn, chain_sql, params, period_dir / "chain.csv")
 
     summary = conn.execute(sqlfile.step(SQL, "summary"), params).fetchall()
+    last_run = conn.execute(sqlfile.step(SQL, "reconcile_run"), params).fetchone()
     rollups = conn.execute(sqlfile.step(SQL, "rollups"), params).fetchall()
     vouchers = conn.execute(sqlfile.step(SQL, "vouchers"), params).fetchall()
     totals = conn.execute(totals_sql, params).fetchall()
     exceptions = conn.execute(exceptions_sql, params).fetchall()
+    items = conn.execute(items_sql, params).fetchall()
     chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
-    chain_count = sqlfile.one(conn.execute(sqlfile.step(SQL, "chain_count"), params))[0]
-
-    status = (
-        "reconciled"
-        if summary and all(row[1] == "reconciled" for row in summary)
-        else ("not reconciled" if summary else "no reconciliation yet")
+    chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(
+        conn.execute(sqlfile.step(SQL, "chain_totals").format(chain_sql), params)
     )
+    charts = build_charts(conn, period, vendor, period_dir)
+
+    status = period_status(summary, last_run)
     links = _validation_links(period_dir, docs_site, list(run_names))
+    stamp = generated.isoformat().replace("+00:00", "Z")
     parts = [
         f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>Auditors' pack {period}</title>{CSS}",
-        "</head><body>",
+        f"<meta name='generated' content='{stamp}'></head><body>",
         f"<h1>Auditors' pack — period {html.escape(period)} — ERP {html.escape(vendor)}</h1>",
-        f"<p>Status: <b class='{'ok' if status == 'reconciled' else 'bad'}'>{status}</b>. "
+        f"<p>Generated at <b><time datetime='{stamp}'>{stamp}</time></b> (UTC). "
+        f"Status: <b class='{'ok' if status in ('reconciled', 'no claims in the period') else 'bad'}'>"
+        f"{html.escape(status)}</b>. "
         "Amounts in CNY, exact to the cent. Files: <a href='totals.csv'>totals.csv</a>, "
-        "<a href='differences.csv'>differences.csv</a>, <a href='exceptions.csv'>exceptions.csv</a>, "
-        "<a href='chain.csv'>chain.csv</a>. <a href='../index.html'>All periods</a></p>",
+        "<a href='differences.csv'>differences.csv</a>, <a href='claim_items.csv'>claim_items.csv</a>, "
+        "<a href='exceptions.csv'>exceptions.csv</a>, <a href='chain.csv'>chain.csv</a>, "
+        f"<a href='{PDF}'>{PDF}</a> (printable), <a href='{MANIFEST}'>{MANIFEST}</a> (SHA-256 of every file: "
+        f"<code>sha256sum -c {MANIFEST}</code> in this folder). <a href='../index.html'>All periods</a></p>",
+        _last_run(last_run),
         "<h2>Reconciliation per company</h2>",
-        _table(
+        table(
             [
                 "company",
                 "status",
@@ -148,37 +192,53 @@ def build_pack(
                 "ledger total",
                 "explained difference",
                 "unexplained difference",
+                "ERP approval (vouchers not yet audited / posted)",
                 "claims unmatched",
                 "reconciled at",
                 "run",
             ],
-            summary,
-            numeric={2, 3, 4, 5, 6, 7, 8},
+            _summary_rows(summary),
+            numeric={2, 3, 4, 5, 6, 7, 9},
         ),
         "<h2>Rollup runs</h2>",
-        _table(
+        table(
             ["company", "version", "action", "claims", "claim lines", "total", "vouchers sent", "at"],
             rollups,
             numeric={3, 4, 5},
         ),
         "<h2>Month-end vouchers in the ERP</h2>",
-        _table(["company", "kind", "external ref", "number", "state", "total", "date"], vouchers, numeric={5}),
+        table(["company", "kind", "external ref", "number", "state", "total", "date"], vouchers, numeric={5}),
         "<h2>Totals per account / cost center / project</h2>",
-        _table(
-            TOTALS_COLUMNS,
-            totals,
-            numeric={6, 7, 8, 9, 10, 11},
-        ),
+        table(TOTALS_COLUMNS, totals, numeric={6, 7, 8, 9, 10, 11}),
         "<h2>Differences</h2>",
-        _table(
-            TOTALS_COLUMNS,
-            [row for row in totals if row[12]],
-            numeric={6, 7, 8, 9, 10, 11},
+        table(TOTALS_COLUMNS, [row for row in totals if row[12]], numeric={6, 7, 8, 9, 10, 11}),
+        "<h2>Claims held by an exception (the ERP's refusals among them)</h2>"
+        "<p class='note'>One row per claim-level item of the period's claims: the reason holds the ERP's "
+        "refusal text; who released or decided it, and the note they gave.</p>",
+        table(
+            [
+                "claim",
+                "company",
+                "claim state",
+                "system",
+                "reason code",
+                "reason",
+                "status",
+                "decision",
+                "decided by",
+                "note",
+                "decided at",
+                "first seen",
+                "times seen",
+            ],
+            items,
+            numeric={12},
         ),
         "<h2>Exception queue history</h2>",
-        _table(
+        table(
             [
                 "item",
+                "system",
                 "entity",
                 "record",
                 "reason code",
@@ -190,35 +250,24 @@ def build_pack(
                 "event at",
                 "actor",
                 "action",
+                "note",
                 "detail",
             ],
             exceptions,
         ),
         f"<h2>Claim → voucher → ledger</h2><p class='note'>{min(chain_count, HTML_ROWS)} of {chain_count} claim "
         "lines shown; <a href='chain.csv'>chain.csv</a> has all. The ERP reports movements per account, cost "
-        "center and project, so a claim's ledger line is the clearing / expense line of its dimensions.</p>",
-        _table(
-            [
-                "claim",
-                "company",
-                "date",
-                "line",
-                "amount",
-                "GL account",
-                "cost center",
-                "project",
-                "claim voucher",
-                "number",
-                "clearing ledger line",
-                "rollup voucher",
-                "number",
-                "expense ledger line",
-                "ledger Dr",
-                "ledger Cr",
-            ],
+        "center and project, so a claim's ledger line is the clearing / expense line of its dimensions; several "
+        "claim lines share one ledger line, whose amount is shown once, on the first of them (the totals count "
+        "it once).</p>",
+        table(
+            CHAIN_COLUMNS,
             chain,
             numeric={4, 14, 15},
+            total=("total", f"{chain_count} lines", "", "", chain_amount, *[""] * 9, chain_dr, chain_cr),
         ),
+        "<h2>Expense distribution and trend</h2>",
+        *(chart(c) for c in charts),
         "<h2>Data health validations (Great Expectations Data Docs)</h2>",
         "<ul>"
         + "".join(f"<li><a href='{html.escape(href)}'>{html.escape(suite)}</a></li>" for suite, href in links)
@@ -227,9 +276,22 @@ def build_pack(
         else "<p class='note'>No validation of this period in the Data Docs yet.</p>",
         "</body></html>",
     ]
-    (period_dir / "index.html").write_text("\n".join(parts), encoding="utf-8")
+    page = period_dir / "index.html"
+    page.write_text("\n".join(parts), encoding="utf-8")
+    write_pdf(page, period_dir / PDF)
+    write_manifest(period_dir)
     _index(root)
-    return period_dir / "index.html"
+    return page
+
+
+def _last_run(last_run: tuple | None) -> str:
+    if last_run is None:  # reconciled outside a month-end run (or never): the tables say what there is
+        return ""
+    run_key, status, companies, run_status, at = last_run
+    return (
+        f"<p class='note'>Latest reconciliation: run {html.escape(run_key)} ({html.escape(run_status)}) at "
+        f"{html.escape(str(at))}: {html.escape(str(status))}, {companies} compan{'y' if companies == 1 else 'ies'}.</p>"
+    )
 
 
 def _index(root: Path) -> None:

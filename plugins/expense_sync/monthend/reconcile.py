@@ -52,6 +52,7 @@ EXPLAINED = {"erp_manual_entry"}
 LOOKUPS = 100  # claim vouchers looked up one by one per run, where the ledger holds less than we posted
 ENTITY_LINE, ENTITY_CLAIM, ENTITY_VOUCHER = "ledger_line", "claim", "voucher"
 SQL = "monthend/reconcile"  # include/sql/monthend/reconcile.sql
+NO_CLAIMS = "no claims"  # a period's status when it has no company to reconcile (no claim, no voucher)
 
 
 def _cause(

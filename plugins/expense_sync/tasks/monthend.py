@@ -65,13 +65,16 @@ def rollup_month() -> dict[str, Any]:
 def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
     """Compare claims, our vouchers and the ERP ledger; queue every difference with its cause."""
     from expense_sync.hooks import usage
-    from expense_sync.monthend.reconcile import reconcile_period
+    from expense_sync.monthend.reconcile import NO_CLAIMS, reconcile_period
     from expense_sync.store.db import connect
 
     _, hook, accounts = _erp()
     with usage.metered() as used, connect() as conn:
         results = reconcile_period(conn, hook, rolled["period"], accounts, run_key())
-    status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
+    if not results:
+        status = NO_CLAIMS  # nothing to reconcile: not "reconciled" by default (all([]) is True)
+    else:
+        status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
     record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results}, used)
     log.info("period %s: %s", rolled["period"], status)
     return {"period": rolled["period"], "status": status, "companies": results}
@@ -79,7 +82,7 @@ def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
 
 @task(trigger_rule="all_done")
 def build_auditors_pack() -> str:
-    """Write the period's auditors' pack (HTML + CSV) and link it from the Data Docs index."""
+    """Write the period's auditors' pack (HTML, CSV, charts, PDF, checksum manifest); link it from the Data Docs."""
     from expense_sync.monthend.pack import build_pack
     from expense_sync.quality.checkpoint import docs_index, results_dir
     from expense_sync.quality.docs import link_packs
@@ -113,6 +116,7 @@ def summarize_month() -> dict[str, Any]:
     reconciled and its checks passed."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from expense_sync.monthend.reconcile import NO_CLAIMS
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run, steps
@@ -120,7 +124,8 @@ def summarize_month() -> dict[str, Any]:
     key = run_key()
     with connect() as conn:
         done = steps(conn, key)
-        ok = done.get("reconcile", {}).get("status") == "reconciled" and done.get("check:monthend", {}).get("success")
+        closed = done.get("reconcile", {}).get("status") in ("reconciled", NO_CLAIMS)
+        ok = closed and done.get("check:monthend", {}).get("success")
         steps_ = finish_run(conn, key, "success" if ok else "failed")
         still_open = conn.execute(
             sqlfile.step("tasks/monthend", "open_differences"), (f"{current_period()}/%",)
