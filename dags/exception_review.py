@@ -29,14 +29,12 @@ item from a shell the same way.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.dag_defaults import DEFAULT_ARGS, run_deadline
+from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.store.answers import DEFER, question_params
 from expense_sync.store.review import OPTIONS
 from expense_sync.tasks.common import migrate_mdm
@@ -49,7 +47,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    deadline=run_deadline(RESPONSE_TIMEOUT + dt.timedelta(hours=1)),  # people have a working day to answer
+    deadline=run_deadline(DEADLINES["exception_review"]),  # a working day to answer, then an hour
     tags=["expense-sync", "hitl", "operations"],
     doc_md=__doc__,
     params={"review_deferred": Param(False, type="boolean", description="ask again about deferred items")},

@@ -84,6 +84,7 @@ DEADLINES: dict[str, dt.timedelta] = {
     "voucher_status_pull": dt.timedelta(minutes=15),
     "expense_rollup_monthly": dt.timedelta(hours=3),
     "data_health_daily": dt.timedelta(hours=1),
+    "exception_review": dt.timedelta(hours=9),  # its questions wait 8 hours (a working day) for a person
 }
 
 
