@@ -13,7 +13,9 @@ then the travel-claim scenario (claim → ERP voucher → number back on the cla
    messages reach the receiver), ``claim_events`` (one voucher in Kingdee), the accountant audits it,
    合思 pays the claim, ``voucher_status_pull`` (the number written back), claim → voucher number.
 6. Month end: ``expense_rollup_monthly`` closes the claim's month (the rollup voucher in Kingdee,
-   the reconciliation with its ledger, the GX checks) and writes the auditors' pack.
+   the reconciliation with its ledger, the GX checks) and writes the auditors' pack; the Kingdee
+   accountant audits the rollup and the month end runs again: no second voucher, and the pack now
+   calls the month reconciled (it does only once the ERP approved its vouchers).
 """
 
 from __future__ import annotations
@@ -171,25 +173,31 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     return claim_no
 
 
-def month_end(env: dict[str, str], url: str, claim_no: str, docs: Path, log) -> None:
+def month_end(env: dict[str, str], url: str, claim_no: str, docs: Path, sandboxes: SandboxCluster, log) -> None:
     """Step 6 of the module docstring: close the travel claim's month."""
     with psycopg.connect(url) as conn:
         period = conn.execute("SELECT period FROM fin.claim WHERE claim_no = %s", (claim_no,)).fetchone()[0]
     env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
     print(f"\nmonth end: airflow dags test expense_rollup_monthly (period {period}) …", flush=True)
     airflow(env, "dags", "test", "expense_rollup_monthly", "--conf", json.dumps({"period": period}), log=log)
+    rollups = (
+        "SELECT external_ref, number, total, state FROM fin.voucher WHERE kind = 'rollup' AND period = %s ORDER BY 1"
+    )
     with psycopg.connect(url) as conn:
-        vouchers = conn.execute(
-            "SELECT external_ref, number, total FROM fin.voucher WHERE kind = 'rollup' AND period = %s ORDER BY 1",
-            (period,),
-        ).fetchall()
+        drafts = [ref for ref, *_, state in conn.execute(rollups, (period,)) if state == "draft"]
+    for ref in drafts:  # the pack calls the month reconciled only once the ERP approved its vouchers
+        sandboxes.control("kingdee").mutate("audit_voucher", external_ref=ref)
+    print(f"the Kingdee accountant audits {', '.join(drafts) or 'nothing'}; the month end again …", flush=True)
+    airflow(env, "dags", "test", "expense_rollup_monthly", "--conf", json.dumps({"period": period}), log=log)
+    with psycopg.connect(url) as conn:
+        vouchers = conn.execute(rollups, (period,)).fetchall()
         status, open_items = conn.execute(
             "SELECT status, unexplained FROM fin.reconciliation WHERE period = %s ORDER BY reconciliation_id DESC "
             "LIMIT 1",
             (period,),
         ).fetchone()
-    for ref, number, total in vouchers:
-        print(f"  rollup voucher {ref}: Kingdee number {number}, {total} CNY (Dr expense / Cr clearing)")
+    for ref, number, total, state in vouchers:
+        print(f"  rollup voucher {ref}: Kingdee number {number}, {total} CNY (Dr expense / Cr clearing), {state}")
     print(f"  reconciliation of {period} with the Kingdee ledger: {status} (unexplained difference {open_items} CNY)")
     print(f"  auditors' pack (open in a browser): {(docs / 'auditors_pack' / period / 'index.html').as_uri()}")
 
@@ -244,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             airflow(env, "dags", "test", "org_sync_daily", log=log)
             summarize(url, docs_dir / "data_docs" / "local_site" / "index.html")
             claim_no = travel_claim(env, sandboxes, url, log)
-            month_end(env, url, claim_no, docs_dir, log)
+            month_end(env, url, claim_no, docs_dir, sandboxes, log)
         print(f"Airflow's own output: {local / 'demo.log'}")
     finally:
         if server.cluster_dir:  # a throwaway cluster goes away with the demo

@@ -30,3 +30,16 @@ SELECT DISTINCT company FROM fin.voucher WHERE erp_vendor = %s AND period = %s A
 INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
                             summary_lines, total, vouchers)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- step: awaiting_approval
+-- The period's month-end vouchers (rollups and their reversals) the ERP holds but has not approved yet.
+SELECT voucher_id, remote_id FROM fin.voucher
+ WHERE kind IN ('rollup', 'reversal') AND claim_id IS NULL AND period = %s AND erp_vendor = %s
+   AND remote_id IS NOT NULL
+   AND state IN ('draft', 'submitted')
+ ORDER BY voucher_id;
+
+-- step: approval_state
+-- What the ERP says of one of them now (state, raw state, number, voucher id).
+UPDATE fin.voucher SET state = %s, raw_state = %s, number = COALESCE(%s, number), updated_at = now()
+ WHERE voucher_id = %s;

@@ -265,3 +265,15 @@ def _rollup_company(
     }
     log.info("rollup %s %s: %s", period, company, json.dumps(result, ensure_ascii=False))
     return result
+
+
+def refresh_approvals(conn: psycopg.Connection, hook: ErpLedger, period: str) -> dict[str, int]:
+    """Ask the ERP about the period's month-end vouchers it has not approved yet (its accountant
+    audits them after the run that posted them) and keep what it says: the pack calls a period
+    reconciled only once they are approved. Reads only; a re-run of the month end picks it up."""
+    counts: dict[str, int] = defaultdict(int)
+    for voucher_id, remote_id in conn.execute(sqlfile.step(SQL, "awaiting_approval"), (period, hook.vendor)):
+        status = hook.voucher_status(remote_id)
+        conn.execute(sqlfile.step(SQL, "approval_state"), (status.state, status.raw_state, status.number, voucher_id))
+        counts[status.state] += 1
+    return dict(counts)

@@ -66,16 +66,19 @@ def reconcile_month(rolled: dict[str, Any]) -> dict[str, Any]:
     """Compare claims, our vouchers and the ERP ledger; queue every difference with its cause."""
     from expense_sync.hooks import usage
     from expense_sync.monthend.reconcile import NO_CLAIMS, reconcile_period
+    from expense_sync.monthend.rollup import refresh_approvals
     from expense_sync.store.db import connect
 
     _, hook, accounts = _erp()
     with usage.metered() as used, connect() as conn:
+        approvals = refresh_approvals(conn, hook, rolled["period"])  # the accountant may have audited since
         results = reconcile_period(conn, hook, rolled["period"], accounts, run_key())
     if not results:
         status = NO_CLAIMS  # nothing to reconcile: not "reconciled" by default (all([]) is True)
     else:
         status = "reconciled" if all(r["status"] == "reconciled" for r in results) else "differences"
-    record_counts("reconcile", {"period": rolled["period"], "status": status, "companies": results}, used)
+    counts = {"period": rolled["period"], "status": status, "companies": results, "erp_approvals": approvals}
+    record_counts("reconcile", counts, used)
     log.info("period %s: %s", rolled["period"], status)
     return {"period": rolled["period"], "status": status, "companies": results}
 
