@@ -117,3 +117,71 @@ def test_a_conflict_is_decided_in_the_ui_by_a_named_user_with_a_reason(local_air
     assert item[1:] == ("resolved", "deactivate", "hr")
     assert decided == [("hr", REASON, REASON)]
     assert still_active == 0
+
+
+def _table(browser: Browser, section: str) -> list[dict[str, str]]:
+    """The numbers table of one section of the sync-health page, as the browser shows it."""
+    return browser.evaluate(f"""(() => {{
+        const rows = [...document.querySelectorAll('section#{section} table tr')];
+        if (!rows.length) return [];
+        const head = [...rows[0].querySelectorAll('th')].map(c => c.innerText.trim());
+        return rows.slice(1).map(r => Object.fromEntries(
+            [...r.querySelectorAll('td')].map((c, i) => [head[i], c.innerText.trim()])));
+    }})()""")
+
+
+def _framed_text(browser: Browser, want: str, within: float = 30) -> str:
+    """The text of the page in the UI's iframe (an external view) once it shows ``want``."""
+    script = (
+        "(() => { const f = document.querySelector('iframe'); return f ? (f.contentDocument && "
+        "f.contentDocument.body ? f.contentDocument.body.innerText : 'src=' + f.src) : 'no frame' })()"
+    )
+    deadline = time.monotonic() + within
+    while want not in (text := browser.evaluate(script) or "") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return text
+
+
+def test_the_sync_health_page_shows_what_the_run_ledger_holds(local_airflow, green_run):
+    """The auditor (a viewer) opens the sync-health page from the UI's Browse menu: each org sync's
+    merge counts and its duration against the deadline, as the run ledger holds them."""
+    with Browser() as browser:
+        assert not login(browser, local_airflow.url, "auditor", local_airflow.passwords["auditor"], OUT).errors
+        in_ui = capture(
+            browser, "20-sync-health-in-the-ui", f"{local_airflow.url}/plugin/sync-health", ("Browse",), OUT
+        )
+        framed = _framed_text(browser, "Rows created")  # the page inside the UI's frame, same origin
+        browser.screenshot(OUT / "20-sync-health-in-the-ui.png")
+        page = capture(
+            browser, "21-sync-health", f"{local_airflow.url}/expense-sync-health/", ("Sync health", "Rows created"), OUT
+        )
+        rows, durations = _table(browser, "rows"), _table(browser, "durations")
+    assert in_ui.errors == [] and page.errors == []
+    assert "Sync health" in framed and "Rows created" in framed, framed[:500]
+
+    with psycopg.connect(local_airflow.env["AIRFLOW_CONN_MDM_POSTGRES"], autocommit=True) as conn:
+        merges = conn.execute(
+            "SELECT r.run_key, s.counts FROM sync.run r JOIN sync.run_step s USING (run_key)"
+            " WHERE r.dag_id = 'org_sync_daily' AND s.step = 'merge'"
+        ).fetchall()
+        finished = dict(
+            conn.execute(
+                "SELECT run_key, status FROM sync.run WHERE dag_id = 'org_sync_daily' AND finished_at IS NOT NULL"
+            ).fetchall()
+        )
+    expected = {
+        key: {
+            what: sum(c.get(what, 0) for c in counts.values() if isinstance(c, dict) and "created" in c)
+            for what in ("created", "updated", "deactivated", "quarantined")
+        }
+        for key, counts in merges
+    }
+    shown = {
+        r["run_key"]: {what: int(r[what]) for what in ("created", "updated", "deactivated", "quarantined")}
+        for r in rows
+        if r["dag_id"] == "org_sync_daily"
+    }
+    assert shown == expected and f"org_sync_daily/{green_run}" in shown
+    timed = {r["run_key"]: r for r in durations if r["dag_id"] == "org_sync_daily"}
+    assert set(finished) <= set(timed)
+    assert {timed[k]["deadline_seconds"] for k in finished} == {"3600.0"}  # DEADLINES["org_sync_daily"]: 1 hour
