@@ -18,7 +18,7 @@ import pytest
 
 from catchers import RobotCatcher
 from claimkit import CLAIMS, erp_vouchers, file_claim, open_claim_items, prepare_world, run_ok
-from testkit import run_dag, serve
+from testkit import run_dag, serve, step_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 ROBOT_TOKEN = "robot-token-outcomes-91c2"  # noqa: S105 - a test value the alert must never show
@@ -147,3 +147,46 @@ def test_a_refused_voucher_fails_the_run_notes_it_alerts_once_and_the_runbook_re
         "SELECT actor, action FROM sync.exception_event WHERE item_id = %s ORDER BY event_id", (item,)
     ).fetchall()
     assert history == [("system", "queued"), ("li.na", "decided")]
+
+
+def test_a_refused_rollup_voucher_is_not_retried_is_held_and_posts_once_after_its_release(
+    dagbag, mdm, sandboxes, monkeypatch, robot
+):
+    from monthkit import make_claims
+
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", "kingdee")
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_FIRST_PERIOD", "2025-01")
+    kingdee = sandboxes.control("kingdee")
+    make_claims(mdm, sandboxes, "kingdee", "2026-02", count=2)
+    kingdee.mutate("forbid", form="BD_Account", number=CLEARING)  # the rollup credits the clearing account
+    before = saves(sandboxes)
+
+    state, tasks = run_dag(dagbag, "expense_rollup_monthly", period="2026-02")
+    assert state == "failed" and tasks["rollup_month"] == "success" and tasks["summarize"] == "failed", tasks
+    assert saves(sandboxes) == before + 1, "one post, no Airflow retry"
+    key = "2026-02/RU-2026-02-001-1"
+    rows = mdm.execute(
+        "SELECT item_id, kind, entity, reason FROM sync.exception_item WHERE reason_code = 'voucher_refused'"
+    ).fetchall()
+    assert [(kind, entity) for _, kind, entity, _ in rows] == [("quarantine", "voucher")] and "已禁用" in rows[0][3]
+    titles = [m["markdown"]["title"] for m in robot.messages]  # the month's check fails too, and says so
+    assert titles == [
+        "expense-sync: expense_rollup_monthly failed at check_month_end",
+        "expense-sync: expense_rollup_monthly: 1 voucher(s) refused by the ERP",
+    ], titles
+    text = robot.messages[1]["markdown"]["text"]
+    assert f"Vouchers refused by the ERP:** 1: {key}" in text and "Business outcomes → voucher_refused" in text, text
+
+    state, tasks = run_dag(dagbag, "expense_rollup_monthly", period="2026-02")
+    assert state == "failed" and saves(sandboxes) == before + 1, "held until a person releases it"
+    assert step_counts(mdm, "rollup")["companies"][0]["refused"] == ["RU-2026-02-001-1"]
+
+    kingdee.mutate("enable", form="BD_Account", number=CLEARING)
+    item = rows[0][0]
+    run_cli([sys.executable, "-m", "expense_sync", "resolve", str(item), "--decision", "re-post", "--by", "li.na"])
+    state, tasks = run_dag(dagbag, "expense_rollup_monthly", period="2026-02")
+    assert state == "success", tasks
+    assert saves(sandboxes) == before + 2
+    refs = [v.get("F_ES_ExternalRef") for v in kingdee.state()["vouchers"]]
+    assert refs.count("RU-2026-02-001-1") == 1
+    assert step_counts(mdm, "reconcile")["status"] == "reconciled"

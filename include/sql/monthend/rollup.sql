@@ -30,3 +30,9 @@ SELECT DISTINCT company FROM fin.voucher WHERE erp_vendor = %s AND period = %s A
 INSERT INTO fin.rollup_run (run_key, erp_vendor, period, company, version, action, claims, claim_lines,
                             summary_lines, total, vouchers)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- step: refused_open
+-- The open voucher_refused item of a rollup voucher (vendor, queue key), if any.
+SELECT item_id FROM sync.exception_item
+ WHERE reason_code = 'voucher_refused' AND entity = 'voucher' AND source_system = %s AND record_key = %s
+   AND status <> 'resolved';
