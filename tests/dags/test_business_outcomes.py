@@ -190,3 +190,31 @@ def test_a_refused_rollup_voucher_is_not_retried_is_held_and_posts_once_after_it
     refs = [v.get("F_ES_ExternalRef") for v in kingdee.state()["vouchers"]]
     assert refs.count("RU-2026-02-001-1") == 1
     assert step_counts(mdm, "reconcile")["status"] == "reconciled"
+
+
+def test_a_conflict_waiting_for_a_person_notes_and_alerts_once_and_the_run_stays_green(
+    dagbag, mdm, sandboxes, monkeypatch, robot, airflow_api
+):
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
+    sandboxes.control("dingtalk").mutate("start_approval", instance_id="PROC-REFUSED", state="refuse")
+    claim_no = file_claim(sandboxes, mdm, amounts=("10.00",), oa_instance="PROC-REFUSED")["form"]["code"]
+
+    run = dagbag.dags[CLAIMS].test()
+    assert str(run.state) == "success"
+    assert open_claim_items(mdm) == {claim_no: ("conflict", "oa_disagrees")}
+    assert [m["markdown"]["title"] for m in robot.messages] == [
+        f"expense-sync: {CLAIMS}: 1 conflict(s) waiting for a person"
+    ]
+    text = robot.messages[0]["markdown"]["text"]
+    assert f"Conflicts waiting for a person:** 1: {claim_no} (oa_disagrees)" in text, text
+    assert "Business outcomes → conflicts_waiting" in text
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        note = session.query(DagRun).filter_by(dag_id=CLAIMS, run_id=run.run_id).one().note
+    assert note.startswith("**Needs a person: 1 conflict(s) waiting for a person**") and claim_no in note, note
+
+    run_ok(dagbag, CLAIMS)  # validated again, still disagreeing: the same item, no second alert
+    assert len(robot.messages) == 1
