@@ -109,7 +109,8 @@ class Outcome:
     def facts(self) -> list[tuple[str, str]]:
         counts = self.counts
         facts = [("DAG", self.dag_id), ("Run", self.run_id)]
-        facts += [(f, "; ".join(self.failures)) for f in ("Not closed",) if self.failures]
+        if self.failures:
+            facts.append(("Not closed", "; ".join(self.failures)))
         for label, n, keys in (
             ("Vouchers refused by the ERP", counts["vouchers_refused"], self._keys(reasons=RED_REASONS)),
             ("Records quarantined", counts["quarantined"], self._keys(kind="quarantine")),

@@ -179,6 +179,9 @@ def test_a_refused_rollup_voucher_is_not_retried_is_held_and_posts_once_after_it
 
     state, tasks = run_dag(dagbag, "expense_rollup_monthly", period="2026-02")
     assert state == "failed" and saves(sandboxes) == before + 1, "held until a person releases it"
+    business = robot.messages[-1]["markdown"]  # no new refusal: the month not reconciled is the news
+    assert business["title"].startswith("expense-sync: expense_rollup_monthly: period 2026-02 not reconciled (")
+    assert "Business outcomes → month_not_reconciled" in business["text"], business["text"]
     assert step_counts(mdm, "rollup")["companies"][0]["refused"] == ["RU-2026-02-001-1"]
 
     kingdee.mutate("enable", form="BD_Account", number=CLEARING)
