@@ -21,7 +21,9 @@ conflict queue; nothing is posted or re-posted silently.
    Dr clearing per line / Cr employee payable, external ref = claim number. The outbound ledger row is
    committed *before* the call; a row left `sending` (crash, timeout) is settled by looking the
    voucher up by claim number before anything is sent again.
-6. `summarize` records the run (claims by state, open claim exceptions) in `sync.run`.
+6. `summarize` records the run (claims by state, open claim exceptions) in `sync.run`, writes the
+   run's note and alerts with the business counts: a voucher the ERP refused fails it (red run);
+   claims quarantined or conflicts waiting for a person leave a note and an alert, the run green.
 
 **When it fails:** `post_vouchers` failing with "unknown outcome" is expected after an ERP timeout:
 the retry looks the vouchers up and adopts them (never a duplicate). A vendor error → read the task
@@ -30,6 +32,9 @@ no inbox attempt). A 合思 document that cannot be read as a claim (no total, n
 of the wrong shape) is queued as `document_malformed` naming the field, and the rest of the batch goes
 on; its inbox event counts attempts and, after Variable `expense_sync_inbox_max_attempts` (default 5),
 becomes `failed` in `sync.event_inbox` (see `last_error`; replay it after the fix).
+A voucher the ERP refused (a business rejection, not retried) is queued as `voucher_refused` with
+the ERP's text and the claim is held: fix the data in the ERP, then release it (README → For
+operators → Business outcomes → voucher_refused); the next run looks it up and posts it once.
 Invalid claims and conflicts do not fail the run: see `sync.exception_item` (entity `claim`), fix the
 master data or the claim in 合思; the next run re-validates. A failed health check → open the Data Docs.
 Trigger with `{"catch_up": false}` to consume the inbox only.

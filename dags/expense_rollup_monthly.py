@@ -40,7 +40,9 @@ is sent again. A failed `check_month_end` → open the pack (`auditors_pack/<per
 the open items in `sync.exception_item`: a `rollup_out_of_date` clears by re-running the month; an
 `erp_manual_entry` is an accountant's entry in the ERP to be acknowledged in the queue; a
 `missing_in_erp` means a voucher we posted was deleted or voided in the ERP — restore it there, then
-clear the run.
+clear the run. A rollup voucher the ERP refused is queued as `voucher_refused` (`<period>/<ref>`)
+and held, not retried: fix the data in the ERP, resolve the item, clear the run (README → For
+operators → Business outcomes → voucher_refused). The run's note and its alert give the counts.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ What it starts, each in a process group of its own so that stopping it is exact:
 
 It prints the address and the login, then waits; Ctrl+C (or SIGTERM) stops everything it started.
 The users (``admin``; ``finance`` and ``hr``, who decide the chart's and the org's questions; ``auditor``,
-read-only) get a password generated once and kept in ``.local/airflow/simple_auth_manager_passwords.json``;
+read-only; ``expense-sync``, the DAGs' own, which writes each run's note through the REST API: connection
+``airflow_api``) get a password generated once and kept in ``.local/airflow/simple_auth_manager_passwords.json``;
 the databases stay between launches (``--fresh`` starts them anew). Tests drive :class:`LocalAirflow`
 from Python with free ports, a temporary home and databases of their own.
 """
@@ -54,6 +55,8 @@ ADMIN = "admin"
 # The people of the UI (SimpleAuthManager, user:role), as docker-compose.yaml names them: the decisions
 # under Required Actions are assigned by kind (Variable expense_sync_deciders) and recorded by name
 USERS = {ADMIN: "admin", "finance": "user", "hr": "user", "auditor": "viewer"}
+# The DAGs' own user: summarize writes each run's note through the REST API as it (connection airflow_api)
+SERVICE_USER = "expense-sync"
 DECIDERS = {"chart": ["finance"], "claims": ["finance"], "org": ["hr"]}
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 VARIABLE_PREFIX = "AIRFLOW_VAR_"  # Airflow reads a Variable from the environment before its database
@@ -212,7 +215,7 @@ class LocalAirflow:
         where the api-server reads them (setup writes the admin's again, as compose does)."""
         path = self._passwords_file()
         known = json.loads(path.read_text() or "{}") if path.exists() and not self.settings.fresh else {}
-        passwords = {user: known.get(user) or secrets.token_urlsafe(12) for user in USERS}
+        passwords = {user: known.get(user) or secrets.token_urlsafe(12) for user in [*USERS, SERVICE_USER]}
         path.write_text(json.dumps(passwords))
         path.chmod(0o600)
         return passwords
@@ -231,7 +234,9 @@ class LocalAirflow:
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in USERS.items()),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                f"{user}:{role}" for user, role in {**USERS, SERVICE_USER: "user"}.items()
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file()),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "10",
@@ -248,6 +253,15 @@ class LocalAirflow:
             "EXPENSE_SYNC_DEADLINE_ALERTS": "true",
             "EXPENSE_SYNC_ADMIN_PASSWORD": self.password,
             "AIRFLOW_CONN_MDM_POSTGRES": mdm_url,
+            "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "login": SERVICE_USER,
+                    "password": self.passwords.get(SERVICE_USER, ""),
+                }
+            ),
             "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
             "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee",
             "AIRFLOW_VAR_EXPENSE_SYNC_DECIDERS": json.dumps(DECIDERS),

@@ -1,9 +1,13 @@
-"""Command line: ``python -m expense_sync migrate | setup | resolve``.
+"""Command line: ``python -m expense_sync migrate | setup | queue | resolve``.
 
 ``migrate`` and ``resolve`` use the Airflow connection ``mdm_postgres`` (from ``AIRFLOW_CONN_MDM_POSTGRES``
 or the metadata database), or ``--dsn``. ``setup`` readies a fresh Airflow (connections, variables,
-pools, migrations, the UI login): see :mod:`expense_sync.bootstrap`. ``resolve`` closes one item of the
-exception queue with a decision, who took it and why, kept in ``sync.exception_event``.
+pools, migrations, the UI login): see :mod:`expense_sync.bootstrap`. ``queue`` lists the open items of
+the exception queue (``--reason``, ``--entity`` narrow it), one a line: item id, kind, entity, record
+key, reason code, reason (with the vendor's text). ``resolve`` closes one item of the exception queue
+with a decision, who took it and why, kept in ``sync.exception_event``; resolving a ``voucher_refused``
+item releases its claim, which the next ``claim_events`` run validates and posts again through the
+exactly-once write (looked up by claim number first, so never twice).
 """
 
 from __future__ import annotations
@@ -84,12 +88,15 @@ def _main(argv: list[str] | None = None) -> int:
     setup.add_argument(
         "--no-vendor-check", action="store_true", help="do not ask the vendors whether their prerequisites are met"
     )
+    listing = sub.add_parser("queue", help="list the open items of the exception queue")
+    listing.add_argument("--reason", help="only this reason code, e.g. voucher_refused")
+    listing.add_argument("--entity", help="only this entity, e.g. claim")
     resolve = sub.add_parser("resolve", help="close an exception-queue item with a decision (kept in its history)")
     resolve.add_argument("item_id", type=int, help="sync.exception_item.item_id")
     resolve.add_argument("--decision", required=True, help="what was decided, e.g. 'kept the ERP account'")
     resolve.add_argument("--by", required=True, help="who decided (a person, not 'system')")
     resolve.add_argument("--note", default="", help="why, or where the evidence is")
-    for command in (migrate, resolve):
+    for command in (migrate, listing, resolve):
         command.add_argument("--dsn", help="a PostgreSQL URL instead of the Airflow connection")
         command.add_argument("--conn-id", default="mdm_postgres")
     args = parser.parse_args(argv)
@@ -109,6 +116,18 @@ def _main(argv: list[str] | None = None) -> int:
         with _connect(args.dsn, args.conn_id) as conn:
             applied = apply(conn)
         print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+
+    if args.command == "queue":
+        from expense_sync.store import sqlfile
+        from expense_sync.store.queue import SQL
+
+        with _connect(args.dsn, args.conn_id) as conn:
+            rows = conn.execute(
+                sqlfile.step(SQL, "list_open"), (args.reason, args.reason, args.entity, args.entity)
+            ).fetchall()
+        for row in rows:
+            print("\t".join(str(value) for value in row))
+        print(f"{len(rows)} open item(s)", file=sys.stderr)
 
     if args.command == "resolve":
         from expense_sync.store import sqlfile

@@ -28,6 +28,11 @@ in any ordinary way (success, failure, deferral) says so at its exit; a pipe tha
 that word means the process was killed, and the watcher delivers the alert through the same
 channels. Not under ``dag.test()``, where the task runs inside the caller's process.
 
+A run whose tasks succeeded but whose business did not (a refused voucher, quarantined records,
+conflicts waiting, a month not reconciled) alerts too, once, with the counts and the runbook anchor:
+see :mod:`expense_sync.outcomes`; when that makes the summary task fail, its failure alert *is* the
+business alert.
+
 An alert names the DAG, the run, the failed task and its try, the error's type and first line and
 the log's address. It carries nothing secret: the error text passes Airflow's secret masker and
 the channels' own credentials are scrubbed from anything logged. A channel that cannot deliver logs
@@ -64,6 +69,7 @@ KEYWORD = "expense-sync"
 ERROR_CHARS = 300  # of the error's first line, in an alert
 TIMEOUT = 10  # seconds per delivery attempt to the robot
 RUNBOOK = "README.md → For operators"  # → the DAG's own section
+BUSINESS = "Business outcomes"  # the README section of business alerts (expense_sync.outcomes)
 DEADLINES_ENV = "EXPENSE_SYNC_DEADLINE_ALERTS"
 
 
@@ -75,9 +81,12 @@ class Alert:
     dag_id: str
     facts: list[tuple[str, str]] = field(default_factory=list)
     link: str | None = None
+    anchor: str | None = None  # a business outcome's runbook section (expense_sync.outcomes)
 
     @property
     def runbook(self) -> str:
+        if self.anchor:
+            return f"{RUNBOOK} → {BUSINESS} → {self.anchor}"
         return f"{RUNBOOK} → {self.dag_id}"
 
     def markdown(self) -> str:
@@ -271,7 +280,10 @@ class ExpenseSyncAlert(BaseNotifier):
         self.event = event
 
     def _alert(self, context: Context) -> Alert:
-        return task_failed(context) if self.event == "task_failed" else deadline_missed(context)
+        if self.event == "deadline_missed":
+            return deadline_missed(context)
+        business = getattr(context.get("exception"), "business_alert", None)  # outcomes.BusinessFailure
+        return business if isinstance(business, Alert) else task_failed(context)
 
     def notify(self, context: Context) -> None:
         deliver(self._alert(context))

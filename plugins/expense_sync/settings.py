@@ -35,6 +35,8 @@ CLAIMS_ASSET_URI = "expense-sync://claims"
 ALERT_DINGTALK_CONN_ID = "alerts_dingtalk"
 ALERT_SMTP_CONN_ID = "alerts_smtp"
 VAR_ALERT_EMAILS = "expense_sync_alert_emails"
+# Airflow's own REST API (base URL, a user allowed to edit DAG runs): where a run's note is written.
+AIRFLOW_API_CONN_ID = "airflow_api"
 VAR_VENDOR_QUOTA_QPS = "expense_sync_vendor_quota_qps"
 # Failed attempts after which an inbox event is given up as ``failed`` (its document is unreadable).
 VAR_INBOX_MAX_ATTEMPTS = "expense_sync_inbox_max_attempts"

@@ -28,7 +28,7 @@ from claimkit import (
     voucher_row,
 )
 from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
-from testkit import step_counts
+from testkit import run_dag, step_counts
 
 
 @pytest.fixture
@@ -254,16 +254,18 @@ def test_a_refused_voucher_waits_for_a_person_before_it_is_sent_again(dagbag, md
         calls = sandboxes.control("sap").stats()["calls"]
         return sum(n for key, n in calls.items() if key.startswith("POST /sap/bc/srt"))
 
-    run_ok(dagbag, CLAIMS)
+    state, tasks = run_dag(dagbag, CLAIMS)  # the refusal makes the run red (expense_sync.outcomes)
+    assert state == "failed" and tasks["post_vouchers"] == "success" and tasks["summarize"] == "failed", tasks
     assert open_claim_items(mdm) == {claim_no: ("quarantine", "voucher_refused")}
     assert claim_row(mdm, claim_no)["state"] == "invalid" and voucher_row(mdm, claim_no)["state"] == "error"
     assert ledger(mdm, "voucher", claim_no) == "failed" and soap_posts() == 1
-    run_ok(dagbag, CLAIMS)
+    run_ok(dagbag, CLAIMS)  # nothing new: green
     assert soap_posts() == 1, "a refused voucher is not sent again on its own"
 
     item = mdm.execute("SELECT item_id FROM sync.exception_item WHERE reason_code = 'voucher_refused'").fetchone()[0]
     assert resolve_item(mdm, item, decision="retry", actor="li.na", note="period reopened")
-    run_ok(dagbag, CLAIMS)  # resolved: validated and sent again (the period is still closed: refused again)
+    state, tasks = run_dag(dagbag, CLAIMS)  # resolved: validated and sent again (the period is still closed)
+    assert state == "failed" and tasks["summarize"] == "failed", "refused again: a new item, a red run"
     assert soap_posts() == 2
     assert erp_vouchers(sandboxes, "sap", claim_no) == []
 

@@ -43,3 +43,9 @@ SELECT voucher_id, remote_id FROM fin.voucher
 -- What the ERP says of one of them now (state, raw state, number, voucher id).
 UPDATE fin.voucher SET state = %s, raw_state = %s, number = COALESCE(%s, number), updated_at = now()
  WHERE voucher_id = %s;
+
+-- step: refused_open
+-- The open voucher_refused item of a rollup voucher (vendor, queue key), if any.
+SELECT item_id FROM sync.exception_item
+ WHERE reason_code = 'voucher_refused' AND entity = 'voucher' AND source_system = %s AND record_key = %s
+   AND status <> 'resolved';

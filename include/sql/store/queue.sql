@@ -81,3 +81,10 @@ WITH cleared AS (
 
 -- step: take_item
 SELECT status, entity, record_key, reason FROM sync.exception_item WHERE item_id = %s FOR UPDATE;
+
+-- step: list_open
+-- The open items for `python -m expense_sync queue` (reason code or NULL, entity or NULL), oldest first.
+SELECT item_id, kind, entity, record_key, reason_code, reason FROM sync.exception_item
+ WHERE status <> 'resolved' AND (%s::text IS NULL OR reason_code = %s::text)
+   AND (%s::text IS NULL OR entity = %s::text)
+ ORDER BY item_id;

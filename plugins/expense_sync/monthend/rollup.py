@@ -6,6 +6,13 @@ expense account; the clearing account is credited per cost center and project, s
 zero against the claim vouchers. One voucher per company (``RU-<period>-<company>-1``), split into
 ``-2``, ``-3``… when the ERP limits the lines of a voucher.
 
+A voucher the ERP refuses (a business rejection, ``VendorRequestError``: a closed period, a blocked
+account) is queued as ``voucher_refused`` (entity ``voucher``, key ``<period>/<ref>``) with the ERP's
+text, and the task goes on: no Airflow retry sends it again. It is held — not sent by any later run —
+until a person resolves the item; then the next run looks it up by reference and posts it once. A
+correction whose reversal is refused is held whole (the next version is posted only after every
+voucher in force is reversed). The month does not reconcile meanwhile, so the run is red.
+
 Idempotent per period, and safe to re-run after any interruption: the decision is taken from what
 ``fin.voucher`` holds (every rollup voucher, sent, in doubt or refused, and its reversal), never from
 ``fin.rollup_run``, which is only a log written at the end. The vouchers of the highest version ``v``
@@ -33,8 +40,9 @@ import psycopg
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import Voucher, VoucherLine
-from expense_sync.erp.posting import IN_ERP, lines_json, post_voucher, reversal_of, voucher_from_row
-from expense_sync.store import sqlfile
+from expense_sync.erp.posting import IN_ERP, Posted, lines_json, post_voucher, reversal_of, voucher_from_row
+from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.store import queue, sqlfile
 from expense_sync.store.locks import held
 
 log = logging.getLogger(__name__)
@@ -183,6 +191,35 @@ def rollup_period(
     return results
 
 
+def queue_key(period: str, ref: str) -> str:
+    """A rollup voucher's key in the exception queue (entity ``voucher``): the period first, as the
+    month end's open differences are found by it."""
+    return f"{period}/{ref}"
+
+
+def _held(conn: psycopg.Connection, vendor: str, period: str, ref: str) -> bool:
+    """The ERP refused this voucher and nobody released it yet (its ``voucher_refused`` item is open)."""
+    return conn.execute(sqlfile.step(SQL, "refused_open"), (vendor, queue_key(period, ref))).fetchone() is not None
+
+
+def _refused(
+    conn: psycopg.Connection, vendor: str, period: str, ref: str, err: VendorRequestError, run_key: str
+) -> None:
+    """A permanent refusal: queued with the ERP's text, and the task goes on (no retry resends it).
+    Resolving the item releases the voucher: the next run looks it up by reference, then posts it once."""
+    log.error("rollup voucher %s refused: %s", ref, err)
+    queue.open_item(
+        conn,
+        kind="quarantine",
+        system=vendor,
+        entity="voucher",
+        record_key=queue_key(period, ref),
+        reason_code="voucher_refused",
+        detail=str(err)[:500],
+        run_key=run_key,
+    )
+
+
 def _consistent(current: list[Recorded], wanted: list[Voucher]) -> bool:
     """Every voucher of the current version that reached (or may have reached) the ERP is one wanted now."""
     by_ref = {v.external_ref: lines_json(v) for v in wanted}
@@ -213,10 +250,24 @@ def _rollup_company(
     superseding = any(r.reversal_state is not None for r in current)
     wanted = compose(summary, period, accounts, max(version, 1), limit)
     posted_refs: list[str] = []
+    refused: list[str] = []
+
+    def post(voucher: Voucher, kind: str, reverses: int | None = None) -> Posted | None:
+        """post_voucher, or None when the ERP refused the voucher (now or earlier, not yet released)."""
+        if _held(conn, vendor, period, voucher.external_ref):
+            refused.append(voucher.external_ref)
+            return None
+        try:
+            return post_voucher(conn, hook, voucher, kind=kind, run_key=run_key, reverses=reverses)
+        except VendorRequestError as err:
+            _refused(conn, vendor, period, voucher.external_ref, err, run_key)
+            refused.append(voucher.external_ref)
+            return None
+
     if not superseding and _consistent(current, wanted):
         for voucher in wanted:  # post, complete an interrupted posting, or confirm
-            posted = post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key)
-            if posted.sent or posted.in_doubt:
+            posted = post(voucher, "rollup")
+            if posted is not None and (posted.sent or posted.in_doubt):
                 posted_refs.append(voucher.external_ref)
         version = max(version, 1) if wanted else version
         if posted_refs:
@@ -229,14 +280,18 @@ def _rollup_company(
                 continue  # reversed already, or refused by the ERP (never in it)
             original = voucher_from_row(r.external_ref, company, period, r.posting_date, r.lines, r.external_ref)
             if r.state not in IN_ERP:  # in doubt: settle it first, so that what we reverse is there
-                post_voucher(conn, hook, original, kind="rollup", run_key=run_key)
+                post(original, "rollup")
             reversal = reversal_of(original)
-            post_voucher(conn, hook, reversal, kind="reversal", run_key=run_key, reverses=r.voucher_id)
-            posted_refs.append(reversal.external_ref)
+            if post(reversal, "reversal", r.voucher_id) is not None:
+                posted_refs.append(reversal.external_ref)
+        if refused:  # a correction is posted only once every voucher in force is reversed
+            result = {"company": company, "action": "held", "version": version, "refused": refused}
+            log.error("rollup %s %s: held, the ERP refused %s", period, company, refused)
+            return result
         version += 1
         for voucher in compose(summary, period, accounts, version, limit):
-            post_voucher(conn, hook, voucher, kind="rollup", run_key=run_key)
-            posted_refs.append(voucher.external_ref)
+            if post(voucher, "rollup") is not None:
+                posted_refs.append(voucher.external_ref)
         action = "reposted"
     conn.execute(
         sqlfile.step(SQL, "insert_run"),
@@ -263,6 +318,8 @@ def _rollup_company(
         "total": str(summary.total),
         "vouchers": posted_refs,
     }
+    if refused:
+        result["refused"] = refused
     log.info("rollup %s %s: %s", period, company, json.dumps(result, ensure_ascii=False))
     return result
 

@@ -100,8 +100,10 @@ def apply_decisions(items: list[int], answers: Any, expense: dict[str, Any]) -> 
 
 @task
 def summarize_chart_sync() -> dict[str, Any]:
-    """Close the run in the ledger and log what it did, with the conflicts still open."""
+    """Close the run in the ledger and log what it did, with the conflicts still open; conflicts this
+    run left waiting for a person leave a note and an alert (expense_sync.outcomes)."""
     from expense_sync.chart.decisions import decisions_log
+    from expense_sync.outcomes import close, outcome_of
     from expense_sync.quality.checkpoint import docs_index
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
@@ -112,6 +114,7 @@ def summarize_chart_sync() -> dict[str, Any]:
         steps = finish_run(conn, key)
         decided = decisions_log(conn, key)
         still_open = conn.execute(sqlfile.step("tasks/chart", "open_exceptions")).fetchall()
+        outcome = outcome_of(conn, key, ["gl_account", "expense_category", "cost_center", "project"])
     summary = {
         "steps": steps,
         "decisions": decided,
@@ -119,4 +122,5 @@ def summarize_chart_sync() -> dict[str, Any]:
         "data_docs": docs_index().as_uri(),
     }
     log.info("chart sync summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
+    summary["outcome"] = close(outcome)  # conflicts left waiting / quarantined: a note and an alert
     return summary

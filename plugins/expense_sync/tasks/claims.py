@@ -68,17 +68,23 @@ def post_vouchers() -> dict[str, Any]:
 
 @task
 def summarize_claims() -> dict[str, Any]:
-    """Close the run in the ledger with the claims by state and the open claim exceptions."""
+    """Close the run in the ledger with the claims by state and the open claim exceptions; then its
+    business outcome (expense_sync.outcomes): a voucher the ERP refused fails the run (red, one
+    alert); claims quarantined or conflicts waiting for a person leave a note and an alert."""
+    from expense_sync.outcomes import close, outcome_of
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run
 
+    key = run_key()
     with connect() as conn:
-        steps = finish_run(conn, run_key())
+        outcome = outcome_of(conn, key, ["claim", "voucher"])
+        steps = finish_run(conn, key, "failed" if outcome.red else "success")
         states: dict[str, int] = dict(conn.execute(sqlfile.step("tasks/claims", "claims_by_state")).fetchall())
         open_items = conn.execute(sqlfile.step("tasks/claims", "open_exceptions")).fetchall()
     summary = {"steps": steps, "claims": states, "open_exceptions": [list(r) for r in open_items]}
     log.info("claim events summary: %s", json.dumps(summary, ensure_ascii=False))
+    summary["outcome"] = close(outcome)
     return summary
 
 

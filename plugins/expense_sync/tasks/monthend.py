@@ -116,27 +116,27 @@ def build_auditors_pack() -> str:
 def summarize_month() -> dict[str, Any]:
     """Close the run in the ledger: the rollup, the reconciliation and the differences still open.
     Runs after a failed step too, and then fails itself, so the run is failed unless the period is
-    reconciled and its checks passed."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    reconciled (or had no claims) and its checks passed; the run's note and its one alert say why
+    (expense_sync.outcomes)."""
     from expense_sync.monthend.reconcile import NO_CLAIMS
+    from expense_sync.outcomes import close, outcome_of
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
     from expense_sync.store.runs import finish_run, steps
 
-    key = run_key()
+    key, period = run_key(), current_period()
     with connect() as conn:
         done = steps(conn, key)
         closed = done.get("reconcile", {}).get("status") in ("reconciled", NO_CLAIMS)
         ok = closed and done.get("check:monthend", {}).get("success")
         steps_ = finish_run(conn, key, "success" if ok else "failed")
-        still_open = conn.execute(
-            sqlfile.step("tasks/monthend", "open_differences"), (f"{current_period()}/%",)
-        ).fetchall()
+        still_open = conn.execute(sqlfile.step("tasks/monthend", "open_differences"), (f"{period}/%",)).fetchall()
+        differences = sum(int(n) for *_, n in still_open)
+        failures = [] if ok else [f"period {period} not reconciled ({differences} difference(s) open)"]
+        outcome = outcome_of(conn, key, ["ledger_line", "claim", "voucher"], failures)
     summary = {"steps": steps_, "open_differences": [list(r) for r in still_open]}
     log.info("month end summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
-    if not ok:
-        raise AirflowFailException(f"period {current_period()} is not closed: see the pack and the open differences")
+    summary["outcome"] = close(outcome)  # not closed → BusinessFailure: the run is red, one alert
     return summary
 
 

@@ -91,7 +91,9 @@ def apply_deactivation_decisions(items: list[int], answers: Any) -> dict[str, An
 
 @task
 def summarize_org_sync() -> dict[str, Any]:
-    """Close the run in the ledger and log what it did, with the open exception queue."""
+    """Close the run in the ledger and log what it did, with the open exception queue; records
+    quarantined or conflicts queued by this run leave a note and an alert (expense_sync.outcomes)."""
+    from expense_sync.outcomes import close, outcome_of
     from expense_sync.quality.checkpoint import docs_index
     from expense_sync.store import sqlfile
     from expense_sync.store.db import connect
@@ -100,6 +102,8 @@ def summarize_org_sync() -> dict[str, Any]:
     with connect() as conn:
         steps = finish_run(conn, run_key())
         open_items = conn.execute(sqlfile.step("tasks/org", "open_exceptions")).fetchall()
+        outcome = outcome_of(conn, run_key(), None)
     summary = {"steps": steps, "open_exceptions": [list(r) for r in open_items], "data_docs": docs_index().as_uri()}
     log.info("org sync summary: %s", json.dumps(summary, ensure_ascii=False))
+    summary["outcome"] = close(outcome)  # quarantined / conflicts: a note and an alert, the run stays green
     return summary

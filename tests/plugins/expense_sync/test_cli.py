@@ -70,3 +70,24 @@ def test_without_a_deployment_it_says_what_is_missing_in_one_line_and_leaves_no_
     done = resolve()
     assert done.returncode == 2 and done.stderr.startswith("expense_sync: the middle platform is not reachable (")
     assert done.stderr.count("\n") == 1
+
+
+def test_queue_lists_the_open_items_of_one_reason_with_the_vendors_text(mdm, capsys):
+    refused = open_item(
+        mdm,
+        kind="quarantine",
+        system="kingdee",
+        entity="claim",
+        record_key="ER-0042",
+        reason_code="voucher_refused",
+        detail="FACCOUNTID: 科目“2241.09 费用报销清算”已禁用",
+    )
+    open_item(mdm, kind="conflict", system="ekuaibao", entity="claim", record_key="ER-0043", reason_code="oa_disagrees")
+    assert main(["queue", "--reason", "voucher_refused"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [
+        f"{refused}\tquarantine\tclaim\tER-0042\tvoucher_refused\t"
+        "the ERP refused the claim's voucher: FACCOUNTID: 科目“2241.09 费用报销清算”已禁用"
+    ]
+    assert "1 open item(s)" in out.err
+    assert main(["queue"]) == 0 and len(capsys.readouterr().out.splitlines()) == 2
