@@ -30,12 +30,11 @@ item from a shell the same way.
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
-from expense_sync.store.answers import DEFER, question_params
+from expense_sync.operators.questions import ask_people
 from expense_sync.store.review import OPTIONS
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.review import RESPONSE_TIMEOUT, apply_review_decisions, review_questions, summarize_review
@@ -54,12 +53,5 @@ with DAG(
 ):
     asked = review_questions()
     migrate_mdm.override(task_id="migrate")() >> asked
-    answers = HITLOperator.partial(
-        task_id="review_items",
-        options=OPTIONS,
-        defaults=[DEFER],
-        multiple=False,
-        params=question_params(),  # a required reason
-        response_timeout=RESPONSE_TIMEOUT,
-    ).expand_kwargs(asked)
+    answers = ask_people("review_items", OPTIONS, RESPONSE_TIMEOUT).expand_kwargs(asked)
     apply_review_decisions(asked["items"], answers.output) >> summarize_review.override(task_id="summarize")()

@@ -36,14 +36,13 @@ in the ERP, re-run. Conflicts do not fail the run: answer them under Required Ac
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from expense_sync.chart import DEFER, OPTIONS
+from expense_sync.chart import OPTIONS
 from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
-from expense_sync.store.answers import question_params
+from expense_sync.operators.questions import ask_people
 from expense_sync.tasks.chart import (
     RESPONSE_TIMEOUT,
     apply_decisions,
@@ -82,12 +81,5 @@ with DAG(
     categories >> check >> pushed
     asked = conflict_questions()
     pushed >> asked
-    answers = HITLOperator.partial(
-        task_id="ask_for_decisions",
-        options=OPTIONS,
-        defaults=[DEFER],
-        multiple=False,
-        params=question_params(),  # a required reason
-        response_timeout=RESPONSE_TIMEOUT,
-    ).expand_kwargs(asked)
+    answers = ask_people("ask_for_decisions", OPTIONS, RESPONSE_TIMEOUT).expand_kwargs(asked)
     apply_decisions(asked["items"], answers.output, expense) >> summarize_chart_sync.override(task_id="summarize")()

@@ -45,14 +45,13 @@ or a held mass deactivation waiting for an answer under Required Actions.
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.quality import DataHealthCheckOperator
-from expense_sync.org import DEFER, OPTIONS
-from expense_sync.store.answers import question_params
+from expense_sync.operators.questions import ask_people
+from expense_sync.org import OPTIONS
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.org import (
     RESPONSE_TIMEOUT,
@@ -81,12 +80,5 @@ with DAG(
     check = DataHealthCheckOperator(task_id="check_org_health", checkpoint="org_sync")
     asked = deactivation_questions()
     merge_directory(extracted) >> check >> push_to_expense_system() >> asked
-    answers = HITLOperator.partial(
-        task_id="ask_about_deactivations",
-        options=OPTIONS,
-        defaults=[DEFER],
-        multiple=False,
-        params=question_params(),  # a required reason
-        response_timeout=RESPONSE_TIMEOUT,
-    ).expand_kwargs(asked)
+    answers = ask_people("ask_about_deactivations", OPTIONS, RESPONSE_TIMEOUT).expand_kwargs(asked)
     apply_deactivation_decisions(asked["items"], answers.output) >> summarize_org_sync.override(task_id="summarize")()
