@@ -13,8 +13,10 @@ DAGs, which apply their effects.
 1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
 2. `review_items` asks one question per open item: what the record is, why it was queued, how
    often it was seen, and the options — **Fixed at the source** (corrected in the OA, 合思 or the
-   ERP: the next sync takes it), **Handled by hand** (settled outside the sync, e.g. a voucher booked
-   by hand in the ERP), **Defer** — with a required reason. Skipped when the queue is empty.
+   ERP: the next sync takes it), **Handled by hand** (settled outside the sync), **Defer** — with a
+   required reason. An item that holds a write back (`voucher_refused`, `document_malformed`)
+   offers **Release: try it again** and **Defer** only: closed, it is posted or read again (a
+   voucher looked up by its reference first, so never twice). Skipped when the queue is empty.
 3. `apply_review_decisions` closes each decided item in `sync.exception_item` with the decision,
    the person and the reason in `sync.exception_event` (what the auditors' pack reads); an answer
    without a reason is not applied and the item is asked again. Closing changes no vendor: a sync
@@ -35,7 +37,6 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from expense_sync.dag_defaults import DEADLINES, DEFAULT_ARGS, run_deadline
 from expense_sync.operators.questions import ask_people
-from expense_sync.store.review import OPTIONS
 from expense_sync.tasks.common import migrate_mdm
 from expense_sync.tasks.review import RESPONSE_TIMEOUT, apply_review_decisions, review_questions, summarize_review
 
@@ -53,5 +54,5 @@ with DAG(
 ):
     asked = review_questions()
     migrate_mdm.override(task_id="migrate")() >> asked
-    answers = ask_people("review_items", OPTIONS, RESPONSE_TIMEOUT).expand_kwargs(asked)
+    answers = ask_people("review_items", None, RESPONSE_TIMEOUT).expand_kwargs(asked)  # options per item
     apply_review_decisions(asked["items"], answers.output) >> summarize_review.override(task_id="summarize")()

@@ -13,3 +13,7 @@ SELECT item_id, kind, source_system, entity, record_key, reason_code, reason, re
 
 -- step: still_open
 SELECT count(*) FROM sync.exception_item WHERE status <> 'resolved';
+
+-- step: take_item
+-- One item, locked while its answer is applied: its status and reason code.
+SELECT status, reason_code FROM sync.exception_item WHERE item_id = %s FOR UPDATE;

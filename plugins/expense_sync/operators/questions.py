@@ -12,13 +12,16 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from expense_sync.store.answers import DEFER, question_params
 
 
-def ask_people(task_id: str, options: list[str], response_timeout: dt.timedelta) -> Any:
-    """The partial HITL task; the DAG maps it with ``.expand_kwargs(<the questions task>)``."""
+def ask_people(task_id: str, options: list[str] | None, response_timeout: dt.timedelta) -> Any:
+    """The partial HITL task; the DAG maps it with ``.expand_kwargs(<the questions task>)``.
+    ``options=None``: each question carries its own (``options`` beside its subject and body); every
+    set must offer *Defer*."""
+    given = {} if options is None else {"options": options}
     return HITLOperator.partial(
         task_id=task_id,
-        options=options,
         defaults=[DEFER],
         multiple=False,
         params=question_params(),
         response_timeout=response_timeout,
+        **given,
     )

@@ -3,10 +3,12 @@
 claims that disagree with the OA or the ERP) becomes a HITL question of the DAG
 ``exception_review``, decided by a named person with a reason, as ``make resolve`` does from a shell.
 
-Closing an item records the decision; it changes no vendor: the fix is made at the source (the OA,
+Closing an item records the decision and calls no vendor: the fix is made at the source (the OA,
 合思, the ERP) or by hand, as the README's runbook for the reason says, and a sync that still meets
-the problem queues it again as a new item. The org guard's held deactivations and the chart's
-conflicts stay with the questions of their own DAGs, which apply their effects."""
+the problem queues it again as a new item. An item that holds a write back (:data:`HELD`) is only
+released (its claim or voucher tried again by the next run, exactly once) or deferred. The org
+guard's held deactivations and the chart's conflicts stay with the questions of their own DAGs,
+which apply their effects."""
 
 from __future__ import annotations
 
@@ -28,13 +30,23 @@ ORG_ENTITIES = {"employee", "org_unit", "staff", "department"}
 
 FIXED = "Fixed at the source"
 BY_HAND = "Handled by hand"
-OPTIONS = [FIXED, BY_HAND, answers_.DEFER]
-DECISIONS = {FIXED: "fixed_at_source", BY_HAND: "handled_by_hand"}
+RELEASE = "Release: try it again"
+OPTIONS = [FIXED, BY_HAND, answers_.DEFER]  # an item that holds nothing back
+# Items that hold a write back while open: closing one releases it (a refused voucher is posted again
+# through the exactly-once write, looked up by its reference first; an unreadable document is read
+# again). "Handled by hand" is not offered there: closed, the sync would post it as well.
+HELD = {"voucher_refused", "document_malformed"}
+HELD_OPTIONS = [RELEASE, answers_.DEFER]
+DECISIONS = {FIXED: "fixed_at_source", BY_HAND: "handled_by_hand", RELEASE: "released"}
 EFFECTS = {
     FIXED: "the item is closed: the record was corrected where it comes from; the next sync takes it "
     "(and queues it again if the problem is still there)",
-    BY_HAND: "the item is closed: it was settled outside the sync (e.g. a voucher booked by hand in the "
-    "ERP); the sync will not do it",
+    BY_HAND: "the item is closed: it was settled outside the sync; the sync does nothing more about it",
+    RELEASE: "the item is closed and what it held is tried again by the next run: a refused voucher is "
+    "looked up in the ERP by its reference and posted once if absent (refused again: a new item); an "
+    "unreadable document is read again. To settle a claim by hand instead, reject it in 合思 first "
+    "(it is then cancelled, never posted), or key the voucher in the ERP with the claim number as its "
+    "reference (it is then adopted, not doubled), and release it after",
 }
 RECORD_CHARS = 800  # of the queued record shown in the question
 
@@ -53,7 +65,13 @@ def questions(conn: psycopg.Connection, *, review_deferred: bool = False) -> dic
     return {"items": [r["item_id"] for r in rows], "questions": [question(r) for r in rows]}
 
 
-def question(item: dict[str, Any]) -> dict[str, str]:
+def options_of(reason_code: str) -> list[str]:
+    """The options a person has for an item: releasing what it holds back, or closing it."""
+    return HELD_OPTIONS if reason_code in HELD else OPTIONS
+
+
+def question(item: dict[str, Any]) -> dict[str, Any]:
+    options = options_of(item["reason_code"])
     record = json.dumps(item["record"], ensure_ascii=False, default=str, indent=1)
     shown = record if len(record) <= RECORD_CHARS else record[:RECORD_CHARS] + "\n…"
     lines = [
@@ -70,14 +88,13 @@ def question(item: dict[str, Any]) -> dict[str, str]:
         shown,
         "```",
         "",
-        f"- **{FIXED}**: {EFFECTS[FIXED]}",
-        f"- **{BY_HAND}**: {EFFECTS[BY_HAND]}",
+        *(f"- **{option}**: {EFFECTS[option]}" for option in options[:-1]),
         f"- **{answers_.DEFER}**: decide later; the item stays open (also what happens when nobody answers)",
         "",
         "Give the reason for your decision (a ticket, a name, a fact): it goes into the audit trail.",
     ]
     subject = f"{item['entity']} {item['record_key']}: {item['reason_code']}"
-    return {"subject": subject, "body": "\n".join(lines), "kind": kind_of(item["entity"])}
+    return {"subject": subject, "body": "\n".join(lines), "options": options, "kind": kind_of(item["entity"])}
 
 
 def apply_answers(
@@ -89,8 +106,12 @@ def apply_answers(
     for item_id, given in zip(items, answers, strict=True):
         answer = answers_.read(given, run_key)
         with conn.transaction():
-            status = sqlfile.one(conn.execute(sqlfile.step(queue.SQL, "take_item"), (item_id,)))[0]
+            status, reason_code = sqlfile.one(conn.execute(sqlfile.step(SQL, "take_item"), (item_id,)))
             if answers_.decides_nothing(conn, item_id, status, answer, counts):
+                continue
+            if answer.option not in options_of(reason_code):  # an answer sent past the form (the REST API)
+                queue.add_event(conn, item_id, answer.actor, "answer_ignored", {**answer.detail, "why": "not offered"})
+                counts["not_offered"] += 1
                 continue
             decision = DECISIONS[answer.option]
             queue.resolve_item(

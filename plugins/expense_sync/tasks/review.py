@@ -33,7 +33,8 @@ def review_questions() -> list[dict[str, Any]]:
     deciders = {kind: assignees(kind) for kind in ("org", "claims")}
     deciders["claims"] = deciders["claims"] or assignees("chart")  # finance decides the chart too
     return [
-        {"subject": q["subject"], "body": q["body"], "assigned_users": deciders[q["kind"]]} for q in asked["questions"]
+        {"subject": q["subject"], "body": q["body"], "options": q["options"], "assigned_users": deciders[q["kind"]]}
+        for q in asked["questions"]
     ]
 
 
