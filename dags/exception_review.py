@@ -8,7 +8,10 @@ most 100 a run). **Who:** the users the Variable `expense_sync_deciders` names: 
 departments, `claims` (else `chart`) for claims, vouchers and the chart; Airflow refuses anyone
 else. **Cadence:** daily 09:30 Asia/Shanghai, or trigger it; questions unanswered after 8 hours
 count as Defer. The org guard's held deactivations and the chart's conflicts are asked by their own
-DAGs, which apply their effects.
+DAGs, which apply their effects. **Master:** the person who decides; the queue item stays as the
+syncs left it until then. **Conflict rule:** nothing is closed without a named decider and a
+reason; an item that holds a write back is released (tried again, exactly once) or deferred, never
+closed "by hand".
 
 1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
 2. `review_items` asks one question per open item: what the record is, why it was queued, how
