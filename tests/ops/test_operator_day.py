@@ -4,8 +4,12 @@ way a person does it: every step clicks the UI, then the test checks the outcome
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import time
 import urllib.parse
+from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 
@@ -185,3 +189,40 @@ def test_the_sync_health_page_shows_what_the_run_ledger_holds(local_airflow, gre
     timed = {r["run_key"]: r for r in durations if r["dag_id"] == "org_sync_daily"}
     assert set(finished) <= set(timed)
     assert {timed[k]["deadline_seconds"] for k in finished} == {"3600.0"}  # DEADLINES["org_sync_daily"]: 1 hour
+
+
+def test_the_auditors_pack_of_a_month_with_an_exception_opens_complete(local_airflow, monkeypatch):
+    """Last month's claims, and an accountant's hand entry the claims do not explain: the month end
+    runs in the deployment, and the auditor opens its pack — every claim, the exception, the ERP's
+    approval still pending — with a PDF and a checksum manifest that hold."""
+    import pendulum
+
+    from expense_sync.monthend.periods import previous_month
+    from monthkit import make_claims, manual_entry
+
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_KINGDEE", local_airflow.env["AIRFLOW_CONN_ERP_KINGDEE"])
+    period = previous_month(pendulum.now("UTC"))  # the deployment's first period, recorded by this run
+    with psycopg.connect(local_airflow.env["AIRFLOW_CONN_MDM_POSTGRES"], autocommit=True) as conn:
+        claims = make_claims(conn, local_airflow.sandboxes, "kingdee", period, count=4)
+    manual_entry(local_airflow.sandboxes, "kingdee", period, "77.70")
+    run_id = local_airflow.trigger("expense_rollup_monthly", conf={"period": period})
+    assert local_airflow.wait_for_run("expense_rollup_monthly", run_id, timeout=300) == "success"
+
+    pack = Path(local_airflow.settings.environment["EXPENSE_SYNC_GX_RESULTS_DIR"]) / "auditors_pack" / period
+    with Browser() as browser:
+        assert not login(browser, local_airflow.url, "auditor", local_airflow.passwords["auditor"], OUT).errors
+        shot = capture(browser, "30-auditors-pack", (pack / "index.html").as_uri(), ("erp_manual_entry",), OUT)
+    assert shot.errors == []
+    assert all(c["claim_no"] in shot.text for c in claims)
+    assert "awaiting the ERP's approval" in shot.text  # Kingdee keeps the rollup draft until its accountant audits
+
+    with psycopg.connect(local_airflow.env["AIRFLOW_CONN_MDM_POSTGRES"], autocommit=True) as conn:
+        total = conn.execute("SELECT sum(total_amount) FROM fin.claim WHERE period = %s", (period,)).fetchone()[0]
+    with (pack / "chain.csv").open(encoding="utf-8") as f:
+        assert sum(Decimal(r["amount"]) for r in csv.DictReader(f)) == total == sum(c["total"] for c in claims)
+    listed = dict(
+        reversed(line.split("  ", 1)) for line in (pack / "MANIFEST.sha256").read_text(encoding="utf-8").splitlines()
+    )
+    assert "pack.pdf" in listed and "index.html" in listed
+    assert {name: hashlib.sha256((pack / name).read_bytes()).hexdigest() for name in listed} == listed
+    assert (pack / "pack.pdf").read_bytes()[:5] == b"%PDF-"
