@@ -51,6 +51,19 @@ def airflow_db():
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_jwt_keys():
+    """Airflow caches its JWT signer and validator per process (``BaseAuthManager._get_token_signer``,
+    ``_get_token_validator``, functools caches) from the secret it saw first: a test that serves
+    the API with a secret of its own would leave tokens another test signs unverifiable. Each test
+    gets them built from its own settings."""
+    yield
+    from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+
+    BaseAuthManager._get_token_signer.cache_clear()
+    BaseAuthManager._get_token_validator.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     server = LocalPostgres().start()

@@ -81,6 +81,7 @@ class Receiver:
     ) -> None:
         self.settings = settings
         self.credentials = CredentialCache(settings.config_ttl)
+        self._notify_to = notifier
         self.notifier = CoalescingNotifier(notifier, settings.notify_interval) if notifier else None
         self._connect = connect
         self._writer: InboxWriter | None = None
@@ -126,10 +127,15 @@ class Receiver:
             return refuse(sender.source, request, rejected)
 
     def close(self) -> None:
-        if self.notifier is not None:
+        """Flush and stop the notifier and the writer threads (the app's shutdown). The receiver is
+        left as new: served again in the same process (the plugin's app is one per process: another
+        api-server app, a reload, a test), it starts fresh threads and connections."""
+        if self.notifier is not None and self._notify_to is not None:
             self.notifier.close()
+            self.notifier = CoalescingNotifier(self._notify_to, self.settings.notify_interval)
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
 
 
 def refuse(source: str, request: Request, rejected: Rejected) -> JSONResponse:
