@@ -45,16 +45,25 @@ LISTEN_PORTS = range(20000, 32768)  # below Linux's ephemeral range (32768-60999
 # connection can take a port between the moment it is picked here and the moment a server binds it
 
 
+_HANDED_OUT: set[int] = set()  # by this process: a port is picked before its server binds it
+
+
 def free_port() -> int:
-    """A port of 127.0.0.1 nothing listens on, outside the range outgoing connections draw from."""
+    """A port of 127.0.0.1 nothing listens on, outside the range outgoing connections draw from,
+    and never one this process handed out before: a deployment picks its API port, then its
+    sandboxes' and log servers' ports, before any of them binds (the same port twice was seen:
+    the api-server then failed with "address already in use")."""
     for _ in range(200):
         port = random.choice(LISTEN_PORTS)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _HANDED_OUT.add(port)
+        return port
     raise RuntimeError("no free port found in 200 tries")
 
 
