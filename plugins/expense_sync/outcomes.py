@@ -36,12 +36,12 @@ import psycopg
 from airflow.sdk.exceptions import AirflowFailException
 
 from expense_sync.alerts import KEYWORD, Alert, deliver
+from expense_sync.runnote import NOTE_CHARS
 from expense_sync.store import sqlfile
 
 log = logging.getLogger(__name__)
 
 SQL = "tasks/outcomes"  # include/sql/tasks/outcomes.sql
-NOTE_CHARS = 1000  # Airflow's limit on a DagRun note
 RED_REASONS = ("voucher_refused",)
 # the README's anchors (README.md → For operators → Business outcomes → …)
 ANCHOR_REFUSED = "voucher_refused"

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from expense_sync.airflow_rest import AirflowRest
 from expense_sync.settings import AIRFLOW_API_CONN_ID
 
 log = logging.getLogger(__name__)
@@ -44,23 +45,16 @@ def write_note(dag_id: str, run_id: str, note: str) -> bool:
     if conn is None or not conn.host:
         log.info("no %s connection: the run's note is not written (%d chars)", AIRFLOW_API_CONN_ID, len(note))
         return False
-    base, token = _base_url(conn), None
+    api = AirflowRest(_base_url(conn), conn.login or "", conn.password or "", TIMEOUT)
     try:
-        answer = requests.post(
-            f"{base}/auth/token", json={"username": conn.login, "password": conn.password}, timeout=TIMEOUT
-        )
-        answer.raise_for_status()
-        token = answer.json()["access_token"]
-        answer = requests.patch(
-            f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
+        api.call(
+            "PATCH",
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
             params={"update_mask": "note"},
             json={"note": note[:NOTE_CHARS]},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=TIMEOUT,
         )
-        answer.raise_for_status()
     except (requests.RequestException, KeyError, ValueError) as err:
-        log.error("the run's note is not written: %s", _scrub(f"{type(err).__name__}: {err}", conn.password, token))
+        log.error("the run's note is not written: %s", _scrub(f"{type(err).__name__}: {err}", conn.password, api.token))
         return False
     log.info("note written on %s %s", dag_id, run_id)
     return True

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from expense_sync.airflow_rest import AirflowRest
 from expense_sync.settings import CLAIMS_ASSET_NAME
 
 log = logging.getLogger(__name__)
@@ -103,44 +104,12 @@ class RestAssetNotifier:
     """Post asset events through Airflow's REST API as a service user (role ``op`` or higher)."""
 
     def __init__(self, base_url: str, username: str, password: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.username = username
-        self.password = password
-        self.timeout = timeout
-        self.session = requests.Session()
-        self._token: str | None = None
+        self.api = AirflowRest(base_url, username, password, timeout)
         self._asset_id: int | None = None
-
-    def _authenticate(self) -> None:
-        response = self.session.post(
-            f"{self.base_url}/auth/token",
-            timeout=self.timeout,
-            json={"username": self.username, "password": self.password},
-        )
-        response.raise_for_status()
-        self._token = response.json()["access_token"]
-
-    def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
-        attempt = 0
-        while True:  # ends by returning or raising: an expired token earns one more attempt
-            attempt += 1
-            if self._token is None:
-                self._authenticate()
-            response = self.session.request(
-                method,
-                f"{self.base_url}{path}",
-                timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}"},
-                **kw,
-            )
-            if response.status_code not in (401, 403) or attempt == 2:
-                response.raise_for_status()
-                return response
-            self._token = None  # expired (401) or revoked (403): log in again, once
 
     def asset_id(self) -> int:
         if self._asset_id is None:
-            assets = self._call("GET", "/api/v2/assets", params={"name_pattern": CLAIMS_ASSET_NAME}).json()
+            assets = self.api.call("GET", "/api/v2/assets", params={"name_pattern": CLAIMS_ASSET_NAME}).json()
             ids = [a["id"] for a in assets.get("assets", []) if a.get("name") == CLAIMS_ASSET_NAME]
             if not ids:
                 raise LookupError(f"asset {CLAIMS_ASSET_NAME} is not registered (no DAG declares it yet)")
@@ -149,7 +118,7 @@ class RestAssetNotifier:
 
     def __call__(self, extra: dict[str, Any]) -> None:
         try:
-            self._call("POST", "/api/v2/assets/events", json={"asset_id": self.asset_id(), "extra": extra})
+            self.api.call("POST", "/api/v2/assets/events", json={"asset_id": self.asset_id(), "extra": extra})
         except requests.HTTPError as err:
             if err.response is not None and err.response.status_code == 404:
                 self._asset_id = None  # the asset was re-created: look its id up again next time
