@@ -21,6 +21,7 @@ then the travel-claim scenario (claim → ERP voucher → number back on the cla
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import socket
@@ -109,6 +110,7 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     """Step 5 of the module docstring."""
     from expense_sync import mapping
     from expense_sync.hooks.registry import erp_hook
+    from expense_sync.invoices.rules import tax_rules
 
     env = {**env, "AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR": "kingdee"}
     os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")})
@@ -133,19 +135,62 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
                 "SELECT e.employee_no FROM mdm.employee e JOIN mdm.crosswalk x ON x.entity = 'employee' "
                 "AND x.system = 'ekuaibao' AND x.canonical_id = e.employee_id WHERE e.active ORDER BY 1 LIMIT 1"
             ).fetchone()[0]
-            fee_type = conn.execute(
+            fee_type = conn.execute(  # a travel expense: its invoices' input VAT is deductible
                 "SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id) "
-                "WHERE m.state = 'mapped' ORDER BY f.code LIMIT 1"
+                "JOIN mdm.expense_category ec USING (expense_category_id) "
+                "WHERE m.state = 'mapped' AND ec.gl_account_code = ANY(%s) ORDER BY f.code LIMIT 1",
+                (tax_rules("kingdee", "{}").passenger_transport_accounts,),
             ).fetchone()[0]
             center = conn.execute(
                 "SELECT k.code FROM mdm.cost_center k JOIN mdm.crosswalk x ON x.entity = 'cost_center' "
                 "AND x.system = 'ekuaibao' AND x.canonical_id = k.cost_center_id WHERE k.active ORDER BY 1 LIMIT 1"
             ).fetchone()[0]
+        day = dt.date.today().isoformat()  # the claim's date, and its invoices'
+        flight = ekb.mutate(  # 航空运输电子客票行程单: 票价 1180 + 燃油附加费 50 + 民航发展基金 50
+            "seed_invoice",
+            object_id="flightItinerary",
+            number="7812431511988",
+            date=day,
+            fare="1180.00",
+            fuel="50.00",
+            caac_fund="50.00",
+            passenger=staff,
+        )
+        hotel = ekb.mutate(  # a 增值税电子专用发票 at 6 % to the company
+            "seed_invoice",
+            object_id="invoice",
+            category="DIGITAL_SPECIAL",
+            code="031002300111",
+            number="08812345",
+            date=day,
+            net="336.32",
+            tax="20.18",
+            rate="6%",
+            seller_name="上海静安宾馆有限公司",
+            seller_tax_id="91440300892254961D",
+            buyer_name="北京合思信息技术有限公司",
+            buyer_tax_id="91110108318283928K",
+            verified=True,
+        )
         lines = [
-            {"fee_type_code": fee_type, "amount": "1280.00", "cost_center": center, "reason": "上海往返机票"},
-            {"fee_type_code": fee_type, "amount": "356.50", "cost_center": center, "reason": "酒店住宿"},
+            {
+                "fee_type_code": fee_type,
+                "amount": "1280.00",
+                "cost_center": center,
+                "reason": "上海往返机票",
+                "invoices": [flight],
+            },
+            {
+                "fee_type_code": fee_type,
+                "amount": "356.50",
+                "cost_center": center,
+                "reason": "酒店住宿",
+                "invoices": [hotel],
+            },
         ]
-        flow = ekb.mutate("seed_claim", staff_code=staff, lines=lines, title="上海出差报销", state="paying")
+        flow = ekb.mutate(
+            "seed_claim", staff_code=staff, lines=lines, title="上海出差报销", state="paying", expense_date=day
+        )
         claim_no = flow["form"]["code"]
         print(f"{staff} files {claim_no} (¥1636.50) in 合思; approved, its webhooks reach the receiver", flush=True)
         print("airflow dags test claim_events …", flush=True)
@@ -165,11 +210,25 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
             (claim_no,),
         ).fetchone()
         events = conn.execute("SELECT count(*) FROM sync.event_inbox WHERE source = 'ekuaibao'").fetchone()[0]
+        split = conn.execute(
+            "SELECT sum(l.amount), sum(l.input_vat) FROM fin.claim_line l JOIN fin.claim c USING (claim_id) "
+            "WHERE c.claim_no = %s",
+            (claim_no,),
+        ).fetchone()
+        invoices = conn.execute(
+            "SELECT t.name, i.invoice_no, i.total, i.deductible FROM fin.claim_invoice i JOIN fin.claim c "
+            "USING (claim_id) JOIN mdm.invoice_type t ON t.code = i.invoice_type WHERE c.claim_no = %s "
+            "ORDER BY i.line_no, i.seq",
+            (claim_no,),
+        ).fetchall()
     flow = next(f for f in ekb.state()["flows"] if f["form"]["code"] == claim_no)
     vouchers = [v for v in sandboxes.control("kingdee").state()["vouchers"] if v.get("F_ES_ExternalRef") == claim_no]
     print(f"\ntravel claim: {events} webhook events stored; claim {row[0]} ({row[2]} CNY) is {row[1]}")
     print(f"  Kingdee voucher id {row[5]}, number {row[3]} ({row[4]}); vouchers in Kingdee for it: {len(vouchers)}")
     print(f"  合思 document {claim_no}: voucherNo {flow['form']['voucherNo']!r}, {flow['form']['voucherStatus']}")
+    print(f"  tax split of {claim_no}: {split[0]} CNY expense + {split[1]} CNY input VAT (进项税额) = {row[2]} CNY")
+    for name, invoice_no, total, deducted in invoices:
+        print(f"    {name} {invoice_no}: {total} CNY, input VAT deducted {deducted} CNY")
     return claim_no
 
 

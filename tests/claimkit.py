@@ -192,12 +192,13 @@ from expense_sync.erp.accounts import posting_accounts
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.registry import erp_hook
 from expense_sync.hooks.registry import oa_hook
+from expense_sync.invoices.rules import tax_rules
 from expense_sync.store.db import connect
 
 with connect() as conn:
     if step == "post":
         collect(conn, EkuaibaoHook(), company=claim_company(vendor, "{}"), run_key="kill/test")
-        validate_claims(conn, EkuaibaoHook(), oa_hook("dingtalk"), run_key="kill/test")
+        validate_claims(conn, EkuaibaoHook(), oa_hook("dingtalk"), run_key="kill/test", rules=tax_rules(vendor, "{}"))
         post_vouchers(conn, erp_hook(vendor), posting_accounts(vendor, "{}"), "kill/test")
     else:
         rows = open_vouchers(conn)

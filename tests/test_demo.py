@@ -31,6 +31,8 @@ def test_make_demo_plays_from_the_webhook_to_the_auditors_pack(tmp_path):
     out = done.stdout
     assert "employees   created  396" in out and "quarantined  4" in out
     assert "vouchers in Kingdee for it: 1" in out
+    # 行程单 (1180 + 50) / 1.09 × 9 % = 101.56 and the 专票's 20.18 go to input VAT
+    assert "1514.76 CNY expense + 121.74 CNY input VAT (进项税额) = 1636.50 CNY" in out
     assert "reconciled (unexplained difference 0.00 CNY)" in out
     assert "(Dr expense / Cr clearing), audited" in out  # the accountant approved it; the re-run learned it
     packs = list((tmp_path / "gx" / "auditors_pack").glob("*/index.html"))

@@ -82,3 +82,26 @@ def test_texts_are_cut_to_the_erps_80_characters():
 def test_a_claim_that_cannot_make_a_voucher_is_refused_before_the_erp_sees_it(lines, message):
     with pytest.raises(ValueError, match=message):
         voucher(lines)
+
+
+def test_deducted_input_vat_is_debited_once_to_the_input_vat_account_and_the_employee_gets_the_whole_claim():
+    made = voucher(
+        [
+            ClaimLine("6602.01", "CC100", Decimal("1000.00"), input_vat=Decimal("60.00")),
+            ClaimLine("6602.01", "CC200", Decimal("507.34"), input_vat=Decimal("45.66")),
+        ]
+    )
+    debits = [(line.account_code, line.debit, line.cost_center) for line in made.lines if line.debit]
+    assert debits == [
+        ("2241.09", Decimal("1000.00"), "CC100"),
+        ("2241.09", Decimal("507.34"), "CC200"),
+        ("2221.01.01", Decimal("105.66"), None),
+    ]
+    [credit] = [line for line in made.lines if line.credit]
+    assert (credit.account_code, credit.credit) == ("2241.01", Decimal("1613.00"))
+
+
+def test_input_vat_without_an_input_vat_account_is_refused():
+    accounts = posting_accounts("kingdee", '{"kingdee": {"input_vat": ""}}')
+    with pytest.raises(ValueError, match="no input_vat account is configured"):
+        voucher([ClaimLine("6602.01", "CC100", Decimal("100"), input_vat=Decimal("6"))], accounts=accounts)

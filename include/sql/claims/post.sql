@@ -9,7 +9,7 @@ SELECT claim_id, claim_no, company, claim_date, period, title, employee_no, curr
 
 -- step: lines
 -- A claim's lines, in order.
-SELECT gl_account, cost_center, amount, project, description FROM fin.claim_line
+SELECT gl_account, cost_center, amount, project, description, input_vat FROM fin.claim_line
  WHERE claim_id = %s ORDER BY line_no;
 
 -- step: voucher_made

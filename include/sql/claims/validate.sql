@@ -1,5 +1,7 @@
 -- Validation of claims before they may become vouchers (expense_sync.claims.validate).
--- Parameters: %(claim_ids)s the claims to check, %(currencies)s the known currencies.
+-- Parameters: %(claim_ids)s the claims to check, %(currencies)s the known currencies, and the tax
+-- rules (expense_sync.invoices.rules): %(buyer_tax_ids)s (JSON company → tax id), %(non_deductible)s,
+-- %(transport)s, %(supplier_required)s (GL accounts), %(max_age_days)s, %(rates)s.
 -- The caller fills claim_budget (合思 budget balance per cost-center item) and claim_oa (the OA
 -- approval state of each claim that names one) first, in the same transaction.
 -- Step checked is the verdicts of one kind (a literal filled in: quarantine or conflict), a table
@@ -78,9 +80,78 @@ SELECT c.claim_id, d.ord::int AS line_no, d.v ->> 'feeTypeId' AS fee_type_id,
  WHERE c.claim_id = ANY(%(claim_ids)s)
 ) l;
 
+-- step: invoices
+-- Each invoice of the claims checked, with what it deducts and the first thing wrong with it.
+CREATE TEMP TABLE claim_check_invoice ON COMMIT DROP AS
+SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type, r.rate,
+       CASE WHEN i.problem IS NOT NULL OR t.code IS NULL OR l.gl_account IS NULL
+                 OR l.gl_account = ANY(%(non_deductible)s)
+                 OR (t.vat_rule = 'transport_invoice_tax' AND NOT l.gl_account = ANY(%(transport)s)) THEN 0
+            ELSE i.rule_vat END AS deductible,
+       CASE WHEN i.problem IS NOT NULL THEN 'invoice_unreadable'
+            WHEN t.code IS NULL OR NOT t.active THEN 'invoice_type_unknown'
+            WHEN dup.claim_no IS NOT NULL THEN 'invoice_duplicate'
+            WHEN t.special AND i.seller_tax_id IS NULL THEN 'special_invoice_no_seller_tax_id'
+            WHEN t.special AND l.gl_account = ANY(%(non_deductible)s) THEN 'special_invoice_not_deductible'
+            WHEN buyer.tax_id IS NOT NULL AND (t.special OR i.buyer_tax_id IS NOT NULL)
+                 AND i.buyer_tax_id IS DISTINCT FROM buyer.tax_id THEN 'buyer_tax_id_mismatch'
+            WHEN i.net IS NOT NULL AND i.tax IS NOT NULL
+                 AND (r.rate IS NULL OR abs(i.net + i.tax - COALESCE(i.total, i.net + i.tax)) > 0.01) THEN 'tax_arithmetic'
+            WHEN i.invoice_date > c.claim_date OR i.invoice_date < c.claim_date - %(max_age_days)s::int
+                 THEN 'invoice_date_invalid'
+            WHEN l.gl_account = ANY(%(supplier_required)s)
+                 AND NOT EXISTS (SELECT 1 FROM mdm.supplier s WHERE s.credit_code = i.seller_tax_id AND s.active)
+                 THEN 'seller_not_supplier'
+       END AS reason,
+       CASE WHEN i.problem IS NOT NULL THEN i.problem
+            WHEN t.code IS NULL OR NOT t.active THEN 'type ' || COALESCE(i.invoice_type, i.source_type)
+            WHEN dup.claim_no IS NOT NULL THEN 'already claimed on ' || dup.claim_no || ' line ' || dup.line_no
+            WHEN t.special AND i.seller_tax_id IS NULL THEN t.name || ' without the seller''s tax id'
+            WHEN t.special AND l.gl_account = ANY(%(non_deductible)s)
+                 THEN t.name || ' on ' || l.gl_account || ', whose input VAT may not be deducted'
+            WHEN buyer.tax_id IS NOT NULL AND (t.special OR i.buyer_tax_id IS NOT NULL)
+                 AND i.buyer_tax_id IS DISTINCT FROM buyer.tax_id
+                 THEN 'buyer ' || COALESCE(i.buyer_tax_id, 'none') || ', the company is ' || buyer.tax_id
+            WHEN i.net IS NOT NULL AND i.tax IS NOT NULL
+                 AND (r.rate IS NULL OR abs(i.net + i.tax - COALESCE(i.total, i.net + i.tax)) > 0.01)
+                 THEN 'net ' || i.net || ' tax ' || i.tax || ' total ' || COALESCE(i.total::text, '-')
+                      || ': no VAT rate gives this tax to the cent'
+            WHEN i.invoice_date > c.claim_date OR i.invoice_date < c.claim_date - %(max_age_days)s::int
+                 THEN 'dated ' || i.invoice_date || ', claim dated ' || c.claim_date
+            ELSE 'seller ' || COALESCE(i.seller_name, '?') || ' (' || COALESCE(i.seller_tax_id, 'no tax id')
+                 || ') is not an active supplier'
+       END AS detail
+  FROM fin.claim_invoice i
+  JOIN fin.claim c ON c.claim_id = i.claim_id
+  LEFT JOIN claim_check_line l ON l.claim_id = i.claim_id AND l.line_no = i.line_no
+  LEFT JOIN mdm.invoice_type t ON t.code = i.invoice_type
+  LEFT JOIN LATERAL (SELECT (%(buyer_tax_ids)s::jsonb) ->> c.company AS tax_id) buyer ON true
+  LEFT JOIN LATERAL (
+        SELECT rt AS rate FROM unnest(%(rates)s::numeric[]) rt
+         WHERE i.net IS NOT NULL AND i.tax IS NOT NULL AND abs(i.tax - round(i.net * rt, 2)) <= 0.01
+         ORDER BY abs(i.tax - round(i.net * rt, 2)), rt DESC LIMIT 1) r ON true
+  -- the same invoice on a claim (or a line) taken in before, unless that claim was cancelled
+  LEFT JOIN LATERAL (
+        SELECT oc.claim_no, o.line_no FROM fin.claim_invoice o JOIN fin.claim oc ON oc.claim_id = o.claim_id
+         WHERE o.invoice_key = i.invoice_key AND oc.state <> 'cancelled'
+           AND (o.claim_id, o.line_no, o.seq) < (i.claim_id, i.line_no, i.seq)
+         ORDER BY o.claim_id, o.line_no, o.seq LIMIT 1) dup ON true
+ WHERE i.claim_id = ANY(%(claim_ids)s);
+
 -- step: verdict
 CREATE TEMP TABLE claim_check ON COMMIT DROP AS
-WITH line_problem AS (
+WITH invoice_problem AS (
+    SELECT DISTINCT ON (claim_id) claim_id, reason,
+           'line ' || line_no || ' invoice ' || invoice_key || ': ' || detail AS detail
+      FROM claim_check_invoice WHERE reason IS NOT NULL ORDER BY claim_id, line_no, seq
+), line_vat AS (
+    SELECT claim_id, line_no, sum(deductible) AS input_vat FROM claim_check_invoice GROUP BY 1, 2
+), vat_problem AS (
+    SELECT DISTINCT ON (l.claim_id) l.claim_id,
+           'line ' || l.line_no || ': input VAT ' || v.input_vat || ' of an amount of ' || l.amount AS detail
+      FROM claim_check_line l JOIN line_vat v USING (claim_id, line_no)
+     WHERE v.input_vat >= l.amount ORDER BY l.claim_id, l.line_no
+), line_problem AS (
     SELECT DISTINCT ON (claim_id) claim_id, reason,
            'line ' || line_no || ' (fee type ' || fee_code || ', cost center item ' || COALESCE(cc_item, '-')
                || ', amount ' || COALESCE(amount::text, 'malformed') || ')' AS detail
@@ -103,6 +174,8 @@ WITH line_problem AS (
                      OR e.hired_on > c.claim_date THEN 'employee_inactive'
                 WHEN lp.reason IS NOT NULL THEN lp.reason
                 WHEN s.total IS DISTINCT FROM c.total_amount THEN 'total_mismatch'
+                WHEN ip.reason IS NOT NULL THEN ip.reason
+                WHEN vp.claim_id IS NOT NULL THEN 'tax_exceeds_line'
                 WHEN ob.claim_id IS NOT NULL THEN 'budget_exceeded'
            END AS reason,
            CASE WHEN o.oa_state IN ('rejected', 'withdrawn', 'missing')
@@ -113,6 +186,8 @@ WITH line_problem AS (
                 WHEN lp.reason IS NOT NULL THEN lp.detail
                 WHEN s.total IS DISTINCT FROM c.total_amount
                      THEN 'claim total ' || c.total_amount::text || ', lines ' || COALESCE(s.total::text, '-')
+                WHEN ip.reason IS NOT NULL THEN ip.detail
+                WHEN vp.claim_id IS NOT NULL THEN vp.detail
                 ELSE ob.detail
            END AS detail
       FROM fin.claim c
@@ -121,6 +196,8 @@ WITH line_problem AS (
       LEFT JOIN sums s ON s.claim_id = c.claim_id
       LEFT JOIN line_problem lp ON lp.claim_id = c.claim_id
       LEFT JOIN over_budget ob ON ob.claim_id = c.claim_id
+      LEFT JOIN invoice_problem ip ON ip.claim_id = c.claim_id
+      LEFT JOIN vat_problem vp ON vp.claim_id = c.claim_id
      WHERE c.claim_id = ANY(%(claim_ids)s)
 )
 SELECT *, CASE WHEN reason IN ('oa_disagrees', 'oa_approval_missing') THEN 'conflict' ELSE 'quarantine' END AS kind,
@@ -136,10 +213,23 @@ UPDATE fin.claim c SET state = 'invalid', updated_at = now()
 DELETE FROM fin.claim_line WHERE claim_id = ANY(%(claim_ids)s);
 
 -- step: insert_lines
-INSERT INTO fin.claim_line (claim_id, line_no, fee_type_code, gl_account, cost_center, project, amount, description)
-SELECT l.claim_id, l.line_no, l.fee_code, l.gl_account, l.cost_center, l.project, l.amount, l.description
+-- A valid claim's lines: what each costs (its amount less the input VAT its invoices deduct) and that VAT.
+INSERT INTO fin.claim_line (claim_id, line_no, fee_type_code, gl_account, cost_center, project, amount,
+                            input_vat, description)
+SELECT l.claim_id, l.line_no, l.fee_code, l.gl_account, l.cost_center, l.project,
+       l.amount - COALESCE(v.input_vat, 0), COALESCE(v.input_vat, 0), l.description
   FROM claim_check_line l JOIN claim_check k ON k.claim_id = l.claim_id
+  LEFT JOIN (SELECT claim_id, line_no, sum(deductible) AS input_vat FROM claim_check_invoice GROUP BY 1, 2) v
+         ON v.claim_id = l.claim_id AND v.line_no = l.line_no
  WHERE k.reason IS NULL;
+
+-- step: invoice_findings
+-- What validation found on each invoice, for auditors; what it deducts, once its claim is valid.
+UPDATE fin.claim_invoice i
+   SET finding = CASE WHEN v.reason IS NOT NULL THEN v.reason || ': ' || v.detail END, rate = v.rate,
+       deductible = CASE WHEN k.reason IS NULL THEN v.deductible ELSE 0 END
+  FROM claim_check_invoice v JOIN claim_check k ON k.claim_id = v.claim_id
+ WHERE i.claim_id = v.claim_id AND i.line_no = v.line_no AND i.seq = v.seq;
 
 -- step: valid
 UPDATE fin.claim c SET state = 'voucher_pending', updated_at = now()

@@ -142,3 +142,29 @@ SELECT company, version, action, claims, claim_lines, total, array_to_string(vou
 SELECT company, kind, external_ref, number, state, total, posting_date FROM fin.voucher
  WHERE period = %(period)s AND erp_vendor = %(vendor)s AND kind IN ('rollup', 'reversal')
    AND claim_id IS NULL ORDER BY voucher_id;
+
+-- step: input_vat
+-- The input VAT the period's posted claims deduct, per invoice type and VAT rate (parameters: period,
+-- vendor): how many invoices, their net, printed tax and total, and what was deducted.
+SELECT COALESCE(t.name, i.invoice_type, i.source_type) AS invoice_type, t.vat_rule,
+       COALESCE(trim_scale(i.rate * 100)::text || ' %%', '') AS rate, count(*) AS invoices,
+       sum(i.net)::numeric(18,2) AS net, sum(i.tax)::numeric(18,2) AS tax, sum(i.total)::numeric(18,2) AS total,
+       sum(i.deductible)::numeric(18,2) AS deducted
+FROM fin.closed_claim c
+JOIN fin.claim_invoice i ON i.claim_id = c.claim_id
+LEFT JOIN mdm.invoice_type t ON t.code = i.invoice_type
+WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
+GROUP BY 1, 2, 3
+ORDER BY 1, 3;
+
+-- step: invoice_findings
+-- The invoices of the period's claims that validation found wrong (a duplicate names the claim that
+-- holds the invoice): the claim, its state, the invoice and the finding.
+SELECT c.claim_no, c.state AS claim_state, i.line_no, i.invoice_key, COALESCE(t.name, i.source_type) AS invoice_type,
+       i.invoice_date, i.seller_name, i.seller_tax_id, i.total, split_part(i.finding, ': ', 1) AS reason_code,
+       i.finding
+FROM fin.claim c
+JOIN fin.claim_invoice i ON i.claim_id = c.claim_id
+LEFT JOIN mdm.invoice_type t ON t.code = i.invoice_type
+WHERE c.period = %(period)s AND i.finding IS NOT NULL
+ORDER BY c.claim_no, i.line_no, i.seq;

@@ -38,7 +38,7 @@ credit numeric) ON COMMIT DROP;
 -- The period's closed claim lines, read once per reconciliation.
 CREATE TEMP TABLE period_claim_line ON COMMIT DROP AS
 SELECT c.claim_id, c.claim_no, c.voucher_id, c.voucher_ref, c.voucher_number,
-       l.gl_account, l.cost_center, l.project, l.amount
+       l.gl_account, l.cost_center, l.project, l.amount, l.input_vat
 FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
 WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(company)s;
 
@@ -55,6 +55,9 @@ WITH sides AS (
     UNION ALL
     SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0 FROM period_claim_line
     UNION ALL
+    -- the input VAT the claims deduct, on the input VAT account (no dimensions)
+    SELECT %(input_vat)s, '', '', input_vat, 0, 0, 0, 0 FROM period_claim_line WHERE input_vat <> 0
+    UNION ALL
     SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit FROM erp_ledger
 ), expense AS (
     SELECT DISTINCT account FROM sides WHERE claims_amount <> 0
@@ -68,6 +71,7 @@ SELECT account, NULLIF(cost_center, ''), NULLIF(project, ''),
        sum(ledger_debit)::numeric(18,2), sum(ledger_credit)::numeric(18,2),
        CASE WHEN account = %(clearing)s THEN 'clearing'
             WHEN account = %(payable)s THEN 'payable'
+            WHEN account = %(input_vat)s THEN 'input_vat'
             WHEN account IN (SELECT account FROM expense) THEN 'expense'
             ELSE 'other' END AS role
 FROM sides
@@ -75,18 +79,22 @@ GROUP BY account, cost_center, project
 ORDER BY 1, 2, 3;
 
 -- step: mismatched_claims
--- Claims without a voucher number, or whose voucher's clearing debits are not their lines' sum.
+-- Claims without a voucher number, or whose voucher's clearing debits are not their lines' sum, or
+-- whose input VAT debit is not the VAT their lines deduct.
 WITH claims AS (
-    SELECT claim_id, claim_no, voucher_id, voucher_ref, voucher_number, sum(amount) AS amount
+    SELECT claim_id, claim_no, voucher_id, voucher_ref, voucher_number, sum(amount) AS amount,
+           sum(input_vat) AS input_vat
     FROM period_claim_line GROUP BY 1, 2, 3, 4, 5
 )
 SELECT c.claim_id, c.claim_no, c.voucher_ref, c.voucher_number, c.amount, v.debit
 FROM claims c
 JOIN LATERAL (SELECT COALESCE(sum((l ->> 'debit')::numeric) FILTER (WHERE l ->> 'account' = %(clearing)s), 0)
-                     AS debit
+                     AS debit,
+                     COALESCE(sum((l ->> 'debit')::numeric) FILTER (WHERE l ->> 'account' = %(input_vat)s), 0)
+                     AS vat
               FROM fin.voucher vv CROSS JOIN LATERAL jsonb_array_elements(vv.lines) l
               WHERE vv.voucher_id = c.voucher_id) v ON true
-WHERE c.voucher_number IS NULL OR c.amount <> v.debit;
+WHERE c.voucher_number IS NULL OR c.amount <> v.debit OR c.input_vat <> v.vat;
 
 -- step: claims_total
 -- How many claims the period holds, and their total.

@@ -45,6 +45,8 @@ from expense_sync.claims.parse import (
 )
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorError, VendorRequestError
+from expense_sync.invoices import store as invoice_store
+from expense_sync.invoices.parse import ClaimInvoice, claim_invoices, invoice_refs
 from expense_sync.settings import INBOX_MAX_ATTEMPTS
 from expense_sync.store import inbox, queue, sqlfile, watermarks
 
@@ -182,11 +184,19 @@ class Intake:
         if not claim.approved:
             self.cancel(flow_id, claim.state)
             return
-        self.upsert(claim)
+        self.upsert(claim, self.invoices(flow))
 
-    def upsert(self, claim: ParsedClaim) -> None:
+    def invoices(self, flow: dict[str, Any]) -> tuple[ClaimInvoice, ...]:
+        """The claim's invoices, read from 合思's invoice API only when its lines name some."""
+        details = (flow.get("form") or {}).get("details") or []
+        if not any(invoice_refs(d) for d in details if isinstance(d, dict)):
+            return ()
+        found = {str(item["invoiceId"]): item for item in self.hook.claim_invoices(str(flow["id"]))}
+        return claim_invoices(flow, found)
+
+    def upsert(self, claim: ParsedClaim, invoices: tuple[ClaimInvoice, ...] = ()) -> None:
         before = self.conn.execute(sqlfile.step(SQL, "held"), (claim.flow_id,)).fetchone()
-        content_hash = claim.content_hash(self.company)
+        content_hash = claim.content_hash(self.company, invoices)
         row = sqlfile.one(
             self.conn.execute(
                 sqlfile.step(SQL, "upsert"),
@@ -206,6 +216,8 @@ class Intake:
                 },
             )
         )
+        if row[1] in NOT_POSTED:  # a claim with a voucher keeps the invoices the voucher was made of
+            invoice_store.replace(self.conn, row[0], invoices)
         if row[2]:
             self.counts["new"] += 1
         elif before and before[1] != content_hash and before[0] not in NOT_POSTED:

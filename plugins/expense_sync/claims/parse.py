@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -114,13 +115,19 @@ class ParsedClaim:
     def approved(self) -> bool:
         return self.active and self.state in APPROVED_STATES
 
-    def content_hash(self, company: str) -> str:
-        content = {
+    def content_hash(self, company: str, invoices: Iterable[Any] = ()) -> str:
+        """The hash of what the claim's voucher is made of; ``invoices`` (the claim's
+        :class:`~expense_sync.invoices.parse.ClaimInvoice`) count when it has any, so that a
+        replaced invoice (another tax split) is a new version while a claim without is hashed as before."""
+        content: dict[str, Any] = {
             "company": company,
             "date": self.claim_date.isoformat(),
             "currency": self.currency,
             "lines": [{**asdict(line), "amount": str(line.amount)} for line in self.lines],
         }
+        parts = [(invoice.line_no, invoice.seq, invoice.hash_part()) for invoice in invoices]
+        if parts:
+            content["invoices"] = parts
         return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

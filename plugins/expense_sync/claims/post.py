@@ -62,8 +62,12 @@ class VoucherPoster:
 
     def voucher(self, claim_id, claim_no, company, claim_date, period, title, employee_no, currency) -> Voucher:
         lines = [
-            ClaimLine(gl_account=g, cost_center=cc, amount=amount, project=project, description=text or "")
-            for g, cc, amount, project, text in self.conn.execute(sqlfile.step(SQL, "lines"), (claim_id,)).fetchall()
+            ClaimLine(
+                gl_account=g, cost_center=cc, amount=amount, project=project, description=text or "", input_vat=vat
+            )
+            for g, cc, amount, project, text, vat in self.conn.execute(
+                sqlfile.step(SQL, "lines"), (claim_id,)
+            ).fetchall()
         ]
         return claim_voucher(
             claim_no=claim_no,

@@ -18,6 +18,7 @@ and moves to ``voucher_pending``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from decimal import Decimal
@@ -28,6 +29,8 @@ from psycopg import sql
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
 from expense_sync.hooks.errors import VendorRequestError
+from expense_sync.invoices.rules import TaxRules
+from expense_sync.invoices.types import sync_dictionary
 from expense_sync.org.directory import DirectorySource
 from expense_sync.store import queue, sqlfile
 from expense_sync.store.locks import held
@@ -53,8 +56,30 @@ REASON_CODES = [
     "cost_center_inactive",
     "project_unknown",
     "total_mismatch",
+    "invoice_unreadable",
+    "invoice_type_unknown",
+    "invoice_duplicate",
+    "special_invoice_no_seller_tax_id",
+    "special_invoice_not_deductible",
+    "buyer_tax_id_mismatch",
+    "tax_arithmetic",
+    "invoice_date_invalid",
+    "seller_not_supplier",
+    "tax_exceeds_line",
     "budget_exceeded",
 ]
+
+
+def tax_params(rules: TaxRules) -> dict[str, Any]:
+    """The tax rules as validate.sql's parameters."""
+    return {
+        "buyer_tax_ids": json.dumps(rules.buyer_tax_ids),
+        "non_deductible": rules.non_deductible_accounts,
+        "transport": rules.passenger_transport_accounts,
+        "supplier_required": rules.supplier_required_accounts,
+        "max_age_days": rules.max_invoice_age_days,
+        "rates": rules.rates,
+    }
 
 
 def claims_to_check(conn: psycopg.Connection) -> list[tuple[int, str | None]]:
@@ -70,17 +95,18 @@ def validate_claims(
     oa: DirectorySource,
     *,
     run_key: str | None,
+    rules: TaxRules,
 ) -> dict[str, Any]:
     """Validate the waiting claims; returns counts (``valid``, ``invalid``, per reason, ``waiting_for_oa``).
 
     One validation at a time (an advisory lock): two overlapping runs would rewrite the same claims'
     lines at once and collide on them."""
     with held(conn, "claims/validate"):
-        return _validate_claims(conn, expense, oa, run_key=run_key)
+        return _validate_claims(conn, expense, oa, run_key=run_key, rules=rules)
 
 
 def _validate_claims(
-    conn: psycopg.Connection, expense: EkuaibaoHook, oa: DirectorySource, *, run_key: str | None
+    conn: psycopg.Connection, expense: EkuaibaoHook, oa: DirectorySource, *, run_key: str | None, rules: TaxRules
 ) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     pending = claims_to_check(conn)
@@ -101,13 +127,14 @@ def _validate_claims(
         return dict(counts)
     balances: dict[str, Decimal] = expense.budget_balances()
     with conn.transaction():
+        sync_dictionary(conn)
         conn.execute(sqlfile.step(SQL, "budget"))
         conn.execute(sqlfile.step(SQL, "oa"))
         with conn.cursor() as cur:
             cur.executemany(sqlfile.step(SQL, "fill_budget"), list(balances.items()))
             cur.executemany(sqlfile.step(SQL, "fill_oa"), [(k, v) for k, v in oa_states.items() if k in claim_ids])
-        params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES}
-        sqlfile.run(conn, SQL, params, only=["lines", "verdict"])
+        params = {"claim_ids": claim_ids, "currencies": KNOWN_CURRENCIES, **tax_params(rules)}
+        sqlfile.run(conn, SQL, params, only=["lines", "invoices", "verdict"])
         for kind in ("quarantine", "conflict"):
             queue.sync_from(
                 conn,
@@ -123,7 +150,9 @@ def _validate_claims(
                 full_snapshot=False,
                 reason_codes=REASON_CODES,
             )
-        applied = sqlfile.run(conn, SQL, params, only=["invalid", "clear_lines", "insert_lines", "valid"])
+        applied = sqlfile.run(
+            conn, SQL, params, only=["invalid", "clear_lines", "insert_lines", "invoice_findings", "valid"]
+        )
         reasons = conn.execute(sqlfile.step(SQL, "reasons")).fetchall()
     counts.update({f"invalid:{reason}": n for reason, n in reasons})
     counts["invalid"] = sum(n for _, n in reasons)

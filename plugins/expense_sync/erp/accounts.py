@@ -3,7 +3,9 @@
 * ``employee_payable``: the claim voucher credits it (其他应付款-员工报销款), the employee is owed
   the claim total until 合思 pays;
 * ``clearing``: the claim voucher debits it per claim line (费用报销清算); the monthly rollup moves
-  the period's amounts to the expense GL accounts, so it nets to zero once a month is closed.
+  the period's amounts to the expense GL accounts, so it nets to zero once a month is closed;
+* ``input_vat``: the claim voucher debits it with the input VAT its invoices deduct (应交税费—应交增值税
+  （进项税额）); a claim deducting VAT cannot be posted without it.
 
 Defaults are the ERP hook's ``default_posting_accounts`` (the bundled sandbox's chart, 企业会计准则
 numbering in the ERP's own format); a deployment sets its own in the Airflow Variable ``expense_sync_posting_accounts``
@@ -24,6 +26,7 @@ VAR_POSTING_ACCOUNTS = "expense_sync_posting_accounts"
 class PostingAccounts:
     employee_payable: str
     clearing: str
+    input_vat: str = ""
 
 
 def posting_accounts(vendor: str, overrides: str | None = None) -> PostingAccounts:
@@ -39,4 +42,8 @@ def posting_accounts(vendor: str, overrides: str | None = None) -> PostingAccoun
     missing = {"employee_payable", "clearing"} - accounts.keys()
     if missing:
         raise ValueError(f"no {', '.join(sorted(missing))} account configured for ERP {vendor!r}")
-    return PostingAccounts(employee_payable=accounts["employee_payable"], clearing=accounts["clearing"])
+    return PostingAccounts(
+        employee_payable=accounts["employee_payable"],
+        clearing=accounts["clearing"],
+        input_vat=accounts.get("input_vat") or "",
+    )

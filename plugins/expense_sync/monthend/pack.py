@@ -12,7 +12,9 @@
   (the ledger amount once per ledger line, with totals that tie); the charts of the month's expense
   per cost center, category and project and of the twelve months to it, each beside its numbers;
   links to the period's GX validation pages in the Data Docs;
-* ``totals.csv``, ``differences.csv``, ``exceptions.csv``, ``claim_items.csv``, ``chain.csv``: the same
+* ``totals.csv``, ``differences.csv``, ``exceptions.csv``, ``claim_items.csv``, ``chain.csv``,
+  ``input_vat.csv`` (the input VAT per invoice type and rate), ``invoice_findings.csv`` (invoices
+  refused, duplicates among them): the same
   tables in full (``COPY … TO STDOUT``, streamed: a month of a million claim lines never sits in
   memory); ``charts/``: each chart's SVG and CSV;
 * ``pack.pdf``: the page, printable (WeasyPrint);
@@ -151,6 +153,9 @@ def build_pack(
     _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
     _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
     _copy_csv(conn, chain_sql, params, period_dir / "chain.csv")
+    vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
+    _copy_csv(conn, vat_sql, params, period_dir / "input_vat.csv")
+    _copy_csv(conn, findings_sql, params, period_dir / "invoice_findings.csv")
 
     summary = conn.execute(sqlfile.step(SQL, "summary"), params).fetchall()
     last_run = conn.execute(sqlfile.step(SQL, "reconcile_run"), params).fetchone()
@@ -159,6 +164,8 @@ def build_pack(
     totals = conn.execute(totals_sql, params).fetchall()
     exceptions = conn.execute(exceptions_sql, params).fetchall()
     items = conn.execute(items_sql, params).fetchall()
+    vat = conn.execute(vat_sql, params).fetchall()
+    findings = conn.execute(findings_sql, params).fetchall()
     chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
     chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(
         conn.execute(sqlfile.step(SQL, "chain_totals").format(chain_sql), params)
@@ -178,6 +185,7 @@ def build_pack(
         "Amounts in CNY, exact to the cent. Files: <a href='totals.csv'>totals.csv</a>, "
         "<a href='differences.csv'>differences.csv</a>, <a href='claim_items.csv'>claim_items.csv</a>, "
         "<a href='exceptions.csv'>exceptions.csv</a>, <a href='chain.csv'>chain.csv</a>, "
+        "<a href='input_vat.csv'>input_vat.csv</a>, <a href='invoice_findings.csv'>invoice_findings.csv</a>, "
         f"<a href='{PDF}'>{PDF}</a> (printable), <a href='{MANIFEST}'>{MANIFEST}</a> (SHA-256 of every file: "
         f"<code>sha256sum -c {MANIFEST}</code> in this folder). <a href='../index.html'>All periods</a></p>",
         _last_run(last_run),
@@ -233,6 +241,35 @@ def build_pack(
             ],
             items,
             numeric={12},
+        ),
+        "<h2>Input VAT per invoice type and rate</h2>"
+        "<p class='note'>The invoices of the period's posted claims. <i>deducted</i> is the input VAT debited "
+        "to the input VAT account (the printed tax of a 专用发票; 航空 (票价 + 燃油附加费) ÷ 1.09 × 9 %, 铁路 "
+        "票面金额 ÷ 1.09 × 9 %, 公路/水路 ÷ 1.03 × 3 %); nothing on entertainment or welfare.</p>",
+        table(
+            ["invoice type", "VAT rule", "rate", "invoices", "net", "tax", "total", "deducted"],
+            vat,
+            numeric={3, 4, 5, 6, 7},
+        ),
+        "<h2>Invoice findings (duplicates among them)</h2>"
+        "<p class='note'>Invoices of the period's claims that validation refused; a duplicate names the claim "
+        "already holding the invoice. Each holds its claim in the exception queue.</p>",
+        table(
+            [
+                "claim",
+                "claim state",
+                "line",
+                "invoice",
+                "invoice type",
+                "invoice date",
+                "seller",
+                "seller tax id",
+                "total",
+                "reason code",
+                "finding",
+            ],
+            findings,
+            numeric={8},
         ),
         "<h2>Exception queue history</h2>",
         table(

@@ -2,7 +2,8 @@
 
 Three sides are compared in PostgreSQL, per (account, cost center, project):
 
-* the **claims**: Σ closed claim lines, on their expense GL account;
+* the **claims**: Σ closed claim lines, on their expense GL account, and Σ the input VAT they
+  deduct, on the input VAT account;
 * the **posted** vouchers: Σ of the lines of every voucher we made for the period (claim, rollup,
   reversal) that is in the ERP;
 * the **ledger**: the ERP's movements of the period (``ErpLedger.balances``).
@@ -11,6 +12,8 @@ Causes, per line (an unexplained one wins over an explained one):
 
 * ``rollup_out_of_date`` (unexplained): the net posted on an expense account is not the claims' sum;
 * ``clearing_not_zero`` (unexplained): the clearing account does not net to zero;
+* ``input_vat_mismatch`` (unexplained): the input VAT account's net posted is not the input VAT the
+  claims deduct (``fin.claim_line.input_vat``);
 * ``missing_in_erp`` (unexplained): the ledger holds less than we posted (a voucher deleted or voided
   in the ERP), also per voucher when a rollup/reversal voucher cannot be found;
 * ``erp_manual_entry`` (explained): the ledger holds more than we posted, on the debit and/or credit
@@ -59,12 +62,12 @@ def _cause(
     role: str, claims: Decimal, pd: Decimal, pc: Decimal, ld: Decimal, lc: Decimal
 ) -> tuple[str | None, Decimal]:
     """The line's cause and its absolute difference."""
-    claims_gap = (pd - pc) - claims if role == "expense" else Decimal(0)
+    claims_gap = (pd - pc) - claims if role in ("expense", "input_vat") else Decimal(0)
     clearing_gap = (pd - pc) if role == "clearing" else Decimal(0)
     dd, dc = ld - pd, lc - pc
     difference = abs(claims_gap) + abs(clearing_gap) + abs(dd) + abs(dc)
     if claims_gap:
-        return "rollup_out_of_date", difference
+        return "input_vat_mismatch" if role == "input_vat" else "rollup_out_of_date", difference
     if clearing_gap:
         return "clearing_not_zero", difference
     if dd < 0 or dc < 0:
@@ -100,6 +103,7 @@ def reconcile_company(
         "company": company,
         "clearing": accounts.clearing,
         "payable": accounts.employee_payable,
+        "input_vat": accounts.input_vat,
     }
     duplicates = _duplicates(conn, hook, params)
     doubled = _grains(conn, vendor, list(duplicates))

@@ -45,13 +45,18 @@ def collect_claims() -> dict[str, Any]:
 
 @task(pool=POOL_EXPENSE)
 def validate_claims() -> dict[str, Any]:
-    """Check waiting claims (amounts, employee, mapping, budget, OA approval); invalid ones are queued."""
+    """Check waiting claims (amounts, employee, mapping, invoices and tax, budget, OA approval); invalid
+    ones are queued."""
     from expense_sync.claims.validate import validate_claims as validate
     from expense_sync.hooks.ekuaibao import EkuaibaoHook
     from expense_sync.hooks.registry import oa_hook
-    from expense_sync.settings import oa_vendor
+    from expense_sync.invoices.rules import tax_rules
+    from expense_sync.settings import erp_vendor, oa_vendor
 
-    return run_step("validate", lambda conn: validate(conn, EkuaibaoHook(), oa_hook(oa_vendor()), run_key=run_key()))
+    rules = tax_rules(erp_vendor())
+    return run_step(
+        "validate", lambda conn: validate(conn, EkuaibaoHook(), oa_hook(oa_vendor()), run_key=run_key(), rules=rules)
+    )
 
 
 @task(pool=POOL_ERP)

@@ -21,7 +21,7 @@ class KingdeeHook(KingdeeChart, KingdeeVouchers):
     quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
     max_voucher_lines = 1000  # lines one voucher may carry (the rollup splits above it)
     default_company = "001"  # the account book FAccountBookID of the bundled sandbox
-    default_posting_accounts = {"employee_payable": "2241.01", "clearing": "2241.09"}
+    default_posting_accounts = {"employee_payable": "2241.01", "clearing": "2241.09", "input_vat": "2221.01.01"}
     settings_model = KingdeeSettings
     parse_float = Decimal
 

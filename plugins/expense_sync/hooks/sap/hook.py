@@ -21,5 +21,9 @@ class SapHook(SapChart, SapLedger, SapPrerequisites):
     quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
     max_voucher_lines = 999  # lines one voucher may carry (the rollup splits above it)
     default_company = "1000"  # company code of the bundled sandbox
-    default_posting_accounts = {"employee_payable": "2241010000", "clearing": "2241090000"}
+    default_posting_accounts = {
+        "employee_payable": "2241010000",
+        "clearing": "2241090000",
+        "input_vat": "2221010100",
+    }
     settings_model = SapSettings
