@@ -2,10 +2,11 @@
 
 One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its routes from its own
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
-weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``budgets``). Reset
-options: ``retry_after``, ``fee_types`` (``erp`` | ``preset``), ``unique_item_names`` and ``demo``
-(a small travel-expense tenant with claims, :mod:`.demo`: the standalone server's default). Behaviour
-follows ``docs/vendors/research.md`` §1 and the SDK addendum §9:
+weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``invoices`` for
+the invoices bound to claims, ``budgets``). Reset options: ``retry_after``, ``fee_types`` (``erp`` |
+``preset``), ``unique_item_names`` and ``demo`` (a small travel-expense tenant with claims,
+:mod:`.demo`: the standalone server's default). Behaviour follows ``docs/vendors/research.md`` §1
+and the SDK addendum §9:
 
 * auth: ``POST /api/openapi/v1/auth/getAccessToken`` {appKey, appSecurity}; the token goes in the
   ``accessToken`` query parameter; a dead or unknown token is **HTTP 403 "未授权"**;
@@ -124,11 +125,12 @@ class EkuaibaoSandbox(Sandbox):
 
     def reset_charts(self, fee_types: str, unique_item_names: bool) -> None:
         """Fee types and custom dimensions (``feetypes``, ``dimensions``)."""
-        from expense_sync_sandboxes.ekuaibao import budgets, dimensions, feetypes, flows
+        from expense_sync_sandboxes.ekuaibao import budgets, dimensions, feetypes, flows, invoices
 
         feetypes.reset(self, fee_types)
         dimensions.reset(self, unique_item_names=unique_item_names)
         flows.reset(self)
+        invoices.reset(self)
         budgets.reset(self)
 
     def next_id(self, prefix: str) -> str:
@@ -164,13 +166,14 @@ class EkuaibaoSandbox(Sandbox):
         }
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
-        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows
+        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows, invoices
 
         handlers = {
             **contacts.MUTATIONS,
             **dimensions.MUTATIONS,
             **feetypes.MUTATIONS,
             **flows.MUTATIONS,
+            **invoices.MUTATIONS,
             **budgets.MUTATIONS,
         }
         if op not in handlers:
@@ -178,7 +181,7 @@ class EkuaibaoSandbox(Sandbox):
         return handlers[op](self, **args)
 
     def routes(self) -> None:
-        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows
+        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows, invoices
 
         app = self.app
 
@@ -209,4 +212,5 @@ class EkuaibaoSandbox(Sandbox):
         feetypes.add_routes(self)
         dimensions.add_routes(self)
         flows.add_routes(self)
+        invoices.add_routes(self)
         budgets.add_routes(self)

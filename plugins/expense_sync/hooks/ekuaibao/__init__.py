@@ -1,4 +1,4 @@
-"""合思 Ekuaibao open API: staff, departments, dimensions, fee types, claims, budgets.
+"""合思 Ekuaibao open API: staff, departments, dimensions, fee types, claims, invoices, budgets.
 
 Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 

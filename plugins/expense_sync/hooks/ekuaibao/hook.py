@@ -1,5 +1,5 @@
 """The 合思 hook: one class composed of the API areas (``contacts``, ``feetypes``, ``dimensions``,
-``flows``, ``budgets``) over the shared transport (``client``).
+``flows``, ``invoices``, ``budgets``) over the shared transport (``client``).
 
 Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 
@@ -10,9 +10,10 @@ from expense_sync.hooks.ekuaibao.contacts import ContactsApi
 from expense_sync.hooks.ekuaibao.dimensions import DimensionsApi
 from expense_sync.hooks.ekuaibao.feetypes import FeeTypesApi
 from expense_sync.hooks.ekuaibao.flows import FlowsApi
+from expense_sync.hooks.ekuaibao.invoices import InvoicesApi
 
 
-class EkuaibaoHook(ContactsApi, FeeTypesApi, DimensionsApi, FlowsApi, BudgetsApi):
+class EkuaibaoHook(ContactsApi, FeeTypesApi, DimensionsApi, FlowsApi, InvoicesApi, BudgetsApi):
     """合思 open API (``/api/openapi/...``) on connection ``expense_ekuaibao``."""
 
     default_conn_name = "expense_ekuaibao"

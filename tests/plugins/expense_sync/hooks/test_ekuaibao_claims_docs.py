@@ -16,6 +16,7 @@ from vendordocs import assert_same_shape, load, names
 
 from expense_sync.claims.parse import parse_flow
 from expense_sync.hooks.ekuaibao import EkuaibaoHook
+from expense_sync.hooks.ekuaibao.invoices import OBJECT_IDS
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync_sandboxes.ekuaibao import APP_KEY, APP_SECURITY
 from testkit import point_connection, serve
@@ -34,7 +35,10 @@ def test_every_fixture_names_its_source_and_endpoint():
         "error_dimension_items_400",
         "fee_types",
         "flow_details",
+        "flow_invoice_search",  # the invoice ones are tested by test_ekuaibao_invoices_docs.py
         "get_access_token",
+        "invoice_details_batch",
+        *sorted(f"invoice_object_{o}" for o in OBJECT_IDS),
     ]
     for name in names(VENDOR):
         doc = load(VENDOR, name)
