@@ -187,7 +187,7 @@ def test_input_vat_is_posted_to_the_cent_a_reused_invoice_is_queued_and_the_mont
     assert open_claim_items(mdm)[again] == ("quarantine", "invoice_duplicate")
     assert claim_row(mdm, again)["state"] == "invalid"
     detail = mdm.execute(
-        "SELECT detail FROM sync.exception_item WHERE record_key = %s AND status <> 'resolved'", (again,)
+        "SELECT reason FROM sync.exception_item WHERE record_key = %s AND status <> 'resolved'", (again,)
     ).fetchone()[0]
     assert f"already claimed on {special}" in detail
     found = mdm.execute(

@@ -1,5 +1,5 @@
 -- Invoices and tax (发票报销): the invoice-type dictionary, each claim's invoices, and the input VAT
--- (进项税额) a claim line deducts. The dictionary's source is include/mappings/dictionaries/
+-- (进项税额) a claim line deducts. The dictionary's source is include/dictionaries/
 -- invoice_types.yaml (expense_sync.invoices.types keeps these tables in step with it).
 
 CREATE TABLE mdm.invoice_type (

@@ -1,4 +1,4 @@
-"""The tax rules claims' invoices are checked by, per ERP (``include/mappings/dictionaries/tax_rules.yaml``).
+"""The tax rules claims' invoices are checked by, per ERP (``include/dictionaries/tax_rules.yaml``).
 
 The file holds the defaults (the bundled sandboxes' charts); a deployment overrides any key per ERP
 in the Airflow Variable ``expense_sync_tax_rules`` (JSON, e.g. ``{"kingdee": {"buyer_tax_ids":
@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from expense_sync.settings import MAPPINGS_DIR
+from expense_sync.settings import INCLUDE_DIR
 
 VAR_TAX_RULES = "expense_sync_tax_rules"
-RULES_FILE = MAPPINGS_DIR / "dictionaries" / "tax_rules.yaml"
+RULES_FILE = INCLUDE_DIR / "dictionaries" / "tax_rules.yaml"
 
 
 class TaxRules(BaseModel):

@@ -1,4 +1,4 @@
-"""The canonical invoice types (``include/mappings/dictionaries/invoice_types.yaml``) and where each
+"""The canonical invoice types (``include/dictionaries/invoice_types.yaml``) and where each
 vendor puts them; kept in ``mdm.invoice_type`` / ``mdm.invoice_type_source`` for SQL and auditors."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from functools import cache
 import psycopg
 import yaml
 
-from expense_sync.settings import MAPPINGS_DIR
+from expense_sync.settings import INCLUDE_DIR
 from expense_sync.store import sqlfile
 
-TYPES_FILE = MAPPINGS_DIR / "dictionaries" / "invoice_types.yaml"
+TYPES_FILE = INCLUDE_DIR / "dictionaries" / "invoice_types.yaml"
 VAT_RULES = ("invoice_tax", "transport_invoice_tax", "air_rail_9", "road_water_3", "none")
 SQL = "invoices/types"  # include/sql/invoices/types.sql
 

@@ -133,7 +133,7 @@ def test_each_bad_invoice_holds_only_its_claim_with_its_reason(dagbag, mdm, worl
         assert queued.get(claim_no) == ("quarantine", reason), (reason, queued.get(claim_no))
         assert claim_row(mdm, claim_no)["state"] == "invalid"
     assert queued[old] == ("quarantine", "invoice_date_invalid")
-    details = dict(mdm.execute("SELECT record_key, detail FROM sync.exception_item WHERE status <> 'resolved'"))
+    details = dict(mdm.execute("SELECT record_key, reason FROM sync.exception_item WHERE status <> 'resolved'"))
     assert f"the company is {BUYER}" in details[claims["buyer_tax_id_mismatch"]]
     assert "no VAT rate gives this tax to the cent" in details[claims["tax_arithmetic"]]
     assert "claim dated 2026-10-15" in details[claims["invoice_date_invalid"]]
