@@ -156,3 +156,26 @@ def test_tax_rules_come_from_the_file_and_a_deployment_overrides_per_erp():
     assert changed.max_invoice_age_days == 30 and changed.non_deductible_accounts == rules.non_deductible_accounts
     with pytest.raises(ValueError):
         tax_rules("kingdee", '{"kingdee": {"unknown_key": 1}}')
+
+
+def test_the_rows_of_a_vat_invoice_carry_its_rates():
+    rows = [
+        {
+            "E_system_发票明细_金额": money("-110.62"),
+            "E_system_发票明细_税率": "13%",
+            "E_system_发票明细_税额": money("-14.38"),
+        },
+        {
+            "E_system_发票明细_金额": money("100.00"),
+            "E_system_发票明细_税率": "免税",
+            "E_system_发票明细_税额": money("0"),
+        },
+        {"E_system_发票明细_金额": money("1"), "E_system_发票明细_税率": "***", "E_system_发票明细_税额": money("0")},
+    ]
+    inv = parse_invoice(1, 1, {"invoiceId": "x"}, {"invoiceType": "invoice", "entity": special(), "details": rows})
+    assert [(i.amount, i.rate, i.tax) for i in inv.items] == [
+        (Decimal("-110.62"), Decimal("0.13"), Decimal("-14.38")),
+        (Decimal("100.00"), Decimal("0"), Decimal("0")),
+        (Decimal("1"), None, Decimal("0")),
+    ]
+    assert inv.hash_part()["items"][0] == {"amount": "-110.62", "rate": "0.13", "tax": "-14.38"}

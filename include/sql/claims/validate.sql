@@ -83,7 +83,8 @@ SELECT c.claim_id, d.ord::int AS line_no, d.v ->> 'feeTypeId' AS fee_type_id,
 -- step: invoices
 -- Each invoice of the claims checked, with what it deducts and the first thing wrong with it.
 CREATE TEMP TABLE claim_check_invoice ON COMMIT DROP AS
-SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type, r.rate,
+SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type,
+       CASE WHEN it.n > 0 AND it.min_rate = it.max_rate THEN it.min_rate WHEN it.n = 0 THEN r.rate END AS rate,
        CASE WHEN i.problem IS NOT NULL OR t.code IS NULL OR l.gl_account IS NULL
                  OR l.gl_account = ANY(%(non_deductible)s)
                  OR (t.vat_rule = 'transport_invoice_tax' AND NOT l.gl_account = ANY(%(transport)s)) THEN 0
@@ -95,8 +96,7 @@ SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type, r.rate,
             WHEN t.special AND l.gl_account = ANY(%(non_deductible)s) THEN 'special_invoice_not_deductible'
             WHEN buyer.tax_id IS NOT NULL AND (t.special OR i.buyer_tax_id IS NOT NULL)
                  AND i.buyer_tax_id IS DISTINCT FROM buyer.tax_id THEN 'buyer_tax_id_mismatch'
-            WHEN i.net IS NOT NULL AND i.tax IS NOT NULL
-                 AND (r.rate IS NULL OR abs(i.net + i.tax - COALESCE(i.total, i.net + i.tax)) > 0.01) THEN 'tax_arithmetic'
+            WHEN tx.detail IS NOT NULL THEN 'tax_arithmetic'
             WHEN i.invoice_date > c.claim_date OR i.invoice_date < c.claim_date - %(max_age_days)s::int
                  THEN 'invoice_date_invalid'
             WHEN l.gl_account = ANY(%(supplier_required)s)
@@ -112,10 +112,7 @@ SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type, r.rate,
             WHEN buyer.tax_id IS NOT NULL AND (t.special OR i.buyer_tax_id IS NOT NULL)
                  AND i.buyer_tax_id IS DISTINCT FROM buyer.tax_id
                  THEN 'buyer ' || COALESCE(i.buyer_tax_id, 'none') || ', the company is ' || buyer.tax_id
-            WHEN i.net IS NOT NULL AND i.tax IS NOT NULL
-                 AND (r.rate IS NULL OR abs(i.net + i.tax - COALESCE(i.total, i.net + i.tax)) > 0.01)
-                 THEN 'net ' || i.net || ' tax ' || i.tax || ' total ' || COALESCE(i.total::text, '-')
-                      || ': no VAT rate gives this tax to the cent'
+            WHEN tx.detail IS NOT NULL THEN tx.detail
             WHEN i.invoice_date > c.claim_date OR i.invoice_date < c.claim_date - %(max_age_days)s::int
                  THEN 'dated ' || i.invoice_date || ', claim dated ' || c.claim_date
             ELSE 'seller ' || COALESCE(i.seller_name, '?') || ' (' || COALESCE(i.seller_tax_id, 'no tax id')
@@ -126,10 +123,33 @@ SELECT i.claim_id, i.line_no, i.seq, i.invoice_key, i.invoice_type, r.rate,
   LEFT JOIN claim_check_line l ON l.claim_id = i.claim_id AND l.line_no = i.line_no
   LEFT JOIN mdm.invoice_type t ON t.code = i.invoice_type
   LEFT JOIN LATERAL (SELECT (%(buyer_tax_ids)s::jsonb) ->> c.company AS tax_id) buyer ON true
+  -- the rate an invoice without 发票明细 rows was computed at (the nearest, to the cent), and its rows
   LEFT JOIN LATERAL (
         SELECT rt AS rate FROM unnest(%(rates)s::numeric[]) rt
          WHERE i.net IS NOT NULL AND i.tax IS NOT NULL AND abs(i.tax - round(i.net * rt, 2)) <= 0.01
          ORDER BY abs(i.tax - round(i.net * rt, 2)), rt DESC LIMIT 1) r ON true
+  CROSS JOIN LATERAL (
+        SELECT count(*) AS n, min(rate) AS min_rate, max(rate) AS max_rate, sum(amount) AS amount, sum(tax) AS tax,
+               count(*) FILTER (WHERE rate IS NULL OR amount IS NULL OR tax IS NULL
+                                   OR NOT rate = ANY(%(rates)s::numeric[])
+                                   OR abs(tax - round(amount * rate, 2)) > 0.01) AS bad
+          FROM (SELECT (x ->> 'amount')::numeric AS amount, (x ->> 'rate')::numeric AS rate,
+                       (x ->> 'tax')::numeric AS tax
+                  FROM jsonb_array_elements(i.items) x) rows) it
+  -- tax arithmetic: net + tax = total; each 发票明细 row's tax is its amount × a VAT rate and the rows
+  -- add up to the invoice, to the cent; an invoice without rows: its tax is net × a VAT rate
+  CROSS JOIN LATERAL (
+        SELECT CASE WHEN i.net IS NULL OR i.tax IS NULL THEN NULL
+                    WHEN abs(i.net + i.tax - COALESCE(i.total, i.net + i.tax)) > 0.01
+                         THEN 'net ' || i.net || ' + tax ' || i.tax || ' is not the total ' || i.total
+                    WHEN it.bad > 0
+                         THEN it.bad || ' of ' || it.n || ' 发票明细 rows: the tax is not the amount × a VAT rate to the cent'
+                    WHEN it.n > 0 AND (abs(it.amount - i.net) > 0.01 OR abs(it.tax - i.tax) > 0.01)
+                         THEN 'the 发票明细 rows add up to ' || it.amount || ' + ' || it.tax || ', the invoice says '
+                              || i.net || ' + ' || i.tax
+                    WHEN it.n = 0 AND r.rate IS NULL
+                         THEN 'net ' || i.net || ' tax ' || i.tax || ': no VAT rate gives this tax to the cent'
+               END AS detail) tx
   -- the same invoice on a claim (or a line) taken in before, unless that claim was cancelled
   LEFT JOIN LATERAL (
         SELECT oc.claim_no, o.line_no FROM fin.claim_invoice o JOIN fin.claim oc ON oc.claim_id = o.claim_id

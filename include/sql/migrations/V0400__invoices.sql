@@ -26,6 +26,7 @@ CREATE TABLE mdm.invoice_type_source (
 --   invoice_key  the invoice itself, whoever claims it: '<type>:<发票代码>:<发票号码>' (数电票 and
 --                tickets have no 代码), or 'ekuaibao:<invoice id>' for a receipt without a number;
 --                the duplicate-invoice check compares it across every claim of every period
+--   items        a VAT invoice's 发票明细 rows, each with its rate: the tax is checked row by row
 --   rule_vat     the input VAT the invoice carries by its type's rule (expense_sync.invoices.vat);
 --                whether the line deducts it depends on its expense, decided at validation
 --   deductible   what the line deducts of it (set by validation; 0 until then)
@@ -58,6 +59,7 @@ CREATE TABLE fin.claim_invoice (
     problem         text,                                 -- why it could not be read from 合思
     finding         text,                                 -- what the last validation found (reason: detail)
     raw             jsonb,
+    items           jsonb       NOT NULL DEFAULT '[]',    -- 发票明细 rows: [{amount, rate, tax}] (strings)
     PRIMARY KEY (claim_id, line_no, seq)
 );
 CREATE INDEX claim_invoice_key ON fin.claim_invoice (invoice_key);

@@ -192,6 +192,11 @@ class Intake:
         if not any(invoice_refs(d) for d in details if isinstance(d, dict)):
             return ()
         found = {str(item["invoiceId"]): item for item in self.hook.claim_invoices(str(flow["id"]))}
+        vat_invoices = [key for key, item in found.items() if item["invoiceType"] == "invoice" and item["entity"]]
+        if vat_invoices:  # their 发票明细 rows hold the VAT rates the tax is checked against
+            for key, rows in self.hook.invoice_details(vat_invoices).items():
+                if key in found:
+                    found[key] = {**found[key], "details": rows}
         return claim_invoices(flow, found)
 
     def upsert(self, claim: ParsedClaim, invoices: tuple[ClaimInvoice, ...] = ()) -> None:

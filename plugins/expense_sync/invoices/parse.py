@@ -64,6 +64,43 @@ FIELDS: dict[str, tuple[str, dict[str, str]]] = {
     "noTaxIncome": ("非税收入类票据", {}),
 }
 MONEY = ("net", "tax", "total", "fare", "fuel")
+DETAIL = "E_system_发票明细_"  # the 发票明细 rows of a VAT invoice (get-entity-invoic-details-batch.md)
+EXEMPT_RATES = ("免税", "不征税", "0%")
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    """One 发票明细 row: its amount, VAT rate (0.13 for "13%"; None when unreadable) and tax."""
+
+    amount: Decimal | None
+    rate: Decimal | None
+    tax: Decimal | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {name: None if value is None else str(value) for name, value in vars(self).items()}
+
+
+def rate_of(text: Any) -> Decimal | None:
+    """``"13%"`` → 0.13; 免税 / 不征税 → 0; anything else → None."""
+    value = str(text or "").strip()
+    if value in EXEMPT_RATES:
+        return Decimal(0)
+    if value.endswith("%"):
+        try:
+            return (Decimal(value[:-1]) / 100).normalize()
+        except ArithmeticError:
+            return None
+    return None
+
+
+def invoice_items(rows: list[dict[str, Any]]) -> tuple[InvoiceItem, ...]:
+    return tuple(
+        InvoiceItem(
+            amount(row.get(f"{DETAIL}金额")), rate_of(row.get(f"{DETAIL}税率")), amount(row.get(f"{DETAIL}税额"))
+        )
+        for row in rows
+        if isinstance(row, dict)
+    )
 
 
 @dataclass(frozen=True)
@@ -92,8 +129,9 @@ class ClaimInvoice:
     claimed_deductible: Decimal | None
     problem: str | None
     raw: dict[str, Any] | None
+    items: tuple[InvoiceItem, ...] = ()
 
-    def hash_part(self) -> dict[str, str | None]:
+    def hash_part(self) -> dict[str, Any]:
         """What of the invoice a voucher is made of (the claim's content hash covers it)."""
         return {
             "key": self.invoice_key,
@@ -101,6 +139,7 @@ class ClaimInvoice:
             **{name: None if getattr(self, name) is None else str(getattr(self, name)) for name in MONEY},
             "date": None if self.invoice_date is None else self.invoice_date.isoformat(),
             "problem": self.problem,
+            "items": [item.as_json() for item in self.items],
         }
 
 
@@ -121,7 +160,8 @@ def _text(value: Any) -> str | None:
 
 def parse_invoice(line_no: int, seq: int, ref: dict[str, Any], found: dict[str, Any] | None) -> ClaimInvoice:
     """One invoice of a line: ``ref`` from the line's ``invoiceForm``, ``found`` what 合思's invoice
-    API returned for it (``{"invoiceType", "entity"}``, or None when it returned nothing)."""
+    API returned for it (``{"invoiceType", "entity", "details"}``, or None when it returned nothing;
+    ``details`` the invoice's 发票明细 rows, where its VAT rates are)."""
     invoice_id = str(ref["invoiceId"])
     object_id = str((found or {}).get("invoiceType") or "")
     entity = (found or {}).get("entity")
@@ -171,6 +211,7 @@ def parse_invoice(line_no: int, seq: int, ref: dict[str, Any], found: dict[str, 
         claimed_deductible=claimed,
         problem=problem,
         raw=entity if isinstance(entity, dict) else None,
+        items=invoice_items((found or {}).get("details") or []),
     )
 
 

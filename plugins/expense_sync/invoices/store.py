@@ -45,6 +45,7 @@ def replace(conn: psycopg.Connection, claim_id: int, invoices: Iterable[ClaimInv
             rule_vat(inv, rules[inv.invoice_type]) if inv.invoice_type else 0,
             inv.problem,
             None if inv.raw is None else json.dumps(inv.raw, ensure_ascii=False),
+            json.dumps([item.as_json() for item in inv.items]),
         )
         for inv in invoices
     ]

@@ -135,7 +135,7 @@ def test_each_bad_invoice_holds_only_its_claim_with_its_reason(dagbag, mdm, worl
     assert queued[old] == ("quarantine", "invoice_date_invalid")
     details = dict(mdm.execute("SELECT record_key, reason FROM sync.exception_item WHERE status <> 'resolved'"))
     assert f"the company is {BUYER}" in details[claims["buyer_tax_id_mismatch"]]
-    assert "no VAT rate gives this tax to the cent" in details[claims["tax_arithmetic"]]
+    assert "1 of 1 发票明细 rows: the tax is not the amount × a VAT rate" in details[claims["tax_arithmetic"]]
     assert "claim dated 2026-10-15" in details[claims["invoice_date_invalid"]]
     assert "is not an active supplier" in details[claims["seller_not_supplier"]]
 
