@@ -59,3 +59,10 @@ UPDATE fin.claim SET expense_state = %s, updated_at = now() WHERE claim_id = %s;
 -- The 工号 of a 合思 staff, through the org sync's crosswalk.
 SELECT e.employee_no FROM mdm.crosswalk x JOIN mdm.employee e ON e.employee_id = x.canonical_id
  WHERE x.entity = 'employee' AND x.system = 'ekuaibao' AND x.external_id = %s;
+
+-- step: unread_invoices
+-- Claims not yet posted with an invoice 合思 did not return when they were read (positional: how
+-- many): read again on the next catch-up, since a document unchanged in 合思 is otherwise not.
+SELECT DISTINCT c.flow_id, c.claim_id FROM fin.claim c JOIN fin.claim_invoice i USING (claim_id)
+ WHERE c.state IN ('received', 'invalid') AND i.raw IS NULL
+ ORDER BY c.claim_id LIMIT %s;

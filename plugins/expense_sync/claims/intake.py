@@ -20,6 +20,8 @@ claims they touched, each event in a savepoint of its own. An event that fails o
 queued, ``failed`` after ``max_attempts``; the rest of the batch is committed. An outage (合思 down,
 its credentials refused, the database connection lost) counts nothing: the batch so far is committed,
 the events left wait, and the error is raised (the task fails and is retried).
+A claim one of whose invoices 合思 did not return (``invoice_unreadable``) is read again on each
+catch-up until it is returned or the claim is cancelled.
 The catch-up keeps its watermark (``sync.watermark`` ekuaibao/claims) at the newest update time seen,
 reads again from five minutes before it, and skips flows whose update time it already holds. A flow
 listed with a garbage update time moves no watermark: its document is read (and queued as malformed).
@@ -151,6 +153,13 @@ class Intake:
                 self.take_or_queue(flow["id"])
         if newest and newest != mark:
             watermarks.set_watermark(self.conn, SYSTEM, STREAM, newest, run_key=self.run_key)
+
+    def reread_invoices(self, limit: int = 100) -> None:
+        """Read again the claims (not yet posted) one of whose invoices 合思 did not return: an
+        unchanged document is not read by the catch-up, and the claim would wait for an edit."""
+        for flow_id, _ in self.conn.execute(sqlfile.step(SQL, "unread_invoices"), (limit,)).fetchall():
+            self.counts["invoices_reread"] += 1
+            self.take_or_queue(flow_id)
 
     # -- one document -----------------------------------------------------------------------------
     def take_or_queue(self, flow_id: str) -> MalformedDocument | None:
@@ -319,4 +328,5 @@ def collect(
     intake.consume_inbox()
     if poll:
         intake.catch_up(since)
+        intake.reread_invoices()
     return dict(intake.counts)

@@ -80,7 +80,7 @@ def seed_invoice(ekb: EkuaibaoSandbox, object_id: str, **fields: Any) -> str:
         invoice_id = f"ID01{digest[10:20]}"
         builders = {"train": train, "flightItinerary": flight}
         form = builders[object_id](fields, source) if object_id in builders else ticket(object_id, fields, source)
-    if invoice_id in ekb.invoice_kinds:
+    if invoice_id in ekb.invoices:  # a deleted one may come back (uploaded again)
         raise ValueError(f"合思 already has invoice {invoice_id}")
     stamp = int(dt.datetime.now(CHINA).timestamp() * 1000)
     ekb.invoices[invoice_id] = {

@@ -150,3 +150,22 @@ def test_each_bad_invoice_holds_only_its_claim_with_its_reason(dagbag, mdm, worl
     )
     assert vat[from_supplier] == Decimal("60.00")
     assert vat[good] == Decimal("5.66") and vat[dinner] == Decimal("0.00")
+
+
+def test_an_invoice_hesi_did_not_return_holds_its_claim_until_it_does(dagbag, mdm, world):
+    travel = fee_type(mdm, tax_rules("kingdee", "{}").passenger_transport_accounts)
+    invoice_id = special(world, "20000001")
+    claim_no = file(world, mdm, travel, "1060.00", [invoice_id])
+    world.mutate("delete_invoice", invoice_id=invoice_id)
+
+    run_ok(dagbag, CLAIMS)
+    assert open_claim_items(mdm)[claim_no] == ("quarantine", "invoice_unreadable")
+
+    assert special(world, "20000001") == invoice_id  # back in 合思, the document itself unchanged
+    counts = run_ok(dagbag, CLAIMS)
+    assert claim_no not in open_claim_items(mdm), counts
+    assert claim_row(mdm, claim_no)["state"] in ("voucher_created", "voucher_audited")
+    [vat] = mdm.execute(
+        "SELECT sum(input_vat) FROM fin.claim_line JOIN fin.claim USING (claim_id) WHERE claim_no = %s", (claim_no,)
+    ).fetchone()
+    assert vat == Decimal("60.00")
