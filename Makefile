@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include/sandboxes
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: venv demo test bench lint clean airflow browser reliability
+.PHONY: venv demo test bench bench-peers lint clean airflow browser reliability
 
 # The virtualenv, rebuilt when the pins change. requirements-test.txt includes requirements.txt.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -55,10 +55,22 @@ bench: venv
 	$(VPY) bench/vouchers.py
 	$(VPY) bench/webhook_receiver.py
 
+## expense-sync's org sync side by side with dlt rest_api (replace, merge) and a requests + COPY script.
+## dlt lives in its own virtualenv (.venv-bench, bench/peers/requirements.txt), never in .venv.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: bench/peers/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/peers/requirements.txt
+	touch $@
+
+bench-peers: venv $(BENCH_VENV)/.installed
+	RUNTIME__DLT_TELEMETRY=false $(VPY) bench/peers/run.py $(if $(EMPLOYEES),--employees $(EMPLOYEES)) \
+		$(if $(DEPARTMENTS),--departments $(DEPARTMENTS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts
 	$(VENV)/bin/ruff format --check plugins dags include tests bench scripts
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .local build bench/out test-artifacts .mypy_cache
+	rm -rf $(VENV) $(BENCH_VENV) .local build bench/out test-artifacts .mypy_cache

@@ -6,7 +6,9 @@ health check, push — runs in its own Python process, as Airflow runs each task
 so that its peak RSS can be measured; the steps call exactly what the DAG's tasks call.
 
 Printed per run: API calls and throttled calls per vendor, wall time per step, each API step's time
-against its rate-limit floor (calls ÷ allowed QPS), canonical rows written per second by the merge,
+against its rate-limit floor (calls ÷ allowed QPS), the OA's calls against the fewest its documented
+API allows (``minimum_calls``) and which department listing was used, canonical rows written per
+second by the merge,
 peak RSS per step; then the 1 % day's cost relative to the full run (canonical writes, records
 pushed, write calls). Targets (issue 2): ≤ 1.15 × the floor, zero throttled calls, ≤ 400 MB,
 a 1 % day ≤ 3 % of the full run's writes and pushes.
@@ -62,6 +64,21 @@ def run_step(step: str, run_key: str, state_file: Path) -> None:
 
 
 # -- the driver -------------------------------------------------------------------------------------
+def minimum_calls(oa: str, state: dict) -> int:
+    """The fewest OA calls that read the whole directory with the vendor's documented API
+    (docs/vendors/dingtalk.md "Calls per daily sync: the minimum", docs/vendors/wecom.md): DingTalk,
+    a token, the root, the tree in one ``department/list``, then ``user/list`` pages of 100 per
+    department; WeCom, a token, ``department/list`` and one unpaged ``user/list`` per department."""
+    members: dict[int, int] = {}
+    for person in state["people"]:
+        for dept in person["dept_ids"]:
+            members[dept] = members.get(dept, 0) + 1
+    departments = [d["id"] for d in state["departments"]]
+    if oa == "dingtalk":
+        return 3 + sum(max(1, -(-members.get(d, 0) // 100)) for d in departments)
+    return 2 + len(departments)
+
+
 def write_calls(stats: dict) -> int:
     reads = {"POST /api/openapi/v1/auth/getAccessToken", "POST /api/openapi/v1/staffs/getStaffIds"}
     return sum(n for k, n in stats["calls"].items() if k.split(" ")[0] in ("POST", "PUT") and k not in reads)
@@ -72,6 +89,7 @@ def sync_once(env: dict, sandboxes, conn, oa: str, qps: float, label: str, run_k
     state_file.write_text("{}")
     controls = {"oa": sandboxes.control(oa), "ekuaibao": sandboxes.control("ekuaibao")}
     before = {k: c.stats() for k, c in controls.items()}
+    minimum = minimum_calls(oa, controls["oa"].state())
     seconds, work, rss = {}, {}, {}
     for step in STEPS:
         started = time.monotonic()
@@ -101,6 +119,8 @@ def sync_once(env: dict, sandboxes, conn, oa: str, qps: float, label: str, run_k
         "work_seconds": work,
         "peak_rss_mb": rss,
         "oa_calls": oa_calls,
+        "oa_minimum_calls": minimum,
+        "oa_departments_path": {k: v for k, v in steps["extract"]["api"].items() if k.startswith("department_")},
         "ekb_calls": ekb_calls,
         "throttled": delta("oa", "throttled") + delta("ekuaibao", "throttled"),
         "extract_vs_floor": round(work["extract"] / (oa_calls / qps), 3),
@@ -129,6 +149,10 @@ def report(run: dict, qps: float) -> None:
         f"  staged {run['staged_rows']} rows; canonical writes {run['canonical_writes']} "
         f"({run['merge_rows_per_s']} rows/s in the merge); {run['records_pushed']} records pushed in "
         f"{run['write_calls']} write calls"
+    )
+    print(
+        f"  OA calls {run['oa_calls']} against the minimum {run['oa_minimum_calls']} "
+        f"({run['oa_calls'] / run['oa_minimum_calls']:.3f}×; departments listed by {run['oa_departments_path']})"
     )
     print(f"  merge {json.dumps(run['merge'], ensure_ascii=False)}")
     print(f"  push  {json.dumps(run['push'], ensure_ascii=False)}")

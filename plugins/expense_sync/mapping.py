@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -256,12 +256,18 @@ class FieldSpec(BaseModel):
             raise ValueError("give exactly one of 'from', 'const', 'first_of', 'latest_of' and 'when'/'unless'")
         return self
 
+    @cached_property
+    def steps(self) -> tuple[bool, tuple[Callable[[Any], Any], ...]]:
+        """Whether the value is derived, and the transforms' functions: looked up once, not per record."""
+        return any(given is not None for given in derived_sources(self)), tuple(TRANSFORMS[n] for n in self.transform)
+
     def value(self, record: dict[str, Any]) -> Any:
+        derived, transforms = self.steps
         value = self.const if self.source is None else dig(record, self.source)
-        if any(given is not None for given in derived_sources(self)):
+        if derived:
             value = derived_value(self, record)
-        for name in self.transform:
-            value = TRANSFORMS[name](value)
+        for transform in transforms:
+            value = transform(value)
         if self.values is not None and value is not None:
             value = self.values.get(str(value))
         return value

@@ -281,9 +281,14 @@ class DingTalkSandbox(DirectorySandbox):
             q = request.query_params
             parent = self.department(q.get("id", ROOT_ID))
             recursive = str(q.get("fetch_child", "false")).lower() == "true"
-            found, queue = [], [parent.id]
+            found, queue, seen = [], [parent.id], {parent.id}
             while queue:
                 for d in self.directory.children(queue.pop(0)):
+                    if d.id in seen:  # a cycle (the control API can make one): listed once, as a walk would
+                        continue
+                    seen.add(d.id)
+                    # the documented example shows no "order"; the sandbox serves it, as its listsub does,
+                    # so that either path lands the same departments
                     found.append(
                         {
                             "id": d.id,
@@ -291,6 +296,7 @@ class DingTalkSandbox(DirectorySandbox):
                             "parentid": d.parent_id,
                             "createDeptGroup": True,
                             "autoAddUser": True,
+                            "order": d.order,
                         }
                     )
                     if recursive:

@@ -25,6 +25,8 @@ PageParams = dict[str, Any]
 
 def dig(body: Any, path: str) -> Any:
     """Follow a dotted path (``"result.list"``) into a JSON body; ``""`` is the body itself."""
+    if path and "." not in path:  # one key, as most mapped fields are: no split per record
+        return body.get(path) if isinstance(body, dict) else None
     node = body
     for part in filter(None, path.split(".")):
         if not isinstance(node, dict):

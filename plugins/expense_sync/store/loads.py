@@ -56,7 +56,7 @@ def staging_rows(
             key, error = f"{key}#dup{n}", f"the vendor listed {key} twice with different content"
         seen[key] = digest
         values |= {"load_id": load_id, "source_key": key, "mapping_error": error, "raw": raw}
-        yield tuple(values.get(c) for c in columns)
+        yield tuple(map(values.get, columns))
 
 
 def land(

@@ -6,6 +6,7 @@ endpoints: ``docs/vendors/dingtalk.md``.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,16 @@ from expense_sync.hooks.errors import (
 )
 from expense_sync.hooks.paginate import CursorPaginator
 
+log = logging.getLogger(__name__)
+
 ROOT_DEPT_ID = 1
+# department/list (the older API) names a department's fields as the v2 listsub does not
+OLD_DEPARTMENT_FIELDS = {
+    "id": "dept_id",
+    "parentid": "parent_id",
+    "createDeptGroup": "create_dept_group",
+    "autoAddUser": "auto_add_user",
+}
 UNKNOWN_DEPARTMENT = 60003  # errcode of department/get for an id DingTalk does not have
 
 
@@ -36,7 +46,8 @@ class DingTalkSettings(HookSettings):
 
 
 class DingTalkHook(ErrcodeHook[DingTalkSettings]):
-    """DingTalk server API (``oapi``): departments via ``listsub``, users via ``user/list`` cursors."""
+    """DingTalk server API (``oapi``): departments in one ``department/list`` call (else via ``listsub``),
+    users via ``user/list`` cursors."""
 
     default_conn_name = "oa_dingtalk"
     hook_name = "DingTalk"
@@ -81,11 +92,35 @@ class DingTalkHook(ErrcodeHook[DingTalkSettings]):
         body = self.request("POST", "/topapi/v2/department/get", json={"dept_id": dept_id, "language": "zh_CN"})
         return body["result"]
 
+    def department_tree(self) -> list[dict] | None:
+        """Every department under the root in one call (``GET /department/list`` with ``fetch_child``),
+        in the shape ``listsub`` gives (``dept_id``, ``parent_id``, …); ``None`` when DingTalk refuses
+        the call (an errcode: an app without the right, an ISV app, the older API withdrawn)."""
+        try:
+            body = self.request("GET", "/department/list", params={"id": ROOT_DEPT_ID, "fetch_child": "true"})
+        except VendorRequestError as err:
+            log.warning("DingTalk refuses department/list (%s): walking the tree with listsub", err)
+            return None
+        departments = required(body, "department", vendor=self.vendor, endpoint="GET /department/list")
+        return [{OLD_DEPARTMENT_FIELDS.get(k, k): v for k, v in dept.items()} for dept in departments]
+
     def iter_departments(self) -> Iterator[dict]:
-        """Every department, root first, walking the tree breadth-first one level per call."""
+        """Every department, root first: the whole tree in one call where DingTalk allows it, else
+        walking it breadth-first one level per call. The step's counts say which (``department_tree``
+        or ``department_walk``)."""
         root = self.get_department(ROOT_DEPT_ID)
         yield {"dept_id": root["dept_id"], "name": root["name"], "parent_id": None}
-        queue, seen = deque([ROOT_DEPT_ID]), {ROOT_DEPT_ID}
+        seen: set[Any] = {ROOT_DEPT_ID}
+        tree = self.department_tree()
+        if tree is not None:
+            self.count("department_tree")
+            for dept in tree:
+                if dept.get("dept_id") not in seen:  # listed twice: once is enough
+                    seen.add(dept.get("dept_id"))
+                    yield dept
+            return
+        self.count("department_walk")
+        queue = deque([ROOT_DEPT_ID])
         while queue:
             for dept in self.list_sub_departments(queue.popleft()):
                 if dept["dept_id"] in seen:  # a cycle in the vendor's tree: never loop on it

@@ -32,3 +32,72 @@ def test_topapi_refuses_a_bad_token_as_dingtalk_does_and_the_hook_fetches_a_new_
     hook._token = "revoked-elsewhere"  # the vendor no longer knows the cached token
     assert len(list(hook.members(2))) > 0
     assert (hook.stats["token_fetches"], hook.stats["token_refusals"]) == (2, 1)
+
+
+def test_the_whole_tree_comes_in_one_call_and_gives_what_the_walk_gives(sandboxes):
+    """department/list with fetch_child: one call for every department, the same records as the walk
+    with listsub (root first, a parent before its children)."""
+    control = sandboxes.control("dingtalk")
+    before = control.stats()["calls"]
+    tree = list(DingTalkHook().departments())
+    calls = control.stats()["calls"]
+
+    assert calls.get("GET /department/list", 0) - before.get("GET /department/list", 0) == 1
+    assert calls.get("POST /topapi/v2/department/listsub", 0) == before.get("POST /topapi/v2/department/listsub", 0)
+    walker = DingTalkHook()  # the walk, level by level with listsub, as the fallback does it
+    walked, queue = [{"dept_id": 1, "name": walker.get_department(1)["name"], "parent_id": None}], [1]
+    while queue:
+        level = walker.list_sub_departments(queue.pop(0))
+        walked += level
+        queue += [d["dept_id"] for d in level]
+    fields = ("dept_id", "name", "parent_id", "order")
+    assert [{k: d.get(k) for k in fields} for d in tree] == [{k: d.get(k) for k in fields} for d in walked]
+    assert len(tree) == 12
+    positions = {d["dept_id"]: n for n, d in enumerate(tree)}
+    assert all(positions[d["parent_id"]] < positions[d["dept_id"]] for d in tree[1:])
+
+
+def test_a_refused_department_list_falls_back_to_walking_the_tree(monkeypatch):
+    """DingTalk refusing department/list with an errcode (here 22, what oapi answers for a path it
+    does not serve: the older API withdrawn) is no failure: the hook walks the tree with listsub and
+    says so in its counts."""
+    from fastapi import FastAPI, Request
+
+    from testkit import point_connection, serve
+
+    children = {
+        1: [{"dept_id": 2, "name": "财务部", "parent_id": 1}],
+        2: [{"dept_id": 3, "name": "报销组", "parent_id": 2}],
+    }
+    app = FastAPI()
+    asked = []
+
+    @app.get("/gettoken")
+    async def gettoken():
+        return {"errcode": 0, "errmsg": "ok", "access_token": "t"}
+
+    @app.post("/topapi/v2/department/get")
+    async def department_get():
+        return {"errcode": 0, "errmsg": "ok", "result": {"dept_id": 1, "name": "集团"}}
+
+    @app.get("/department/list")
+    async def department_list():
+        asked.append("department/list")
+        return {"errcode": 22, "errmsg": "Invalid method"}
+
+    @app.post("/topapi/v2/department/listsub")
+    async def listsub(request: Request):
+        dept_id = (await request.json())["dept_id"]
+        asked.append(f"listsub {dept_id}")
+        return {"errcode": 0, "errmsg": "ok", "result": children.get(dept_id, [])}
+
+    url, server, thread = serve(app)
+    try:
+        point_connection(monkeypatch, "oa_dingtalk", url)
+        hook = DingTalkHook()
+        assert [d["dept_id"] for d in hook.departments()] == [1, 2, 3]
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert asked == ["department/list", "listsub 1", "listsub 2", "listsub 3"]
+    assert (hook.stats["department_tree"], hook.stats["department_walk"]) == (0, 1)

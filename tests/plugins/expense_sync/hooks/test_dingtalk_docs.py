@@ -1,6 +1,6 @@
-"""DingTalk's own gettoken answers (``tests/fixtures/vendor_docs/dingtalk/``, from the vendor's 2016
-documentation repository ddtalk/dingTalkDoc): DingTalkHook parses each one, served at the network edge
-by a stand-in for oapi.dingtalk.com, and the DingTalk sandbox answers gettoken in the same shapes.
+"""DingTalk's own gettoken and department/list answers (``tests/fixtures/vendor_docs/dingtalk/``, from
+the vendor's 2016 documentation repository ddtalk/dingTalkDoc): DingTalkHook parses each one, served at
+the network edge by a stand-in for oapi.dingtalk.com, and the DingTalk sandbox answers in the same shapes.
 
 No documented example answer of the ``topapi`` calls we make (``v2/department/listsub``,
 ``v2/department/get``, ``v2/user/list``, ``processinstance/get``) was found: docs/vendors/dingtalk.md,
@@ -21,6 +21,8 @@ from testkit import point_connection, serve
 
 DOCS = {name: load("dingtalk", name) for name in names("dingtalk")}
 REFUSALS = ["gettoken_bad_secret", "gettoken_require_https"]
+TOKENS = ["gettoken", *REFUSALS]
+ROOT = {"dept_id": 1, "name": "示例集团", "order": 0}
 
 
 @pytest.fixture
@@ -29,13 +31,22 @@ def edge(monkeypatch):
     received are in ``edge.calls``."""
     servers = []
 
-    def connect(answer):
+    def connect(answer, departments=None):
         app = FastAPI()
 
         @app.get("/gettoken")
         async def gettoken(request: Request):
             connect.calls.append(dict(request.query_params))
             return answer
+
+        @app.post("/topapi/v2/department/get")
+        async def department_get(request: Request):
+            return {"errcode": 0, "errmsg": "ok", "result": ROOT}
+
+        @app.get("/department/list")
+        async def department_list(request: Request):
+            connect.calls.append(dict(request.query_params))
+            return departments
 
         url, server, thread = serve(app)
         servers.append((server, thread))
@@ -54,9 +65,10 @@ def documented(name):
 
 
 def test_the_fixtures_are_dingtalks_own():
-    assert set(DOCS) == {"gettoken", *REFUSALS}
-    for doc in DOCS.values():
-        assert doc["source"].startswith("ddtalk/dingTalkDoc@") and doc["endpoint"] == "GET /gettoken"
+    assert set(DOCS) == {*TOKENS, "department_list"}
+    for name, doc in DOCS.items():
+        assert doc["source"].startswith("ddtalk/dingTalkDoc@")
+        assert doc["endpoint"] == ("GET /gettoken" if name in TOKENS else "GET /department/list")
 
 
 def test_the_hook_takes_the_token_of_the_documented_answer_and_keeps_it_its_documented_life(edge):
@@ -90,7 +102,7 @@ def test_a_token_answer_without_its_token_fails_naming_the_field(edge):
     assert failed.value.endpoint == "GET /gettoken"
 
 
-@pytest.mark.parametrize("name", sorted(DOCS))
+@pytest.mark.parametrize("name", TOKENS)
 def test_the_sandbox_answers_gettoken_in_the_documented_shape(sandboxes, name):
     """The success example against the sandbox's token; both refusals against its answer to a wrong
     secret (it models neither plain HTTP nor the 2016 corpid parameters: the shape is what counts)."""
@@ -100,3 +112,29 @@ def test_the_sandbox_answers_gettoken_in_the_documented_shape(sandboxes, name):
     ).json()
     assert_same_shape(DOCS[name]["response"], answer, where=f"sandbox {DOCS[name]['endpoint']}")
     assert (answer["errcode"] == 0) is (name == "gettoken")
+
+
+def test_the_hook_reads_the_whole_documented_tree_in_one_call_in_listsubs_shape(edge):
+    hook = edge(documented("gettoken"), documented("department_list"))
+
+    departments = list(hook.departments())
+
+    assert departments == [
+        {"dept_id": 1, "name": "示例集团", "parent_id": None},
+        {"dept_id": 2, "name": "钉钉事业部", "parent_id": 1, "create_dept_group": True, "auto_add_user": True},
+        {"dept_id": 3, "name": "服务端开发组", "parent_id": 2, "create_dept_group": False, "auto_add_user": False},
+    ]
+    assert edge.calls[1:] == [{"access_token": "fw8ef8we8f76e6f7s8df8s", "id": "1", "fetch_child": "true"}]
+    assert (hook.stats["calls"], hook.stats["department_tree"], hook.stats["department_walk"]) == (3, 1, 0)
+
+
+def test_the_sandbox_answers_department_list_in_the_documented_shape(sandboxes):
+    base = sandboxes.url("dingtalk")
+    token = requests.get(
+        base + "/gettoken", params={"appkey": dingtalk.APP_KEY, "appsecret": dingtalk.APP_SECRET}, timeout=10
+    ).json()["access_token"]
+    answer = requests.get(
+        base + "/department/list", params={"access_token": token, "id": 1, "fetch_child": "true"}, timeout=10
+    ).json()
+    assert_same_shape(DOCS["department_list"]["response"], answer, where="sandbox GET /department/list")
+    assert len(answer["department"]) == 11  # the reset company: 12 departments, the root not listed

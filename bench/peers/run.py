@@ -1,0 +1,202 @@
+"""Side by side, in one run against one DingTalk sandbox: expense-sync's org sync (extract + merge,
+what ``org_sync_daily``'s tasks call), dlt ``rest_api`` → PostgreSQL (``replace`` and ``merge``),
+and a plain requests + COPY script (the floor).
+
+Every client runs in its own process (its CPU user+sys and peak RSS from ``os.wait4``, its own), into
+its own fresh database, twice: a first sync into the empty database, then a sync where nothing
+changed. The clients take turns, in a rotated order, over ``--rounds`` rounds; API calls are counted
+at the sandbox. Printed: the median of the rounds per client and run, with ratios to dlt ``merge``
+and to the COPY script. The sandbox has no rate limit (the client's pace is set far above it).
+
+    make bench-peers          # or: python bench/peers/run.py --employees 100000 --departments 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+OUT = ROOT / "bench" / "out"
+CLIENTS = ("expense-sync", "dlt merge", "dlt replace", "COPY script")
+
+
+# -- expense-sync's client, in its own process: the calls org_sync_daily's extract and merge make ----
+def package_step(run_key: str) -> None:
+    import cProfile
+
+    from expense_sync.hooks.registry import oa_hook
+    from expense_sync.org.extract import extract_directory
+    from expense_sync.org.merge import merge_directory
+    from expense_sync.settings import org_max_deactivation
+    from expense_sync.store.db import connect
+    from expense_sync.store.runs import record_step
+
+    profile = cProfile.Profile(time.process_time) if os.environ.get("PEERS_PROFILE") else None  # CPU, not wall
+    with connect() as conn:  # imports done and connected: from here on it is the sync's own work
+        started, cpu = time.monotonic(), time.process_time()
+        if profile:
+            profile.enable()
+        result = extract_directory(conn, oa_hook("dingtalk"), run_key)
+        record_step(conn, run_key, "extract", {k: result[k] for k in ("system", "rows", "api")})
+        merged = merge_directory(conn, result["loads"], run_key, max_deactivation=org_max_deactivation())
+        record_step(conn, run_key, "merge", merged)
+        if profile:
+            profile.disable()
+            profile.dump_stats(f"{os.environ['PEERS_PROFILE']}.{run_key.replace('/', '_').replace(' ', '_')}")
+        work, work_cpu = time.monotonic() - started, time.process_time() - cpu
+    written = sum(merged[e].get(k, 0) for e in merged for k in ("created", "updated", "deactivated"))
+    print(json.dumps({"rows_written": written, "work_s": work, "work_cpu_s": work_cpu, "api": result["api"]}))
+
+
+# -- the driver -------------------------------------------------------------------------------------
+def run_client(argv: list[str], env: dict) -> dict:
+    """Run one client to its end; its own wall time, CPU (user+sys) and peak RSS, and what it printed."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode:
+        raise SystemExit(f"{' '.join(argv[:3])} failed ({process.returncode}):\n{stderr[-4000:]}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        **figures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=100_000)
+    parser.add_argument("--departments", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of " + ", ".join(CLIENTS))
+    parser.add_argument("--package-step", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    for path in (ROOT / "plugins", ROOT / "include" / "sandboxes"):
+        sys.path.insert(0, str(path))
+    if args.package_step:
+        package_step(args.package_step)
+        return
+
+    import psycopg
+
+    from expense_sync.store.migrate import migrate
+    from expense_sync_sandboxes import dingtalk
+    from expense_sync_sandboxes.cluster import SandboxCluster
+    from expense_sync_sandboxes.postgres import LocalPostgres
+
+    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = set(clients) - set(CLIENTS)
+    if unknown:
+        raise SystemExit(f"unknown clients {sorted(unknown)}")
+    if any(c.startswith("dlt") for c in clients) and not Path(args.bench_python).exists():
+        print(f"no {args.bench_python} (make bench-peers creates it): dlt left out")
+        clients = [c for c in clients if not c.startswith("dlt")]
+    server = LocalPostgres().start()
+    options = {"dingtalk": {"seed": 1, "departments": args.departments, "employees": args.employees}}
+    print(
+        f"peers benchmark: {args.employees} employees in {args.departments} departments, one DingTalk sandbox "
+        f"without rate limit, {args.rounds} rounds of {', '.join(clients)}"
+    )
+    results: dict[tuple[str, str], list[dict]] = {}
+    with SandboxCluster(["dingtalk"], options=options) as sandboxes:
+        control = sandboxes.control("dingtalk")
+        base = sandboxes.url("dingtalk")
+        credentials = ["--base-url", base, "--appkey", dingtalk.APP_KEY, "--appsecret", dingtalk.APP_SECRET]
+        quiet = {**os.environ, "RUNTIME__DLT_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "ERROR"}
+        for round_no in range(args.rounds):
+            order = clients[round_no % len(clients) :] + clients[: round_no % len(clients)]
+            for client in order:
+                database = server.create_database("peers")
+                url = server.url(database)
+                scratch = tempfile.mkdtemp(prefix="expense-sync-peers-")
+                try:
+                    if client == "expense-sync":
+                        with psycopg.connect(url, autocommit=True) as conn:
+                            migrate(conn)
+                        env = {
+                            **quiet,
+                            "AIRFLOW_HOME": scratch,
+                            "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+                            "AIRFLOW_CONN_MDM_POSTGRES": url,
+                            "AIRFLOW_CONN_OA_DINGTALK": sandboxes.connection(
+                                "oa_dingtalk", rate_limit_qps=1_000_000, timeout=60
+                            ),
+                            "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
+                        }
+                    else:
+                        env = quiet
+                    for run in ("first sync", "nothing changed"):
+                        if client == "expense-sync":
+                            argv = [sys.executable, __file__, "--package-step", f"peers/{round_no}/{run}"]
+                        elif client == "COPY script":
+                            argv = [args.bench_python, str(HERE / "copy_client.py"), "--dsn", url, *credentials]
+                        else:
+                            disposition = client.split()[1]
+                            argv = [args.bench_python, str(HERE / "dlt_client.py"), "--dsn", url, *credentials]
+                            argv += ["--disposition", disposition, "--pipelines-dir", scratch]
+                        before = control.stats()["calls"].get("total", 0)
+                        figures = run_client(argv, env)
+                        figures["api_calls"] = control.stats()["calls"].get("total", 0) - before
+                        results.setdefault((client, run), []).append(figures)
+                        print(
+                            f"  round {round_no + 1} {client:<13} {run:<16} wall {figures['wall_s']:6.1f} s  "
+                            f"CPU {figures['cpu_s']:6.1f} s  RSS {figures['peak_rss_mb']:5.0f} MB  "
+                            f"calls {figures['api_calls']:6d}  rows {figures['rows_written']:7d}",
+                            flush=True,
+                        )
+                finally:
+                    server.drop_database(database)
+    server.stop()
+    report(results, clients)
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved = {
+        "args": {"employees": args.employees, "departments": args.departments, "rounds": args.rounds},
+        "runs": {f"{client} / {run}": figures for (client, run), figures in results.items()},
+    }
+    (OUT / "peers.json").write_text(json.dumps(saved, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"figures saved to {OUT / 'peers.json'}")
+
+
+def report(results: dict[tuple[str, str], list[dict]], clients: list[str]) -> None:
+    keys = ("wall_s", "cpu_s", "work_cpu_s", "peak_rss_mb", "api_calls", "rows_written")
+    median = {k: {m: statistics.median(f[m] for f in runs) for m in keys} for k, runs in results.items()}
+    print(
+        "\nmedians over the rounds (CPU = the client process's user+sys, start-up included; "
+        "work CPU = after its imports)"
+    )
+    header = f"{'client':<13} {'run':<16} {'wall s':>7} {'CPU s':>7} {'work CPU s':>10} {'RSS MB':>7} "
+    header += f"{'API calls':>9} {'rows':>8} {'CPU/dlt merge':>13} {'CPU/COPY':>8}"
+    print(header)
+    for run in ("first sync", "nothing changed"):
+        for client in clients:
+            m = median[(client, run)]
+            dlt = median.get(("dlt merge", run))
+            floor = median.get(("COPY script", run))
+            vs_dlt = f"{m['cpu_s'] / dlt['cpu_s']:.2f}" if dlt else "-"
+            vs_copy = f"{m['cpu_s'] / floor['cpu_s']:.2f}" if floor else "-"
+            print(
+                f"{client:<13} {run:<16} {m['wall_s']:7.1f} {m['cpu_s']:7.1f} {m['work_cpu_s']:10.1f} "
+                f"{m['peak_rss_mb']:7.0f} {m['api_calls']:9.0f} {m['rows_written']:8.0f} {vs_dlt:>13} {vs_copy:>8}"
+            )
+
+
+if __name__ == "__main__":
+    main()
