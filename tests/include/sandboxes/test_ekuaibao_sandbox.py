@@ -133,3 +133,23 @@ def test_path_ids_take_a_dollar_prefix_or_a_code(api):
     assert api("GET", "/api/openapi/v1/departments/$LAW?departmentBy=code").json()["value"]["id"] == dept["id"]
     assert api("GET", "/api/openapi/v1/departments/$LAW").status_code == 400  # a code looked up as an id
     assert api("GET", "/api/openapi/v1/departments/$nope?departmentBy=code").status_code == 400
+
+
+def test_the_demo_tenant_claims_its_invoices_one_of_them_twice(sandboxes):
+    """The standalone server's demo tenant, read through the hook as claim_events reads it."""
+    from expense_sync.hooks.ekuaibao import EkuaibaoHook
+    from expense_sync.invoices.parse import claim_invoices
+
+    sandboxes.control("ekuaibao").reset(demo=True)
+    hook = EkuaibaoHook()
+    flows = {f["form"]["title"]: f for f in sandboxes.control("ekuaibao").state()["flows"]}
+    read = {}
+    for title in ("上海出差报销", "深圳客户现场支持", "北京展会差旅"):
+        flow = flows[title]
+        found = {item["invoiceId"]: item for item in hook.claim_invoices(flow["id"])}
+        read[title] = claim_invoices(flow, found)
+    assert [i.invoice_type for i in read["上海出差报销"]] == ["air_itinerary", "vat_special", "taxi"]
+    assert [i.invoice_type for i in read["深圳客户现场支持"]] == ["rail_ticket", "digital_special", "e_normal"]
+    assert all(i.problem is None for invoices in read.values() for i in invoices)
+    [again] = read["北京展会差旅"]
+    assert again.invoice_key == read["上海出差报销"][1].invoice_key  # the same 专票, claimed twice

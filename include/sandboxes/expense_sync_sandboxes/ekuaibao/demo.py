@@ -3,6 +3,8 @@ a hook run against ``python -m expense_sync_sandboxes serve --port ekuaibao=…`
 
 Departments, staff, cost centers and projects (custom dimension items), and travel claims with
 lines on the sandbox's fee types: some approved (``paying``, ``paid``), one still ``approving``.
+Each line carries its invoices (:data:`INVOICES`): 行程单, 铁路电子客票, 专票 and 普票, a taxi receipt;
+the 北京 trip claims the 上海 trip's hotel 专票 again (a duplicate across claims, as an auditor finds them).
 Reset option ``demo`` (the standalone default; ``--empty`` and every test reset start empty).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from expense_sync_sandboxes.ekuaibao import EkuaibaoSandbox, contacts, dimensions, flows
+from expense_sync_sandboxes.ekuaibao import EkuaibaoSandbox, contacts, dimensions, flows, invoices
 
 DEPARTMENTS = [("D100", "销售部"), ("D200", "研发部"), ("D300", "财务部")]
 STAFF = [  # code, name, cellphone, department code
@@ -48,6 +50,95 @@ CLAIMS: list[tuple[str, str, str, str, str | None, list[tuple[str, str, str | No
 ]
 
 
+BUYER = ("北京合思信息技术有限公司", "91110108318283928K")  # the buyer of 合思's own documented examples
+HOTEL = ("上海静安宾馆有限公司", "91440300892254961D")
+# (claim index, line index) -> the invoices of that line, (object id, fields); "dup" reuses the one named
+INVOICES: dict[tuple[int, int], list[tuple[str, dict[str, Any]]]] = {
+    (0, 0): [
+        (
+            "flightItinerary",
+            {
+                "number": "7812431511988",
+                "date": "2026-11-02",
+                "fare": "1180.00",
+                "fuel": "50.00",
+                "caac_fund": "50.00",
+                "passenger": "王芳",
+            },
+        )
+    ],
+    (0, 1): [
+        (
+            "invoice",
+            {
+                "category": "DIGITAL_SPECIAL",
+                "code": "031002300111",
+                "number": "08812345",
+                "date": "2026-11-03",
+                "net": "807.55",
+                "tax": "48.45",
+                "rate": "6%",
+                "seller_name": HOTEL[0],
+                "seller_tax_id": HOTEL[1],
+                "buyer_name": BUYER[0],
+                "buyer_tax_id": BUYER[1],
+                "verified": True,
+            },
+        )
+    ],
+    (0, 2): [("taxi", {"code": "131001970101", "number": "19777479", "date": "2026-11-03", "amount": "96.50"})],
+    (1, 0): [
+        ("train", {"number": "10610310291123B054158", "date": "2026-11-09", "amount": "553.00", "passenger": "张伟"})
+    ],
+    (1, 1): [
+        (
+            "invoice",
+            {
+                "category": "FULL_DIGITAl_SPECIAL",
+                "code": None,
+                "number": "24442000000012345678",
+                "date": "2026-11-10",
+                "net": "603.77",
+                "tax": "36.23",
+                "rate": "6%",
+                "seller_name": "深圳南山酒店有限公司",
+                "seller_tax_id": "91440300MA5FN0QX1T",
+                "buyer_name": BUYER[0],
+                "buyer_tax_id": BUYER[1],
+                "verified": True,
+            },
+        )
+    ],
+    (1, 2): [
+        (
+            "invoice",
+            {
+                "category": "DIGITAL_NORMAL",
+                "code": "044031900111",
+                "number": "69872971",
+                "date": "2026-11-10",
+                "net": "198.11",
+                "tax": "11.89",
+                "rate": "6%",
+                "seller_name": "深圳粤菜餐饮有限公司",
+                "seller_tax_id": "91440300MA5GR8UT3J",
+                "buyer_name": BUYER[0],
+                "buyer_tax_id": BUYER[1],
+            },
+        )
+    ],
+    (2, 0): [("dup", {"of": (0, 1)})],
+}
+
+
+def _invoices(ekb: EkuaibaoSandbox, claim: int, line: int, made: dict[tuple[int, int], list[str]]) -> list[str]:
+    ids = []
+    for object_id, fields in INVOICES.get((claim, line), []):
+        ids += made[fields["of"]] if object_id == "dup" else [invoices.seed_invoice(ekb, object_id, **fields)]
+    made[(claim, line)] = ids
+    return ids
+
+
 def _fee_type_code(ekb: EkuaibaoSandbox, name: str) -> str:
     return next(f["code"] for f in ekb.fee_types.values() if f["name"] == name)  # a preset (feetypes.PRESETS)
 
@@ -65,10 +156,12 @@ def seed(ekb: EkuaibaoSandbox) -> None:
         category_id = next(c["id"] for c in ekb.dimension_categories.values() if c["name"] == category)
         for code, name in items:
             dimensions.create_item(ekb, {"dimensionId": category_id, "code": code, "name": name, "parentId": ""})
-    for staff, title, day, state, header_cost_center, lines in CLAIMS:
+    made: dict[tuple[int, int], list[str]] = {}
+    for n, (staff, title, day, state, header_cost_center, lines) in enumerate(CLAIMS):
         rows: list[dict[str, Any]] = []
-        for fee_type, amount, cost_center, project in lines:
+        for m, (fee_type, amount, cost_center, project) in enumerate(lines):
             row: dict[str, Any] = {"fee_type_code": _fee_type_code(ekb, fee_type), "amount": amount}
+            row.update({"invoices": ids} if (ids := _invoices(ekb, n, m, made)) else {})
             row.update({"cost_center": cost_center} if cost_center else {})
             row.update({"project": project} if project else {})
             rows.append(row)
