@@ -51,7 +51,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from expense_sync_sandboxes.core import Sandbox, VendorHTTPError
-from expense_sync_sandboxes.yonyou import chart, ledger, ncc, vouchers, wire
+from expense_sync_sandboxes.masters import MasterData, SeedSupplier
+from expense_sync_sandboxes.yonyou import chart, ledger, masters, ncc, vouchers, wire
 
 APP_KEY, APP_SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90", "yonbip-sandbox-app-secret"
 TENANT_ID = "sbxt0001"
@@ -90,7 +91,9 @@ class YonyouSandbox(Sandbox):
         "manual_voucher",
         "revoke_api",
         "grant_api",
+        *MasterData.OPS,
     )
+    gateway_prefix = GATEWAY_PREFIX
 
     def reset(
         self,
@@ -125,6 +128,11 @@ class YonyouSandbox(Sandbox):
         self.books = chart.AccountingBooks()
         self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
+        self.masters = MasterData()
+
+    def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
+        """Seed a supplier into the vendor archive (tests; the control API's ``add_supplier``)."""
+        return self.masters.add_supplier(code, name, credit_code, **kw)
 
     # -- how this vendor fails --------------------------------------------------------------------
     def throttle_response(self, path: str) -> Response:
@@ -171,6 +179,8 @@ class YonyouSandbox(Sandbox):
         return {"id": voucher["id"], "number": voucher["bill_code"]}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
+        if op in MasterData.OPS:
+            return self.masters.mutate(op, args)
         chart_, book = self.chart, self.ledger
         ops = {
             "add_record": chart_.add_record,
@@ -269,6 +279,7 @@ class YonyouSandbox(Sandbox):
                 app.add_api_route(prefix + path, access_token, methods=["GET"])
 
         chart.add_routes(self)
+        masters.add_routes(self)
         vouchers.add_routes(self)
         ncc.add_routes(self)
 
