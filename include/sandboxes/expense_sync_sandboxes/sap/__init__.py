@@ -48,6 +48,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from expense_sync_sandboxes.core import Sandbox, TokenStore, VendorHTTPError, json_response
+from expense_sync_sandboxes.masters import MasterData, SeedSupplier
+from expense_sync_sandboxes.sap import masters as master_sets
 from expense_sync_sandboxes.sap import odata, soap
 from expense_sync_sandboxes.sap.chart import Chart
 from expense_sync_sandboxes.sap.journal import Entry, EntryItem, Journal, Refused
@@ -100,7 +102,7 @@ class SessionTokenStore(TokenStore):
 class SapSandbox(Sandbox):
     vendor = "sap"
     token_ttl = 3600.0
-    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher")
+    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher", *MasterData.OPS)
 
     def __init__(self, **options: Any) -> None:
         self.sessions = CsrfSessions()
@@ -130,6 +132,11 @@ class SapSandbox(Sandbox):
         self.missing_services = frozenset(missing_services)
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
+        self.masters = MasterData()
+
+    def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
+        """Seed a supplier into ``A_Supplier`` (tests; the control API's ``add_supplier``)."""
+        return self.masters.add_supplier(code, name, credit_code, **kw)
 
     # -- vendor answers -----------------------------------------------------------------------------
     def throttle_response(self, path: str) -> Response:
@@ -145,6 +152,8 @@ class SapSandbox(Sandbox):
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         self._nav_index = {}
+        if op in MasterData.OPS:
+            return self.masters.mutate(op, args)
         if op == "expire_csrf":
             self.sessions.expire_all()
             return {"sessions": 0}
@@ -372,7 +381,11 @@ class SapSandbox(Sandbox):
 
     def tables(self) -> dict[str, list[dict]]:
         """The rows of every entity set, by name."""
-        return {**self.chart.tables(), "A_JournalEntryItemBasic": self.journal.items}
+        return {
+            **self.chart.tables(),
+            "A_JournalEntryItemBasic": self.journal.items,
+            **master_sets.tables(self.masters),
+        }
 
     def navigate(self, es, nav_name: str, row: dict) -> list[dict]:
         """The rows a navigation property leads to, through an index of the target set by its join keys
