@@ -4,7 +4,8 @@ Vendor-neutral: each ERP sandbox (``kingdee/masters.py``, ``yonyou/masters.py``,
 turns these into its own records. The suppliers are the kinds of sellers an expense claim's invoices
 name (airlines, China Railway, hotels, a taxi company, a restaurant, telecoms); their unified social
 credit codes carry a correct GB 32100-2015 check character (computed here), except ``S013``'s,
-whose check character is wrong on purpose; ``S012`` is disabled. The organisation-code bodies are
+whose check character is wrong on purpose (:data:`INVALID_SUPPLIER`, seeded only when a test asks
+for it); ``S012`` is disabled. The organisation-code bodies are
 made up: none is a real company's registration.
 """
 
@@ -103,13 +104,16 @@ SUPPLIERS: tuple[SeedSupplier, ...] = (
         "0101014170012345",
         False,
     ),
-    SeedSupplier(
-        "S013",
-        "北京顺达商旅服务有限公司",
-        wrong_check(credit_code("91110106MA02TD7K9")),
-        "农业银行丰台支行",
-        "11200101040012345",
-    ),
+)
+
+# seeded only on request (``add_supplier`` or a reset with ``invalid_supplier``): every run that meets
+# it queues it, which the tests of other flows need not see
+INVALID_SUPPLIER = SeedSupplier(
+    "S013",
+    "北京顺达商旅服务有限公司",
+    wrong_check(credit_code("91110106MA02TD7K9")),
+    "农业银行丰台支行",
+    "11200101040012345",
 )
 
 TAX_RATES: tuple[SeedTaxRate, ...] = (
@@ -127,8 +131,9 @@ TAX_RATES: tuple[SeedTaxRate, ...] = (
 class MasterData:
     """One sandbox's suppliers and tax rates (a fresh copy per reset), with the seeding hook tests use."""
 
-    def __init__(self) -> None:
-        self.suppliers: dict[str, SeedSupplier] = {s.code: s for s in SUPPLIERS}
+    def __init__(self, *, invalid_supplier: bool = False) -> None:
+        seeded = (*SUPPLIERS, INVALID_SUPPLIER) if invalid_supplier else SUPPLIERS
+        self.suppliers: dict[str, SeedSupplier] = {s.code: s for s in seeded}
         self.tax_rates: dict[str, SeedTaxRate] = {t.code: t for t in TAX_RATES}
         self.version = 0  # moved by every change: a sandbox rebuilds its vendor records on a new version
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,10 +18,12 @@ import psycopg
 
 from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.masters import Supplier, TaxCode
+from expense_sync.hooks.errors import EntityUnavailableError
 from expense_sync.store import sqlfile
 from expense_sync.store.db import copy_rows
 
 LOADS = "store/loads"
+log = logging.getLogger(__name__)
 SUPPLIER_COLUMNS = (
     "load_id", "source_key", "code", "name", "credit_code", "credit_code_valid", "active", "bank_account",
     "remote_id", "raw",
@@ -63,13 +66,22 @@ def _land(
 
 
 def land_masters(conn: psycopg.Connection, erp: ErpLedger, run_key: str) -> dict[str, Any]:
-    """Read the ERP's suppliers and tax codes and land each as a load; returns the loads per entity."""
+    """Read the ERP's suppliers and tax codes and land each as a load; returns the loads per entity.
+    A master the ERP installation does not offer (:class:`EntityUnavailableError`: an SAP system
+    without the tax-code view, NC Cloud) is ``{"skipped": reason}``, its canonical records left as
+    they are; the other is landed all the same."""
     system = erp.vendor
+    readers = {
+        "supplier": (lambda n: supplier_rows(n, erp.suppliers()), SUPPLIER_COLUMNS),
+        "tax_code": (lambda n: tax_code_rows(n, erp.tax_codes()), TAX_CODE_COLUMNS),
+    }
+    loads: dict[str, dict[str, Any]] = {}
     with conn.transaction(), conn.cursor() as cur:
-        suppliers = _land(
-            conn, cur, system, "supplier", run_key, lambda n: supplier_rows(n, erp.suppliers()), SUPPLIER_COLUMNS
-        )
-        tax_codes = _land(
-            conn, cur, system, "tax_code", run_key, lambda n: tax_code_rows(n, erp.tax_codes()), TAX_CODE_COLUMNS
-        )
-    return {"system": system, "loads": {"supplier": suppliers, "tax_code": tax_codes}}
+        for entity, (rows, columns) in readers.items():
+            try:
+                with conn.transaction():  # a savepoint: a master given up leaves no half load
+                    loads[entity] = _land(conn, cur, system, entity, run_key, rows, columns)
+            except EntityUnavailableError as err:
+                log.warning("%s %s skipped: %s", system, entity, err)
+                loads[entity] = {"skipped": str(err)}
+    return {"system": system, "loads": loads}

@@ -105,6 +105,7 @@ class KingdeeSandbox(Sandbox):
         login_result_type: int = 1,
         extension_fields: list[str] | tuple[str, ...] = EXTENSION_FIELDS,
         missing_forms: list[str] | tuple[str, ...] = (),
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -117,7 +118,7 @@ class KingdeeSandbox(Sandbox):
         self.login_result_type = login_result_type
         self.extension_fields = {field.lower() for field in extension_fields}
         self.missing_forms = {form.lower() for form in missing_forms}
-        self.masters = MasterData()
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into ``BD_Supplier`` (tests; the control API's ``add_supplier``)."""

@@ -119,6 +119,7 @@ class SapSandbox(Sandbox):
         page_cap: int = 1000,
         missing_services: list[str] | tuple[str, ...] = (),
         throttle_status: int = 429,
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -132,7 +133,7 @@ class SapSandbox(Sandbox):
         self.missing_services = frozenset(missing_services)
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
-        self.masters = MasterData()
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into ``A_Supplier`` (tests; the control API's ``add_supplier``)."""

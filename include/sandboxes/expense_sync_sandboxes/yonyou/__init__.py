@@ -111,6 +111,7 @@ class YonyouSandbox(Sandbox):
         chart_shape: str = "bare",
         cost_center_aux_code: str = "0010",
         project_aux_code: str = "0006",
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -128,7 +129,7 @@ class YonyouSandbox(Sandbox):
         self.books = chart.AccountingBooks()
         self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
-        self.masters = MasterData()
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into the vendor archive (tests; the control API's ``add_supplier``)."""

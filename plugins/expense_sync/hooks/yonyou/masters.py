@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from expense_sync.erp.masters import Supplier, TaxCode, percent
 from expense_sync.hooks.base import VendorHook
 from expense_sync.hooks.contract import required
-from expense_sync.hooks.errors import ConfigurationError, ContractError
+from expense_sync.hooks.errors import ContractError, EntityUnavailableError
 from expense_sync.hooks.yonyou.pages import YonbipPaginator
 
 if TYPE_CHECKING:
@@ -78,8 +78,9 @@ class YonyouMasters(VendorHook):
 
     def _bip_masters(self, what: str) -> None:
         if self.settings.variant == "ncc":
-            raise ConfigurationError(
-                f"the NC Cloud variant of erp_yonyou reads no {what}: use a YonBIP connection", vendor=self.vendor
+            raise EntityUnavailableError(
+                f"the NC Cloud variant of erp_yonyou reads no {what} (its archive queries are not known)",
+                vendor=self.vendor,
             )
 
     def suppliers(self) -> Iterator[Supplier]:

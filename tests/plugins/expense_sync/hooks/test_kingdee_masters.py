@@ -5,15 +5,15 @@ from decimal import Decimal
 
 from expense_sync.erp.masters import valid_credit_code
 from expense_sync.hooks.kingdee import KingdeeHook
-from expense_sync_sandboxes.masters import SUPPLIERS, credit_code
+from expense_sync_sandboxes.masters import INVALID_SUPPLIER, SUPPLIERS, credit_code
 
 QUERY = "POST /k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery.common.kdsvc"
 
 
 def test_suppliers_are_read_page_by_page(sandboxes, kingdee):
-    kingdee.reset(max_limit=5)
+    kingdee.reset(max_limit=5, invalid_supplier=True)
     suppliers = list(KingdeeHook().suppliers())
-    assert [s.code for s in suppliers] == [f"VEN{s.code[1:]}" for s in SUPPLIERS]
+    assert [s.code for s in suppliers] == [f"VEN{s.code[1:]}" for s in (*SUPPLIERS, INVALID_SUPPLIER)]
     assert kingdee.stats()["calls"][QUERY] >= 3  # 13 suppliers, 5 a page
     by_code = {s.code: s for s in suppliers}
     air_china = by_code["VEN001"]

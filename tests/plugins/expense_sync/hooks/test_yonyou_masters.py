@@ -10,11 +10,11 @@ import pytest
 from vendordocs import load
 
 from expense_sync.erp.masters import Supplier
-from expense_sync.hooks.errors import ConfigurationError, ContractError
+from expense_sync.hooks.errors import ContractError, EntityUnavailableError
 from expense_sync.hooks.yonyou import YonyouHook
 from expense_sync.hooks.yonyou.masters import VENDOR_LIST, supplier, tax_code
 from expense_sync.hooks.yonyou.pages import listing
-from expense_sync_sandboxes.masters import SUPPLIERS
+from expense_sync_sandboxes.masters import INVALID_SUPPLIER, SUPPLIERS
 
 LIST_CALL = f"POST {VENDOR_LIST}"
 
@@ -82,9 +82,10 @@ def test_the_documented_tax_rate_parses():
 
 # -- the hook against the sandbox ----------------------------------------------------------------------
 def test_suppliers_page_by_page(yonyou, monkeypatch):
+    yonyou.reset(invalid_supplier=True)
     hook = connect(monkeypatch, page_size=4)
     suppliers = list(hook.suppliers())
-    assert [s.code for s in suppliers] == [s.code for s in SUPPLIERS]
+    assert [s.code for s in suppliers] == [s.code for s in (*SUPPLIERS, INVALID_SUPPLIER)]
     assert calls(yonyou, VENDOR_LIST) == 4  # 13 suppliers, 4 a page
     by_code = {s.code: s for s in suppliers}
     assert by_code["S004"].name == "中国铁路北京局集团有限公司" and by_code["S004"].credit_code_valid
@@ -116,5 +117,5 @@ def test_faults_are_retried(yonyou):
 
 def test_nc_cloud_reads_no_masters(sandboxes, monkeypatch):
     hook = connect(monkeypatch, variant="ncc", ncc_public_key="x", ncc_biz_center="01")
-    with pytest.raises(ConfigurationError, match="suppliers"):
+    with pytest.raises(EntityUnavailableError, match="suppliers"):
         list(hook.suppliers())

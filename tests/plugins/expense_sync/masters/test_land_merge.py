@@ -11,7 +11,7 @@ from expense_sync.erp.masters import credit_code_check_char, valid_credit_code
 from expense_sync.hooks.registry import erp_hook
 from expense_sync.masters.land import land_masters
 from expense_sync.masters.merge import merge_masters
-from expense_sync_sandboxes.masters import SUPPLIERS
+from expense_sync_sandboxes.masters import INVALID_SUPPLIER, SUPPLIERS
 
 # each ERP's number of the seeded suppliers S012 (disabled) and S013 (invalid credit code)
 NUMBERS = {
@@ -37,9 +37,10 @@ def supplier(conn, code):
 
 @pytest.mark.parametrize("vendor", ["kingdee", "yonyou", "sap"])
 def test_suppliers_and_tax_codes_arrive_and_a_rerun_writes_nothing(mdm, sandboxes, vendor):
+    sandboxes.control(vendor).reset(invalid_supplier=True)
     merged = sync(mdm, vendor, 1)
     numbers = NUMBERS[vendor]
-    assert merged["supplier"]["created"] == merged["supplier"]["received"] == len(SUPPLIERS)
+    assert merged["supplier"]["created"] == merged["supplier"]["received"] == len(SUPPLIERS) + 1
     assert merged["supplier"]["quarantined"] == 1
     assert merged["tax_code"]["created"] == 8 and merged["tax_code"]["quarantined"] == 0
 
@@ -60,7 +61,7 @@ def test_suppliers_and_tax_codes_arrive_and_a_rerun_writes_nothing(mdm, sandboxe
     crosswalk = mdm.execute(
         "SELECT entity, count(*) FROM mdm.crosswalk WHERE system = %s GROUP BY entity ORDER BY entity", (vendor,)
     ).fetchall()
-    assert crosswalk == [("supplier", len(SUPPLIERS)), ("tax_code", 8)]
+    assert crosswalk == [("supplier", len(SUPPLIERS) + 1), ("tax_code", 8)]
 
     again = sync(mdm, vendor, 2)
     for entity in ("supplier", "tax_code"):
@@ -88,8 +89,9 @@ def test_a_supplier_disabled_or_gone_in_the_erp_becomes_inactive(mdm, sandboxes)
 
 def test_a_fixed_credit_code_clears_the_queue_item(mdm, sandboxes):
     kingdee = sandboxes.control("kingdee")
+    kingdee.reset(invalid_supplier=True)
     sync(mdm, "kingdee", 1)
-    bad = next(s for s in SUPPLIERS if s.code == "S013")
+    bad = INVALID_SUPPLIER
     fixed = bad.credit_code[:17] + credit_code_check_char(bad.credit_code[:17])
     assert valid_credit_code(fixed)
     kingdee.mutate("add_supplier", code="S013", name=bad.name, credit_code=fixed, bank_account=bad.bank_account)
@@ -101,3 +103,14 @@ def test_a_fixed_credit_code_clears_the_queue_item(mdm, sandboxes):
     assert mdm.execute(
         "SELECT status FROM sync.exception_item WHERE reason_code = 'supplier_credit_code_invalid'"
     ).fetchone() == ("resolved",)
+
+
+def test_an_sap_system_without_the_tax_code_view_still_loads_its_suppliers(mdm, sandboxes):
+    sandboxes.control("sap").reset(missing_services=["YY1_TAXCODE_CDS"])
+
+    merged = sync(mdm, "sap", 1)
+
+    assert merged["tax_code"] == {"skipped": merged["tax_code"]["skipped"]}
+    assert "YY1_TAXCODE_CDS" in merged["tax_code"]["skipped"] or merged["tax_code"]["skipped"]
+    assert merged["supplier"]["created"] == len(SUPPLIERS)
+    assert mdm.execute("SELECT count(*) FROM mdm.tax_code").fetchone() == (0,)
