@@ -32,7 +32,9 @@ fields (``F_`` prefix) only those of the reset option ``extension_fields`` exist
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
 ``lines`` of ``account``/``debit``/``credit``/``cost_center``/``project``): a voucher an accountant
-keys in by hand, without our external ref.
+keys in by hand, without our external ref. Suppliers (``BD_Supplier``) and tax rates (``BD_TaxRate``):
+:mod:`.masters`; ``add_supplier`` / ``disable_supplier`` / ``enable_supplier`` / ``remove_supplier``
+(also :meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
 """
 
 from __future__ import annotations

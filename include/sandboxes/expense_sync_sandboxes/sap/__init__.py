@@ -30,9 +30,11 @@ only the service URL changed):
   server faults answer the Gateway error body (OData) or a ``Server`` SOAP fault.
 
 Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
-``missing_services``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
-``close_period`` (company, ``YYYY-MM``) and ``manual_voucher`` (company, date, lines: an entry an
-accountant posts by hand, no reference id). ``GET /_sandbox/state`` dumps the posted journal entries.
+``missing_services``, ``throttle_status``, ``invalid_supplier``. Mutations: those of :class:`.chart.Chart`,
+plus ``expire_csrf``, ``close_period`` (company, ``YYYY-MM``), ``manual_voucher`` (company, date, lines:
+an entry an accountant posts by hand, no reference id) and the supplier ops of :mod:`.masters`
+(``add_supplier``, ``disable_supplier``, ``enable_supplier``, ``remove_supplier``).
+``GET /_sandbox/state`` dumps the posted journal entries.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ listed by ``querybd/multidimext``; default 0010 / 0006). Control mutations (``PO
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
 ``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
 business id) as the ERP's accountant would, ``revoke_api``, ``grant_api``.
+Suppliers and tax rates: :mod:`.masters`, seeded by ``add_supplier`` / ``disable_supplier`` /
+``enable_supplier`` / ``remove_supplier`` and the reset option ``invalid_supplier``.
 ``dump()`` shows the vouchers (amounts as strings).
 """
 
