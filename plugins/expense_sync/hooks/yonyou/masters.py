@@ -41,7 +41,9 @@ def _text(value: Any) -> str | None:
 
 def supplier(raw: Any) -> Supplier:
     endpoint = f"POST {VENDOR_LIST}"
-    banks = raw.get("vendorbanks") or [] if isinstance(raw, dict) else []
+    if not isinstance(raw, dict):
+        raise ContractError(f"a supplier record is a {type(raw).__name__}", vendor="yonyou", endpoint=endpoint)
+    banks = raw.get("vendorbanks") or []
     bank = next((b for b in banks if b.get("defaultbank")), banks[0] if banks else None)
     frozen = [e for e in raw.get("vendorextendList") or [] if str(e.get("freezestatus", "0")) != "0"]
     name = _text(required(raw, "name", vendor="yonyou", endpoint=endpoint))
