@@ -25,6 +25,11 @@ to the conflict queue and a person decides in the Airflow UI; nothing is overwri
 9. `apply_decisions` applies each answer and records who, when, what and why (an answer without a
    reason is not applied: the conflict is asked again); `summarize` closes the run.
 
+Beside the chart, `sync_erp_masters` reads the ERP's suppliers (供应商) and tax codes (税码/税率) and
+merges them into `mdm.supplier` and `mdm.tax_code` (the ERP is master; a supplier gone from the ERP is
+deactivated; one whose unified social credit code fails its check is loaded, flagged and queued as
+`supplier_credit_code_invalid`, never stopping the rest).
+
 **When it fails:** a vendor error → read the task log (vendor, endpoint, HTTP status, vendor code)
 and clear the task once the vendor answers; every step is idempotent and an interrupted push is
 settled by looking the items up in 合思. A failed health check → open the Data Docs, fix the chart
@@ -55,6 +60,7 @@ from expense_sync.tasks.chart import (
     summarize_chart_sync,
 )
 from expense_sync.tasks.common import migrate_mdm
+from expense_sync.tasks.masters import sync_erp_masters
 
 with DAG(
     dag_id="expense_category_sync_weekly",
@@ -82,4 +88,6 @@ with DAG(
     asked = conflict_questions()
     pushed >> asked
     answers = ask_people("ask_for_decisions", OPTIONS, RESPONSE_TIMEOUT).expand_kwargs(asked)
-    apply_decisions(asked["items"], answers.output, expense) >> summarize_chart_sync.override(task_id="summarize")()
+    summarized = summarize_chart_sync.override(task_id="summarize")()
+    apply_decisions(asked["items"], answers.output, expense) >> summarized
+    migrated >> sync_erp_masters() >> summarized

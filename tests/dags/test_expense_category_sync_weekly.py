@@ -23,6 +23,8 @@ from chartkit import (
     seed_org_units,
 )
 from expense_sync.chart import DEFER, KEEP_EXPENSE, TAKE_ERP
+from expense_sync.erp.masters import valid_credit_code
+from expense_sync_sandboxes.masters import INVALID_SUPPLIER, SUPPLIERS, TAX_RATES
 from testkit import run_dag, step_counts, write_calls
 
 
@@ -43,6 +45,15 @@ def assert_expense_matches_canonical(mdm, sandboxes, entity):
 
 
 def test_first_sync_then_a_quiet_week(dagbag, mdm, sandboxes, erp):
+    invalid = INVALID_SUPPLIER
+    erp.control.mutate(
+        "add_supplier",
+        code=invalid.code,
+        name=invalid.name,
+        credit_code=invalid.credit_code,
+        bank_name=invalid.bank_name,
+        bank_account=invalid.bank_account,
+    )
     state, tasks = run_dag(dagbag, DAG)
     assert state == "success", tasks
     assert tasks["ask_for_decisions"] == "skipped"  # nothing to ask: the run does not wait
@@ -53,6 +64,7 @@ def test_first_sync_then_a_quiet_week(dagbag, mdm, sandboxes, erp):
     mapped = dict(mdm.execute("SELECT state, count(*) FROM mdm.category_fee_type GROUP BY state").fetchall())
     assert mapped["mapped"] > 0 and "unmapped" not in mapped and "suspended" not in mapped, mapped
     assert open_conflicts(mdm) == {}
+    assert_erp_masters_arrived(mdm, erp.vendor)
 
     before, last_write = write_calls(sandboxes), chart_writes(mdm)
     state, tasks = run_dag(dagbag, DAG)
@@ -61,6 +73,38 @@ def test_first_sync_then_a_quiet_week(dagbag, mdm, sandboxes, erp):
     assert chart_writes(mdm) == last_write, "a quiet week writes nothing to the canonical chart"
     merge = step_counts(mdm, "merge")
     assert all(merge[e]["created"] == merge[e]["updated"] == merge[e]["deactivated"] == 0 for e in merge), merge
+    masters = step_counts(mdm, "masters")["merged"]
+    assert all(m["created"] == m["updated"] == m["deactivated"] == 0 for m in masters.values()), masters
+
+
+def assert_erp_masters_arrived(mdm, vendor):
+    """The ERP's suppliers and tax codes in the middle platform after a run: every seeded one, the
+    disabled supplier inactive, the one with an invalid credit code (added before the run) loaded,
+    flagged and queued."""
+    merged = step_counts(mdm, "masters")["merged"]
+    assert merged["supplier"]["created"] == len(SUPPLIERS) + 1 and merged["supplier"]["quarantined"] == 1, merged
+    assert merged["tax_code"]["created"] == len(TAX_RATES), merged
+    suppliers = {
+        name: (active, valid, system)
+        for name, active, valid, system in mdm.execute(
+            "SELECT name, active, credit_code_valid, source_system FROM mdm.supplier"
+        ).fetchall()
+    }
+    assert {system for _, _, system in suppliers.values()} == {vendor}
+    disabled = next(s for s in SUPPLIERS if not s.active)
+    invalid = INVALID_SUPPLIER
+    assert not valid_credit_code(invalid.credit_code)
+    assert suppliers[disabled.name][0] is False
+    assert suppliers[invalid.name] == (True, False, vendor)
+    assert sum(valid for _, valid, _ in suppliers.values()) == len(SUPPLIERS)
+    queued = mdm.execute(
+        "SELECT i.kind, i.entity, i.status, i.reason, s.name FROM sync.exception_item i"
+        " JOIN mdm.supplier s ON s.code = i.record_key WHERE i.reason_code = 'supplier_credit_code_invalid'"
+    ).fetchall()
+    assert [(k, e, st, n) for k, e, st, _, n in queued] == [("quarantine", "supplier", "open", invalid.name)]
+    assert invalid.credit_code in queued[0][3]
+    rates = mdm.execute("SELECT rate, exempt FROM mdm.tax_code ORDER BY rate NULLS LAST").fetchall()
+    assert rates[0] == (0, False) and rates[-2][0] * 100 == 13 and rates[-1] == (None, True)
 
 
 def some_mapped_gl_account(mdm) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
+from expense_sync.erp.masters import Supplier, TaxCode
 from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
 
 
@@ -23,6 +24,12 @@ class ErpLedger(Protocol):
 
     def supports_changed_since(self, kind: ChartKind) -> bool:
         """Whether :meth:`chart` honours ``since`` for this kind."""
+
+    def suppliers(self) -> Iterator[Supplier]:
+        """The ERP's supplier master, every supplier (disabled ones too, ``active`` False), page by page."""
+
+    def tax_codes(self) -> list[TaxCode]:
+        """The ERP's tax codes / VAT rates."""
 
     def create_voucher(self, voucher: Voucher) -> VoucherStatus:
         """Create the voucher (a draft where the ERP has drafts). Not idempotent: the caller

@@ -32,7 +32,9 @@ fields (``F_`` prefix) only those of the reset option ``extension_fields`` exist
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
 ``lines`` of ``account``/``debit``/``credit``/``cost_center``/``project``): a voucher an accountant
-keys in by hand, without our external ref.
+keys in by hand, without our external ref. Suppliers (``BD_Supplier``) and tax rates (``BD_TaxRate``):
+:mod:`.masters`; ``add_supplier`` / ``disable_supplier`` / ``enable_supplier`` / ``remove_supplier``
+(also :meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
 """
 
 from __future__ import annotations
@@ -50,9 +52,11 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from expense_sync_sandboxes.core import Sandbox
+from expense_sync_sandboxes.kingdee import masters as master_forms
 from expense_sync_sandboxes.kingdee.chart import ACCOUNTS, DEPARTMENTS, EXPENSE_ITEMS, PROJECTS, Chart
 from expense_sync_sandboxes.kingdee.query import QueryError, execute
 from expense_sync_sandboxes.kingdee.vouchers import KingdeeError, VoucherBook, pick
+from expense_sync_sandboxes.masters import MasterData, SeedSupplier
 
 ACCT_ID = "65f3a0c2b18e4d"
 USER_NAME = "webapi"
@@ -103,6 +107,7 @@ class KingdeeSandbox(Sandbox):
         login_result_type: int = 1,
         extension_fields: list[str] | tuple[str, ...] = EXTENSION_FIELDS,
         missing_forms: list[str] | tuple[str, ...] = (),
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -115,8 +120,15 @@ class KingdeeSandbox(Sandbox):
         self.login_result_type = login_result_type
         self.extension_fields = {field.lower() for field in extension_fields}
         self.missing_forms = {form.lower() for form in missing_forms}
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
+
+    def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
+        """Seed a supplier into ``BD_Supplier`` (tests; the control API's ``add_supplier``)."""
+        return self.masters.add_supplier(code, name, credit_code, **kw)
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
+        if op in MasterData.OPS:
+            return self.masters.mutate(op, args)
         if op == "audit_voucher":
             return self.book.audit_as_accountant(args)
         if op == "manual_voucher":
@@ -303,10 +315,11 @@ class KingdeeSandbox(Sandbox):
         if form.upper() == VOUCHER_FORM:
             rows, fields = self.book.rows(), self.book.fields()
         else:
-            rows = None if form.lower() in self.missing_forms else self.chart.rows(form)
+            master = master_forms.rows(self.masters, form)
+            rows = None if form.lower() in self.missing_forms else master[0] if master else self.chart.rows(form)
             if rows is None:
                 raise KingdeeError("业务对象不存在", msg_code=0)
-            fields = self.chart.fields(form)
+            fields = master[1] if master else self.chart.fields(form)
         absent = {f for f in fields if f.upper().startswith("F_") and f.lower() not in self.extension_fields}
         if absent:  # extension fields this data center was not customised with do not exist
             fields = [f for f in fields if f not in absent]

@@ -30,9 +30,11 @@ only the service URL changed):
   server faults answer the Gateway error body (OData) or a ``Server`` SOAP fault.
 
 Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page_cap``,
-``missing_services``, ``throttle_status``. Mutations: those of :class:`.chart.Chart`, plus ``expire_csrf``
-``close_period`` (company, ``YYYY-MM``) and ``manual_voucher`` (company, date, lines: an entry an
-accountant posts by hand, no reference id). ``GET /_sandbox/state`` dumps the posted journal entries.
+``missing_services``, ``throttle_status``, ``invalid_supplier``. Mutations: those of :class:`.chart.Chart`,
+plus ``expire_csrf``, ``close_period`` (company, ``YYYY-MM``), ``manual_voucher`` (company, date, lines:
+an entry an accountant posts by hand, no reference id) and the supplier ops of :mod:`.masters`
+(``add_supplier``, ``disable_supplier``, ``enable_supplier``, ``remove_supplier``).
+``GET /_sandbox/state`` dumps the posted journal entries.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from expense_sync_sandboxes.core import Sandbox, TokenStore, VendorHTTPError, json_response
+from expense_sync_sandboxes.masters import MasterData, SeedSupplier
+from expense_sync_sandboxes.sap import masters as master_sets
 from expense_sync_sandboxes.sap import odata, soap
 from expense_sync_sandboxes.sap.chart import Chart
 from expense_sync_sandboxes.sap.journal import Entry, EntryItem, Journal, Refused
@@ -100,7 +104,7 @@ class SessionTokenStore(TokenStore):
 class SapSandbox(Sandbox):
     vendor = "sap"
     token_ttl = 3600.0
-    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher")
+    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher", *MasterData.OPS)
 
     def __init__(self, **options: Any) -> None:
         self.sessions = CsrfSessions()
@@ -117,6 +121,7 @@ class SapSandbox(Sandbox):
         page_cap: int = 1000,
         missing_services: list[str] | tuple[str, ...] = (),
         throttle_status: int = 429,
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -130,6 +135,11 @@ class SapSandbox(Sandbox):
         self.missing_services = frozenset(missing_services)
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
+
+    def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
+        """Seed a supplier into ``A_Supplier`` (tests; the control API's ``add_supplier``)."""
+        return self.masters.add_supplier(code, name, credit_code, **kw)
 
     # -- vendor answers -----------------------------------------------------------------------------
     def throttle_response(self, path: str) -> Response:
@@ -145,6 +155,8 @@ class SapSandbox(Sandbox):
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         self._nav_index = {}
+        if op in MasterData.OPS:
+            return self.masters.mutate(op, args)
         if op == "expire_csrf":
             self.sessions.expire_all()
             return {"sessions": 0}
@@ -372,7 +384,11 @@ class SapSandbox(Sandbox):
 
     def tables(self) -> dict[str, list[dict]]:
         """The rows of every entity set, by name."""
-        return {**self.chart.tables(), "A_JournalEntryItemBasic": self.journal.items}
+        return {
+            **self.chart.tables(),
+            "A_JournalEntryItemBasic": self.journal.items,
+            **master_sets.tables(self.masters),
+        }
 
     def navigate(self, es, nav_name: str, row: dict) -> list[dict]:
         """The rows a navigation property leads to, through an index of the target set by its join keys

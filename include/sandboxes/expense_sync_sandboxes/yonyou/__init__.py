@@ -34,6 +34,8 @@ listed by ``querybd/multidimext``; default 0010 / 0006). Control mutations (``PO
 ``costcenter`` | ``project``), ``audit_voucher``, ``unaudit_voucher``, ``post_voucher``,
 ``void_voucher``, ``error_voucher``, ``manual_voucher`` (company, date, lines: keyed in by hand, no
 business id) as the ERP's accountant would, ``revoke_api``, ``grant_api``.
+Suppliers and tax rates: :mod:`.masters`, seeded by ``add_supplier`` / ``disable_supplier`` /
+``enable_supplier`` / ``remove_supplier`` and the reset option ``invalid_supplier``.
 ``dump()`` shows the vouchers (amounts as strings).
 """
 
@@ -51,7 +53,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from expense_sync_sandboxes.core import Sandbox, VendorHTTPError
-from expense_sync_sandboxes.yonyou import chart, ledger, ncc, vouchers, wire
+from expense_sync_sandboxes.masters import MasterData, SeedSupplier
+from expense_sync_sandboxes.yonyou import chart, ledger, masters, ncc, vouchers, wire
 
 APP_KEY, APP_SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90", "yonbip-sandbox-app-secret"
 TENANT_ID = "sbxt0001"
@@ -90,7 +93,9 @@ class YonyouSandbox(Sandbox):
         "manual_voucher",
         "revoke_api",
         "grant_api",
+        *MasterData.OPS,
     )
+    gateway_prefix = GATEWAY_PREFIX
 
     def reset(
         self,
@@ -108,6 +113,7 @@ class YonyouSandbox(Sandbox):
         chart_shape: str = "bare",
         cost_center_aux_code: str = "0010",
         project_aux_code: str = "0006",
+        invalid_supplier: bool = False,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -125,6 +131,11 @@ class YonyouSandbox(Sandbox):
         self.books = chart.AccountingBooks()
         self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
+        self.masters = MasterData(invalid_supplier=invalid_supplier)
+
+    def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
+        """Seed a supplier into the vendor archive (tests; the control API's ``add_supplier``)."""
+        return self.masters.add_supplier(code, name, credit_code, **kw)
 
     # -- how this vendor fails --------------------------------------------------------------------
     def throttle_response(self, path: str) -> Response:
@@ -171,6 +182,8 @@ class YonyouSandbox(Sandbox):
         return {"id": voucher["id"], "number": voucher["bill_code"]}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
+        if op in MasterData.OPS:
+            return self.masters.mutate(op, args)
         chart_, book = self.chart, self.ledger
         ops = {
             "add_record": chart_.add_record,
@@ -269,6 +282,7 @@ class YonyouSandbox(Sandbox):
                 app.add_api_route(prefix + path, access_token, methods=["GET"])
 
         chart.add_routes(self)
+        masters.add_routes(self)
         vouchers.add_routes(self)
         ncc.add_routes(self)
 

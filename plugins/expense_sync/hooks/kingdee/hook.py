@@ -7,11 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from expense_sync.hooks.kingdee.chart import KingdeeChart
+from expense_sync.hooks.kingdee.masters import KingdeeMasters
 from expense_sync.hooks.kingdee.settings import KingdeeSettings
 from expense_sync.hooks.kingdee.vouchers import KingdeeVouchers
 
 
-class KingdeeHook(KingdeeChart, KingdeeVouchers):
+class KingdeeHook(KingdeeChart, KingdeeMasters, KingdeeVouchers):
     """K3Cloud WebAPI, implementing :class:`expense_sync.erp.ledger.ErpLedger`."""
 
     default_conn_name = "erp_kingdee"

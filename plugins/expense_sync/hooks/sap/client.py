@@ -51,6 +51,11 @@ class SapSettings(HookSettings):
     entities: dict[ChartKind, ChartEntity] = Field(default_factory=lambda: chart_entities({}))
     soap_path: str = "/sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi"
     oauth_token_url: str | None = None  # absolute, or a path on the API host
+    # suppliers and tax codes (hooks/sap/masters.py; [I] choices in docs/vendors/sap.md)
+    credit_code_tax_type: str = Field(default="CN5", min_length=1, max_length=4)  # BPTaxType of the 统一社会信用代码
+    tax_code_service: str = "YY1_TAXCODE_CDS"  # the installation's custom CDS view of its tax codes
+    tax_code_entity_set: str = "YY1_TaxCode"
+    tax_procedure: str = Field(default="TAXCN", min_length=1, max_length=6)
 
     @field_validator("entities", mode="before")
     @classmethod

@@ -8,10 +8,11 @@ from __future__ import annotations
 from expense_sync.hooks.sap.chart import SapChart
 from expense_sync.hooks.sap.client import SapSettings
 from expense_sync.hooks.sap.ledger import SapLedger
+from expense_sync.hooks.sap.masters import SapMasters
 from expense_sync.hooks.sap.prerequisites import SapPrerequisites
 
 
-class SapHook(SapChart, SapLedger, SapPrerequisites):
+class SapHook(SapChart, SapMasters, SapLedger, SapPrerequisites):
     """SAP S/4HANA OData + SOAP, behind :class:`expense_sync.erp.ledger.ErpLedger`."""
 
     default_conn_name = "erp_sap"

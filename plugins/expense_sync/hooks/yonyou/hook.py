@@ -15,9 +15,9 @@ from typing import Any
 import requests
 
 from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
-from expense_sync.hooks.base import VendorHook
 from expense_sync.hooks.errors import ConfigurationError
 from expense_sync.hooks.yonyou import chart, prerequisites
+from expense_sync.hooks.yonyou.masters import YonyouMasters
 from expense_sync.hooks.yonyou.ncc import NccApi
 from expense_sync.hooks.yonyou.settings import YonyouSettings
 from expense_sync.hooks.yonyou.vouchers import BipVouchers
@@ -26,7 +26,7 @@ from expense_sync.hooks.yonyou.wire import Gateway
 NCC_READS_NOTHING = "the NC Cloud variant of erp_yonyou posts and reads vouchers only"
 
 
-class YonyouHook(VendorHook):
+class YonyouHook(YonyouMasters):
     """YonBIP open API (``variant: "bip"``, default) or NC Cloud's OpenAPI (``"ncc"``), one ERP contract."""
 
     parse_float = Decimal  # amounts arrive as JSON numbers: read them as Decimal, never float

@@ -21,6 +21,7 @@ from vendordocs import assert_same_shape, load, names, shape
 from expense_sync.erp.model import Voucher, VoucherLine
 from expense_sync.hooks.errors import ContractError
 from expense_sync.hooks.yonyou import YonyouHook
+from expense_sync.hooks.yonyou.masters import TAX_RATES, VENDOR_LIST, VENDOR_QUERY
 from expense_sync.hooks.yonyou.pages import YonbipPaginator
 from testkit import FAST, serve
 
@@ -116,7 +117,16 @@ def claim(ref: str = "EXP-D1") -> Voucher:
 
 def test_every_fixture_names_its_vendor_source():
     found = names("yonyou")
-    assert found == ["accsubject_page", "add_voucher", "multidimext", "query_vouchers", "token", "voucher_by_id"]
+    assert found == [
+        "accsubject_page",
+        "add_voucher",
+        "multidimext",
+        "query_vouchers",
+        "taxrate_find_by_time",
+        "token",
+        "vendor_list_v3",
+        "voucher_by_id",
+    ]
     for name in found:
         doc = load("yonyou", name)
         assert "yonyou" in doc["source"] and doc["endpoint"].split(" ")[0] in ("GET", "POST")
@@ -272,6 +282,10 @@ def sandbox_answers(hook: YonyouHook) -> dict[str, Any]:
         "add_voucher": post(ADD_VOUCHER, add_voucher_body(voucher("EXP-S2", project="PRJ20210001"), hook.settings)),
         "query_vouchers": post(QUERY_VOUCHERS, {"accbookCode": "0001", "periodStart": PERIOD, "periodEnd": PERIOD}),
         "voucher_by_id": post(VOUCHER_BY_ID, {"voucherId": created.remote_id}),
+        "vendor_list_v3": post(VENDOR_LIST, {**VENDOR_QUERY, "pageIndex": 1, "pageSize": 10}),
+        "taxrate_find_by_time": requests.get(
+            f"{hook.endpoints[0]}{TAX_RATES}", params={"access_token": hook.get_token()}, timeout=10
+        ).json(),
     }
 
 
@@ -293,6 +307,19 @@ def voucher(ref: str, **dimensions: str) -> Voucher:
 # not model (the auxiliary slots vr1…vr200, group, global and organisation amounts, cash flow): their
 # shape is checked on the paths the hook reads.
 READ_PATHS = {
+    # the documented supplier shows every optional field of the archive (contacts, addresses,
+    # qualifications, registration): checked on the paths the hook reads
+    "vendor_list_v3": [
+        "$.code",
+        "$.data.recordCount",
+        "$.data.recordList[].id",
+        "$.data.recordList[].code",
+        "$.data.recordList[].name",
+        "$.data.recordList[].creditcode",
+        "$.data.recordList[].vendorbanks[].account",
+        "$.data.recordList[].vendorbanks[].defaultbank",
+        "$.data.recordList[].vendorextendList[].freezestatus",
+    ],
     "voucher_by_id": [
         "$.code",
         "$.data.id",
