@@ -243,7 +243,7 @@ def vat(corp_id: str, f: dict[str, Any], source: str) -> tuple[str, dict[str, An
         "E_system_发票主体_购买方开户行及账号": "",
         "E_system_发票主体_购买方纳税人识别号": f.get("buyer_tax_id") or "91110000000000000X",
         "E_system_发票主体_销售方开户行及账号": "",
-        "E_system_发票主体_销售方纳税人识别号": f.get("seller_tax_id") or "91440300000000000Y",
+        "E_system_发票主体_销售方纳税人识别号": f["seller_tax_id"] if "seller_tax_id" in f else "91440300MA5FN0QX1T",
         **{k: v for k, v in _scan(source).items() if k != "E_system_发票主体_OFD"},
     }
     # one 发票明细 row, as EKB datalink-extend/get-entity-invoic-details-batch.md shows it (read by
