@@ -90,6 +90,29 @@ def mapped_fee_types(mdm) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _fee_type_where(mdm, accounts: list[str], *, among: bool) -> str:
+    row = mdm.execute(
+        f"""SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
+              JOIN mdm.expense_category ec USING (expense_category_id)
+              JOIN mdm.gl_account g ON g.code = ec.gl_account_code
+             WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active
+               AND {"" if among else "NOT "}ec.gl_account_code = ANY(%s) ORDER BY f.code LIMIT 1""",
+        (accounts,),
+    ).fetchone()
+    assert row, f"no mapped fee type {'on' if among else 'outside'} {accounts}"
+    return row[0]
+
+
+def fee_type_on(mdm, accounts: list[str]) -> str:
+    """A fee type mapped to an active category whose postable GL account is one of ``accounts``."""
+    return _fee_type_where(mdm, accounts, among=True)
+
+
+def fee_type_off(mdm, excluded: list[str]) -> str:
+    """A mapped fee type whose postable GL account is none of ``excluded``."""
+    return _fee_type_where(mdm, excluded, among=False)
+
+
 def cost_centers(mdm) -> list[str]:
     """Active cost centers that 合思 holds as dimension items."""
     rows = mdm.execute(

@@ -18,6 +18,8 @@ from claimkit import (
     claim_row,
     claimant,
     cost_centers,
+    fee_type_off,
+    fee_type_on,
     open_claim_items,
     prepare_world,
     run_ok,
@@ -49,34 +51,6 @@ def erp(request, dagbag, mdm, sandboxes, monkeypatch, receiver):
     prepare_world(dagbag, mdm, sandboxes, monkeypatch, request.param)
     monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_FIRST_PERIOD", "2025-01")
     return request.param
-
-
-def fee_type_on(mdm, accounts: list[str]) -> str:
-    """A fee type mapped to an active category whose GL account is one of ``accounts``."""
-    row = mdm.execute(
-        """SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
-             JOIN mdm.expense_category ec USING (expense_category_id)
-             JOIN mdm.gl_account g ON g.code = ec.gl_account_code
-            WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active
-              AND ec.gl_account_code = ANY(%s) ORDER BY f.code LIMIT 1""",
-        (accounts,),
-    ).fetchone()
-    assert row, f"no fee type mapped to {accounts}"
-    return row[0]
-
-
-def fee_type_off(mdm, excluded: list[str]) -> str:
-    """A mapped fee type whose GL account is none of ``excluded``."""
-    row = mdm.execute(
-        """SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
-             JOIN mdm.expense_category ec USING (expense_category_id)
-             JOIN mdm.gl_account g ON g.code = ec.gl_account_code
-            WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active
-              AND NOT ec.gl_account_code = ANY(%s) ORDER BY f.code LIMIT 1""",
-        (excluded,),
-    ).fetchone()
-    assert row, f"no fee type outside {excluded}"
-    return row[0]
 
 
 def invoice(sandboxes, object_id: str, **fields) -> str:

@@ -9,7 +9,16 @@ from decimal import Decimal
 
 import pytest
 
-from claimkit import CLAIMS, claim_row, claimant, cost_centers, open_claim_items, prepare_world, run_ok
+from claimkit import (
+    CLAIMS,
+    claim_row,
+    claimant,
+    cost_centers,
+    fee_type_on,
+    open_claim_items,
+    prepare_world,
+    run_ok,
+)
 from expense_sync.invoices.rules import tax_rules
 
 DAY = "2026-10-15"
@@ -21,19 +30,6 @@ OTHER = "91440300892254961D"
 def world(dagbag, mdm, sandboxes, monkeypatch):
     prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
     return sandboxes.control("ekuaibao")
-
-
-def fee_type(mdm, accounts: list[str]) -> str:
-    row = mdm.execute(
-        """SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id)
-             JOIN mdm.expense_category ec USING (expense_category_id)
-             JOIN mdm.gl_account g ON g.code = ec.gl_account_code
-            WHERE m.state = 'mapped' AND ec.active AND g.active AND g.postable AND f.active
-              AND ec.gl_account_code = ANY(%s) ORDER BY f.code LIMIT 1""",
-        (accounts,),
-    ).fetchone()
-    assert row, f"no fee type mapped to {accounts}"
-    return row[0]
 
 
 def special(world, number: str, **fields) -> str:
@@ -65,8 +61,11 @@ def file(world, mdm, fee: str, amount: str, invoices: list[str]) -> str:
 
 def test_each_bad_invoice_holds_only_its_claim_with_its_reason(dagbag, mdm, world):
     rules = tax_rules("kingdee", "{}")
-    travel, welfare = fee_type(mdm, rules.passenger_transport_accounts), fee_type(mdm, rules.non_deductible_accounts)
-    meeting = fee_type(mdm, rules.supplier_required_accounts)
+    travel, welfare = (
+        fee_type_on(mdm, rules.passenger_transport_accounts),
+        fee_type_on(mdm, rules.non_deductible_accounts),
+    )
+    meeting = fee_type_on(mdm, rules.supplier_required_accounts)
     [supplier] = mdm.execute(
         "SELECT credit_code FROM mdm.supplier WHERE active AND credit_code_valid LIMIT 1"
     ).fetchone()
@@ -153,7 +152,7 @@ def test_each_bad_invoice_holds_only_its_claim_with_its_reason(dagbag, mdm, worl
 
 
 def test_an_invoice_hesi_did_not_return_holds_its_claim_until_it_does(dagbag, mdm, world):
-    travel = fee_type(mdm, tax_rules("kingdee", "{}").passenger_transport_accounts)
+    travel = fee_type_on(mdm, tax_rules("kingdee", "{}").passenger_transport_accounts)
     invoice_id = special(world, "20000001")
     claim_no = file(world, mdm, travel, "1060.00", [invoice_id])
     world.mutate("delete_invoice", invoice_id=invoice_id)
