@@ -10,6 +10,8 @@ RETURNING event_id;
 SELECT event_id, source, dedup_key, event_type, subject, payload, attempts, received_at
   FROM sync.event_inbox
  WHERE status = 'new' AND (%(sources)s::text[] IS NULL OR source = ANY(%(sources)s::text[]))
+   AND (%(types)s::text[] IS NULL OR event_type = ANY(%(types)s::text[]))
+   AND (%(except)s::text[] IS NULL OR event_type IS NULL OR NOT event_type = ANY(%(except)s::text[]))
  ORDER BY event_id
  LIMIT %(limit)s
    FOR UPDATE SKIP LOCKED;

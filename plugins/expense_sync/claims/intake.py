@@ -37,6 +37,7 @@ from typing import Any
 
 import psycopg
 
+from expense_sync.accruals.model import BOOKING_EVENT_TYPES
 from expense_sync.claims.parse import (
     APPROVED_STATES,
     CHINA,
@@ -95,7 +96,9 @@ class Intake:
         while True:
             outage: Exception | None = None
             with self.conn.transaction():
-                events = inbox.claim(self.conn, limit=limit)
+                events = inbox.claim(
+                    self.conn, limit=limit, sources=[SYSTEM], except_types=list(BOOKING_EVENT_TYPES) or None
+                )
                 if not events:
                     return
                 done, ignored, failed = [], [], []

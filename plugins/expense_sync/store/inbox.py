@@ -75,14 +75,28 @@ def insert(conn: psycopg.Connection, event: InboundEvent) -> int | None:
     return row[0] if row else None
 
 
-def claim(conn: psycopg.Connection, *, limit: int = 100, sources: list[str] | None = None) -> list[InboxEvent]:
+def claim(
+    conn: psycopg.Connection,
+    *,
+    limit: int = 100,
+    sources: list[str] | None = None,
+    event_types: list[str] | None = None,
+    except_types: list[str] | None = None,
+) -> list[InboxEvent]:
     """Lock up to ``limit`` ``new`` events in arrival order, skipping rows another run holds.
+
+    Each consumer claims its own events: ``sources`` (senders), ``event_types`` (only these) and
+    ``except_types`` (all but these; an event without a type is never excluded) narrow the claim,
+    so that two consumers of one inbox never take, or ignore, each other's events.
 
     Call inside ``with conn.transaction():``; the locks last until that transaction ends.
     """
     if not conn.info.transaction_status:
         raise RuntimeError("inbox.claim needs an open transaction (with conn.transaction(): ...)")
-    rows = conn.execute(sqlfile.step(SQL, "claim"), {"sources": sources, "limit": limit}).fetchall()
+    rows = conn.execute(
+        sqlfile.step(SQL, "claim"),
+        {"sources": sources, "types": event_types, "except": except_types, "limit": limit},
+    ).fetchall()
     return [InboxEvent(*row) for row in rows]
 
 

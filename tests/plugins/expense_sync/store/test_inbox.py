@@ -114,5 +114,21 @@ def test_the_claim_query_can_use_the_queue_index(mdm, sources):
     with mdm.transaction():
         mdm.execute("SET LOCAL enable_seqscan = off")
         claim = sql.SQL("EXPLAIN ") + sqlfile.step(inbox.SQL, "claim")
-        plan = mdm.execute(claim, {"sources": sources, "limit": 100}).fetchall()
+        plan = mdm.execute(claim, {"sources": sources, "types": None, "except": ["order.x"], "limit": 100}).fetchall()
     assert "event_inbox_new" in "\n".join(line for (line,) in plan)
+
+
+def test_two_consumers_split_one_source_by_event_type(mdm):
+    def typed(n: int, event_type: str | None) -> InboundEvent:
+        return InboundEvent(
+            source="ekuaibao", dedup_key=f"k{n}", event_type=event_type, subject=f"f{n}", payload_json="{}"
+        )
+
+    claim_ev, booking, untyped = (
+        inbox.insert(mdm, typed(n, t)) for n, t in ((1, "flow.paid"), (2, "order.x"), (3, None))
+    )
+    with mdm.transaction():
+        claims = [e.event_id for e in inbox.claim(mdm, sources=["ekuaibao"], except_types=["order.x"])]
+        bookings = [e.event_id for e in inbox.claim(mdm, event_types=["order.x"])]
+    assert claims == [claim_ev, untyped]  # an event without a type is never excluded
+    assert bookings == [booking]
