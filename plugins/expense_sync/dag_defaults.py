@@ -81,6 +81,7 @@ DEADLINES: dict[str, dt.timedelta] = {
     "org_sync_daily": dt.timedelta(hours=1),
     "expense_category_sync_weekly": dt.timedelta(hours=4),  # a human answering conflicts keeps the run open longer
     "claim_events": dt.timedelta(minutes=30),
+    "approval_events": dt.timedelta(minutes=15),
     "voucher_status_pull": dt.timedelta(minutes=15),
     "expense_rollup_monthly": dt.timedelta(hours=3),
     "data_health_daily": dt.timedelta(hours=1),

@@ -41,6 +41,13 @@ VAR_VENDOR_QUOTA_QPS = "expense_sync_vendor_quota_qps"
 # Failed attempts after which an inbox event is given up as ``failed`` (its document is unreadable).
 VAR_INBOX_MAX_ATTEMPTS = "expense_sync_inbox_max_attempts"
 INBOX_MAX_ATTEMPTS = 5
+# approval_events: the name of the E-Bot node (in the 合思 flow) that hands a document's approval to
+# the OA; what an over-budget document gets (JSON, expense_sync.approvals.budget.OverBudgetRule); the
+# ERP budget check before approvals and vouchers ("on" / "off").
+VAR_EBOT_NODE = "expense_sync_ebot_node"
+DEFAULT_EBOT_NODE = "OA审批"
+VAR_OVER_BUDGET = "expense_sync_over_budget"
+VAR_BUDGET_CHECK = "expense_sync_budget_check"
 
 _ROOT = Path(__file__).resolve().parents[2]  # plugins/expense_sync/settings.py -> the project root
 INCLUDE_DIR = Path(os.environ.get("EXPENSE_SYNC_INCLUDE_DIR", _ROOT / "include"))
@@ -119,3 +126,18 @@ def deciders() -> dict[str, list[str]]:
     if not ok:
         raise ValueError(f'Variable {VAR_DECIDERS}={raw!r}: expected JSON such as {{"chart": ["finance"]}}')
     return value
+
+
+def ebot_node() -> str:
+    from airflow.sdk import Variable
+
+    return str(Variable.get(VAR_EBOT_NODE, default=DEFAULT_EBOT_NODE)).strip() or DEFAULT_EBOT_NODE
+
+
+def budget_check_on() -> bool:
+    from airflow.sdk import Variable
+
+    value = str(Variable.get(VAR_BUDGET_CHECK, default="on")).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"Variable {VAR_BUDGET_CHECK} is 'on' or 'off', not {value!r}")
+    return value == "on"

@@ -183,6 +183,9 @@ class Intake:
         if flow is None:
             self.cancel(flow_id, "deleted")
             return
+        if flow.get("formType", "expense") != "expense":  # a 申请单 (requisition): the approval flows' own
+            self.counts["not_a_claim"] += 1
+            return
         claim = parse_flow(flow)
         queue.clear_records(
             self.conn,

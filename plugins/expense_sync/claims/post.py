@@ -21,6 +21,7 @@ from collections import Counter
 
 import psycopg
 
+from expense_sync.approvals.budget import BudgetGate
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.compose import ClaimLine, claim_voucher
 from expense_sync.erp.ledger import ErpLedger
@@ -42,9 +43,14 @@ class UnsettledVouchersError(RuntimeError):
 
 class VoucherPoster:
     def __init__(
-        self, conn: psycopg.Connection, erp: ErpLedger, accounts: PostingAccounts, run_key: str | None
+        self,
+        conn: psycopg.Connection,
+        erp: ErpLedger,
+        accounts: PostingAccounts,
+        run_key: str | None,
+        budget: BudgetGate | None = None,
     ) -> None:
-        self.conn, self.erp, self.accounts, self.run_key = conn, erp, accounts, run_key
+        self.conn, self.erp, self.accounts, self.run_key, self.budget = conn, erp, accounts, run_key, budget
         self.vendor: str = erp.vendor
         self.counts: Counter[str] = Counter()
 
@@ -84,6 +90,8 @@ class VoucherPoster:
     def post(self, claim_id, claim_no, company, claim_date, period, title, employee_no, currency) -> bool:
         """Bring one claim's voucher into the ERP; False when its outcome stays unknown."""
         voucher = self.voucher(claim_id, claim_no, company, claim_date, period, title, employee_no, currency)
+        if self.budget is not None and not self.within_budget(claim_id, claim_no, company, period):
+            return True
         try:
             posted = post_voucher(self.conn, self.erp, voucher, kind="claim", run_key=self.run_key, claim_id=claim_id)
         except OutcomeUnknownError as err:
@@ -93,6 +101,8 @@ class VoucherPoster:
         except VendorRequestError as err:
             self.refused(claim_id, claim_no, str(err))
             return True
+        if self.budget is not None:
+            self.budget.check.forget()  # the ERP's balance changed: no cached figure survives a posting
         self.conn.execute(
             sqlfile.step(SQL, "voucher_made"),
             ("voucher_audited" if posted.state in FINAL else "voucher_created", claim_id),
@@ -101,6 +111,23 @@ class VoucherPoster:
         if posted.sent and posted.in_doubt:
             self.counts["resent"] += 1  # looked up first, not found: sent again
         return True
+
+    def within_budget(self, claim_id: int, claim_no: str, company: str, period: str) -> bool:
+        """The ERP budget check before the voucher (:mod:`expense_sync.approvals.budget`); a claim over
+        a budget the ERP controls is held as ``over_budget`` with the figures, never posted."""
+        assert self.budget is not None
+        over = self.budget.over(self.conn, claim_id, claim_no, company, period)
+        if over is None:
+            queue.clear_records(self.conn, kind="quarantine", system=self.vendor, entity="claim", keys=[claim_no],
+                                run_key=self.run_key, reason_codes=["over_budget"])  # fmt: skip
+            return True
+        log.warning("voucher %s held: over budget: %s", claim_no, over)
+        self.counts["over_budget"] += 1
+        with self.conn.transaction():
+            self.conn.execute(sqlfile.step(SQL, "refused"), (claim_id,))
+            queue.open_item(self.conn, kind="quarantine", system=self.vendor, entity="claim", record_key=claim_no,
+                            reason_code="over_budget", detail=over[:500], run_key=self.run_key)  # fmt: skip
+        return False
 
     def refused(self, claim_id: int, claim_no: str, error: str) -> None:
         log.error("voucher %s refused: %s", claim_no, error)
@@ -120,7 +147,11 @@ class VoucherPoster:
 
 
 def post_vouchers(
-    conn: psycopg.Connection, erp: ErpLedger, accounts: PostingAccounts, run_key: str | None
+    conn: psycopg.Connection,
+    erp: ErpLedger,
+    accounts: PostingAccounts,
+    run_key: str | None,
+    budget: BudgetGate | None = None,
 ) -> dict[str, int]:
     """Create the vouchers of every claim waiting for one; see the module docstring."""
-    return VoucherPoster(conn, erp, accounts, run_key).run()
+    return VoucherPoster(conn, erp, accounts, run_key, budget).run()

@@ -72,6 +72,16 @@ REASONS: dict[str, str] = {
     "webhook_payload_unstorable": "a webhook's body cannot be stored as sent (kept escaped for a person)",
     "mass_deactivation": "the org sync would deactivate more than the allowed share: held for a person",
     "duplicate_in_erp": "the ERP holds one of our vouchers twice",
+    # approval flows and the ERP budget check (approval_events)
+    "approver_not_in_oa": "an approver of the chain has no account in the OA the flow goes to",
+    "originator_not_in_oa": "the submitter has no account or department in the OA the flow goes to",
+    "over_budget": "over the ERP budget (预算余额) of the cost center",
+    "oa_refused_instance": "the OA refused to create the approval instance",
+    "oa_withdrawn": "the OA approval was withdrawn or terminated while the document waits in the expense system",
+    "expense_moved_on": "the document left our approval node in the expense system without the OA's decision",
+    "document_changed_in_approval": "the document changed in the expense system while its OA approval ran",
+    "ebot_refused": "the expense system refused the OA's decision",
+    "reassign_by_hand": "the OA cannot hand the task to the new approver by API: a person must do it in the OA",
     # the ERP's supplier master (expense_category_sync_weekly)
     "supplier_credit_code_invalid": "the supplier's unified social credit code fails its GB 32100-2015 check",
 }

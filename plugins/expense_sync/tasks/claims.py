@@ -62,13 +62,22 @@ def validate_claims() -> dict[str, Any]:
 @task(pool=POOL_ERP)
 def post_vouchers() -> dict[str, Any]:
     """Create the ERP voucher of each valid claim, exactly once (outbound ledger, look-up before resend)."""
+    from expense_sync.approvals.budget import BudgetCheck, BudgetGate, over_budget_rule
     from expense_sync.claims.post import post_vouchers as post
     from expense_sync.erp.accounts import posting_accounts
     from expense_sync.hooks.registry import erp_hook
-    from expense_sync.settings import erp_vendor
+    from expense_sync.settings import budget_check_on, erp_vendor
 
     vendor = erp_vendor()
-    return run_step("post", lambda conn: post(conn, erp_hook(vendor), posting_accounts(vendor), run_key()))
+    hook, rule, check_on = erp_hook(vendor), over_budget_rule(), budget_check_on()
+
+    def work(conn) -> dict[str, Any]:
+        gate = None
+        if check_on:  # the ERP budget check right before each voucher (expense_sync.approvals.budget)
+            gate = BudgetGate(BudgetCheck(conn, hook), rule, bool(getattr(hook, "budget_counts_drafts", False)))  # type: ignore[arg-type]
+        return post(conn, hook, posting_accounts(vendor), run_key(), gate)
+
+    return run_step("post", work)
 
 
 @task
