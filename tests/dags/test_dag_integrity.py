@@ -20,6 +20,7 @@ EXPECTED = {
     "data_health_daily": "0 6 * * *",
     "claim_events": "*/15 * * * *",  # and on the claims asset (webhook events)
     "voucher_status_pull": "*/5 * * * *",
+    "approval_events": "*/5 * * * *",  # and on the claims asset (合思 messages, OA approval callbacks)
     "exception_review": "30 9 * * *",  # the queue decided in the UI (not in the strategy table: operations)
 }
 
