@@ -25,7 +25,8 @@ SELECT e.employee_no FROM mdm.crosswalk x JOIN mdm.employee e ON e.employee_id =
 -- step: to_prepare
 SELECT approval_id, business_key, kind, doc_code, employee_no, company, cost_center, project, category, amount,
        currency, created_at
-  FROM fin.approval_flow WHERE state IN ('pending', 'held') AND instance_id IS NULL
+  FROM fin.approval_flow
+ WHERE instance_id IS NULL AND (state = 'held' OR (state = 'pending' AND nodes IS NULL))
  ORDER BY approval_id;
 
 -- step: oa_users
