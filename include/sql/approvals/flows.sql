@@ -27,6 +27,11 @@ SELECT approval_id, business_key, kind, doc_code, employee_no, company, cost_cen
        currency, created_at
   FROM fin.approval_flow
  WHERE instance_id IS NULL AND (state = 'held' OR (state = 'pending' AND nodes IS NULL))
+   -- an instance the OA refused is requested again only once a person resolved its queue item
+   AND NOT (state = 'held' AND reason_code = 'oa_refused_instance' AND EXISTS (
+            SELECT 1 FROM sync.exception_item i
+             WHERE i.entity = 'approval' AND i.record_key = fin.approval_flow.doc_code
+               AND i.reason_code = 'oa_refused_instance' AND i.status <> 'resolved'))
  ORDER BY approval_id;
 
 -- step: oa_users
