@@ -35,6 +35,8 @@ record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_vouche
 keys in by hand, without our external ref. Suppliers (``BD_Supplier``) and tax rates (``BD_TaxRate``):
 :mod:`.masters`; ``add_supplier`` / ``disable_supplier`` / ``enable_supplier`` / ``remove_supplier``
 (also :meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
+The budget center (``BM_BudgetBalance``, ``BM_BudgetCenter``, [I]): :mod:`.budget`, seeded by
+:mod:`expense_sync_sandboxes.budgetcenter` (``seed_budget`` / ``set_cost_center_holders``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from expense_sync_sandboxes import budgetcenter
 from expense_sync_sandboxes.core import Sandbox
+from expense_sync_sandboxes.kingdee import budget as budget_forms
 from expense_sync_sandboxes.kingdee import masters as master_forms
 from expense_sync_sandboxes.kingdee.chart import ACCOUNTS, DEPARTMENTS, EXPENSE_ITEMS, PROJECTS, Chart
 from expense_sync_sandboxes.kingdee.query import QueryError, execute
@@ -121,6 +125,7 @@ class KingdeeSandbox(Sandbox):
         self.extension_fields = {field.lower() for field in extension_fields}
         self.missing_forms = {form.lower() for form in missing_forms}
         self.masters = MasterData(invalid_supplier=invalid_supplier)
+        self.budget = budgetcenter.BudgetCenter(seed, budget_forms.cost_centers(self.chart))
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into ``BD_Supplier`` (tests; the control API's ``add_supplier``)."""
@@ -129,6 +134,8 @@ class KingdeeSandbox(Sandbox):
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op in MasterData.OPS:
             return self.masters.mutate(op, args)
+        if op in budgetcenter.OPS:
+            return self.budget.mutate(op, args)
         if op == "audit_voucher":
             return self.book.audit_as_accountant(args)
         if op == "manual_voucher":
@@ -166,7 +173,7 @@ class KingdeeSandbox(Sandbox):
         return {"id": voucher["FVOUCHERID"], "number": voucher["FBillNo"]}
 
     def dump(self) -> dict[str, Any]:
-        return {"vouchers": self.book.dump()}
+        return {"vouchers": self.book.dump(), **self.budget.dump()}
 
     def throttle_response(self, path: str) -> Response:
         body = {"Message": "请求过于频繁，请稍后再试", "ErrorCode": 429}
@@ -312,8 +319,11 @@ class KingdeeSandbox(Sandbox):
 
     def query(self, data: dict[str, Any]) -> list[list[Any]]:
         form = str(pick(data, "FormId") or "")
+        budget = budget_forms.rows(self.budget, self.chart, self.book, form)
         if form.upper() == VOUCHER_FORM:
             rows, fields = self.book.rows(), self.book.fields()
+        elif budget and form.lower() not in self.missing_forms:
+            rows, fields = budget
         else:
             master = master_forms.rows(self.masters, form)
             rows = None if form.lower() in self.missing_forms else master[0] if master else self.chart.rows(form)

@@ -34,6 +34,9 @@ Reset options: ``seed``, ``gl_accounts``, ``cost_centers``, ``projects``, ``page
 plus ``expire_csrf``, ``close_period`` (company, ``YYYY-MM``), ``manual_voucher`` (company, date, lines:
 an entry an accountant posts by hand, no reference id) and the supplier ops of :mod:`.masters`
 (``add_supplier``, ``disable_supplier``, ``enable_supplier``, ``remove_supplier``).
+The budget center (plan data in ``API_FINPLANNINGENTRYITEM_SRV``, owners as ``CostCtrResponsibleUser``):
+:mod:`.budget`, seeded by :mod:`expense_sync_sandboxes.budgetcenter` (``seed_budget`` /
+``set_cost_center_holders``).
 ``GET /_sandbox/state`` dumps the posted journal entries.
 """
 
@@ -49,8 +52,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from expense_sync_sandboxes import budgetcenter
 from expense_sync_sandboxes.core import Sandbox, TokenStore, VendorHTTPError, json_response
 from expense_sync_sandboxes.masters import MasterData, SeedSupplier
+from expense_sync_sandboxes.sap import budget as budget_sets
 from expense_sync_sandboxes.sap import masters as master_sets
 from expense_sync_sandboxes.sap import odata, soap
 from expense_sync_sandboxes.sap.chart import Chart
@@ -104,7 +109,14 @@ class SessionTokenStore(TokenStore):
 class SapSandbox(Sandbox):
     vendor = "sap"
     token_ttl = 3600.0
-    control_ops = (*Chart.MUTATIONS, "expire_csrf", "close_period", "manual_voucher", *MasterData.OPS)
+    control_ops = (
+        *Chart.MUTATIONS,
+        "expire_csrf",
+        "close_period",
+        "manual_voucher",
+        *MasterData.OPS,
+        *budgetcenter.OPS,
+    )
 
     def __init__(self, **options: Any) -> None:
         self.sessions = CsrfSessions()
@@ -136,6 +148,8 @@ class SapSandbox(Sandbox):
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
         self.masters = MasterData(invalid_supplier=invalid_supplier)
+        self.budget = budgetcenter.BudgetCenter(seed, budget_sets.cost_centers(self.chart))
+        budget_sets.apply_holders(self.chart, self.budget)
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into ``A_Supplier`` (tests; the control API's ``add_supplier``)."""
@@ -157,6 +171,10 @@ class SapSandbox(Sandbox):
         self._nav_index = {}
         if op in MasterData.OPS:
             return self.masters.mutate(op, args)
+        if op in budgetcenter.OPS:
+            done = self.budget.mutate(op, args)
+            budget_sets.apply_holders(self.chart, self.budget)
+            return done
         if op == "expire_csrf":
             self.sessions.expire_all()
             return {"sessions": 0}
@@ -198,6 +216,7 @@ class SapSandbox(Sandbox):
             "journal_entries": self.journal.entries,
             "closed_periods": sorted(f"{c}/{p}" for c, p in self.journal.closed),
             "csrf_sessions": len(self.sessions.tokens),
+            **self.budget.dump(),
         }
 
     # -- auth and CSRF ------------------------------------------------------------------------------
@@ -387,6 +406,7 @@ class SapSandbox(Sandbox):
         return {
             **self.chart.tables(),
             "A_JournalEntryItemBasic": self.journal.items,
+            "A_FinPlanningEntryItem": budget_sets.plan_rows(self.budget),
             **master_sets.tables(self.masters),
         }
 

@@ -16,6 +16,7 @@ docs/vendors/research.md §6 (``API_GLACCOUNTINCHARTOFACCOUNTS_SRV``, ``API_COST
 
 from __future__ import annotations
 
+from expense_sync_sandboxes.sap.budget import PLAN_SERVICE  # the budget center's plan data: budget.py
 from expense_sync_sandboxes.sap.edm import EntitySet, Nav, Prop, Service
 
 UPPER = {"display-format": "UpperCase"}
@@ -254,4 +255,4 @@ ENTERPRISE_PROJECT = EntitySet(
 )
 PROJECT_SERVICE = Service("API_ENTERPRISE_PROJECT_SRV", (ENTERPRISE_PROJECT,), path="API_ENTERPRISE_PROJECT_SRV;v=0002")
 
-SERVICES = {svc.path: svc for svc in (GL_SERVICE, COST_CENTER_SERVICE, JOURNAL_SERVICE, PROJECT_SERVICE)}
+SERVICES = {svc.path: svc for svc in (GL_SERVICE, COST_CENTER_SERVICE, JOURNAL_SERVICE, PROJECT_SERVICE, PLAN_SERVICE)}

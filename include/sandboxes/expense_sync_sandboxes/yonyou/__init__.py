@@ -36,6 +36,8 @@ listed by ``querybd/multidimext``; default 0010 / 0006). Control mutations (``PO
 business id) as the ERP's accountant would, ``revoke_api``, ``grant_api``.
 Suppliers and tax rates: :mod:`.masters`, seeded by ``add_supplier`` / ``disable_supplier`` /
 ``enable_supplier`` / ``remove_supplier`` and the reset option ``invalid_supplier``.
+The budget center ([I] paths): :mod:`.budget`, seeded by :mod:`expense_sync_sandboxes.budgetcenter`
+(``seed_budget`` / ``set_cost_center_holders``).
 ``dump()`` shows the vouchers (amounts as strings).
 """
 
@@ -52,9 +54,10 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from expense_sync_sandboxes import budgetcenter
 from expense_sync_sandboxes.core import Sandbox, VendorHTTPError
 from expense_sync_sandboxes.masters import MasterData, SeedSupplier
-from expense_sync_sandboxes.yonyou import chart, ledger, masters, ncc, vouchers, wire
+from expense_sync_sandboxes.yonyou import budget, chart, ledger, masters, ncc, vouchers, wire
 
 APP_KEY, APP_SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90", "yonbip-sandbox-app-secret"
 TENANT_ID = "sbxt0001"
@@ -94,6 +97,7 @@ class YonyouSandbox(Sandbox):
         "revoke_api",
         "grant_api",
         *MasterData.OPS,
+        *budgetcenter.OPS,
     )
     gateway_prefix = GATEWAY_PREFIX
 
@@ -132,6 +136,7 @@ class YonyouSandbox(Sandbox):
         self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
         self.masters = MasterData(invalid_supplier=invalid_supplier)
+        self.budget = budgetcenter.BudgetCenter(seed, budget.cost_centers(self.chart))
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into the vendor archive (tests; the control API's ``add_supplier``)."""
@@ -184,6 +189,8 @@ class YonyouSandbox(Sandbox):
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op in MasterData.OPS:
             return self.masters.mutate(op, args)
+        if op in budgetcenter.OPS:
+            return self.budget.mutate(op, args)
         chart_, book = self.chart, self.ledger
         ops = {
             "add_record": chart_.add_record,
@@ -209,6 +216,7 @@ class YonyouSandbox(Sandbox):
             "vouchers": _plain_json(list(self.ledger.vouchers.values())),
             "chart": {kind: len(records) for kind, records in self.chart.records.items()},
             "revoked": sorted(self.revoked),
+            **self.budget.dump(),
         }
 
     # -- the gateway ------------------------------------------------------------------------------
@@ -283,6 +291,7 @@ class YonyouSandbox(Sandbox):
 
         chart.add_routes(self)
         masters.add_routes(self)
+        budget.add_routes(self)
         vouchers.add_routes(self)
         ncc.add_routes(self)
 

@@ -1,4 +1,5 @@
-"""The Kingdee 金蝶云星空 (K3Cloud) WebAPI hook: the ERP chart, GL vouchers and the period's movements.
+"""The Kingdee 金蝶云星空 (K3Cloud) WebAPI hook: the ERP chart, GL vouchers, the period's movements and
+the budget center.
 
 Wire facts and what stays inferred: ``docs/vendors/kingdee.md``."""
 
@@ -6,14 +7,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from expense_sync.hooks.kingdee.budget import KingdeeBudget
 from expense_sync.hooks.kingdee.chart import KingdeeChart
 from expense_sync.hooks.kingdee.masters import KingdeeMasters
 from expense_sync.hooks.kingdee.settings import KingdeeSettings
 from expense_sync.hooks.kingdee.vouchers import KingdeeVouchers
 
 
-class KingdeeHook(KingdeeChart, KingdeeMasters, KingdeeVouchers):
-    """K3Cloud WebAPI, implementing :class:`expense_sync.erp.ledger.ErpLedger`."""
+class KingdeeHook(KingdeeChart, KingdeeMasters, KingdeeVouchers, KingdeeBudget):
+    """K3Cloud WebAPI, implementing :class:`expense_sync.erp.ledger.ErpLedger` and
+    :class:`expense_sync.erp.budget.ErpBudget`."""
 
     default_conn_name = "erp_kingdee"
     hook_name = "Kingdee K3Cloud"

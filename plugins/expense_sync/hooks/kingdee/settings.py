@@ -53,6 +53,9 @@ class KingdeeSettings(HookSettings):
     project_flex: FieldKey = "FF100002"
     changed_since: list[ChartKind] = list(CHART_KINDS)  # kinds whose form filters on FModifyDate
     page_size: int = Field(default=2000, ge=1, le=10_000)
+    # the budget center's forms ([I]: K3Cloud documents no budget query; docs/vendors/kingdee.md "Budget")
+    budget_balance_form: FieldKey = "BM_BudgetBalance"
+    budget_center_form: FieldKey = "BM_BudgetCenter"
     session_ttl: float = Field(default=1800.0, ge=60)  # K3Cloud names no expiry: log in again after this
     timezone: str = "Asia/Shanghai"  # K3Cloud keeps naive server-local times
 

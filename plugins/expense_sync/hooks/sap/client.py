@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from pydantic import Field, field_validator
 
+from expense_sync.erp.budget import Control
 from expense_sync.erp.model import ChartKind
 from expense_sync.hooks.base import HookSettings, VendorHook, mask, retry_after_seconds
 from expense_sync.hooks.contract import required
@@ -56,6 +57,13 @@ class SapSettings(HookSettings):
     tax_code_service: str = "YY1_TAXCODE_CDS"  # the installation's custom CDS view of its tax codes
     tax_code_entity_set: str = "YY1_TaxCode"
     tax_procedure: str = Field(default="TAXCN", min_length=1, max_length=6)
+    # the budget center (hooks/sap/budget.py; [I] choices in docs/vendors/sap.md "Budget center")
+    plan_service: str = "API_FINPLANNINGENTRYITEM_SRV"
+    plan_entity_set: str = "A_FinPlanningEntryItem"
+    budget_planning_category: str = Field(default="BUDGET01", min_length=1, max_length=10)
+    budget_control: Control = "warn"  # plan data carries no control; what an overrun means here
+    budget_controller: str | None = None  # 工号 of the budget controller of every cost center …
+    budget_controllers: dict[str, str] = Field(default_factory=dict)  # … or per cost center
 
     @field_validator("entities", mode="before")
     @classmethod

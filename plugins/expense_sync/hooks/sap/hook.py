@@ -1,10 +1,12 @@
-"""The SAP S/4HANA hook: the chart over OData v2, journal entries over SOAP (the ERP contract).
+"""The SAP S/4HANA hook: the chart over OData v2, journal entries over SOAP (the ERP contract), the
+budget center over OData v2.
 
 Connection ``erp_sap`` and its extras: :class:`~expense_sync.hooks.sap.client.SapSettings`; wire
 facts and [I] choices: ``docs/vendors/sap.md``."""
 
 from __future__ import annotations
 
+from expense_sync.hooks.sap.budget import SapBudget
 from expense_sync.hooks.sap.chart import SapChart
 from expense_sync.hooks.sap.client import SapSettings
 from expense_sync.hooks.sap.ledger import SapLedger
@@ -12,8 +14,9 @@ from expense_sync.hooks.sap.masters import SapMasters
 from expense_sync.hooks.sap.prerequisites import SapPrerequisites
 
 
-class SapHook(SapChart, SapMasters, SapLedger, SapPrerequisites):
-    """SAP S/4HANA OData + SOAP, behind :class:`expense_sync.erp.ledger.ErpLedger`."""
+class SapHook(SapChart, SapMasters, SapBudget, SapLedger, SapPrerequisites):
+    """SAP S/4HANA OData + SOAP, behind :class:`expense_sync.erp.ledger.ErpLedger` and
+    :class:`expense_sync.erp.budget.ErpBudget`."""
 
     default_conn_name = "erp_sap"
     hook_name = "SAP S/4HANA"

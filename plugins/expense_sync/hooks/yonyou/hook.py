@@ -1,7 +1,7 @@
 """The Yonyou hook: YonBIP's open API (``variant: "bip"``) or NC Cloud's (``"ncc"``) behind :class:`ErpLedger`.
 
-It composes :mod:`.wire` (gateway and token), :mod:`.chart`, :mod:`.vouchers` and :mod:`.ncc`;
-the connection and the wire are described in ``docs/vendors/yonyou.md``.
+It composes :mod:`.wire` (gateway and token), :mod:`.chart`, :mod:`.vouchers`, :mod:`.budget` and
+:mod:`.ncc`; the connection and the wire are described in ``docs/vendors/yonyou.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import requests
 from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
 from expense_sync.hooks.errors import ConfigurationError
 from expense_sync.hooks.yonyou import chart, prerequisites
+from expense_sync.hooks.yonyou.budget import YonyouBudget
 from expense_sync.hooks.yonyou.masters import YonyouMasters
 from expense_sync.hooks.yonyou.ncc import NccApi
 from expense_sync.hooks.yonyou.settings import YonyouSettings
@@ -26,8 +27,9 @@ from expense_sync.hooks.yonyou.wire import Gateway
 NCC_READS_NOTHING = "the NC Cloud variant of erp_yonyou posts and reads vouchers only"
 
 
-class YonyouHook(YonyouMasters):
-    """YonBIP open API (``variant: "bip"``, default) or NC Cloud's OpenAPI (``"ncc"``), one ERP contract."""
+class YonyouHook(YonyouMasters, YonyouBudget):
+    """YonBIP open API (``variant: "bip"``, default) or NC Cloud's OpenAPI (``"ncc"``), one ERP contract;
+    the budget center (:class:`expense_sync.erp.budget.ErpBudget`) through YonBIP only."""
 
     parse_float = Decimal  # amounts arrive as JSON numbers: read them as Decimal, never float
 

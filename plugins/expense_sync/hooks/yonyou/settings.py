@@ -30,6 +30,9 @@ class YonyouSettings(HookSettings):
     page_size: int = Field(default=500, ge=1, le=1000)
     throttle_codes: list[str] = ["310050"]
     balance_statuses: list[str] = ["01", "03", "04"]  # 保存, 已审核, 已记账 (未记账 included)
+    # the budget center (YonBIP; [I] paths: docs/vendors/yonyou.md "Budget center")
+    budget_balance_path: str = "/yonbip/fi/bcm/openapi/budget/balance"
+    budget_holders_path: str = "/yonbip/fi/bcm/openapi/budget/costcenter/holders"
     # NC Cloud (variant "ncc")
     ncc_public_key: str | None = None  # the app's RSA public key (Base64 DER), from 第三方应用注册
     ncc_biz_center: str | None = None  # 账套编码
