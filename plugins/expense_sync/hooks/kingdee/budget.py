@@ -40,6 +40,9 @@ def _text(value: Any) -> str | None:
 class KingdeeBudget(KingdeeQuery):
     """``budget_balance()`` and ``cost_center_holders()`` of :class:`expense_sync.erp.budget.ErpBudget`."""
 
+    # the balance counts our vouchers once the ERP holds them: saved or submitted reserved, audited used [I]
+    budget_counts_drafts = True
+
     def budget_balance(self, key: BudgetKey) -> BudgetBalance | None:
         """The budget line of exactly this key (``None`` project/account: the line without one)."""
         year, month = period_parts(key.period)

@@ -45,6 +45,9 @@ def _text(value: Any) -> str | None:
 class SapBudget(SapLedger):
     """``budget_balance()`` and ``cost_center_holders()`` of :class:`expense_sync.erp.budget.ErpBudget`."""
 
+    # the balance counts our vouchers once the ERP holds them: a journal entry is posted at once [I]
+    budget_counts_drafts = True
+
     def _plan_amount(self, row: dict, endpoint: str) -> Decimal:
         value = required(row, "AmountInCompanyCodeCurrency", vendor=self.vendor, endpoint=endpoint)
         return Decimal(str(value))

@@ -40,6 +40,9 @@ class YonyouBudget(VendorHook):
     """``budget_balance()`` and ``cost_center_holders()`` of :class:`expense_sync.erp.budget.ErpBudget`
     (YonBIP only)."""
 
+    # the balance counts our vouchers as soon as the ERP holds them (vouchers 00/01 are reserved, 03/04 used) [I]
+    budget_counts_drafts = True
+
     settings: YonyouSettings
 
     def _bip_budget(self) -> None:
