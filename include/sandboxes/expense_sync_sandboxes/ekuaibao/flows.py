@@ -89,6 +89,8 @@ STAGES = {
     "rejected": "拒绝",
     "nullify": "已删除",
 }
+# the person who decides a document at a stage: state -> (staff id suffix, name, 工号) [I]
+OPERATORS = {"approving": ("finance", "财务审批人", "F0001"), "paying": ("cashier", "出纳", "F0002")}
 _serial = itertools.count(1)
 
 
@@ -189,9 +191,18 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         for flow_id in id_list(refs):
             flow = ekb.flows.get(flow_id)
             stage = "已删除" if flow is None or not flow["active"] else STAGES.get(flow["state"], flow["state"])
+            operators = []
             if flow is not None and flow["active"] and flow["id"] in ekb.ebot_waiting:  # at an E-Bot node (ebot.py)
                 stage = ekb.ebot_waiting[flow["id"]]["node_name"]
-            items.append({"flowId": flow_id, "stageName": stage, "operators": [], "delegateData": []})
+            elif flow is not None and flow["active"] and flow["state"] in OPERATORS:  # a person's node [I]
+                operators = [
+                    {
+                        "id": f"{ekb.corp_id}:{OPERATORS[flow['state']][0]}",
+                        "name": OPERATORS[flow["state"]][1],
+                        "code": OPERATORS[flow["state"]][2],
+                    }
+                ]
+            items.append({"flowId": flow_id, "stageName": stage, "operators": operators, "delegateData": []})
         return json_response({"items": items})
 
     @app.put("/api/openapi/v2.1/flow/data/erpVoucher")
