@@ -8,8 +8,12 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 # The 合思 outbound-message types (``sync.event_inbox.event_type``) that announce a booking: the
-# accrual engine consumes them, the claims intake leaves them alone. Filled from 合思's documents.
-BOOKING_EVENT_TYPES: tuple[str, ...] = ()
+# accrual engine consumes them, the claims intake leaves them alone. Filled from 合思's documents:
+# ``dataLink`` is the message log's name for 业务对象数据变更 messages (EKB
+# outbound-message/call-failed-log-list.md, ``messageType``), the kind 订单管理 fires for an order;
+# the receiver stores such a message under it (webhooks/ekuaibao.py). Not every ``dataLink``
+# message is an order: ``BookingSource.booking_from_event`` answers None for the others.
+BOOKING_EVENT_TYPES: tuple[str, ...] = ("dataLink",)
 
 BookingState = Literal["confirmed", "cancelled", "changed"]
 

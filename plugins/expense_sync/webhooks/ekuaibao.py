@@ -18,9 +18,13 @@ A sender that signs the Standard Webhooks way (``webhook-signature``…) may pos
 its signature is then verified with the Standard Webhooks secrets (:mod:`.standard`), a wrong one is
 refused (401) even on the right path, and a signed message needs no path token.
 
-Dedup key: ``flowId|nodeId|action`` (``state`` when there is no ``action``, as in approval-event
-messages). ``flowId`` is required; it is also the subject. A ``signKey`` field, should a
-configuration carry one, is dropped before the payload is stored.
+Dedup key: ``flowId|nodeId|action`` (``state`` when there is no ``action``, as in E-Bot node
+messages). ``flowId`` is the subject. A message without one is a 业务对象数据变更 message (a travel
+order, ``hooks/ekuaibao/bookings.py``) when it names the instance (``dataLinkId``): subject that id,
+event type ``dataLink`` (the message log's name for the kind; ``accruals.model.BOOKING_EVENT_TYPES``),
+dedup ``dataLink|<id>|<hash of the body>`` (a repeat is one event, a change another); any other
+message without ``flowId`` is refused (400). A ``signKey`` field, should a configuration carry one,
+is dropped before the payload is stored.
 
 Reply: HTTP 200 ``{"code":"1","status":...}``, which passes either success setting of the
 configuration (status 200, or status plus the keyword ``"code":"1"``).
@@ -28,6 +32,7 @@ configuration (status 200, or status plus the keyword ``"code":"1"``).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -45,6 +50,7 @@ from expense_sync.webhooks.peers import Network, networks, within
 SOURCE = "ekuaibao"
 CONTENT_TYPES = ("application/json",)
 SIGN_KEY_FIELD = "signKey"
+DATA_LINK_FIELD, DATA_LINK_EVENT = "dataLinkId", "dataLink"
 MIN_TOKEN_CHARS = 16
 RATE_LIMITED = True  # unsigned by nature: every delivery takes a token of its address's bucket
 
@@ -97,6 +103,17 @@ def verify(delivery: Delivery, access: Access, now: float) -> InboundEvent:
     message = parse_json_object(delivery.body)
     message.pop(SIGN_KEY_FIELD, None)
     flow_id = text(message.get("flowId"))
+    instance = text(message.get(DATA_LINK_FIELD))
+    if not flow_id and instance:
+        canonical = json.dumps(message, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return InboundEvent(
+            source=SOURCE,
+            dedup_key=dedup_key(DATA_LINK_EVENT, instance, hashlib.sha256(canonical.encode()).hexdigest()[:32]),
+            payload_json=json.dumps(message, ensure_ascii=False),
+            event_type=DATA_LINK_EVENT,
+            subject=instance,
+            headers=delivery.kept_headers(),
+        )
     if not flow_id:
         raise Rejected(400, "no flowId")
     action = text(message.get("action")) or text(message.get("state"))

@@ -2,7 +2,8 @@
 
 One :class:`EkuaibaoSandbox` holds the tenant's state; each API area adds its routes from its own
 module (``contacts`` for staff and departments, ``feetypes`` and ``dimensions`` for the chart the
-weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``invoices`` for
+weekly ERP sync reconciles, ``flows`` for claims and the voucher write-back, ``ebot`` for
+applications (申请单) and the E-Bot approval node, ``bookings`` for travel orders, ``invoices`` for
 the invoices bound to claims, ``budgets``). Reset options: ``retry_after``, ``fee_types`` (``erp`` |
 ``preset``), ``unique_item_names`` and ``demo`` (a small travel-expense tenant with claims,
 :mod:`.demo`: the standalone server's default). Behaviour follows ``docs/vendors/research.md`` §1
@@ -125,11 +126,13 @@ class EkuaibaoSandbox(Sandbox):
 
     def reset_charts(self, fee_types: str, unique_item_names: bool) -> None:
         """Fee types and custom dimensions (``feetypes``, ``dimensions``)."""
-        from expense_sync_sandboxes.ekuaibao import budgets, dimensions, feetypes, flows, invoices
+        from expense_sync_sandboxes.ekuaibao import bookings, budgets, dimensions, ebot, feetypes, flows, invoices
 
         feetypes.reset(self, fee_types)
         dimensions.reset(self, unique_item_names=unique_item_names)
         flows.reset(self)
+        ebot.reset(self)
+        bookings.reset(self)
         invoices.reset(self)
         budgets.reset(self)
 
@@ -152,10 +155,12 @@ class EkuaibaoSandbox(Sandbox):
             raise error(403, "未授权")
 
     def dump(self) -> dict[str, Any]:
-        from expense_sync_sandboxes.ekuaibao import dimensions, flows
+        from expense_sync_sandboxes.ekuaibao import bookings, dimensions, ebot, flows
 
         return {
             **flows.dump(self),
+            **ebot.dump(self),
+            **bookings.dump(self),
             "corporationId": self.corp_id,
             "departments": list(self.departments.values()),
             "staffs": list(self.staffs.values()),
@@ -166,9 +171,20 @@ class EkuaibaoSandbox(Sandbox):
         }
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
-        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows, invoices
+        from expense_sync_sandboxes.ekuaibao import (
+            bookings,
+            budgets,
+            contacts,
+            dimensions,
+            ebot,
+            feetypes,
+            flows,
+            invoices,
+        )
 
         handlers = {
+            **ebot.MUTATIONS,
+            **bookings.MUTATIONS,
             **contacts.MUTATIONS,
             **dimensions.MUTATIONS,
             **feetypes.MUTATIONS,
@@ -181,7 +197,16 @@ class EkuaibaoSandbox(Sandbox):
         return handlers[op](self, **args)
 
     def routes(self) -> None:
-        from expense_sync_sandboxes.ekuaibao import budgets, contacts, dimensions, feetypes, flows, invoices
+        from expense_sync_sandboxes.ekuaibao import (
+            bookings,
+            budgets,
+            contacts,
+            dimensions,
+            ebot,
+            feetypes,
+            flows,
+            invoices,
+        )
 
         app = self.app
 
@@ -212,5 +237,7 @@ class EkuaibaoSandbox(Sandbox):
         feetypes.add_routes(self)
         dimensions.add_routes(self)
         flows.add_routes(self)
+        ebot.add_routes(self)
+        bookings.add_routes(self)
         invoices.add_routes(self)
         budgets.add_routes(self)

@@ -29,7 +29,8 @@ Control mutations (what people do in 合思, and its tenant settings): ``seed_cl
 lines[{fee_type_code, amount, cost_center, project?, reason?, invoices?: [invoice id],
 deductible_tax?: {invoice id: 可抵扣税额}}], title, expense_date, state,
 oa_instance) files a claim for a staff with fee types and dimension items the tenant holds;
-``claim_action`` (code, action: submit | approve | pay | reject | archive | nullify) moves it;
+``claim_action`` (code, action: submit | approve | pay | reject | archive | nullify) moves it (a
+申请单 too: approved is ``paid`` for it, ``ebot.py``);
 ``edit_claim_amount`` (code, line, amount); ``corrupt_claim`` (code, path, value | remove) sets or
 removes one field of a flow (a dotted path, list indices as numbers), as a faulty tenant would serve
 it (the flow's ``updateTime`` moves, unless it is the field corrupted: a garbage ``updateTime`` is
@@ -37,7 +38,7 @@ served as set, and the document list windows and sorts it as changed now); ``con
 (url, sign_key) sets the outbound message (出站消息) that each state change then POSTs as plain
 JSON without any signature or key, as 合思 does (``flowId, nodeId, state, action, actionName,
 code``: the documented notification fields plus the admin-selected 单据编号; the sign key is only
-kept, as 合思 keeps it for the receiver's E-Bot callback);
+kept, as 合思 keeps it for the receiver's E-Bot callback, ``ebot.py``);
 ``resend_outbound`` (code) delivers the last message of a flow again (合思's retry).
 """
 
@@ -88,6 +89,8 @@ STAGES = {
     "rejected": "拒绝",
     "nullify": "已删除",
 }
+# the person who decides a document at a stage: state -> (staff id suffix, name, 工号) [I]
+OPERATORS = {"approving": ("finance", "财务审批人", "F0001"), "paying": ("cashier", "出纳", "F0002")}
 _serial = itertools.count(1)
 
 
@@ -188,7 +191,18 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         for flow_id in id_list(refs):
             flow = ekb.flows.get(flow_id)
             stage = "已删除" if flow is None or not flow["active"] else STAGES.get(flow["state"], flow["state"])
-            items.append({"flowId": flow_id, "stageName": stage, "operators": [], "delegateData": []})
+            operators = []
+            if flow is not None and flow["active"] and flow["id"] in ekb.ebot_waiting:  # at an E-Bot node (ebot.py)
+                stage = ekb.ebot_waiting[flow["id"]]["node_name"]
+            elif flow is not None and flow["active"] and flow["state"] in OPERATORS:  # a person's node [I]
+                operators = [
+                    {
+                        "id": f"{ekb.corp_id}:{OPERATORS[flow['state']][0]}",
+                        "name": OPERATORS[flow["state"]][1],
+                        "code": OPERATORS[flow["state"]][2],
+                    }
+                ]
+            items.append({"flowId": flow_id, "stageName": stage, "operators": operators, "delegateData": []})
         return json_response({"items": items})
 
     @app.put("/api/openapi/v2.1/flow/data/erpVoucher")
@@ -306,10 +320,12 @@ def seed_claim(
     oa_instance: str | None = None,
     header_cost_center: str | None = None,
     header_project: str | None = None,
+    via_ebot: bool = False,
 ) -> dict[str, Any]:
     """A claim; cost center and project (dimension item codes) on each line (``cost_center``,
     ``project``), on the header (``header_cost_center``, ``header_project``: a form template with
-    the fields on the document), or both."""
+    the fields on the document), or both. ``via_ebot`` (with ``state="approving"``): submitted to
+    the E-Bot node (``ebot.submit_via_ebot``) instead of 财务审批."""
     staff = next((s for s in ekb.staffs.values() if s["code"] == staff_code), None)
     if staff is None:
         raise KeyError(f"合思 has no staff with code {staff_code}")
@@ -402,6 +418,13 @@ def seed_claim(
     path["paid"] = [*path["paying"], "pay"]
     if state not in path:
         raise ValueError(f"a claim is seeded as draft, approving, paying or paid, not {state!r}")
+    if via_ebot:
+        if state != "approving":
+            raise ValueError("a claim is seeded at the E-Bot node with state='approving'")
+        from expense_sync_sandboxes.ekuaibao import ebot
+
+        ebot.submit_via_ebot(ekb, code)
+        return flow
     for action in path[state]:
         claim_action(ekb, code, action)
     return flow
@@ -414,11 +437,14 @@ def claim_action(ekb: EkuaibaoSandbox, code: str, action: str) -> dict[str, Any]
     if flow is None:
         raise KeyError(f"no claim {code}")
     allowed, new_state, log_action, outbound_action = ACTIONS[action]
+    if action == "approve" and flow["formType"] == "requisition":  # a 申请单 is not paid: approved is done
+        new_state, outbound_action = "paid", "flow.paid"
     if flow["state"] not in allowed:
         raise ValueError(f"claim {code} is {flow['state']}: cannot {action}")
     stamp = now_ms()
     flow["state"] = new_state
     flow["updateTime"] = stamp
+    ekb.ebot_waiting.pop(flow["id"], None)  # a person acted in 合思: the document left the E-Bot node
     if action == "submit":
         flow["form"]["submitDate"] = stamp
     if action == "pay":  # "支付完成的单据才有此字段" (EKB flows/get-forms-details.md)
@@ -468,6 +494,7 @@ def corrupt_claim(
 
 def configure_outbound(ekb: EkuaibaoSandbox, url: str | None, sign_key: str = OUTBOUND_SIGN_KEY) -> dict[str, Any]:
     ekb.outbound = {"url": url, "sign_key": sign_key} if url else None
+    ekb.sign_key = sign_key  # what the E-Bot callback must send (ebot.py)
     return {"configured": bool(url)}
 
 
@@ -494,7 +521,7 @@ def _deliver(ekb: EkuaibaoSandbox, message: dict[str, Any]) -> None:
         answer = response.text[:200]
     except requests.RequestException as err:
         state, answer = "FAILURE", str(err)[:200]
-    ekb.outbound_log.append({"flowId": message["flowId"], "request": message, "response": answer, "state": state})
+    ekb.outbound_log.append({"flowId": message.get("flowId"), "request": message, "response": answer, "state": state})
 
 
 def resend_outbound(ekb: EkuaibaoSandbox, code: str) -> int:

@@ -1,4 +1,5 @@
-"""合思 Ekuaibao open API: staff, departments, dimensions, fee types, claims, invoices, budgets.
+"""合思 Ekuaibao open API: staff, departments, dimensions, fee types, claims, invoices, budgets,
+E-Bot approvals and travel bookings.
 
 Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 

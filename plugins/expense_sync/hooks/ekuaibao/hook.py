@@ -1,10 +1,13 @@
 """The 合思 hook: one class composed of the API areas (``contacts``, ``feetypes``, ``dimensions``,
-``flows``, ``invoices``, ``budgets``) over the shared transport (``client``).
+``flows``, ``invoices``, ``budgets``, ``approvals`` (E-Bot), ``bookings``) over the shared transport
+(``client``).
 
 Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 
 from __future__ import annotations
 
+from expense_sync.hooks.ekuaibao.approvals import ApprovalsApi
+from expense_sync.hooks.ekuaibao.bookings import BookingsApi
 from expense_sync.hooks.ekuaibao.budgets import BudgetsApi
 from expense_sync.hooks.ekuaibao.contacts import ContactsApi
 from expense_sync.hooks.ekuaibao.dimensions import DimensionsApi
@@ -13,7 +16,9 @@ from expense_sync.hooks.ekuaibao.flows import FlowsApi
 from expense_sync.hooks.ekuaibao.invoices import InvoicesApi
 
 
-class EkuaibaoHook(ContactsApi, FeeTypesApi, DimensionsApi, FlowsApi, InvoicesApi, BudgetsApi):
+class EkuaibaoHook(
+    ContactsApi, FeeTypesApi, DimensionsApi, ApprovalsApi, FlowsApi, InvoicesApi, BudgetsApi, BookingsApi
+):
     """合思 open API (``/api/openapi/...``) on connection ``expense_ekuaibao``."""
 
     default_conn_name = "expense_ekuaibao"

@@ -27,14 +27,19 @@ WRONG_DIMENSION = "no-such-dimension"
 
 def test_every_fixture_names_its_source_and_endpoint():
     assert names(VENDOR) == [
+        "approve_states",  # the E-Bot and order ones are tested by test_ekuaibao_approvals_docs.py
         "contacts_departments_list",  # the contacts ones are tested by test_ekuaibao_contacts.py
         "contacts_staffs_batch_update",
         "contacts_staffs_list",
+        "datalink_by_ids",
+        "datalink_search_orders",
         "dimension_items",
         "dimensions",
+        "ebot_approval",
         "error_dimension_items_400",
         "fee_types",
         "flow_details",
+        "flow_details_requisition",
         "flow_invoice_search",  # the invoice ones are tested by test_ekuaibao_invoices_docs.py
         "get_access_token",
         "invoice_details_batch",
