@@ -31,10 +31,5 @@ SELECT l.cost_center, l.project, l.gl_account, sum(l.amount)
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 
 -- step: category_account
--- The GL account a fee type (合思 code) posts to, through the chart mapping.
-SELECT ec.gl_account_code FROM mdm.fee_type f
-  JOIN mdm.category_fee_type cf ON cf.fee_type_id = f.fee_type_id AND cf.state IN ('mapped', 'kept')
-  JOIN mdm.expense_category ec ON ec.expense_category_id = cf.expense_category_id
- WHERE f.code = %s AND f.active AND ec.active
- ORDER BY ec.code
- LIMIT 1;
+-- The GL account an expense category posts to.
+SELECT gl_account_code FROM mdm.expense_category WHERE code = %s AND active;

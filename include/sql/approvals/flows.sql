@@ -120,3 +120,16 @@ SELECT payload FROM sync.outbound WHERE target_system = %s AND entity = %s AND b
 
 -- step: ledger_state
 SELECT state FROM sync.outbound WHERE target_system = %s AND entity = %s AND business_key = %s;
+
+-- step: codes
+-- 合思's dimension items and fee type of a document → the middle platform's cost center, project and
+-- expense category codes (the chart sync's crosswalk and mapping, as the claims' validation reads
+-- them); NULL where unknown.
+SELECT (SELECT k.code FROM mdm.crosswalk x JOIN mdm.cost_center k ON k.cost_center_id = x.canonical_id
+         WHERE x.entity = 'cost_center' AND x.system = 'ekuaibao' AND x.external_id = %(cc)s LIMIT 1),
+       (SELECT k.code FROM mdm.crosswalk x JOIN mdm.project k ON k.project_id = x.canonical_id
+         WHERE x.entity = 'project' AND x.system = 'ekuaibao' AND x.external_id = %(pj)s LIMIT 1),
+       (SELECT ec.code FROM mdm.fee_type f
+          JOIN mdm.category_fee_type m ON m.fee_type_id = f.fee_type_id AND m.state IN ('mapped', 'kept')
+          JOIN mdm.expense_category ec ON ec.expense_category_id = m.expense_category_id AND ec.active
+         WHERE f.remote_id = %(fee)s ORDER BY ec.code LIMIT 1);

@@ -14,6 +14,7 @@ control this budget, so nothing is over); ``warn`` follows the rule the Variable
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -95,12 +96,28 @@ class BudgetCheck:
         self._cache.clear()
         self._batch.clear()
 
+    def finest(self, key: BudgetKey) -> tuple[BudgetKey, BudgetBalance | None]:
+        """The balance of the finest budget line the ERP keeps for ``key``: the cost center with its
+        project and account, else without the account, else without the project, else the cost
+        center as a whole (an ERP budgets at the level it is configured for)."""
+        candidates = [
+            key,
+            dataclasses.replace(key, account=None),
+            dataclasses.replace(key, project=None),
+            dataclasses.replace(key, project=None, account=None),
+        ]
+        for candidate in dict.fromkeys(candidates):
+            if (balance := self.balance(candidate)) is not None:
+                return candidate, balance
+        return key, None
+
     def check(self, subject: str, subject_key: str, key: BudgetKey, amount: Decimal, held_by_us: Decimal) -> Verdict:
-        """Check ``amount`` against ``key``'s balance less what we hold and what this run let through;
-        record the check. An ERP outage answers ``unavailable`` (the caller holds the document)."""
+        """Check ``amount`` against the balance of ``key``'s finest budget line, less what we hold and
+        what this run let through; record the check. An ERP outage answers ``unavailable`` (the caller
+        holds the document until the next run)."""
         result: Result
         try:
-            balance = self.balance(key)
+            key, balance = self.finest(key)
         except VendorError as err:
             log.warning("budget %s: the ERP did not answer (%s)", key, err)
             balance, result = None, "unavailable"

@@ -100,8 +100,9 @@ class WaitingDocument:
 
     ``version`` changes whenever the document's content changes (合思's ``updateTime``); amounts are
     Decimal in the document's currency. ``staff_id`` is 合思's staff id; ``employee_no`` the 工号 when
-    the document carries it. ``cost_center`` / ``project`` / ``category`` are the codes the middle
-    platform uses (the hook maps 合思's dimension ids with the crosswalk the claims use).
+    the document carries it. ``cost_center`` / ``project`` are 合思's dimension item ids and
+    ``category`` its fee type id, as the document holds them: the engine maps them to the middle
+    platform's codes with the chart sync's crosswalk, as the claims' validation does.
     """
 
     flow_id: str
@@ -113,9 +114,9 @@ class WaitingDocument:
     staff_id: str
     employee_no: str | None
     company: str | None
-    cost_center: str | None
-    project: str | None
-    category: str | None  # fee type code
+    cost_center: str | None  # 合思 dimension item id
+    project: str | None  # 合思 dimension item id
+    category: str | None  # fee type (合思 id; the engine maps it to an expense category)
     amount: Decimal
     currency: str = "CNY"
     submitted_at: dt.datetime | None = None

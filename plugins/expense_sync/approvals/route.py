@@ -104,6 +104,9 @@ class Router:
         for doc in documents:
             seen.add(doc.flow_id)
             key = business_key(doc)
+            cost_center, project, category = self.conn.execute(
+                sqlfile.step(SQL, "codes"), {"cc": doc.cost_center, "pj": doc.project, "fee": doc.category}
+            ).fetchone() or (None, None, None)
             with self.conn.transaction():
                 row = self.conn.execute(
                     sqlfile.step(SQL, "see"),
@@ -117,9 +120,9 @@ class Router:
                         "staff_id": doc.staff_id,
                         "employee_no": doc.employee_no or self.employee_no(doc.staff_id),
                         "company": doc.company or self.company,
-                        "cost_center": doc.cost_center,
-                        "project": doc.project,
-                        "category": doc.category,
+                        "cost_center": cost_center,
+                        "project": project,
+                        "category": category,
                         "amount": doc.amount,
                         "currency": doc.currency,
                         "oa_vendor": self.oa.vendor,
@@ -163,7 +166,7 @@ class Router:
         if not employee_no:
             raise Held("employee_unknown", "the submitter has no 工号 in the org master")
         if not cost_center:
-            raise Held("cost_center_unknown", "the document names no cost center")
+            raise Held("cost_center_unknown", "the document names no cost center the chart sync knows")
         over = False
         if self.budget is not None:
             verdict = self.budget.check(
