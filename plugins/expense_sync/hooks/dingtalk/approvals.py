@@ -40,7 +40,13 @@ from expense_sync.approvals.contract import (
     TaskState,
 )
 from expense_sync.hooks.contract import required
-from expense_sync.hooks.errors import ConfigurationError, ContractError, TokenInvalidError, VendorRequestError
+from expense_sync.hooks.errors import (
+    ConfigurationError,
+    ContractError,
+    ThrottledError,
+    TokenInvalidError,
+    VendorRequestError,
+)
 
 if TYPE_CHECKING:
     from expense_sync.hooks.dingtalk.hook import DingTalkSettings
@@ -53,7 +59,9 @@ else:
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
+WORKFLOW = "/v1.0/workflow/"  # the paths served by the workflow API's host
 OFFICIAL_OAPI, OFFICIAL_API = "oapi.dingtalk.com", "https://api.dingtalk.com"
+QPM_LIMIT = "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi"  # 403: the app's per-minute quota of an API
 PAGE = 20  # instanceIds/query: maxResults "最多传20"
 WINDOW = dt.timedelta(days=120)  # instanceIds/query: "时间范围不能超过120天"
 DONE: dict[str, TaskState] = {"AGREE": "approved", "REFUSE": "rejected"}  # a COMPLETED task's result
@@ -114,7 +122,11 @@ class DingTalkApprovals(Base):
     def workflow(self, method: str, path: str, **kw: Any) -> Any:
         """One v1.0 call: the token in its header (:meth:`authorize` fills it), errors per
         :meth:`check_v1_error`."""
-        return self.request(method, self.workflow_base + path, headers={TOKEN_HEADER: ""}, **kw)
+        return self.request(method, path, headers={TOKEN_HEADER: ""}, **kw)
+
+    def url(self, path: str) -> str:
+        """The workflow API's paths on its own host; errors still name the path alone."""
+        return self.workflow_base + path if path.startswith(WORKFLOW) else super().url(path)
 
     def authorize(self, request: dict[str, Any]) -> None:
         headers = request.get("headers")
@@ -124,13 +136,23 @@ class DingTalkApprovals(Base):
         super().authorize(request)
 
     def check_v1_error(self, response: requests.Response, body: Any, endpoint: str) -> None:
-        """A v1.0 refusal: HTTP 400 ``{"code", "message"}``; ``InvalidAuthentication`` is a stale token."""
-        if response.status_code != 400 or not isinstance(body, dict) or "errcode" in body or "code" not in body:
+        """A v1.0 error: HTTP 400 ``{"code", "message"}`` is a refusal, ``InvalidAuthentication`` a
+        stale token; 403 ``Forbidden.AccessDenied.QpmLimitForAppkeyAndApi`` is the per-minute quota
+        (wait a minute unless ``throttle_wait`` says otherwise); any other 401/403 stays an
+        authentication refusal (the shared table)."""
+        status = response.status_code
+        if status not in (400, 403) or not isinstance(body, dict) or "errcode" in body or "code" not in body:
             return
-        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": 400, "code": body["code"]}
-        if body["code"] == "InvalidAuthentication":
-            raise TokenInvalidError(str(body.get("message") or ""), **where)
-        raise VendorRequestError(str(body.get("message") or body["code"]), **where)
+        code, message = str(body["code"]), str(body.get("message") or body["code"])
+        where: dict[str, Any] = {"vendor": self.vendor, "endpoint": endpoint, "status": status, "code": code}
+        if status == 403:
+            if code == QPM_LIMIT:
+                wait = self.settings.throttle_wait
+                raise ThrottledError(message, retry_after=60.0 if wait is None else wait, **where)
+            return
+        if code == "InvalidAuthentication":
+            raise TokenInvalidError(message, **where)
+        raise VendorRequestError(message, **where)
 
     @property
     def process_code(self) -> str:

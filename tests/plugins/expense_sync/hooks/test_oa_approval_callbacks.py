@@ -8,7 +8,6 @@ import time
 
 import pytest
 from test_oa_approvals import people, request_for
-from webhook_testkit import inbox_rows
 
 from expense_sync.hooks.dingtalk import DingTalkHook
 from expense_sync.hooks.wecom import WeComHook
@@ -19,6 +18,12 @@ webhook_env = webhook_fixtures().webhook_env
 start_receiver = webhook_fixtures().start_receiver
 TOKEN = "oa-sandbox-callback-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+def inbox_rows(conn) -> list[dict]:
+    """What the receiver stored, oldest first."""
+    cur = conn.execute("SELECT source, event_type, subject, payload FROM sync.event_inbox ORDER BY event_id")
+    return [dict(zip(("source", "event_type", "subject", "payload"), row, strict=True)) for row in cur.fetchall()]
 
 
 @pytest.fixture

@@ -7,11 +7,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from expense_sync.approvals.contract import ApprovalNode, ApprovalRequest, TransferUnsupportedError
 from expense_sync.hooks.dingtalk import DingTalkHook
-from expense_sync.hooks.errors import ConfigurationError, OutcomeUnknownError, VendorRequestError
+from expense_sync.hooks.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    VendorRequestError,
+)
 from expense_sync.hooks.wecom import WeComHook
+from testkit import point_connection, serve
 
 CREATE = {"dingtalk": "/v1.0/workflow/processInstances", "wecom": "/cgi-bin/oa/applyevent"}
 
@@ -174,3 +182,43 @@ def test_the_existing_approval_states_still_read_through_the_new_api(sandboxes):
     control.mutate("start_approval", instance_id="PROC-OLD", state="agree")
     assert hook.approval_state("PROC-OLD") == "approved"
     assert control.stats()["calls"].get("GET /v1.0/workflow/processInstances") == 1
+
+
+def test_dingtalk_v1_errors_are_told_apart(monkeypatch):
+    """HTTP 400 InvalidAuthentication: a new token and the call again; 403 QpmLimitForAppkeyAndApi:
+    throttled, retried after the wait; 403 otherwise: refused, not retried; 400 otherwise: a refusal
+    naming DingTalk's code (the answers of the global error-code page, served at the network edge)."""
+    answers = [
+        (400, {"code": "InvalidAuthentication", "message": "不合法的access_token"}),
+        (403, {"code": "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi", "message": "限流"}),
+        (200, {"result": {"status": "RUNNING", "tasks": [], "operationRecords": []}, "success": "true"}),
+        (403, {"code": "Forbidden.AccessDenied.AccessTokenPermissionDenied", "message": "没有调用该接口的权限"}),
+        (400, {"code": "processInstanceNotExist", "message": "审批实例不存在"}),
+    ]
+    app, tokens = FastAPI(), []
+
+    @app.get("/gettoken")
+    async def gettoken():
+        tokens.append(len(tokens))
+        return {"errcode": 0, "errmsg": "ok", "access_token": f"t{len(tokens)}", "expires_in": 7200}
+
+    @app.get("/v1.0/workflow/processInstances")
+    async def get():
+        status, body = answers.pop(0)
+        return JSONResponse(body, status_code=status)
+
+    url, server, thread = serve(app)
+    try:
+        point_connection(monkeypatch, "oa_dingtalk", url, throttle_wait=0.01)
+        hook = DingTalkHook()
+        assert hook.approval("x").state == "running"
+        assert (len(tokens), hook.stats["token_refusals"], hook.stats["throttled"]) == (2, 1, 1)
+        with pytest.raises(AuthenticationError):
+            hook.approval("x")
+        with pytest.raises(VendorRequestError) as refused:
+            hook.approval("x")
+        assert (refused.value.status, refused.value.code) == (400, "processInstanceNotExist")
+        assert answers == []
+    finally:
+        server.should_exit = True
+        thread.join(5)
