@@ -38,6 +38,9 @@ CONNECTION_EXTRAS: dict[str, dict[str, Any]] = {
         "chart_forms": {"expense_item": {"fields": {"gl_account": "F_ES_AccountId"}}},
     },
     "erp_yonyou": yonyou.DEMO_EXTRAS,
+    # the approval template each OA sandbox's tenant has (any code or id is accepted)
+    "oa_dingtalk": {"approval_process_code": "PROC-EXPENSE-SANDBOX"},
+    "oa_wecom": {"approval_template_id": "expense-approval-sandbox", "approval_key_control": "Text-business-key"},
 }
 
 

@@ -6,23 +6,39 @@ Serves what our hook calls (``topapi/v2``: ``department/listsub|listsubid|get``,
 ``errcode``, as DingTalk answers: 40014 bad token, 42001 expired token (on ``topapi`` wrapped in
 errcode 88 with the code as ``sub_code``), 90018 over the app's QPS,
 60003 unknown department, 60121 unknown user, 400002 bad parameter, -1 busy.
+
+Approvals (the current ``api.dingtalk.com/v1.0/workflow`` API, on the same host here): create
+``POST /v1.0/workflow/processInstances`` (``approvers`` per node with ``actionType`` AND | OR |
+NONE) → ``{"instanceId"}``; ``GET /v1.0/workflow/processInstances?processInstanceId=`` → ``{"result",
+"success"}``; ``POST /v1.0/workflow/processes/instanceIds/query`` (processCode, startTime, endTime,
+nextToken, maxResults ≤ 20, userIds) → ``{"result": {"list", "nextToken"}, "success"}``; transfer
+``POST /v1.0/workflow/tasks/redirect`` → ``{"result": true}``. Their token travels in the header
+``x-acs-dingtalk-access-token``; their errors are HTTP 400 ``{"code", "message", "requestid"}``
+(``InvalidAuthentication`` for a bad token). The older ``topapi/processinstance/get`` is served too.
+Every change of an instance is pushed as ``bpms_instance_change`` / ``bpms_task_change`` to the
+receiver set by ``configure_callback`` (receive id: the AppKey unless given).
 """
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from expense_sync_sandboxes.approvals import dingtalk_instance
+from expense_sync_sandboxes.approvals import Approval, Change, Node, Refused, dingtalk_instance, dingtalk_v1_instance
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
+from expense_sync_sandboxes.oa_callbacks import dingtalk_event
 from expense_sync_sandboxes.orgdata import ROOT_ID, Department, Person
 
 APP_KEY, APP_SECRET = "dingsandboxappkey", "dingtalk-sandbox-secret"
 MAX_PAGE = 100
+CORP_ID = "dingsandboxcorp0001"
+MAX_INSTANCE_IDS = 20  # instanceIds/query: "maxResults … 最多传20"
 
 
 def ok(**fields: Any) -> Response:
@@ -33,8 +49,65 @@ def fail(code: int, message: str) -> VendorHTTPError:
     return VendorHTTPError(json_response({"errcode": code, "errmsg": message, "request_id": "sandbox"}))
 
 
+def v1_fail(code: str, message: str, status: int = 400) -> VendorHTTPError:
+    """An error of the v1.0 API: an HTTP status with ``{"code", "message", "requestid"}``."""
+    return VendorHTTPError(json_response({"code": code, "message": message, "requestid": "sandbox"}, status=status))
+
+
 class DingTalkSandbox(DirectorySandbox):
     vendor = "dingtalk"
+
+    def push_change(self, approval: Approval, change: Change) -> None:
+        event = dingtalk_event(CORP_ID, approval, change)
+        if event is not None:
+            self.pushes.push(json.dumps(event, ensure_ascii=False).encode(), millis=True, xml=False, event=event)
+
+    def v1_authed(self, request: Request) -> None:
+        state = self.tokens.state(request.headers.get("x-acs-dingtalk-access-token"))
+        if state != "valid":
+            raise v1_fail("InvalidAuthentication", "不合法的access_token")
+
+    def v1_instance(self, instance_id: Any) -> Approval:
+        approval = self.approvals.get(instance_id)
+        if approval is None:
+            raise v1_fail("processInstanceNotExist", "审批实例不存在")
+        return approval
+
+    def v1_create(self, body: dict[str, Any]) -> Approval:
+        """``processInstances``: the nodes from ``approvers`` (we never reuse the OA's own flow)."""
+        originator, code = body.get("originatorUserId"), body.get("processCode")
+        if not code:
+            raise v1_fail("processCodeError", "获取审批模板失败或者模板已被删除")
+        if str(originator or "") not in self.directory.people:
+            raise v1_fail(
+                "invalidParameter", "发起审批参数错误。具体可能为：企业ID、审批模板code等参数错误，或发起人已离职"
+            )
+        nodes = []
+        for item in body.get("approvers") or []:
+            users, mode = [str(u) for u in item.get("userIds") or []], str(item.get("actionType") or "NONE")
+            if not users or mode not in ("AND", "OR", "NONE") or (mode == "NONE") != (len(users) == 1):
+                raise v1_fail("processInstanceInvalidParameter", "审批实例参数错误")
+            if any(u not in self.directory.people for u in users):
+                raise v1_fail(
+                    "processInstanceInvalidParameter", "审批实例参数错误，具体可能为:发起人、审批人、抄送人的userid错误"
+                )
+            nodes.append(Node(mode, users))
+        if not nodes or len(nodes) > 20:
+            raise v1_fail("processInstanceInvalidParameter", "审批实例参数错误")
+        values = body.get("formComponentValues") or []
+        if not values:
+            raise v1_fail("processFormDataIsNull", "流程表单数据为空")
+        form = [(str(v.get("name") or ""), str(v.get("value") or "")) for v in values]
+        person = self.directory.people[str(originator)]
+        return self.approvals.create(
+            str(uuid.uuid4()),
+            title=f"{person.name}提交的{code}",
+            originator=str(originator),
+            nodes=nodes,
+            dept=str(body.get("deptId") or (person.dept_ids[0] if person.dept_ids else "-1")),
+            process_code=str(code),
+            form=form,
+        )
 
     def throttle_response(self, path: str) -> Response:
         return json_response({"errcode": 90018, "errmsg": "当前企业调用该接口的QPS超过限制，请稍后再试"})
@@ -182,6 +255,71 @@ class DingTalkSandbox(DirectorySandbox):
     # -- routes -----------------------------------------------------------------------------------
     def routes(self) -> None:
         app = self.app
+
+        @app.post("/v1.0/workflow/processInstances")
+        async def v1_create(request: Request) -> Response:
+            self.v1_authed(request)
+            approval = self.v1_create(await self.body(request))
+            return json_response({"instanceId": approval.instance_id})
+
+        @app.get("/v1.0/workflow/processInstances")
+        async def v1_get(request: Request) -> Response:
+            self.v1_authed(request)
+            approval = self.v1_instance(request.query_params.get("processInstanceId"))
+            return json_response({"result": dingtalk_v1_instance(approval), "success": "true"})
+
+        @app.post("/v1.0/workflow/processes/instanceIds/query")
+        async def v1_instance_ids(request: Request) -> Response:
+            self.v1_authed(request)
+            body = await self.body(request)
+            try:
+                start, token, size = int(body["startTime"]), int(body.get("nextToken") or 0), int(body["maxResults"])
+                end = int(body["endTime"]) if body.get("endTime") else None
+            except (KeyError, TypeError, ValueError):
+                raise v1_fail(
+                    "invalidInstanceListIdsStartTime", "获取审批实例ID列表，审批实例开始时间不能为空"
+                ) from None
+            if not body.get("processCode"):
+                raise v1_fail("invalidProcessCode", "审批模板processCode不能为空")
+            if not 1 <= size <= MAX_INSTANCE_IDS:
+                raise v1_fail("invalidMaxResults", "获取审批实例ID列表，分页参数非法，每页大小，最多传20。")
+            users = [str(u) for u in body.get("userIds") or []]
+            if len(users) > 10:
+                raise v1_fail("invalidUserIds", "获取审批实例ID列表，发起userid列表参数非法，最大列表长度为10。")
+            if end is not None and (end < start or end - start > 120 * 86_400_000):
+                raise v1_fail(
+                    "invalidEndTime",
+                    "获取审批实例ID列表，审批实例结束时间不能小于开始时间；且查询时间范围不能超过120天。",
+                )
+            found = self.approvals.ids(start, end, users, str(body["processCode"]))
+            page: dict[str, Any] = {"list": found[token : token + size]}
+            if token + size < len(found):
+                page["nextToken"] = str(token + size)
+            return json_response({"result": page, "success": True})
+
+        @app.post("/v1.0/workflow/tasks/redirect")
+        async def v1_redirect(request: Request) -> Response:
+            self.v1_authed(request)
+            body = await self.body(request)
+            for name in ("taskId", "toUserId", "operateUserId"):
+                if not body.get(name):
+                    raise v1_fail("param.blank", f"{name}参数不能为空")
+            if str(body["toUserId"]) not in self.directory.people:
+                raise v1_fail("param.illegal", "不合法的参数toUserId")
+            approval = next((a for a in self.approvals.items.values() if a.task(body["taskId"])), None)
+            if approval is None:
+                raise v1_fail("param.illegal", "不合法的参数taskId")
+            try:
+                self.approvals.transfer(
+                    approval.instance_id,
+                    body["taskId"],
+                    str(body["toUserId"]),
+                    str(body["operateUserId"]),
+                    str(body.get("remark") or ""),
+                )
+            except Refused as err:
+                raise v1_fail(err.code, err.message) from None
+            return json_response({"result": True})
 
         @app.post("/topapi/processinstance/get")
         async def process_instance(request: Request) -> Response:

@@ -1,12 +1,14 @@
 """What the OA sandboxes share: they serve one synthetic :class:`Directory` and the approval instances
-(:mod:`expense_sync_sandboxes.approvals`), each in its own wire shape."""
+(:mod:`expense_sync_sandboxes.approvals`), each in its own wire shape, and push the approval events
+to the receiver ``configure_callback`` names (:mod:`expense_sync_sandboxes.oa_callbacks`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from expense_sync_sandboxes.approvals import Approvals
+from expense_sync_sandboxes.approvals import Approval, Approvals, Change
 from expense_sync_sandboxes.core import Sandbox
+from expense_sync_sandboxes.oa_callbacks import Pushes
 from expense_sync_sandboxes.orgdata import Directory
 
 
@@ -21,14 +23,21 @@ class DirectorySandbox(Sandbox):
         super().reset(seed=seed)
         self.directory = Directory(seed=seed, departments=departments, employees=employees)
         self.approvals = Approvals()
+        self.approvals.listeners.append(self.push_change)
+        self.pushes = Pushes()
         self.user_drift: dict[str, dict[str, Any]] = {}
 
     def mutate(self, op: str, args: dict[str, Any]) -> Any:
         if op == "drift_user_fields":
             self.user_drift = {part: dict(args.get(part) or {}) for part in ("rename", "set", "add")}
             return self.user_drift
+        if op == "configure_callback":
+            return self.pushes.configure(**args)
         done = self.approvals.apply(op, args)
         return self.directory.apply(op, args) if done is None else done
+
+    def push_change(self, approval: Approval, change: Change) -> None:
+        """Push the OA's event for one change of an approval (each OA says how)."""
 
     def drifted(self, record: dict[str, Any]) -> dict[str, Any]:
         """A user record in the drifted wire shape (``drift_user_fields``)."""
@@ -42,4 +51,4 @@ class DirectorySandbox(Sandbox):
         return out
 
     def dump(self) -> dict[str, Any]:
-        return self.directory.dump()
+        return {**self.directory.dump(), "callbacks": self.pushes.sent}

@@ -18,6 +18,16 @@ department from ``user/list`` / ``user/simplelist`` (``fetch_child`` 0|1), or al
 the cursor API ``user/list_id``. Errors are HTTP 200 with an ``errcode``: 40014 bad token, 42001
 expired token, 45009 over the frequency limit, 48009 refused to this caller (``new_app``), 60123
 unknown department, 60111 unknown user, 40058 bad parameter, -1 busy.
+
+Approvals (审批): ``POST /cgi-bin/oa/applyevent`` (creator_userid, template_id,
+use_template_approver 0 with ``process.node_list[{type 1, apv_rel 1 会签 | 2 或签, userid}]``,
+``apply_data.contents``, ``summary_list``) → ``sp_no`` (``YYYYMMDD`` and a four-digit count);
+``POST /cgi-bin/oa/getapprovalinfo`` (starttime, endtime ≤ 31 days apart, new_cursor, size ≤ 100,
+filters template_id / creator / sp_status) → ``sp_no_list`` and ``new_next_cursor`` while more
+remain; ``POST /cgi-bin/oa/getapprovaldetail`` → ``info``; errors 301025 (bad parameter, unknown
+sp_no). WeCom has no API to transfer a waiting task. Each act on an instance (submitted, agreed,
+refused, withdrawn, a remark) is pushed as one ``sys_approval_change`` to the receiver set by
+``configure_callback`` (receive id: the CorpID unless given).
 """
 
 from __future__ import annotations
@@ -25,14 +35,16 @@ from __future__ import annotations
 import base64
 import json
 import random
+import time
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from expense_sync_sandboxes.approvals import wecom_info
+from expense_sync_sandboxes.approvals import Approval, Change, Node, wecom_info
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
+from expense_sync_sandboxes.oa_callbacks import wecom_event
 from expense_sync_sandboxes.orgdata import Department, Person
 
 CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"  # the 通讯录同步 (contacts) secret
@@ -49,6 +61,11 @@ CONTACTS_REFUSED = (
 )
 APP_REFUSED = ("/cgi-bin/user/list_id",)
 MAX_LIST_ID = 10_000
+MAX_APPROVAL_PAGE = 100  # getapprovalinfo: "size … 上限值为100"
+MAX_APPROVAL_SPAN = 31 * 86_400  # getapprovalinfo: "起始时间跨度不能超过31天"
+NODE_MODES = {1: "AND", 2: "OR"}  # process.node_list.apv_rel: 1 会签, 2 或签 (3 依次审批: not served)
+# StatuChangeEvent of sys_approval_change: 1 提单, 2 同意, 3 驳回, 6 撤销, 10 添加备注
+CHANGE_EVENTS = {("instance", "start"): 1, ("instance", "terminate"): 6, ("settled", "remark"): 10}
 PRIVATE_FIELDS = ("avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address")
 REFUSED = 48009
 EXTERNAL_PROFILE = {  # the company's 对外属性, the same for everyone (text, web page and mini program)
@@ -85,6 +102,80 @@ def refused(path: str) -> VendorHTTPError:
 
 class WeComSandbox(DirectorySandbox):
     vendor = "wecom"
+
+    def push_change(self, approval: Approval, change: Change) -> None:
+        kind, what, task = change
+        if (kind, what) == ("settled", "decided") and task is not None:
+            code = 2 if task.result == "agree" else 3
+        else:
+            code = CHANGE_EVENTS.get((kind, what), 0)
+        if code:
+            plain = wecom_event(CORP_ID, wecom_info(approval), code)
+            event = {"SpNo": approval.instance_id, "StatuChangeEvent": code}
+            self.pushes.push(plain, millis=False, xml=True, event=event)
+
+    def next_sp_no(self) -> str:
+        day = time.strftime("%Y%m%d")
+        taken = sum(1 for sp_no in self.approvals.items if sp_no.startswith(day))
+        return f"{day}{taken + 1:04d}"
+
+    def apply_event(self, body: dict[str, Any]) -> Approval:
+        creator, template = str(body.get("creator_userid") or ""), str(body.get("template_id") or "")
+        if creator not in self.directory.people or not template:
+            raise fail(301025, "invalid creator_userid or template_id")
+        if int(body.get("use_template_approver", 0) or 0) != 0:
+            raise fail(301025, "the sandbox serves use_template_approver 0 only")
+        nodes = []
+        for item in (body.get("process") or {}).get("node_list") or []:
+            if int(item.get("type", 1)) != 1:
+                continue  # 抄送人 / 办理人: not modelled
+            users = [str(u) for u in item.get("userid") or []]
+            mode = NODE_MODES.get(int(item.get("apv_rel") or 0))
+            if not users or mode is None or any(u not in self.directory.people for u in users):
+                raise fail(301025, "invalid process.node_list")
+            nodes.append(Node(mode if len(users) > 1 else "NONE", users))
+        if not nodes:
+            raise fail(301025, "process.node_list has no approver node")
+        contents = (body.get("apply_data") or {}).get("contents") or []
+        form = []
+        for control in contents:
+            if control.get("control") in ("Text", "Textarea"):
+                form.append((str(control.get("id") or ""), str((control.get("value") or {}).get("text") or "")))
+        summary = [
+            str(((line.get("summary_info") or [{}])[0]).get("text") or "") for line in body.get("summary_list") or []
+        ]
+        if not summary or len(summary) > 3:
+            raise fail(301025, "summary_list needs 1 to 3 lines")
+        person = self.directory.people[creator]
+        dept = body.get("choose_department") or (person.dept_ids[0] if person.dept_ids else 1)
+        return self.approvals.create(
+            self.next_sp_no(),
+            title="报销审批",
+            originator=creator,
+            nodes=nodes,
+            dept=str(dept),
+            process_code=template,
+            form=form,
+            summary=summary,
+        )
+
+    def approval_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            start, end, size = int(body["starttime"]), int(body["endtime"]), int(body.get("size") or 100)
+            cursor = int(body.get("new_cursor") or 0)
+        except (KeyError, TypeError, ValueError):
+            raise fail(301025, "invalid starttime, endtime, size or new_cursor") from None
+        if end <= start or end - start > MAX_APPROVAL_SPAN or not 1 <= size <= MAX_APPROVAL_PAGE:
+            raise fail(301025, "invalid time range or size")
+        filters = {f.get("key"): str(f.get("value")) for f in body.get("filters") or []}
+        creators = [filters["creator"]] if "creator" in filters else []
+        found = self.approvals.ids(start * 1000, end * 1000 + 999, creators, filters.get("template_id", ""))
+        if "sp_status" in filters:
+            found = [n for n in found if str(wecom_info(self.approvals.items[n])["sp_status"]) == filters["sp_status"]]
+        page: dict[str, Any] = {"sp_no_list": found[cursor : cursor + size]}
+        if cursor + size < len(found):
+            page["new_next_cursor"] = str(cursor + size)
+        return page
 
     def reset(
         self,
@@ -213,6 +304,18 @@ class WeComSandbox(DirectorySandbox):
     # -- routes -----------------------------------------------------------------------------------
     def routes(self) -> None:
         app = self.app
+
+        @app.post("/cgi-bin/oa/applyevent")
+        async def apply_event(request: Request) -> Response:
+            self.authed(request)
+            raw = await request.body()
+            return ok(sp_no=self.apply_event(json.loads(raw) if raw else {}).instance_id)
+
+        @app.post("/cgi-bin/oa/getapprovalinfo")
+        async def approval_info(request: Request) -> Response:
+            self.authed(request)
+            raw = await request.body()
+            return ok(**self.approval_page(json.loads(raw) if raw else {}))
 
         @app.post("/cgi-bin/oa/getapprovaldetail")
         async def approval_detail(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""DingTalk (钉钉) server API (``oapi``): the org tree, the people in it and approval states.
+"""DingTalk (钉钉) server API (``oapi``): the org tree and the people in it; approval instances through
+the workflow API (:mod:`expense_sync.hooks.dingtalk.approvals`).
 
 Connection ``oa_dingtalk`` (login = AppKey, password = AppSecret). Token, errcodes, throttling and
 endpoints: ``docs/vendors/dingtalk.md``.
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from expense_sync.hooks.base import HookSettings
 from expense_sync.hooks.contract import required
+from expense_sync.hooks.dingtalk.approvals import DingTalkApprovals
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import (
     ThrottledError,
@@ -38,16 +40,21 @@ UNKNOWN_DEPARTMENT = 60003  # errcode of department/get for an id DingTalk does 
 
 class DingTalkSettings(HookSettings):
     """Extras of ``oa_dingtalk``: the hook's, plus the event-callback (事件与回调) secrets the webhook
-    receiver verifies pushes with. The owner key defaults to the AppKey (the connection's login)."""
+    receiver verifies pushes with (the owner key defaults to the AppKey, the connection's login), and
+    the approvals': the template's process code, the label of the form field that carries the
+    business key, and the workflow API's base URL when it is not the default (see ``approvals``)."""
 
     callback_token: str | None = None
     callback_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
     callback_owner_key: str | None = None
+    approval_process_code: str | None = None
+    approval_key_field: str = Field(default="业务单号", min_length=1)
+    workflow_base_url: str | None = None
 
 
-class DingTalkHook(ErrcodeHook[DingTalkSettings]):
+class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
     """DingTalk server API (``oapi``): departments in one ``department/list`` call (else via ``listsub``),
-    users via ``user/list`` cursors."""
+    users via ``user/list`` cursors; approval instances (:class:`DingTalkApprovals`)."""
 
     default_conn_name = "oa_dingtalk"
     hook_name = "DingTalk"
@@ -81,6 +88,7 @@ class DingTalkHook(ErrcodeHook[DingTalkSettings]):
                 status=response.status_code,
                 code=body.get("status"),
             )
+        self.check_v1_error(response, body, endpoint)
         super().check_body(response, body, endpoint)
 
     def list_sub_departments(self, dept_id: int) -> list[dict]:
@@ -163,16 +171,3 @@ class DingTalkHook(ErrcodeHook[DingTalkSettings]):
     def members(self, dept_id: Any) -> Iterator[dict]:
         for page in self.iter_users(int(dept_id)):
             yield from page
-
-    # -- approvals --------------------------------------------------------------------------------
-    def approval_state(self, instance_id: str) -> str:
-        """The state of an approval instance (``topapi/processinstance/get``): ``running``,
-        ``approved``, ``rejected`` or ``withdrawn`` (terminated or cancelled)."""
-        body = self.request("POST", "/topapi/processinstance/get", json={"process_instance_id": instance_id})
-        instance = body["process_instance"]
-        status, result = str(instance.get("status") or "").upper(), str(instance.get("result") or "").lower()
-        if status == "COMPLETED":
-            return "approved" if result == "agree" else "rejected"
-        if status in ("TERMINATED", "CANCELED"):
-            return "withdrawn"
-        return "running"

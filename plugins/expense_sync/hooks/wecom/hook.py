@@ -1,5 +1,5 @@
-"""WeCom (企业微信) ``cgi-bin`` API: the department tree, the members of each department and
-approval states.
+"""WeCom (企业微信) ``cgi-bin`` API: the department tree and the members of each department;
+approval applications (:mod:`expense_sync.hooks.wecom.approvals`).
 
 Connection ``oa_wecom`` (login = CorpID, password = a secret). Token, errcodes, throttling,
 endpoints and which secret serves what: ``docs/vendors/wecom.md``.
@@ -36,6 +36,7 @@ from expense_sync.hooks.contract import required
 from expense_sync.hooks.errcode import ErrcodeHook
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.paginate import CursorPaginator
+from expense_sync.hooks.wecom.approvals import WeComApprovals
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +45,23 @@ UNKNOWN_DEPARTMENT = 60123  # errcode of department/get for an id WeCom does not
 # 2022-08-15): "api forbidden for contact assistant".
 LISTING_REFUSED = 48009
 LIST_ID_LIMIT = 10_000  # user/list_id: "limit 取值范围 1 ~ 10000"
-SP_STATUS = {1: "running", 2: "approved", 3: "rejected", 4: "withdrawn", 6: "withdrawn", 7: "withdrawn", 10: "approved"}
 
 
 class WeComSettings(HookSettings):
     """Extras of ``oa_wecom``: the hook's; the name of the custom attribute (``extattr``) that holds
     the employee number (工号); the connection that reads details where WeCom refuses them to this
-    one (``details_conn_id``); and the callback (接收事件) Token and EncodingAESKey the webhook
-    receiver verifies events with. The receive id is the CorpID (the connection's login)."""
+    one (``details_conn_id``); the callback (接收事件) Token and EncodingAESKey the webhook
+    receiver verifies events with (the receive id is the CorpID, the connection's login); and the
+    approvals': the template, its Text control for the business key and, optionally, a Textarea
+    control for the request's form (see ``approvals``)."""
 
     employee_no_attr: str = Field(default="工号", min_length=1)
     details_conn_id: str | None = None  # connection (a self-built app's secret) for user/get, department/get
     callback_token: str | None = None
     callback_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
+    approval_template_id: str | None = None
+    approval_key_control: str | None = None
+    approval_form_control: str | None = None
 
 
 def extattr_text(record: dict[str, Any], name: str) -> str | None:
@@ -71,9 +76,10 @@ def extattr_text(record: dict[str, Any], name: str) -> str | None:
     return None
 
 
-class WeComHook(ErrcodeHook[WeComSettings]):
+class WeComHook(WeComApprovals, ErrcodeHook[WeComSettings]):
     """WeCom ``cgi-bin`` API. ``department/list`` is unpaged; members are read per department, by
-    ``user/list`` or, where WeCom refuses it, by ``user/list_id`` and ``user/get``."""
+    ``user/list`` or, where WeCom refuses it, by ``user/list_id`` and ``user/get``; approval
+    applications (:class:`WeComApprovals`)."""
 
     default_conn_name = "oa_wecom"
     hook_name = "WeCom"
@@ -206,10 +212,3 @@ class WeComHook(ErrcodeHook[WeComSettings]):
                 return (self.with_employee_no(user) for user in users)
         ids = self.list_member_ids().get(int(dept_id), [])
         return (self.with_employee_no(self.details.get_user(userid)) for userid in ids)
-
-    # -- approvals --------------------------------------------------------------------------------
-    def approval_state(self, instance_id: str) -> str:
-        """The state of an approval (``oa/getapprovaldetail``, ``sp_status``): ``running`` (1),
-        ``approved`` (2, or 10 paid), ``rejected`` (3) or ``withdrawn`` (4 撤销, 6 通过后撤销, 7 删除)."""
-        info = self.request("POST", "/cgi-bin/oa/getapprovaldetail", json={"sp_no": instance_id})["info"]
-        return SP_STATUS.get(int(info.get("sp_status") or 1), "running")
