@@ -74,6 +74,11 @@ REASONS: dict[str, str] = {
     "duplicate_in_erp": "the ERP holds one of our vouchers twice",
     # the ERP's supplier master (expense_category_sync_weekly)
     "supplier_credit_code_invalid": "the supplier's unified social credit code fails its GB 32100-2015 check",
+    # the approval matrix (approval_matrix_sync; expense_sync.matrix.resolve)
+    "approval_chain_missing": "the approval matrix has no complete chain for the document (a role nobody holds)",
+    "approver_inactive": "an approver of the document's chain has left",
+    "approver_unknown": "an approver of the document's chain is not in the org master",
+    "self_approval": "the submitter holds a role of their own chain and has no manager to hand it to",
 }
 
 
