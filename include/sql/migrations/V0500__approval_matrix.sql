@@ -72,3 +72,32 @@ CREATE TABLE mdm.approval_matrix_change (
     new_approver   text,
     PRIMARY KEY (new_version, cost_center, role)
 );
+
+-- ---------------------------------------------------------------------------------------------
+-- What the GX suite approval_matrix reads: one row per active cost center and the matrix in force
+-- (no rows before a first matrix is derived)
+-- ---------------------------------------------------------------------------------------------
+CREATE VIEW mdm.approval_matrix_health AS
+WITH in_force AS (SELECT max(version) AS version FROM mdm.approval_matrix_version),
+steps AS (
+    SELECT m.*, e.employee_id IS NOT NULL AS known, COALESCE(e.active, false) AS active
+    FROM mdm.approval_matrix m
+    JOIN in_force f ON f.version = m.version
+    LEFT JOIN mdm.employee e ON e.employee_no = m.approver_employee_no
+)
+SELECT c.code AS cost_center, c.company, f.version,
+       EXISTS (SELECT 1 FROM steps s WHERE s.cost_center = c.code) AS in_matrix,
+       (SELECT count(*) FROM steps s WHERE s.cost_center = c.code
+          AND s.approver_employee_no IS NULL AND s.rule IS NULL) AS vacant,
+       (SELECT count(*) FROM steps s WHERE s.cost_center = c.code
+          AND s.approver_employee_no IS NOT NULL AND NOT s.known) AS unknown,
+       (SELECT count(*) FROM steps s WHERE s.cost_center = c.code
+          AND s.approver_employee_no IS NOT NULL AND s.known AND NOT s.active) AS inactive,
+       -- chains (one category and band) whose named approvers, two or more, are all one person
+       (SELECT count(*) FROM (
+            SELECT 1 FROM steps s WHERE s.cost_center = c.code AND s.approver_employee_no IS NOT NULL
+            GROUP BY COALESCE(s.category, ''), s.band_low
+            HAVING count(*) > 1 AND count(DISTINCT s.approver_employee_no) = 1) one) AS one_person_chains
+FROM mdm.cost_center c
+CROSS JOIN in_force f
+WHERE c.active AND f.version IS NOT NULL;
