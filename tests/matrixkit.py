@@ -23,7 +23,8 @@ def seed_org(conn, people: dict[str, str | None], *, inactive: tuple[str, ...] =
 def seed_cost_centers(conn, *codes: str, company: str = "C100", inactive: tuple[str, ...] = ()) -> None:
     for code in codes:
         conn.execute(
-            "INSERT INTO mdm.cost_center (code, name, company, active, source_system) VALUES (%s, %s, %s, %s, 'kingdee')",
+            "INSERT INTO mdm.cost_center (code, name, company, active, source_system)"
+            " VALUES (%s, %s, %s, %s, 'kingdee')",
             (code, "成本中心" + code, company, code not in inactive),
         )
 

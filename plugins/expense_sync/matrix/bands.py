@@ -86,11 +86,7 @@ class BandTable(BaseModel):
     def rows(self, company: str | None, category: str | None) -> list[tuple[Decimal, Decimal | None, Role, int]]:
         """The bands that apply to ``company`` and ``category`` (``None``: any), as (low, high, role,
         seq) per step."""
-        applies = [
-            o
-            for o in self.overrides
-            if o.company in (None, company) and o.category in (None, category)
-        ]
+        applies = [o for o in self.overrides if o.company in (None, company) and o.category in (None, category)]
         rank = {(True, True): 3, (False, True): 2, (True, False): 1}  # (names the company, the category)
         chosen = self.default
         if applies:

@@ -30,7 +30,9 @@ SQL = "matrix/derive"  # include/sql/matrix/derive.sql
 SUBMITTER_MANAGER = "submitter_manager"
 
 
-def record_holders(conn: psycopg.Connection, holders: Iterable[CostCenterHolders], source_system: str) -> dict[str, int]:
+def record_holders(
+    conn: psycopg.Connection, holders: Iterable[CostCenterHolders], source_system: str
+) -> dict[str, int]:
     """Keep the ERP's holders of each cost center (a complete listing: a cost center it no longer names
     has no holders). Answers how many were listed and how many changed."""
     listed: list[str] = []

@@ -52,7 +52,7 @@ def nodes_for(
 ) -> list[tuple[str, tuple[str, ...]]]:
     """The approval nodes for a document of ``amount`` on ``cost_center``; over budget, 总监 is added
     when the band does not already have them. Raises :class:`ChainError`."""
-    version = conn.execute(sqlfile.step(SQL, "in_force")).fetchone()[0]
+    version = sqlfile.one(conn.execute(sqlfile.step(SQL, "in_force")))[0]
     where = f"cost center {cost_center}, amount {amount}, category {category or 'any'}"
     if version is None:
         raise ChainError("approval_chain_missing", "no approval matrix has been derived")
@@ -64,23 +64,29 @@ def nodes_for(
         raise ChainError("approval_chain_missing", f"no chain in matrix v{version} for {where}")
     chain = [(role, approver, rule) for _seq, role, approver, rule in steps]
     if over_budget and all(role != "总监" for role, _a, _r in chain):
-        directors = [a for (a,) in conn.execute(sqlfile.step(SQL, "director"), {"version": version, "cost_center": cost_center})]
+        directors = [
+            a for (a,) in conn.execute(sqlfile.step(SQL, "director"), {"version": version, "cost_center": cost_center})
+        ]
         chain.append(("总监", directors[0] if len(directors) == 1 else None, None))
     submitter = _employee(conn, submitter_employee_no)
     if submitter is None:
         raise ChainError("approver_unknown", f"the submitter {submitter_employee_no} is not in the middle platform")
-    nodes = []
+    nodes: list[tuple[str, tuple[str, ...]]] = []
     for role, approver, rule in chain:
         if rule == SUBMITTER_MANAGER:
             approver = submitter[2]
             if approver is None:
-                raise ChainError("approval_chain_missing", f"{role}: the submitter {submitter_employee_no} has no manager")
+                raise ChainError(
+                    "approval_chain_missing", f"{role}: the submitter {submitter_employee_no} has no manager"
+                )
         elif approver is None:
             raise ChainError("approval_chain_missing", f"nobody holds {role} for {where} (matrix v{version})")
         if approver == submitter_employee_no:  # never one's own approver: one level up
             approver = submitter[2]
             if approver is None or approver == submitter_employee_no:
-                raise ChainError("self_approval", f"{submitter_employee_no} holds {role} for {where} and has no manager")
+                raise ChainError(
+                    "self_approval", f"{submitter_employee_no} holds {role} for {where} and has no manager"
+                )
         person = _employee(conn, approver)
         if person is None:
             raise ChainError("approver_unknown", f"{role} {approver} is not in the middle platform ({where})")

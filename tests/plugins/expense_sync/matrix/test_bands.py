@@ -32,7 +32,10 @@ def test_the_shipped_bands_load_with_the_issue_s_rule():
         ({"default": [{"up_to": 5000, "roles": ["主管", "主管"]}, {"roles": ["主管"]}]}, "listed twice"),
         ({"default": [{"up_to": 5000, "roles": ["主管"]}]}, "last band must be open"),
         ({"default": [{"roles": ["主管"]}, {"roles": ["财务"]}]}, "only the last band may be open"),
-        ({"default": [{"up_to": 9000, "roles": ["主管"]}, {"up_to": 5000, "roles": ["主管"]}, {"roles": ["主管"]}]}, "ascend"),
+        (
+            {"default": [{"up_to": 9000, "roles": ["主管"]}, {"up_to": 5000, "roles": ["主管"]}, {"roles": ["主管"]}]},
+            "ascend",
+        ),
         ({"default": [{"roles": ["经理"]}]}, "roles"),
         ({"default": [{"roles": []}]}, "at least one role"),
         ({"default": [{"roles": ["主管"]}], "overrides": [{"bands": [{"roles": ["主管"]}]}]}, "names a company"),

@@ -5,11 +5,11 @@ only when its content changes, the changed approvers listed; and the resolver's 
 from decimal import Decimal
 
 import pytest
+from matrixkit import holders, seed_cost_centers, seed_org
 
 from expense_sync.matrix.derive import changed_approvers, derive_matrix, record_holders
 from expense_sync.matrix.resolve import ChainError, nodes_for
 from expense_sync.store.queue import REASONS
-from matrixkit import holders, seed_cost_centers, seed_org
 
 PEOPLE = {"E1": "E2", "E2": "E9", "E3": "E9", "E4": "E9", "E5": "E9", "E9": None}
 
@@ -64,7 +64,9 @@ def test_a_version_only_when_the_content_changes_and_the_changed_approvers(org):
     assert second["changed"] == [["CC1", "总监", "E4", "E9"], ["CC2", "财务", "E5", "E3"]]
     kept = org.execute("SELECT version, count(*) FROM mdm.approval_matrix GROUP BY version ORDER BY 1").fetchall()
     assert kept == [(1, 16), (2, 16)]  # the auditors keep every version (8 steps per cost center)
-    recorded = org.execute("SELECT old_version, cost_center, role, old_approver, new_approver FROM mdm.approval_matrix_change")
+    recorded = org.execute(
+        "SELECT old_version, cost_center, role, old_approver, new_approver FROM mdm.approval_matrix_change"
+    )
     assert recorded.fetchall() == [(1, "CC1", "总监", "E4", "E9"), (1, "CC2", "财务", "E5", "E3")]
     assert nodes(org, "9000")[-1] == ("总监", ("E9",))  # the version in force
 

@@ -7,10 +7,10 @@ import csv
 from pathlib import Path
 
 import pendulum
+from matrixkit import holders, seed_cost_centers, seed_org
 
 from expense_sync.matrix.derive import derive_matrix, record_holders
 from expense_sync.monthend.pack import build_pack
-from matrixkit import holders, seed_cost_centers, seed_org
 from monthkit import accounts
 
 VENDOR = "kingdee"

@@ -6,10 +6,10 @@ there is nothing to check."""
 from __future__ import annotations
 
 import pytest
+from matrixkit import holders, seed_cost_centers, seed_org
 
 from expense_sync.matrix.derive import derive_matrix, record_holders
 from expense_sync.quality.checkpoint import DataHealthCheckFailed, run_checkpoint
-from matrixkit import holders, seed_cost_centers, seed_org
 
 SOUND = (("CC1", "E4", "E3"), ("CC2", "E4", "E5"))
 
