@@ -35,11 +35,10 @@ SELECT version, content_hash FROM mdm.approval_matrix_version ORDER BY version D
 INSERT INTO mdm.approval_matrix_version (version, run_key, content_hash, row_count, cost_centers, vacant)
 VALUES (%(version)s, %(run_key)s, %(content_hash)s, %(row_count)s, %(cost_centers)s, %(vacant)s);
 
--- step: insert_row
-INSERT INTO mdm.approval_matrix (version, company, cost_center, category, band_low, band_high, seq, role,
-                                 approver_employee_no, rule)
-VALUES (%(version)s, %(company)s, %(cost_center)s, %(category)s, %(band_low)s, %(band_high)s, %(seq)s, %(role)s,
-        %(approver)s, %(rule)s);
+-- step: copy_rows
+-- The new version's rows, streamed (COPY): a matrix is cost centers × categories × band steps.
+COPY mdm.approval_matrix (version, company, cost_center, category, band_low, band_high, seq, role,
+                          approver_employee_no, rule) FROM STDIN;
 
 -- step: changed
 -- Per cost center and role held by a named person: who held it in old_version and in new_version,

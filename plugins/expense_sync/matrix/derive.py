@@ -28,6 +28,7 @@ from expense_sync.store import sqlfile
 
 SQL = "matrix/derive"  # include/sql/matrix/derive.sql
 SUBMITTER_MANAGER = "submitter_manager"
+ROW_COLUMNS = ("company", "cost_center", "category", "band_low", "band_high", "seq", "role", "approver", "rule")
 
 
 def record_holders(
@@ -114,8 +115,9 @@ def derive_matrix(conn: psycopg.Connection, run_key: str, bands: BandTable | Non
                 "vacant": counts["vacant"],
             },
         )
-        with conn.cursor() as cur:
-            cur.executemany(sqlfile.step(SQL, "insert_row"), [{"version": version, **row} for row in rows])
+        with conn.cursor() as cur, cur.copy(sqlfile.step(SQL, "copy_rows")) as copy:
+            for row in rows:
+                copy.write_row((version, *(row[column] for column in ROW_COLUMNS)))
         changed = changed_approvers(conn, old, version) if old is not None else []
         with conn.cursor() as cur:
             cur.executemany(
