@@ -56,3 +56,17 @@ def test_everyone_gets_their_department_s_manager_and_a_direct_manager_wins(mdm,
     sandboxes.control("wecom").mutate("set_person", userid="u0000005", manager=None)
     sync(mdm, 3)
     assert managers(mdm)["E0000005"] == expected(company)["E0000005"]  # back to the department's manager
+
+
+def test_dingtalk_names_a_department_s_manager_only_in_department_get(sandboxes):
+    """DingTalk's department/get carries dept_manager_userid_list (the listing does not); the mapping
+    takes the first as the department's manager."""
+    from expense_sync import mapping
+
+    company = Directory(seed=1, departments=12, employees=60)
+    dept = next(d for d in sorted(company.departments) if company.department_manager(d))
+    record = oa_hook("dingtalk").department(dept)
+    assert record is not None and record["dept_manager_userid_list"] == [company.department_manager(dept)]
+    assert mapping.load("dingtalk", "org_unit").apply(record)[1]["manager_key"] == company.department_manager(dept)
+    listed = {str(d["dept_id"]): d for d in oa_hook("dingtalk").departments()}
+    assert "dept_manager_userid_list" not in listed[str(dept)]
