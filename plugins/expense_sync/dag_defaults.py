@@ -79,6 +79,7 @@ DEFAULT_ARGS = args_within(dt.timedelta(hours=1))
 # the sync-health page's duration chart (expense_sync.health) both read it.
 DEADLINES: dict[str, dt.timedelta] = {
     "org_sync_daily": dt.timedelta(hours=1),
+    "approval_matrix_sync": dt.timedelta(hours=1),
     "expense_category_sync_weekly": dt.timedelta(hours=4),  # a human answering conflicts keeps the run open longer
     "claim_events": dt.timedelta(minutes=30),
     "approval_events": dt.timedelta(minutes=15),

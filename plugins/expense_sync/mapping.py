@@ -49,9 +49,10 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 # The canonical fields each inbound entity lands in staging (see V0001), and the required ones.
 INBOUND_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "org_unit": ({"code", "name", "parent_key", "sort_order"}, {"code", "name", "parent_key"}),
+    "org_unit": ({"code", "name", "parent_key", "sort_order", "manager_key"}, {"code", "name", "parent_key"}),
     "employee": (
-        {"employee_no", "name", "email", "mobile", "org_unit_key", "position_title", "hired_on", "active"},
+        {"employee_no", "name", "email", "mobile", "org_unit_key", "position_title", "hired_on", "active"}
+        | {"manager_key"},
         {"employee_no", "name", "org_unit_key", "active"},
     ),
     # the ERP chart (V0100); the ERP hooks hand over their own records, include/mappings/<erp>/ maps them

@@ -15,6 +15,7 @@ from testkit import ROOT
 # The strategy table's public DAG ids and their schedules (README): operators and alerts use them.
 EXPECTED = {
     "org_sync_daily": "0 2 * * *",
+    "approval_matrix_sync": "30 2 * * *",
     "expense_category_sync_weekly": "0 3 * * 1",
     "expense_rollup_monthly": "0 3 1 * *",
     "data_health_daily": "0 6 * * *",

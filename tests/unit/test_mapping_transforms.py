@@ -65,7 +65,11 @@ def test_an_oa_root_has_no_parent_and_a_department_names_its_parent_as_text(oa):
     spec = mapping.load(oa, "org_unit")
     key_field, parent_field = ("id", "parentid") if oa == "wecom" else ("dept_id", "parent_id")
     root = spec.apply({key_field: 1, "name": " 总公司 ", parent_field: 0, "order": 1})
-    assert root == ("1", {"code": "1", "name": "总公司", "parent_key": None, "sort_order": 1}, None)
+    assert root == (
+        "1",
+        {"code": "1", "name": "总公司", "parent_key": None, "sort_order": 1, "manager_key": None},
+        None,
+    )
     child = spec.apply({key_field: 12, "name": "财务部", parent_field: 1, "order": "x"})
     assert child[1]["parent_key"] == "1" and child[1]["sort_order"] is None
     assert child[2] == "sort_order: expected an integer, got 'x'"

@@ -367,7 +367,7 @@ class DingTalkSandbox(DirectorySandbox):
             return ok(
                 result={
                     **self.v2_department(dept),
-                    "dept_manager_userid_list": [],
+                    "dept_manager_userid_list": [m for m in [self.directory.department_manager(dept.id)] if m],
                     "outer_dept": False,
                     "source_identifier": "",
                 }
@@ -410,7 +410,10 @@ class DingTalkSandbox(DirectorySandbox):
         async def user_get(request: Request) -> Response:
             self.authed(request)
             person = self.person((await self.body(request)).get("userid"))
-            return ok(result={**self.drifted(self.v2_user(person)), "leader_in_dept": [], "role_list": []})
+            detail = {**self.drifted(self.v2_user(person)), "leader_in_dept": [], "role_list": []}
+            if person.manager:  # "员工在企业管理后台个人信息面板中，直属主管内有值，才会返回该字段"
+                detail["manager_userid"] = person.manager
+            return ok(result=detail)
 
         # ---- the older generation, as dingtalk-sdk calls it ----
         @app.get("/department/list")

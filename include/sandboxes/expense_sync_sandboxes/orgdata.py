@@ -67,6 +67,7 @@ class Person:
     hired_date: int  # epoch ms
     active: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    manager: str | None = None  # userid of the direct manager (主管) when the OA names one (set_person)
 
 
 class Directory:
@@ -98,6 +99,11 @@ class Directory:
                 for dept in person.dept_ids:
                     self._members.setdefault(dept, []).append(person)
         return self._members.get(dept_id, [])
+
+    def department_manager(self, dept_id: int) -> str | None:
+        """The department's manager: its first member (the sandbox's convention), or nobody when empty."""
+        members = self.members(dept_id)
+        return members[0].userid if members else None
 
     def _people_changed(self) -> None:
         self._members = None

@@ -209,12 +209,12 @@ class WeComSandbox(DirectorySandbox):
 
     # -- rendering --------------------------------------------------------------------------------
     def department_json(self, d: Department) -> dict[str, Any]:
-        members = self.directory.members(d.id)
+        leader = self.directory.department_manager(d.id)
         return {
             "id": d.id,
             "name": d.name,
             "name_en": "",
-            "department_leader": [members[0].userid] if members else [],
+            "department_leader": [leader] if leader else [],
             "parentid": d.parent_id or 0,
             "order": d.order,
         }
@@ -257,7 +257,7 @@ class WeComSandbox(DirectorySandbox):
             "enable": 1 if p.active else 0,
             "isleader": 0,
             "is_leader_in_dept": [0] * len(p.dept_ids),
-            "direct_leader": [],
+            "direct_leader": [p.manager] if p.manager else [],
             "main_department": p.dept_ids[0] if p.dept_ids else 0,
             "telephone": "",
             "alias": "",

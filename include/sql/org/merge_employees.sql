@@ -4,7 +4,7 @@
 -- rest syncs.
 -- A mobile or e-mail the OA may withhold (email_src / mobile_src: the OA field it comes from, or NULL
 -- when the OA never withholds it) and that a record lacks is unknown: the stored value stays.
--- Parameters: load_id, system, observed_at, email_re, mobile_re, email_src, mobile_src.
+-- Parameters: load_id, system, observed_at, email_re, mobile_re, email_src, mobile_src, org_load.
 
 -- step: candidates
 CREATE TEMP TABLE emp_in ON COMMIT DROP AS
@@ -21,7 +21,7 @@ SELECT c.*,
        END AS detail
 FROM (
     SELECT s.source_key, s.employee_no, s.name, s.email, s.mobile, s.position_title, s.hired_on,
-           COALESCE(s.active, true) AS active, s.raw, s.mapping_error, s.org_unit_key,
+           COALESCE(s.active, true) AS active, s.raw, s.mapping_error, s.org_unit_key, s.manager_key,
            x.canonical_id AS employee_id, u.org_unit_id,
            (s.email IS NULL AND COALESCE(NOT (s.raw ? %(email_src)s), false)) AS email_unknown,
            (s.mobile IS NULL AND COALESCE(NOT (s.raw ? %(mobile_src)s), false)) AS mobile_unknown,
@@ -106,3 +106,49 @@ WHERE e.reason IS NULL AND m.employee_id = e.employee_id
                         CASE WHEN e.email_unknown THEN m.email ELSE e.email END,
                         CASE WHEN e.mobile_unknown THEN m.mobile ELSE e.mobile END,
                         e.org_unit_id, p.position_id, e.hired_on, e.active);
+
+-- step: unit_managers
+-- Each department's manager (主管), by 工号: the first manager the OA names for it in this extraction
+-- (DingTalk dept_manager_userid_list, WeCom department_leader), when the middle platform knows them.
+UPDATE mdm.org_unit u SET manager_employee_no = n.employee_no
+FROM (
+    SELECT ux.canonical_id AS org_unit_id, m.employee_no
+    FROM staging.org_unit s
+    JOIN mdm.crosswalk ux ON ux.entity = 'org_unit' AND ux.system = %(system)s AND ux.external_id = s.source_key
+    LEFT JOIN mdm.crosswalk mx ON mx.entity = 'employee' AND mx.system = %(system)s AND mx.external_id = s.manager_key
+    LEFT JOIN mdm.employee m ON m.employee_id = mx.canonical_id
+    WHERE s.load_id = %(org_load)s AND s.mapping_error IS NULL
+) n
+WHERE u.org_unit_id = n.org_unit_id AND u.manager_employee_no IS DISTINCT FROM n.employee_no;
+
+-- step: managers
+-- Each person's manager (主管), by 工号: the direct manager the OA names (DingTalk manager_userid,
+-- WeCom direct_leader), else the manager of their department, else of the nearest department above
+-- it, never themselves. Neither step touches updated_at (the push to 合思 reads it; 合思 holds no manager).
+WITH RECURSIVE people AS (
+    SELECT x.canonical_id AS employee_id, m.employee_no, m.org_unit_id, dm.employee_no AS direct
+    FROM emp_in e
+    JOIN mdm.crosswalk x ON x.entity = 'employee' AND x.system = %(system)s AND x.external_id = e.source_key
+    JOIN mdm.employee m ON m.employee_id = x.canonical_id
+    LEFT JOIN mdm.crosswalk dx ON dx.entity = 'employee' AND dx.system = %(system)s AND dx.external_id = e.manager_key
+    LEFT JOIN mdm.employee dm ON dm.employee_id = dx.canonical_id AND dm.employee_id <> m.employee_id
+    WHERE e.reason IS NULL
+), up AS (
+    SELECT p.employee_id, p.employee_no, u.org_unit_id, u.parent_id, u.manager_employee_no, 0 AS depth
+    FROM people p JOIN mdm.org_unit u ON u.org_unit_id = p.org_unit_id
+    WHERE p.direct IS NULL
+    UNION ALL
+    SELECT up.employee_id, up.employee_no, u.org_unit_id, u.parent_id, u.manager_employee_no, up.depth + 1
+    FROM up JOIN mdm.org_unit u ON u.org_unit_id = up.parent_id
+    WHERE (up.manager_employee_no IS NULL OR up.manager_employee_no = up.employee_no) AND up.depth < 64
+), nearest AS (
+    SELECT DISTINCT ON (employee_id) employee_id, manager_employee_no
+    FROM up WHERE manager_employee_no IS NOT NULL AND manager_employee_no <> employee_no
+    ORDER BY employee_id, depth
+), resolved AS (
+    SELECT p.employee_id, COALESCE(p.direct, n.manager_employee_no) AS manager
+    FROM people p LEFT JOIN nearest n ON n.employee_id = p.employee_id
+)
+UPDATE mdm.employee m SET manager_employee_no = r.manager
+FROM resolved r
+WHERE m.employee_id = r.employee_id AND m.manager_employee_no IS DISTINCT FROM r.manager;

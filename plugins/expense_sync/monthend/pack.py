@@ -14,7 +14,8 @@
   links to the period's GX validation pages in the Data Docs;
 * ``totals.csv``, ``differences.csv``, ``exceptions.csv``, ``claim_items.csv``, ``chain.csv``,
   ``input_vat.csv`` (the input VAT per invoice type and rate), ``invoice_findings.csv`` (invoices
-  refused, duplicates among them): the same
+  refused, duplicates among them), ``approval_matrix.csv`` (the approval matrix in force at the
+  period's end, every step of every chain: ``include/sql/matrix/pack.sql``): the same
   tables in full (``COPY … TO STDOUT``, streamed: a month of a million claim lines never sits in
   memory); ``charts/``: each chart's SVG and CSV;
 * ``pack.pdf``: the page, printable (WeasyPrint);
@@ -156,6 +157,8 @@ def build_pack(
     vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
     _copy_csv(conn, vat_sql, params, period_dir / "input_vat.csv")
     _copy_csv(conn, findings_sql, params, period_dir / "invoice_findings.csv")
+    matrix_sql = sqlfile.step("matrix/pack", "in_force")
+    _copy_csv(conn, matrix_sql, params, period_dir / "approval_matrix.csv")
 
     summary = conn.execute(sqlfile.step(SQL, "summary"), params).fetchall()
     last_run = conn.execute(sqlfile.step(SQL, "reconcile_run"), params).fetchone()
@@ -166,6 +169,7 @@ def build_pack(
     items = conn.execute(items_sql, params).fetchall()
     vat = conn.execute(vat_sql, params).fetchall()
     findings = conn.execute(findings_sql, params).fetchall()
+    matrix = conn.execute(sqlfile.step(SQL, "first_rows").format(matrix_sql, sql.Literal(HTML_ROWS)), params).fetchall()
     chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
     chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(
         conn.execute(sqlfile.step(SQL, "chain_totals").format(chain_sql), params)
@@ -271,6 +275,7 @@ def build_pack(
             findings,
             numeric={8},
         ),
+        *_matrix_section(matrix),
         "<h2>Exception queue history</h2>",
         table(
             [
@@ -319,6 +324,22 @@ def build_pack(
     write_manifest(period_dir)
     _index(root)
     return page
+
+
+def _matrix_section(matrix: list[tuple]) -> list[str]:
+    """The approval matrix in force at the period's end: its version, then its first rows."""
+    head = "<h2>Approval matrix in force (主管 → 财务 → 总监)</h2>"
+    if not matrix:
+        return [head, "<p class='note'>No approval matrix was derived before the period ended.</p>"]
+    version, derived = matrix[0][0], matrix[0][1]
+    note = (
+        f"<p class='note'>Version {version}, derived {html.escape(str(derived))}; the first {len(matrix)} steps "
+        "shown, <a href='approval_matrix.csv'>approval_matrix.csv</a> has all. "
+        "A band holds the amounts above its low and up to its high; 主管 is the submitter's manager in the "
+        "OA; nobody approves their own document (their step goes to their manager).</p>"
+    )
+    columns = ["company", "cost center", "category", "above", "up to", "step", "role", "approver", "name", "active"]
+    return [head, note, table(columns, [row[2:] for row in matrix], numeric={3, 4})]
 
 
 def _last_run(last_run: tuple | None) -> str:

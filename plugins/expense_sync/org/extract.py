@@ -33,7 +33,17 @@ from expense_sync.store import loads, sqlfile
 
 SQL = "org/extract"
 
-ORG_COLUMNS = ("load_id", "source_key", "code", "name", "parent_key", "sort_order", "mapping_error", "raw")
+ORG_COLUMNS = (
+    "load_id",
+    "source_key",
+    "code",
+    "name",
+    "parent_key",
+    "sort_order",
+    "manager_key",
+    "mapping_error",
+    "raw",
+)
 EMPLOYEE_COLUMNS = (
     "load_id",
     "source_key",
@@ -45,6 +55,7 @@ EMPLOYEE_COLUMNS = (
     "position_title",
     "hired_on",
     "active",
+    "manager_key",
     "mapping_error",
     "raw",
 )

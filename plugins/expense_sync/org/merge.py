@@ -43,7 +43,7 @@ ENTITIES = (
         "employee",
         "org/merge_employees",
         "emp_in",
-        ["positions", "insert_new", "deactivate_flagged", "update_existing"],
+        ["positions", "insert_new", "deactivate_flagged", "update_existing", "unit_managers", "managers"],
         "deactivate_employees",
     ),
 )

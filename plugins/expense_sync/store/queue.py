@@ -84,6 +84,11 @@ REASONS: dict[str, str] = {
     "reassign_by_hand": "the OA cannot hand the task to the new approver by API: a person must do it in the OA",
     # the ERP's supplier master (expense_category_sync_weekly)
     "supplier_credit_code_invalid": "the supplier's unified social credit code fails its GB 32100-2015 check",
+    # the approval matrix (approval_matrix_sync; expense_sync.matrix.resolve)
+    "approval_chain_missing": "the approval matrix has no complete chain for the document (a role nobody holds)",
+    "approver_inactive": "an approver of the document's chain has left",
+    "approver_unknown": "an approver of the document's chain is not in the org master",
+    "self_approval": "the submitter holds a role of their own chain and has no manager to hand it to",
 }
 
 

@@ -91,7 +91,9 @@ def test_inbound_mapping_applies_transforms_and_keeps_errors_per_field():
         "position_title": "会计",
         "hired_on": dt.date(2023, 11, 15),
         "active": True,
+        "manager_key": None,  # user/list carries no manager_userid (only user/get does, when set)
     }
+    assert spec.apply({"userid": "u3", "manager_userid": " m1 "})[1]["manager_key"] == "m1"
     _, values, error = spec.apply({"userid": "u2", "name": "李四", "dept_id_list": "7", "hired_date": "soon"})
     assert values["org_unit_key"] is None and values["hired_on"] is None
     assert "org_unit_key: expected a list" in error and "hired_on: expected epoch milliseconds" in error

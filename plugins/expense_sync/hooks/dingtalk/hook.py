@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from pydantic import Field
@@ -69,6 +69,10 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
     throttle_codes = {90002: 1.0, 90018: 1.0, 90019: 1.0}
 
     page_size = 100
+    # Manager fields only some answers carry (docs/vendors/dingtalk.md, "Managers"): department/get's
+    # dept_manager_userid_list (the listings lack it) and user/get's manager_userid (only when set).
+    # Their absence from a listing is no schema drift.
+    withheld_fields: ClassVar[frozenset[str]] = frozenset({"dept_manager_userid_list", "manager_userid"})
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection

@@ -57,9 +57,9 @@ def test_the_hook_parses_every_documented_example(documented):
     departments = list(hook.departments())
     org = mapping.load("wecom", "org_unit")
     assert [org.apply(d)[:2] for d in departments] == [
-        ("2", {"code": "2", "name": "广州研发中心", "parent_key": "1", "sort_order": 10}),
-        ("3", {"code": "3", "name": "邮箱产品部", "parent_key": "2", "sort_order": 40}),
-    ]
+        ("2", {"code": "2", "name": "广州研发中心", "parent_key": "1", "sort_order": 10, "manager_key": "zhangsan"}),
+        ("3", {"code": "3", "name": "邮箱产品部", "parent_key": "2", "sort_order": 40, "manager_key": "lisi"}),
+    ]  # department_leader: the first leader is the department's manager (主管)
     assert [d["id"] for d in hook.list_department_ids()] == [2, 3]
     assert hook.department(2)["name"] == "广州研发中心"
 
@@ -74,6 +74,7 @@ def test_the_hook_parses_every_documented_example(documented):
         True,
     )
     assert error is None
+    assert values["manager_key"] is None  # the older example has no direct_leader: the department's manager
 
     assert hook.list_member_ids() == {1: ["zhangsan"], 2: ["zhangsan", "lisi"]}
     detail = hook.with_employee_no(hook.get_user("zhangsan"))
