@@ -68,9 +68,10 @@ def _month(value: Any) -> str:
     return text
 
 
-def org_people(seed: int) -> tuple[list[str], list[str]]:
-    """The 工号 of the OA sandboxes' managers and accountants (default sizes), in 工号 order."""
-    people = sorted(Directory(seed=seed).people.values(), key=lambda p: p.job_number)
+def org_people(seed: int, departments: int = 20, employees: int = 200) -> tuple[list[str], list[str]]:
+    """The 工号 of the managers and accountants of the OA sandboxes reset with the same seed and
+    sizes, in 工号 order."""
+    people = sorted(Directory(seed, departments, employees).people.values(), key=lambda p: p.job_number)
     owners = [p.job_number for p in people if p.title in OWNER_TITLES]
     controllers = [p.job_number for p in people if p.title in CONTROLLER_TITLES]
     return owners, controllers
@@ -79,13 +80,21 @@ def org_people(seed: int) -> tuple[list[str], list[str]]:
 class BudgetCenter:
     """Budget lines by key and holders by cost center."""
 
-    def __init__(self, seed: int, cost_centers: Iterable[tuple[str, str]], *, today: dt.date | None = None) -> None:
-        """``cost_centers``: (company, cost center) pairs to seed budgets and holders for."""
+    def __init__(
+        self,
+        seed: int,
+        cost_centers: Iterable[tuple[str, str]],
+        *,
+        today: dt.date | None = None,
+        org: tuple[int, int] = (20, 200),
+    ) -> None:
+        """``cost_centers``: (company, cost center) pairs to seed budgets and holders for; ``org``: the
+        OA sandboxes' (departments, employees), so that the holders are people of that org."""
         rng = random.Random(seed)
         year = (today or dt.date.today()).year
         self.lines: dict[tuple, BudgetLine] = {}
         self.holders: dict[str, Holders] = {}
-        owners, controllers = org_people(seed)
+        owners, controllers = org_people(seed, *org)
         for i, (company, cost_center) in enumerate(cost_centers):
             amount = Decimal(rng.randrange(20, 81) * 1000)
             for y in (year - 1, year):

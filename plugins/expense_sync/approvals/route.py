@@ -39,7 +39,6 @@ from typing import Any
 
 import psycopg
 
-from expense_sync.approvals import matrix
 from expense_sync.approvals.budget import BudgetCheck, OverBudgetRule
 from expense_sync.approvals.contract import (
     AlreadyDecidedError,
@@ -54,6 +53,7 @@ from expense_sync.approvals.contract import (
 )
 from expense_sync.erp.budget import BudgetKey
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
+from expense_sync.matrix import resolve as matrix
 from expense_sync.store import inbox, queue, sqlfile
 from expense_sync.store.exactly_once import Outcome, Write, settle, write_once
 from expense_sync.store.locks import held
@@ -210,7 +210,7 @@ class Router:
             {
                 "id": approval_id,
                 "nodes": json.dumps(nodes, ensure_ascii=False),
-                "matrix_version": matrix.current_version(self.conn),
+                "matrix_version": current_version(self.conn),
                 "over_budget": over,
             },
         )
@@ -415,7 +415,7 @@ class Router:
                 "reason": reason,
                 "outcome": outcome,
                 "detail": detail,
-                "matrix_version": matrix.current_version(conn or self.conn),
+                "matrix_version": current_version(conn or self.conn),
             },
         )
 
@@ -491,6 +491,12 @@ class Held(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
+
+
+def current_version(conn: psycopg.Connection) -> int | None:
+    """The approval matrix version in force (``None`` before a first one is derived)."""
+    row = conn.execute(sqlfile.step(matrix.SQL, "in_force")).fetchone()
+    return row[0] if row else None
 
 
 def business_key(doc: WaitingDocument) -> str:

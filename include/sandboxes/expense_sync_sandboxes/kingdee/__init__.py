@@ -112,6 +112,8 @@ class KingdeeSandbox(Sandbox):
         extension_fields: list[str] | tuple[str, ...] = EXTENSION_FIELDS,
         missing_forms: list[str] | tuple[str, ...] = (),
         invalid_supplier: bool = False,
+        departments: int = 20,  # the OA sandboxes' size: the budget center's holders are their people
+        employees: int = 200,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -125,7 +127,9 @@ class KingdeeSandbox(Sandbox):
         self.extension_fields = {field.lower() for field in extension_fields}
         self.missing_forms = {form.lower() for form in missing_forms}
         self.masters = MasterData(invalid_supplier=invalid_supplier)
-        self.budget = budgetcenter.BudgetCenter(seed, budget_forms.cost_centers(self.chart))
+        self.budget = budgetcenter.BudgetCenter(
+            seed, budget_forms.cost_centers(self.chart), org=(departments, employees)
+        )
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into ``BD_Supplier`` (tests; the control API's ``add_supplier``)."""

@@ -134,6 +134,8 @@ class SapSandbox(Sandbox):
         missing_services: list[str] | tuple[str, ...] = (),
         throttle_status: int = 429,
         invalid_supplier: bool = False,
+        departments: int = 20,  # the OA sandboxes' size: the budget center's holders are their people
+        employees: int = 200,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -148,7 +150,9 @@ class SapSandbox(Sandbox):
         self.throttle_status = int(throttle_status)
         self.sessions.expire_all()
         self.masters = MasterData(invalid_supplier=invalid_supplier)
-        self.budget = budgetcenter.BudgetCenter(seed, budget_sets.cost_centers(self.chart))
+        self.budget = budgetcenter.BudgetCenter(
+            seed, budget_sets.cost_centers(self.chart), org=(departments, employees)
+        )
         budget_sets.apply_holders(self.chart, self.budget)
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:

@@ -118,6 +118,8 @@ class YonyouSandbox(Sandbox):
         cost_center_aux_code: str = "0010",
         project_aux_code: str = "0006",
         invalid_supplier: bool = False,
+        departments: int = 20,  # the OA sandboxes' size: the budget center's holders are their people
+        employees: int = 200,
         **_: Any,
     ) -> None:
         super().reset(seed=seed)
@@ -136,7 +138,7 @@ class YonyouSandbox(Sandbox):
         self.ledger = ledger.Ledger(self.chart, self.books, ledger.aux_types(cost_center_aux_code, project_aux_code))
         self.revoked: set[str] = set()
         self.masters = MasterData(invalid_supplier=invalid_supplier)
-        self.budget = budgetcenter.BudgetCenter(seed, budget.cost_centers(self.chart))
+        self.budget = budgetcenter.BudgetCenter(seed, budget.cost_centers(self.chart), org=(departments, employees))
 
     def add_supplier(self, code: str, name: str, credit_code: str | None = None, **kw: Any) -> SeedSupplier:
         """Seed a supplier into the vendor archive (tests; the control API's ``add_supplier``)."""
