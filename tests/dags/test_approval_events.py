@@ -39,7 +39,8 @@ def world(dagbag, mdm, sandboxes, monkeypatch, oa: str) -> dict:
     sandboxes.control(ERP).mutate("set_cost_center_holders", cost_center=center, owner=owner,
                                   budget_controller=controller)  # fmt: skip
     run_ok(dagbag, MATRIX)
-    return {"center": center, "applicant": applicant, "manager": manager, "controller": controller, "owner": owner}
+    return {"center": center, "applicant": applicant, "manager": manager, "controller": controller, "owner": owner,
+            "spare": others[2]}  # fmt: skip
 
 
 def apply(sandboxes, mdm, w: dict, amount: str = "3200.00") -> str:
@@ -213,7 +214,7 @@ def test_an_approver_who_leaves_mid_flow_is_replaced(dagbag, mdm, sandboxes, mon
     control = sandboxes.control(oa)
     control.mutate("decide_task", instance_id=f["instance_id"], approver=oa_user(mdm, oa, w["manager"]), result="agree",
                    comment="同意")  # fmt: skip
-    successor = w["owner"]  # the ERP names another budget controller for the cost center
+    successor = w["spare"]  # the ERP names another budget controller for the cost center
     sandboxes.control(ERP).mutate("set_cost_center_holders", cost_center=w["center"], owner=w["owner"],
                                   budget_controller=successor)  # fmt: skip
     run_ok(dagbag, MATRIX)
