@@ -230,6 +230,7 @@ class Intake:
                     "state": claim.state,
                     "hash": content_hash,
                     "raw": json.dumps(claim.raw, ensure_ascii=False),
+                    "requisitions": list(claim.requisitions),
                 },
             )
         )

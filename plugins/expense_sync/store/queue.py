@@ -72,6 +72,8 @@ REASONS: dict[str, str] = {
     "webhook_payload_unstorable": "a webhook's body cannot be stored as sent (kept escaped for a person)",
     "mass_deactivation": "the org sync would deactivate more than the allowed share: held for a person",
     "duplicate_in_erp": "the ERP holds one of our vouchers twice",
+    # travel bookings accrued (claim_events: accrue_bookings)
+    "requisition_missing": "the booking names no requisition (申请单): no claim could ever reverse its accrual",
     # the ERP's supplier master (expense_category_sync_weekly)
     "supplier_credit_code_invalid": "the supplier's unified social credit code fails its GB 32100-2015 check",
 }
