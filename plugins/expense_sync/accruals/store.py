@@ -125,3 +125,12 @@ def collect(
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 OVERLAP = dt.timedelta(minutes=5)  # the poll looks back a little: a booking saved during the last one
+
+
+def booking_source(hook: Any) -> BookingSource | None:
+    """The 合思 hook as a :class:`BookingSource`, or ``None`` (logged) while it has no booking side yet
+    (``booking_from_event`` / ``bookings``): the accruals then post what is already landed."""
+    if callable(getattr(hook, "booking_from_event", None)) and callable(getattr(hook, "bookings", None)):
+        return hook
+    log.warning("the 合思 hook %s reads no bookings yet: no booking landed this run", type(hook).__name__)
+    return None

@@ -7,16 +7,19 @@ PostgreSQL, through the real ERP hooks over HTTP."""
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 import pytest
-
 from accrualkit import accrual, accrue, booking, land_bookings, open_items, reverse, trip_claim, world
+
 from claimkit import CREATE_PATHS, erp_vouchers
 from expense_sync.accruals.post import UnsettledAccrualsError
-from expense_sync.monthend.rollup import rollup_period
 from expense_sync.hooks.registry import erp_hook
+from expense_sync.monthend.manifest import MANIFEST
+from expense_sync.monthend.pack import build_pack
 from expense_sync.monthend.reconcile import reconcile_period
+from expense_sync.monthend.rollup import rollup_period
 from monthkit import CHART, accounts, erp_book, make_claims
 
 ACCRUED = {"kingdee": "2241.03", "yonyou": "224103", "sap": "2241030000"}
@@ -181,7 +184,7 @@ def test_bad_bookings_are_queued_and_the_batch_goes_on(mdm, sandboxes, kingdee):
     assert held(sandboxes, kingdee, "AC-BAD-CC") == 1
 
 
-def test_open_accruals_at_month_end_are_reconciled_and_listed(mdm, sandboxes, kingdee):
+def test_open_accruals_at_month_end_are_reconciled_and_listed(mdm, sandboxes, kingdee, tmp_path):
     make_claims(mdm, sandboxes, kingdee, "2025-05", count=3)
     land_bookings(
         mdm, kingdee, booking(kingdee), booking(kingdee, "ORD-2", amount=Decimal("420.50"), requisition_code="REQ-2")
@@ -205,3 +208,14 @@ def test_open_accruals_at_month_end_are_reconciled_and_listed(mdm, sandboxes, ki
     assert (june["open_accruals"], june["open_accruals_total"], june["accrued_total"]) == (1, "420.50", "-1280.00")
     gaps = mdm.execute("SELECT status FROM fin.reconciliation_latest WHERE posted_difference <> 0").fetchall()
     assert gaps == []
+    # the auditors' pack lists them: May both, June the one still open
+    for period, wanted in (
+        ("2025-05", {"AC-ORD-1": "1280.00", "AC-ORD-2": "420.50"}),
+        ("2025-06", {"AC-ORD-2": "420.50"}),
+    ):
+        page = build_pack(mdm, period, kingdee, accounts(kingdee), tmp_path / "pack")
+        with (page.parent / "accruals.csv").open(encoding="utf-8") as f:
+            listed = {r["external_ref"]: r["total"] for r in csv.DictReader(f)}
+        assert listed == wanted
+        assert "open at the period's end" in page.read_text(encoding="utf-8")
+        assert "accruals.csv" in (page.parent / MANIFEST).read_text()
