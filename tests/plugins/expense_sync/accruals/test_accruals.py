@@ -219,3 +219,16 @@ def test_open_accruals_at_month_end_are_reconciled_and_listed(mdm, sandboxes, ki
         assert listed == wanted
         assert "open at the period's end" in page.read_text(encoding="utf-8")
         assert "accruals.csv" in (page.parent / MANIFEST).read_text()
+
+
+def test_landing_counts_versions_and_a_reversed_booking_stays_reversed(mdm, sandboxes, kingdee):
+    assert land_bookings(mdm, kingdee, booking(kingdee)) == {"new": 1}
+    assert land_bookings(mdm, kingdee, booking(kingdee, raw={"seen": 2})) == {"same": 1}  # the message, not the booking
+    assert land_bookings(mdm, kingdee, booking(kingdee, amount=Decimal("1300.00"))) == {"changed": 1}
+    assert accrual(mdm)["version"] == 2 and accrual(mdm)["state"] == "pending"
+    accrue(mdm, kingdee)
+    trip_claim(mdm, sandboxes, kingdee, "2025-06")
+    reverse(mdm, kingdee)
+    assert land_bookings(mdm, kingdee, booking(kingdee, state="cancelled", amount=Decimal(0))) == {"same": 1}
+    assert accrual(mdm)["state"] == "reversed" and accrual(mdm)["version"] == 2
+    assert held(sandboxes, kingdee, "AC-ORD-1-V2") == 1 and held(sandboxes, kingdee, "AC-ORD-1") == 0
