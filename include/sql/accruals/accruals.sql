@@ -47,6 +47,15 @@ SELECT k.code, k.active FROM mdm.cost_center k
                              WHERE x.entity = 'cost_center' AND x.system = 'ekuaibao' AND x.external_id = %s)
  LIMIT 1;
 
+-- step: home_cost_center
+-- A booking names no cost center: the one its traveller's department owns (mdm.cost_center.owner_unit
+-- = the org unit's code), an active one first (positional: 工号).
+SELECT k.code, k.active FROM mdm.employee e
+  JOIN mdm.org_unit u ON u.org_unit_id = e.org_unit_id
+  JOIN mdm.cost_center k ON k.owner_unit = u.code
+ WHERE e.employee_no = %s
+ ORDER BY k.active DESC, k.code LIMIT 1;
+
 -- step: project
 -- An active project by its canonical code, else by its 合思 dimension item id (positional: the value twice).
 SELECT k.code FROM mdm.project k

@@ -53,9 +53,10 @@ CREATE TABLE fin.accrual (
 CREATE INDEX accrual_requisition ON fin.accrual (requisition_code) WHERE state = 'open';
 CREATE INDEX accrual_todo ON fin.accrual (accrual_id) WHERE state IN ('pending', 'invalid');
 
--- The 申请单 (requisition) IDs a claim is linked to: 合思 flowDetails form.expenseLink (one,
--- 按申请事项整体报销) or form.expenseLinks (several, 按申请明细分别报销). A claim may close the trips of
--- several requisitions, hence an array.
+-- The 申请单 (requisitions) a claim is linked to, by their 单据编号 (form.code, as a booking names its
+-- 申请单): 合思 flowDetails form.expenseLink (one flow id, 按申请事项整体报销) or form.expenseLinks
+-- (several, 按申请明细分别报销), each read back by its id; an id 合思 cannot resolve is kept as is. A
+-- claim may close the trips of several requisitions, hence an array.
 ALTER TABLE fin.claim ADD COLUMN requisition_codes text[] NOT NULL DEFAULT '{}';
 CREATE INDEX claim_requisitions ON fin.claim USING gin (requisition_codes);
 

@@ -17,14 +17,15 @@ and adopted before anything is sent again):
   rule (:func:`expense_sync.monthend.periods.period_closed`): the accrual's own period while the month
   end has not closed it (the accrual then never shows in a closed month), else the claim's period.
 
-Bad input — the traveller or cost center unknown or inactive, an unknown project, an amount not above
-zero, no requisition (its claim could never reverse it) — is queued (entity ``booking``, key the order
-id) and the accrual is ``invalid``; the batch goes on, and every run looks at it again (fixed master
-data clears the item). A voucher the ERP refuses is queued as ``voucher_refused``; a voucher whose
-outcome stays unknown is left ``sending`` and fails the task at the end (its retry looks it up).
-Each booking is decided under its lock (``accrual/<vendor>/<order_id>``) and from what ``fin.voucher``
-holds, so an interrupted or overlapping run completes, never repeats, what another began.
-"""
+A booking naming no cost center (合思's orders carry none) takes the one its traveller's department
+owns (``mdm.cost_center.owner_unit``). Bad input — the traveller or cost center unknown or inactive,
+an unknown project, an amount not above zero, no requisition (its claim could never reverse it) — is
+queued (entity ``booking``, key the order id) and the accrual is ``invalid``; the batch goes on, and
+every run looks at it again (fixed master data clears the item). A voucher the ERP refuses is queued
+as ``voucher_refused``; a voucher whose outcome stays unknown is left ``sending`` and fails the task
+at the end (its retry looks it up). Each booking is decided under its lock
+(``accrual/<vendor>/<order_id>``) and from what ``fin.voucher`` holds, so an interrupted or
+overlapping run completes, never repeats, what another began."""
 
 from __future__ import annotations
 
@@ -308,13 +309,18 @@ class AccrualPoster:
         elif not employee[1]:
             problems.append(("employee_inactive", f"工号 {employee[0]}"))
         cost_center = None
+        cc = None
         if accrual.cost_center:
             cc = self.conn.execute(sqlfile.step(SQL, "cost_center"), (accrual.cost_center,) * 2).fetchone()
-            cost_center = cc[0] if cc else None
+        elif employee is not None:  # an order names no cost center: the traveller's department's
+            cc = self.conn.execute(sqlfile.step(SQL, "home_cost_center"), (employee[0],)).fetchone()
+        if cc is not None:
+            cost_center = cc[0]
             if cc is not None and not cc[1]:
                 problems.append(("cost_center_inactive", f"cost center {cc[0]}"))
         if cost_center is None:
-            problems.append(("cost_center_unknown", f"cost center {accrual.cost_center or '— (none named)'}"))
+            named = accrual.cost_center or "— (none named, and the traveller's department owns none)"
+            problems.append(("cost_center_unknown", f"cost center {named}"))
         project = None
         if accrual.project:
             found = self.conn.execute(sqlfile.step(SQL, "project"), (accrual.project,) * 2).fetchone()

@@ -14,8 +14,9 @@ a line takes its own value, else the header's (the line wins when both are set),
 ``include/sql/claims/validate.sql``. The OA instance is read from the header only.
 
 The 申请单 (requisition) a claim reimburses is the header's ``expenseLink`` (one ID, rule 按申请事项整体
-报销) or ``expenseLinks`` (IDs, rule 按申请明细分别报销); a travel booking's accrual is reversed by the
-claim that names its requisition (``expense_sync.accruals``).
+报销) or ``expenseLinks`` (IDs, rule 按申请明细分别报销); the intake keeps their 单据编号 (a travel
+booking names its 申请单 by code), and a booking's accrual is reversed by the claim that names its
+requisition (``expense_sync.accruals``).
 """
 
 from __future__ import annotations

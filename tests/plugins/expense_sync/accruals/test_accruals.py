@@ -232,3 +232,14 @@ def test_landing_counts_versions_and_a_reversed_booking_stays_reversed(mdm, sand
     assert land_bookings(mdm, kingdee, booking(kingdee, state="cancelled", amount=Decimal(0))) == {"same": 1}
     assert accrual(mdm)["state"] == "reversed" and accrual(mdm)["version"] == 2
     assert held(sandboxes, kingdee, "AC-ORD-1-V2") == 1 and held(sandboxes, kingdee, "AC-ORD-1") == 0
+
+
+def test_a_booking_without_cost_center_takes_its_travellers_departments(mdm, sandboxes, kingdee):
+    land_bookings(mdm, kingdee, booking(kingdee, cost_center=None))
+    accrue(mdm, kingdee)
+    assert open_items(mdm, "ORD-1") == {"cost_center_unknown"}  # the department owns none yet
+    home = CHART[kingdee]["cost_centers"][1]
+    mdm.execute("UPDATE mdm.cost_center SET owner_unit = 'D1' WHERE code = %s", (home,))
+    accrue(mdm, kingdee, "2")
+    assert accrual(mdm)["state"] == "open" and open_items(mdm, "ORD-1") == set()
+    assert (TRAVEL[kingdee], home, CHART[kingdee]["projects"][1]) in erp_book(kingdee, "2025-05")

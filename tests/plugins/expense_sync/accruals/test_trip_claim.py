@@ -47,20 +47,23 @@ def test_claim_events_reverses_the_accrual_once_the_trips_claim_is_posted(dagbag
             WHERE x.entity = 'employee' AND x.system = 'ekuaibao' AND e.employee_no = %s""",
         (employee_no,),
     ).fetchone()[0]
+    # the document the claim links stands in for the 申请单 (this branch's 合思 sandbox has no 申请单):
+    # the claim names it by flow id, the booking by its 单据编号
+    other = file_claim(sandboxes, mdm, amounts=("88.00",), staff=employee_no)  # names no requisition
+    requisition = other["form"]["code"]
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
     trip = booking("kingdee", "ORD-T", staff_id=staff, cost_center=cost_centers(mdm)[0], project=None,
-                   requisition_code="ID_REQ_TRIP", booked_at=today, company=None)  # fmt: skip
+                   requisition_code=requisition, booked_at=today, company=None)  # fmt: skip
     land_bookings(mdm, "kingdee", trip)
     accrue(mdm, "kingdee")
     assert accrual(mdm, "ORD-T")["state"] == "open"
 
-    other = file_claim(sandboxes, mdm, amounts=("88.00",), staff=employee_no)  # names no requisition
     claim = file_claim(sandboxes, mdm, amounts=("1280.00",), staff=employee_no)
-    world.mutate("corrupt_claim", code=claim["form"]["code"], path="form.expenseLinks", value=["ID_REQ_TRIP"])
+    world.mutate("corrupt_claim", code=claim["form"]["code"], path="form.expenseLinks", value=[other["id"], "ID_GONE"])
     run_ok(dagbag, CLAIMS)
 
     links = dict(mdm.execute("SELECT claim_no, requisition_codes FROM fin.claim").fetchall())
-    assert links == {claim["form"]["code"]: ["ID_REQ_TRIP"], other["form"]["code"]: []}
+    assert links == {claim["form"]["code"]: [requisition, "ID_GONE"], requisition: []}
     assert accrual(mdm, "ORD-T")["state"] == "reversed"
     run_ok(dagbag, CLAIMS)  # the next run: nothing reversed twice
     assert len(erp_vouchers(sandboxes, "kingdee", "AC-ORD-T")) == 1
