@@ -23,6 +23,8 @@ from typing import Any
 import psycopg
 
 from expense_sync.accruals.model import BOOKING_EVENT_TYPES, Booking, BookingSource
+from expense_sync.claims.intake import is_outage
+from expense_sync.hooks.errors import ConfigurationError
 from expense_sync.store import inbox, sqlfile, watermarks
 
 log = logging.getLogger(__name__)
@@ -88,33 +90,48 @@ def collect(
 ) -> dict[str, int]:
     """Land the bookings of the inbox's booking events, then (``poll``) those 合思 lists as changed
     since the watermark. An event the hook cannot read counts an attempt (``failed`` after
-    ``max_attempts``); an event that is no booking is ignored."""
+    ``max_attempts``); an event that is no booking is ignored. A source that is not configured for
+    bookings (``ConfigurationError``: no 订单管理 entity on the 合思 connection) polls nothing."""
     counts: Counter[str] = Counter()
     while BOOKING_EVENT_TYPES:
+        outage: Exception | None = None
         with conn.transaction():
             events = inbox.claim(conn, limit=batch, sources=[SOURCE], event_types=list(BOOKING_EVENT_TYPES))
             for event in events:
-                counts["events"] += 1
                 payload: Any = event.payload
                 try:
                     booking = source.booking_from_event(payload if isinstance(payload, dict) else {})
-                except ValueError as err:  # a malformed message: counted, the batch goes on
-                    with conn.transaction():
-                        status = inbox.record_failure(conn, event.event_id, str(err)[:500], max_attempts=max_attempts)
-                    counts[f"event_{status}"] += 1
+                except Exception as err:
+                    if is_outage(err):
+                        outage = err  # not this event's fault: it and the rest wait for the next run
+                        break
+                    log.exception("inbox event %s failed", event.event_id)  # a malformed order: the batch goes on
+                    status = inbox.record_failure(
+                        conn, event.event_id, f"{type(err).__name__}: {err}"[:500], max_attempts=max_attempts
+                    )
+                    counts["events_given_up" if status == "failed" else "events_failed"] += 1
                     continue
                 if booking is None:
                     inbox.mark_ignored(conn, [event.event_id], "not a booking")
-                    counts["ignored"] += 1
+                    counts["events_ignored"] += 1
                     continue
                 counts.update(land(conn, [booking], company=company))
                 inbox.mark_processed(conn, [event.event_id])
+                counts["events"] += 1
+        if outage is not None:
+            raise outage
         if len(events) < batch:
             break
     if poll:
         since = watermarks.watermark(conn, SYSTEM, STREAM)
         started = dt.datetime.now(dt.UTC)
-        listed = source.bookings(since.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if since else None)
+        try:
+            listed = source.bookings(since.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if since else None)
+        except ConfigurationError as err:  # a tenant without travel orders (no 订单管理 configured)
+            log.warning("no booking catch-up: %s", err)
+            counts["poll_not_configured"] += 1
+            log.info("bookings landed: %s", dict(counts))
+            return dict(counts)
         with conn.transaction():
             counts.update(land(conn, listed, company=company))
             watermarks.set_watermark(conn, SYSTEM, STREAM, started - OVERLAP, run_key=run_key)
