@@ -44,7 +44,7 @@ import psycopg
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.ledger import ErpLedger
 from expense_sync.erp.model import CENT, Voucher, VoucherLine
-from expense_sync.erp.posting import IN_ERP, post_voucher, reversal_of, voucher_from_row
+from expense_sync.erp.posting import IN_ERP, Posted, post_voucher, reversal_of, voucher_from_row
 from expense_sync.hooks.errors import OutcomeUnknownError, VendorRequestError
 from expense_sync.monthend.periods import TIMEZONE, month_of, period_closed
 from expense_sync.monthend.rollup import period_end
@@ -214,7 +214,7 @@ class AccrualPoster:
         for ref, earlier in sorted(records.items()):
             if ref != current or accrual.cancelled:
                 if earlier.in_force:
-                    reversal_id = self.reverse(earlier, fallback, today(), accrual.company)
+                    reversal_id = self.reverse(earlier, fallback, today(), accrual)
                     self.counts["superseded" if wanted is not None else "cancelled_reversed"] += 1
         if wanted is None:  # cancelled: nothing accrued any more, nothing to fix
             queue.clear_records(self.conn, kind="quarantine", system=SYSTEM, entity=ENTITY, keys=[accrual.order_id],
@@ -233,8 +233,8 @@ class AccrualPoster:
         )
         voucher = dataclasses.replace(voucher, description=wanted.voucher.description)
         posted = self.post(voucher, "accrual", accrual.order_id)
-        self.resolved(accrual, "open", wanted, period=voucher.period, voucher_id=posted)
-        self.counts["accrued"] += 1
+        self.resolved(accrual, "open", wanted, period=voucher.period, voucher_id=posted.voucher_id)
+        self.counts["accrued" if posted.sent or posted.in_doubt else "already_in_erp"] += 1
 
     def reverse_for_claim(
         self, accrual: Accrual, claim_id: int, claim_no: str, claim_period: str, claim_date: dt.date
@@ -243,12 +243,12 @@ class AccrualPoster:
         reversal_id = None
         for _, record in sorted(self.recorded(accrual).items()):
             if record.in_force:
-                reversal_id = self.reverse(record, max(claim_period, record.period), claim_date, accrual.company)
+                reversal_id = self.reverse(record, max(claim_period, record.period), claim_date, accrual)
         self.resolved(accrual, "reversed", reversal_id=reversal_id, claim_id=claim_id)
         self.counts["reversed"] += 1
         log.info("accrual %s reversed: claim %s is posted", accrual.order_id, claim_no)
 
-    def reverse(self, record: Recorded, fallback: str, fallback_date: dt.date, company: str) -> int:
+    def reverse(self, record: Recorded, fallback: str, fallback_date: dt.date, accrual: Accrual) -> int:
         """Reverse one accrual voucher: in its own period while the month end has not closed it, else in
         ``fallback`` (dated ``fallback_date`` when that lies in it). A voucher still in doubt is settled
         first, so that what is reversed is in the ERP."""
@@ -256,25 +256,25 @@ class AccrualPoster:
             record.external_ref, record.company, record.period, record.posting_date, record.lines, record.external_ref
         )
         if record.state not in IN_ERP:
-            self.post(original, "accrual", record.external_ref)
+            self.post(original, "accrual", accrual.order_id)
         reversal = reversal_of(original)
         if record.reversal_id is not None:  # begun earlier: the same voucher again (its period included)
             period, date = sqlfile.one(
                 self.conn.execute("SELECT period, posting_date FROM fin.voucher WHERE voucher_id = %s",
                                   (record.reversal_id,))
             )  # fmt: skip
-        elif period_closed(self.conn, self.vendor, record.period, company):
+        elif period_closed(self.conn, self.vendor, record.period, record.company):
             period, date = fallback, date_in(fallback, fallback_date)
         else:
             period, date = record.period, record.posting_date
         reversal = dataclasses.replace(reversal, period=period, posting_date=date)
-        return self.post(reversal, "accrual_reversal", record.external_ref, reverses=record.voucher_id)
+        return self.post(reversal, "accrual_reversal", accrual.order_id, reverses=record.voucher_id).voucher_id
 
     def held_back(self, order_id: str) -> bool:
         """The ERP refused a voucher of this booking and nobody released it yet."""
         return self.conn.execute(sqlfile.step(SQL, "refused_open"), (self.vendor, order_id)).fetchone() is not None
 
-    def post(self, voucher: Voucher, kind: str, key: str, reverses: int | None = None) -> int:
+    def post(self, voucher: Voucher, kind: str, key: str, reverses: int | None = None) -> Posted:
         """post_voucher; a refusal is queued and raises :class:`Refused`."""
         try:
             posted = post_voucher(self.conn, self.erp, voucher, kind=kind, run_key=self.run_key, reverses=reverses)
@@ -291,7 +291,7 @@ class AccrualPoster:
                 run_key=self.run_key,
             )
             raise Refused(voucher.external_ref) from err
-        return posted.voucher_id
+        return posted
 
     # -- checks and the voucher -------------------------------------------------------------------
     def check(self, accrual: Accrual) -> Wanted | None:
