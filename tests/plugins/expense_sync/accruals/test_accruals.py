@@ -14,7 +14,9 @@ import pytest
 from accrualkit import accrual, accrue, booking, land_bookings, open_items, reverse, trip_claim, world
 
 from claimkit import CREATE_PATHS, erp_vouchers
+from expense_sync import boundaries
 from expense_sync.accruals.post import UnsettledAccrualsError
+from expense_sync.boundaries import AFTER_CALL, BEFORE_CALL
 from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend.manifest import MANIFEST
 from expense_sync.monthend.pack import build_pack
@@ -243,3 +245,34 @@ def test_a_booking_without_cost_center_takes_its_travellers_departments(mdm, san
     accrue(mdm, kingdee, "2")
     assert accrual(mdm)["state"] == "open" and open_items(mdm, "ORD-1") == set()
     assert (TRAVEL[kingdee], home, CHART[kingdee]["projects"][1]) in erp_book(kingdee, "2025-05")
+
+
+class Died(BaseException):
+    """The process dying at a step boundary (nothing after it runs, nothing is recorded)."""
+
+
+@pytest.mark.parametrize("boundary", [BEFORE_CALL, AFTER_CALL])
+def test_a_process_dying_around_the_erp_call_leaves_one_accrual_and_one_reversal(mdm, sandboxes, kingdee, boundary):
+    def die(name: str) -> None:
+        if name == boundary:
+            raise Died(name)
+
+    land_bookings(mdm, kingdee, booking(kingdee))
+    boundaries.install(die)
+    try:
+        with pytest.raises(Died):
+            accrue(mdm, kingdee)
+    finally:
+        boundaries.install(None)
+    accrue(mdm, kingdee, "retry")
+    trip_claim(mdm, sandboxes, kingdee, "2025-06")
+    boundaries.install(die)
+    try:
+        with pytest.raises(Died):
+            reverse(mdm, kingdee)
+    finally:
+        boundaries.install(None)
+    reverse(mdm, kingdee, "retry")
+    reverse(mdm, kingdee, "again")
+    assert held(sandboxes, kingdee, "AC-ORD-1") == 1 and held(sandboxes, kingdee, "AC-ORD-1-R1") == 1
+    assert accrual(mdm)["state"] == "reversed" and accrued_balance(kingdee, "2025-05") == 0
