@@ -74,6 +74,10 @@ SELECT v.external_ref, v.voucher_id, v.state, v.company, v.period, v.posting_dat
                       ORDER BY voucher_id DESC LIMIT 1) r ON true
  WHERE v.erp_vendor = %s AND v.external_ref = ANY(%s) AND v.kind = 'accrual';
 
+-- step: reversal_begun
+-- The period and date of a reversal begun earlier (positional: its voucher id): sent again as it was.
+SELECT period, posting_date FROM fin.voucher WHERE voucher_id = %s;
+
 -- step: resolved
 -- What the engine decided for an accrual (named).
 UPDATE fin.accrual SET state = %(state)s, employee_no = COALESCE(%(employee_no)s, employee_no),

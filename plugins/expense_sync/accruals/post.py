@@ -259,10 +259,7 @@ class AccrualPoster:
             self.post(original, "accrual", accrual.order_id)
         reversal = reversal_of(original)
         if record.reversal_id is not None:  # begun earlier: the same voucher again (its period included)
-            period, date = sqlfile.one(
-                self.conn.execute("SELECT period, posting_date FROM fin.voucher WHERE voucher_id = %s",
-                                  (record.reversal_id,))
-            )  # fmt: skip
+            period, date = sqlfile.one(self.conn.execute(sqlfile.step(SQL, "reversal_begun"), (record.reversal_id,)))
         elif period_closed(self.conn, self.vendor, record.period, record.company):
             period, date = fallback, date_in(fallback, fallback_date)
         else:
