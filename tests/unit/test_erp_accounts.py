@@ -9,20 +9,22 @@ from expense_sync.erp.accounts import PostingAccounts, posting_accounts
 
 
 @pytest.mark.parametrize(
-    ("vendor", "payable", "clearing", "input_vat"),
+    ("vendor", "payable", "clearing", "input_vat", "accrued", "travel"),
     [
-        ("kingdee", "2241.01", "2241.09", "2221.01.01"),
-        ("yonyou", "224101", "224109", "22210101"),
-        ("sap", "2241010000", "2241090000", "2221010100"),
+        ("kingdee", "2241.01", "2241.09", "2221.01.01", "2241.03", "6602.01"),
+        ("yonyou", "224101", "224109", "22210101", "224103", "660201"),
+        ("sap", "2241010000", "2241090000", "2221010100", "2241030000", "6602010000"),
     ],
 )
-def test_each_erp_has_accounts_in_its_own_numbering(vendor, payable, clearing, input_vat):
-    assert posting_accounts(vendor, "") == PostingAccounts(payable, clearing, input_vat)
+def test_each_erp_has_accounts_in_its_own_numbering(vendor, payable, clearing, input_vat, accrued, travel):
+    assert posting_accounts(vendor, "") == PostingAccounts(payable, clearing, input_vat, accrued, travel)
 
 
 def test_a_deployment_overrides_one_account_and_keeps_the_other():
     overrides = '{"kingdee": {"clearing": "2241.99"}, "sap": {"employee_payable": "1"}}'
-    assert posting_accounts("kingdee", overrides) == PostingAccounts("2241.01", "2241.99", "2221.01.01")
+    assert posting_accounts("kingdee", overrides) == PostingAccounts(
+        "2241.01", "2241.99", "2221.01.01", "2241.03", "6602.01"
+    )
 
 
 def test_an_erp_without_a_hook_package_is_refused_even_with_accounts():

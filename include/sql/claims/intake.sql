@@ -14,10 +14,11 @@ SELECT state, content_hash FROM fin.claim WHERE flow_id = %s;
 -- Insert an approved claim, or bring a known one in step (named parameters). A claim not yet
 -- posted takes the new content and is validated again; a posted one keeps what its voucher holds.
 INSERT INTO fin.claim AS c (claim_no, flow_id, company, employee_no, title, claim_date, period, currency,
-                           total_amount, expense_state, content_hash, raw, approved_at)
+                           total_amount, expense_state, content_hash, raw, approved_at, requisition_codes)
 VALUES (%(claim_no)s, %(flow_id)s, %(company)s, %(employee_no)s, %(title)s, %(claim_date)s, %(period)s,
-        %(currency)s, %(total)s, %(state)s, %(hash)s, %(raw)s::jsonb, now())
+        %(currency)s, %(total)s, %(state)s, %(hash)s, %(raw)s::jsonb, now(), %(requisitions)s::text[])
 ON CONFLICT (flow_id) DO UPDATE SET
+    requisition_codes = EXCLUDED.requisition_codes,
     raw = EXCLUDED.raw, expense_state = EXCLUDED.expense_state, fetched_at = now(), updated_at = now(),
     version = c.version + (c.content_hash <> EXCLUDED.content_hash)::int,
     content_hash = CASE WHEN c.state IN ('received', 'invalid', 'cancelled') THEN EXCLUDED.content_hash

@@ -44,21 +44,32 @@ WHERE c.erp_vendor = %(vendor)s AND c.period = %(period)s AND c.company = %(comp
 
 -- step: lines
 -- The three sides (claims, posted, ledger) per account, cost center and project, with the account's role.
+-- The travel bookings accrued (and reversed) in the period are expected on their expense account as the
+-- claims are (claims_amount), and counted apart (accrued): the expense a booking accrued is not a claim's.
 WITH sides AS (
     SELECT l ->> 'account' AS account, COALESCE(l ->> 'cost_center', '') AS cost_center,
            COALESCE(l ->> 'project', '') AS project, 0 AS claims_amount,
            (l ->> 'debit')::numeric AS posted_debit, (l ->> 'credit')::numeric AS posted_credit,
-           0 AS ledger_debit, 0 AS ledger_credit
+           0 AS ledger_debit, 0 AS ledger_credit, 0 AS accrued
     FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
     WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s
       AND v.state IN ('draft', 'submitted', 'audited', 'posted')
     UNION ALL
-    SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0 FROM period_claim_line
+    SELECT gl_account, cost_center, COALESCE(project, ''), amount, 0, 0, 0, 0, 0 FROM period_claim_line
     UNION ALL
     -- the input VAT the claims deduct, on the input VAT account (no dimensions)
-    SELECT %(input_vat)s, '', '', input_vat, 0, 0, 0, 0 FROM period_claim_line WHERE input_vat <> 0
+    SELECT %(input_vat)s, '', '', input_vat, 0, 0, 0, 0, 0 FROM period_claim_line WHERE input_vat <> 0
     UNION ALL
-    SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit FROM erp_ledger
+    -- the accruals' expense side (Dr on accrual, Cr on its reversal)
+    SELECT l ->> 'account', COALESCE(l ->> 'cost_center', ''), COALESCE(l ->> 'project', ''),
+           (l ->> 'debit')::numeric - (l ->> 'credit')::numeric, 0, 0, 0, 0,
+           (l ->> 'debit')::numeric - (l ->> 'credit')::numeric
+    FROM fin.voucher v CROSS JOIN LATERAL jsonb_array_elements(v.lines) l
+    WHERE v.erp_vendor = %(vendor)s AND v.period = %(period)s AND v.company = %(company)s
+      AND v.kind IN ('accrual', 'accrual_reversal') AND v.state IN ('draft', 'submitted', 'audited', 'posted')
+      AND l ->> 'account' <> %(accrued)s
+    UNION ALL
+    SELECT account, COALESCE(cost_center, ''), COALESCE(project, ''), 0, 0, 0, debit, credit, 0 FROM erp_ledger
 ), expense AS (
     SELECT DISTINCT account FROM sides WHERE claims_amount <> 0
     UNION
@@ -72,8 +83,10 @@ SELECT account, NULLIF(cost_center, ''), NULLIF(project, ''),
        CASE WHEN account = %(clearing)s THEN 'clearing'
             WHEN account = %(payable)s THEN 'payable'
             WHEN account = %(input_vat)s THEN 'input_vat'
+            WHEN account = %(accrued)s THEN 'accrual'
             WHEN account IN (SELECT account FROM expense) THEN 'expense'
-            ELSE 'other' END AS role
+            ELSE 'other' END AS role,
+       sum(accrued)::numeric(18,2)
 FROM sides
 GROUP BY account, cost_center, project
 ORDER BY 1, 2, 3;
@@ -107,16 +120,17 @@ SELECT DISTINCT voucher_ref FROM period_claim_line
  ORDER BY 1 LIMIT %s;
 
 -- step: rollup_vouchers
--- Our rollup and reversal vouchers of the period in the ERP (positional: vendor, period, company).
+-- Our rollup, reversal and accrual vouchers of the period in the ERP (positional: vendor, period, company).
 SELECT external_ref FROM fin.voucher WHERE erp_vendor = %s AND period = %s AND company = %s
-   AND kind IN ('rollup', 'reversal') AND state IN ('draft', 'submitted', 'audited', 'posted')
+   AND kind IN ('rollup', 'reversal', 'accrual', 'accrual_reversal') AND state IN ('draft', 'submitted', 'audited', 'posted')
  ORDER BY external_ref;
 
 -- step: insert_reconciliation
 -- The reconciliation's header (positional).
 INSERT INTO fin.reconciliation (run_key, erp_vendor, period, company, status, claims, claims_total,
-                                posted_total, ledger_total, explained, unexplained, claims_unmatched)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING reconciliation_id;
+                                posted_total, ledger_total, explained, unexplained, claims_unmatched,
+                                accrued_total, open_accruals, open_accruals_total)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING reconciliation_id;
 
 -- step: resolve_cleared
 -- Resolve the open conflicts of the period (prefix) and entity whose key is not among keys any more.

@@ -233,6 +233,7 @@ class Intake:
                     "state": claim.state,
                     "hash": content_hash,
                     "raw": json.dumps(claim.raw, ensure_ascii=False),
+                    "requisitions": self.requisition_codes(claim.requisitions),
                 },
             )
         )
@@ -306,6 +307,21 @@ class Intake:
             run_key=self.run_key,
         )
         self.counts["cancelled_after_voucher"] += 1
+
+    def requisition_codes(self, flow_ids: tuple[str, ...]) -> list[str]:
+        """The 单据编号 (``form.code``) of the 申请单 a claim links (``expenseLink[s]`` hold their flow ids;
+        a travel booking names its 申请单 by code). An id 合思 cannot resolve is kept as it is."""
+        codes = []
+        for flow_id in flow_ids:
+            try:
+                found = self.hook.flow_detail(flow_id)
+            except VendorRequestError as err:
+                log.warning("requisition %s of a claim not read (%s): kept by its id", flow_id, err)
+                found = None
+            form = found.get("form") if isinstance(found, dict) else None
+            code = form.get("code") if isinstance(form, dict) else None
+            codes.append(code if isinstance(code, str) and code else flow_id)
+        return codes
 
     def employee_no(self, staff_id: str) -> str:
         """The 工号 of a 合思 staff: the org sync's crosswalk, else 合思's own staff record."""

@@ -12,6 +12,11 @@ Custom fields (cost center, project, OA instance) may sit on the claim header (`
 as on each line (``details[].feeTypeForm``), depending on how the tenant built its form template:
 a line takes its own value, else the header's (the line wins when both are set), here and in
 ``include/sql/claims/validate.sql``. The OA instance is read from the header only.
+
+The 申请单 (requisition) a claim reimburses is the header's ``expenseLink`` (one ID, rule 按申请事项整体
+报销) or ``expenseLinks`` (IDs, rule 按申请明细分别报销); the intake keeps their 单据编号 (a travel
+booking names its 申请单 by code), and a booking's accrual is reversed by the claim that names its
+requisition (``expense_sync.accruals``).
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ class ParsedClaim:
     oa_instance: str | None
     lines: tuple[ParsedLine, ...]
     raw: dict[str, Any]
+    requisitions: tuple[str, ...] = ()  # the 申请单 IDs the claim is linked to (form.expenseLink[s])
 
     @property
     def period(self) -> str:
@@ -173,7 +179,16 @@ def parse_flow(flow: dict[str, Any]) -> ParsedClaim:
         oa_instance=form.get(OA_FIELD) or None,
         lines=lines,
         raw=flow,
+        requisitions=requisitions(form),
     )
+
+
+def requisitions(form: dict[str, Any]) -> tuple[str, ...]:
+    """The 申请单 IDs of a claim's header, in order, without repeats: ``expenseLink`` (a string) and
+    ``expenseLinks`` (a list); anything else is no link."""
+    links = form.get("expenseLinks")
+    found = [form.get("expenseLink"), *(links if isinstance(links, list) else [])]
+    return tuple(dict.fromkeys(str(x) for x in found if isinstance(x, str) and x.strip()))
 
 
 def _line(flow: dict[str, Any], line_no: int, detail: Any, header: dict[str, Any]) -> ParsedLine:

@@ -18,6 +18,8 @@
   period's end, every step of every chain: ``include/sql/matrix/pack.sql``): the same
   tables in full (``COPY … TO STDOUT``, streamed: a month of a million claim lines never sits in
   memory); ``charts/``: each chart's SVG and CSV;
+* ``accruals.csv``: the travel bookings accrued (预提) and still open at the period's end (their
+  section of the page lists them too);
 * ``pack.pdf``: the page, printable (WeasyPrint);
 * ``MANIFEST.sha256``: the SHA-256 of every other file (``sha256sum -c MANIFEST.sha256``).
 
@@ -31,6 +33,7 @@ import datetime as dt
 import html
 import os
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +279,7 @@ def build_pack(
             numeric={8},
         ),
         *_matrix_section(matrix),
+        _accruals(conn, params, period_dir),
         "<h2>Exception queue history</h2>",
         table(
             [
@@ -340,6 +344,25 @@ def _matrix_section(matrix: list[tuple]) -> list[str]:
     )
     columns = ["company", "cost center", "category", "above", "up to", "step", "role", "approver", "name", "active"]
     return [head, note, table(columns, [row[2:] for row in matrix], numeric={3, 4})]
+
+
+ACCRUAL_COLUMNS = ["accrual voucher", "company", "period", "number", "booking", "requisition", "employee",
+                   "cost center", "project", "category", "amount", "currency"]  # fmt: skip
+
+
+def _accruals(conn: psycopg.Connection, params: dict[str, Any], period_dir: Path) -> str:
+    """``accruals.csv`` and the page's section: the accruals open at the period's end."""
+    query = sqlfile.step("accruals/accruals", "open_at")
+    wanted = {**params, "company": None}
+    _copy_csv(conn, query, wanted, period_dir / "accruals.csv")
+    rows = conn.execute(query, wanted).fetchall()
+    total = sum((row[10] for row in rows), Decimal(0))
+    return (
+        "<h2>Travel bookings accrued (预提), open at the period's end</h2><p class='note'>Accrual vouchers "
+        "(Dr travel expense / Cr accrued liabilities) of this period or earlier that no claim has reversed by "
+        "its end; <a href='accruals.csv'>accruals.csv</a>. Each is reversed once the trip's claim is posted.</p>"
+        + table(ACCRUAL_COLUMNS, rows, numeric={10}, total=("total", f"{len(rows)} open", *[""] * 8, total, ""))
+    )
 
 
 def _last_run(last_run: tuple | None) -> str:

@@ -59,3 +59,19 @@ def first_period(conn: psycopg.Connection, run_key: str) -> str:
         with conn.transaction():
             watermarks.set_watermark(conn, SYSTEM, STREAM, recorded, run_key=run_key)
     return pendulum.instance(recorded).in_timezone(TIMEZONE).strftime("%Y-%m")
+
+
+def period_closed(conn: psycopg.Connection, vendor: str, period: str, company: str) -> bool:
+    """Whether the month end ran for ``period`` and ``company`` (a rollup run or a reconciliation of
+    it): a voucher correcting that period (a reversal) then goes into a later, open period."""
+    from expense_sync.store import sqlfile
+
+    row = sqlfile.one(conn.execute(sqlfile.step("monthend/periods", "closed"), (vendor, period, company) * 2))
+    return bool(row[0])
+
+
+def month_of(day: dt.date | dt.datetime) -> str:
+    """The period (``YYYY-MM``) of a date, or of a time read in China time."""
+    if isinstance(day, dt.datetime):
+        day = pendulum.instance(day).in_timezone(TIMEZONE).date()
+    return f"{day:%Y-%m}"

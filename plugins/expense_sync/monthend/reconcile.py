@@ -5,7 +5,7 @@ Three sides are compared in PostgreSQL, per (account, cost center, project):
 * the **claims**: Σ closed claim lines, on their expense GL account, and Σ the input VAT they
   deduct, on the input VAT account;
 * the **posted** vouchers: Σ of the lines of every voucher we made for the period (claim, rollup,
-  reversal) that is in the ERP;
+  reversal, accrual) that is in the ERP;
 * the **ledger**: the ERP's movements of the period (``ErpLedger.balances``).
 
 Causes, per line (an unexplained one wins over an explained one):
@@ -22,6 +22,14 @@ Causes, per line (an unexplained one wins over an explained one):
   carry one of our external refs (listed by ``period_vouchers``), or one claim has two claim
   vouchers in force (neither reversed). Each is queued by name, and the surplus on the lines of its
   cost centers / projects is unexplained, never taken for a manual entry.
+
+Travel bookings accrued (预提, :mod:`expense_sync.accruals`): the expense side of the period's accrual
+vouchers and their reversals is expected on its expense account beside the claims, and kept apart in
+``accrued_total`` (``posted_total`` and ``ledger_total`` stay the claims' part, so that they still
+equal ``claims_total``); the accrued liabilities account has the role ``accrual`` (the ledger must
+hold what we posted). The accruals still open at the period's end (accrual vouchers of a period up to
+it not reversed by then) are counted in ``open_accruals`` / ``open_accruals_total`` and listed by the
+auditors' pack.
 
 Claim by claim: each closed claim has its voucher number, its voucher's clearing debits equal its
 lines, and its ledger line is the clearing account at its cost center / project (the ERP APIs give
@@ -104,6 +112,7 @@ def reconcile_company(
         "clearing": accounts.clearing,
         "payable": accounts.employee_payable,
         "input_vat": accounts.input_vat,
+        "accrued": accounts.accrued_liabilities,
     }
     duplicates = _duplicates(conn, hook, params)
     doubled = _grains(conn, vendor, list(duplicates))
@@ -121,14 +130,15 @@ def reconcile_company(
         mismatched = conn.execute(sqlfile.step(SQL, "mismatched_claims"), params).fetchall()
         claims_count, claims_total = sqlfile.one(conn.execute(sqlfile.step(SQL, "claims_total")))
         lines, explained, unexplained = [], Decimal(0), Decimal(0)
-        posted_total = ledger_total = Decimal(0)
-        for account, cc, project, claims, pd, pc, ld, lc, role in rows:
+        posted_total = ledger_total = accrued_total = Decimal(0)
+        for account, cc, project, claims, pd, pc, ld, lc, role, accrued in rows:
             cause, difference = _cause(role, claims, pd, pc, ld, lc)
             if cause == "erp_manual_entry" and (cc, project) in doubled:
                 cause = "duplicate_in_erp"  # the surplus is (at least partly) our voucher held twice
             if role == "expense":
-                posted_total += pd - pc
-                ledger_total += ld - lc
+                posted_total += pd - pc - accrued
+                ledger_total += ld - lc - accrued
+                accrued_total += accrued
             if cause in EXPLAINED:
                 explained += difference
             elif cause:
@@ -137,6 +147,8 @@ def reconcile_company(
         unexplained += sum((Decimal(str(m[4])) for m in mismatched), Decimal(0))
         short = {(cc, project) for account, role, cc, project, *_, cause, _ in lines if cause == "missing_in_erp"}
         candidates = _short_claim_vouchers(conn, short)
+        still_open = open_accruals(conn, vendor, period, company)
+        open_total = sum((row[-2] for row in still_open), Decimal(0))
     missing = _missing_vouchers(conn, hook, vendor, period, company)
     missing += [ref for ref in candidates if _gone(hook, ref, period)]
     clean = not unexplained and not missing and not mismatched and not duplicates
@@ -158,6 +170,9 @@ def reconcile_company(
                     explained,
                     unexplained,
                     len(mismatched),
+                    accrued_total,
+                    len(still_open),
+                    open_total,
                 ),
             )
         )[0]
@@ -193,6 +208,9 @@ def reconcile_company(
         "explained": str(explained),
         "unexplained": str(unexplained),
         "claims_unmatched": len(mismatched),
+        "accrued_total": str(accrued_total),
+        "open_accruals": len(still_open),
+        "open_accruals_total": str(open_total),
         "vouchers_missing": missing,
         "vouchers_duplicated": sorted(duplicates),
         "queued": queued,
@@ -201,8 +219,15 @@ def reconcile_company(
     return result
 
 
+def open_accruals(conn: psycopg.Connection, vendor: str, period: str, company: str | None) -> list[tuple]:
+    """The accruals open at the end of ``period`` (``company`` None: every company): ref, company,
+    period, number, order id, requisition, 工号, cost center, project, category, amount, currency."""
+    params = {"vendor": vendor, "period": period, "company": company}
+    return conn.execute(sqlfile.step("accruals/accruals", "open_at"), params).fetchall()
+
+
 def _missing_vouchers(conn: psycopg.Connection, hook: ErpLedger, vendor: str, period: str, company: str) -> list[str]:
-    """Our rollup and reversal vouchers of the period that the ERP does not hold (or holds voided)
+    """Our rollup, reversal and accrual vouchers of the period that the ERP does not hold (or holds voided)
     (claim vouchers are checked through the ledger, and looked up where it holds less)."""
     refs = conn.execute(sqlfile.step(SQL, "rollup_vouchers"), (vendor, period, company)).fetchall()
     missing = []

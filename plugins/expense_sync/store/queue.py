@@ -82,6 +82,8 @@ REASONS: dict[str, str] = {
     "document_changed_in_approval": "the document changed in the expense system while its OA approval ran",
     "ebot_refused": "the expense system refused the OA's decision",
     "reassign_by_hand": "the OA cannot hand the task to the new approver by API: a person must do it in the OA",
+    # travel bookings accrued (claim_events: accrue_bookings)
+    "requisition_missing": "the booking names no requisition (申请单): no claim could ever reverse its accrual",
     # the ERP's supplier master (expense_category_sync_weekly)
     "supplier_credit_code_invalid": "the supplier's unified social credit code fails its GB 32100-2015 check",
     # the approval matrix (approval_matrix_sync; expense_sync.matrix.resolve)

@@ -92,7 +92,7 @@ def summarize_claims() -> dict[str, Any]:
 
     key = run_key()
     with connect() as conn:
-        outcome = outcome_of(conn, key, ["claim", "voucher"])
+        outcome = outcome_of(conn, key, ["claim", "voucher", "booking"])
         steps = finish_run(conn, key, "failed" if outcome.red else "success")
         states: dict[str, int] = dict(conn.execute(sqlfile.step("tasks/claims", "claims_by_state")).fetchall())
         open_items = conn.execute(sqlfile.step("tasks/claims", "open_exceptions")).fetchall()

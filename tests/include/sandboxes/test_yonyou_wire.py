@@ -192,7 +192,7 @@ def test_archive_query_shapes(base):
         "beginPageIndex",
         "endPageIndex",
     }
-    assert pager["data"]["recordCount"] == 58 and pager["data"]["pageCount"] == 3
+    assert pager["data"]["recordCount"] == 59 and pager["data"]["pageCount"] == 3  # with 224103 预提费用
     assert set(pager["data"]["recordList"][0]) == {"id", "code", "name", "multidimension", "mnemoniccode"}
 
 

@@ -43,6 +43,7 @@ BASE_ACCOUNTS: list[tuple[str, str, str, str, str | None, str]] = [
     ("2202010000", "LIAB", "X", "应付账款-一般供应商", "Accounts Payable", ""),
     ("2241010000", "LIAB", "X", "其他应付款-员工报销", "Employee Expenses Payable", ""),
     ("2241090000", "LIAB", "X", "其他应付款-报销清算", "Expense Claims Clearing", ""),
+    ("2241030000", "LIAB", "X", "其他应付款-预提费用", None, ""),
     ("2221010100", "LIAB", "X", "应交税费-应交增值税-进项税额", "Input VAT", ""),
     ("4103000000", "EQTY", "X", "本年利润", "Current-Year Earnings", ""),
     ("6001000000", "REVN", "P", "主营业务收入", "Sales Revenue", ""),

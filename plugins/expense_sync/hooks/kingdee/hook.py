@@ -25,7 +25,13 @@ class KingdeeHook(KingdeeChart, KingdeeMasters, KingdeeVouchers, KingdeeBudget):
     quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
     max_voucher_lines = 1000  # lines one voucher may carry (the rollup splits above it)
     default_company = "001"  # the account book FAccountBookID of the bundled sandbox
-    default_posting_accounts = {"employee_payable": "2241.01", "clearing": "2241.09", "input_vat": "2221.01.01"}
+    default_posting_accounts = {
+        "employee_payable": "2241.01",
+        "clearing": "2241.09",
+        "input_vat": "2221.01.01",
+        "accrued_liabilities": "2241.03",
+        "travel_expense": "6602.01",
+    }
     settings_model = KingdeeSettings
     parse_float = Decimal
 

@@ -29,5 +29,7 @@ class SapHook(SapChart, SapMasters, SapBudget, SapLedger, SapPrerequisites):
         "employee_payable": "2241010000",
         "clearing": "2241090000",
         "input_vat": "2221010100",
+        "accrued_liabilities": "2241030000",
+        "travel_expense": "6602010000",
     }
     settings_model = SapSettings

@@ -40,7 +40,13 @@ class YonyouHook(YonyouMasters, YonyouBudget):
     quota_qps = 10.0  # requests per second per app; the vendor documents none [I]
     max_voucher_lines = 1000  # lines one voucher may carry (the rollup splits above it)
     default_company = "0001"  # accbookCode of the bundled sandbox
-    default_posting_accounts = {"employee_payable": "224101", "clearing": "224109", "input_vat": "22210101"}
+    default_posting_accounts = {
+        "employee_payable": "224101",
+        "clearing": "224109",
+        "input_vat": "22210101",
+        "accrued_liabilities": "224103",
+        "travel_expense": "660201",
+    }
     settings_model = YonyouSettings
 
     settings: YonyouSettings  # narrowed from the base

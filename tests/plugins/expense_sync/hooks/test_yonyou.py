@@ -80,7 +80,7 @@ def test_discovers_the_gateway_and_signs_its_token(yonyou):
     records = {r["code"]: r for r in hook.chart("gl_account")}
     accounts = canonical("gl_account", records.values())
 
-    assert len(records) == len(accounts) == 58
+    assert len(records) == len(accounts) == 59  # with 224103 预提费用
     assert records["100201"]["parent_code"] == "1002" and records["100201"]["isEnd"] is True
     assert records["1002"]["accproperty_name"] == "资产" and records["660201"]["ts"].tzinfo is not None
     assert accounts["100201"]["parent_code"] == "1002" and accounts["100201"]["postable"] is True
