@@ -8,10 +8,14 @@ then the travel-claim scenario (claim → ERP voucher → number back on the cla
 3. ``airflow dags test org_sync_daily`` (the real Airflow CLI, SQLite metadata under .local/airflow),
    then a day of changes in the OA (2 % churn), then the DAG again.
 4. A summary of both runs from the run ledger, the open exception queue, and where the Data Docs are.
-5. The travel claim: the weekly chart sync (Kingdee → middle platform → 合思 cost centers and fee
-   types), the webhook receiver started standalone, a claim filed and approved in 合思 (its outbound
-   messages reach the receiver), ``claim_events`` (one voucher in Kingdee), the accountant audits it,
-   合思 pays the claim, ``voucher_status_pull`` (the number written back), claim → voucher number.
+5. The travel scenario: the weekly chart sync (Kingdee → middle platform → 合思 cost centers and fee
+   types), the approval matrix (Kingdee's cost-center holders, DingTalk's managers), the webhook
+   receiver started standalone; the employee's trip application (申请单) waits at 合思's E-Bot node,
+   ``approval_events`` creates its DingTalk approval with the matrix's nodes (主管 → 财务), both
+   approve in DingTalk and the decision reaches 合思; the flight booked against the application is
+   accrued (预提) in Kingdee; the trip's claim goes the same way through DingTalk, then
+   ``claim_events`` checks Kingdee's budget, posts one voucher and reverses the accrual; the accountant
+   audits it, 合思 pays the claim, ``voucher_status_pull`` writes the voucher number back.
 6. Month end: ``expense_rollup_monthly`` closes the claim's month (the rollup voucher in Kingdee,
    the reconciliation with its ledger, the GX checks) and writes the auditors' pack; the Kingdee
    accountant audits the rollup and the month end runs again: no second voucher, and the pack now
@@ -35,6 +39,7 @@ import requests
 from psycopg import sql
 
 from expense_sync_sandboxes.cluster import SandboxCluster
+from expense_sync_sandboxes.ekuaibao.bookings import ORDER_ENTITY
 from expense_sync_sandboxes.ekuaibao.flows import OUTBOUND_PATH_TOKEN, OUTBOUND_SIGN_KEY
 from expense_sync_sandboxes.postgres import LocalPostgres
 
@@ -106,6 +111,55 @@ def start_receiver(env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
     sys.exit(f"the webhook receiver did not start; see {log.name}")
 
 
+def approved_application(env, sandboxes, url: str, log, staff: str, fee_type: str, center: str) -> dict:
+    """The trip's application (申请单) through the OA: the approval matrix, then the application at
+    合思's E-Bot node, its DingTalk approval with the matrix's nodes, both approvers agreeing."""
+    with psycopg.connect(url) as conn:
+        manager = conn.execute(
+            "SELECT manager_employee_no FROM mdm.employee WHERE employee_no = %s", (staff,)
+        ).fetchone()[0]
+        controller, owner = (r[0] for r in conn.execute(
+            "SELECT employee_no FROM mdm.employee WHERE active AND employee_no <> ALL(%s) ORDER BY employee_no "
+            "OFFSET 20 LIMIT 2", ([staff, manager],)))  # fmt: skip
+    sandboxes.control("kingdee").mutate("set_cost_center_holders", cost_center=center, owner=owner,
+                                        budget_controller=controller)  # fmt: skip
+    print(f"Kingdee's budget center: {center} is owned by {owner}, its budget controlled by {controller}")
+    print("airflow dags test approval_matrix_sync …", flush=True)
+    airflow(env, "dags", "test", "approval_matrix_sync", log=log)
+    lines = [{"fee_type_code": fee_type, "amount": "2000.00", "cost_center": center}]
+    application = sandboxes.control("ekuaibao").mutate(
+        "seed_application", staff_code=staff, lines=lines, title="上海出差申请", via_ebot=True
+    )
+    print(f"{staff} applies for the trip: {application['form']['code']} (¥2000.00) waits at 合思's E-Bot node")
+    oa_approval(env, sandboxes, url, log, application["form"]["code"])
+    return application
+
+
+def oa_approval(env, sandboxes, url: str, log, code: str) -> None:
+    """``approval_events`` asks DingTalk; each approver agrees there; ``approval_events`` tells 合思."""
+    print("airflow dags test approval_events …", flush=True)
+    airflow(env, "dags", "test", "approval_events", log=log)
+    with psycopg.connect(url) as conn:
+        instance, nodes = conn.execute(
+            "SELECT instance_id, nodes FROM fin.approval_flow WHERE doc_code = %s ORDER BY approval_id DESC LIMIT 1",
+            (code,),
+        ).fetchone()
+    steps = [n for n in nodes if "role" in n]
+    print(f"  DingTalk approval {instance}: " + " → ".join(f"{n['role']} {n['approvers'][0]}" for n in steps))
+    for node in steps:
+        sandboxes.control("dingtalk").mutate("decide_task", instance_id=instance, approver=node["oa_users"][0],
+                                             result="agree", comment="同意")  # fmt: skip
+    print("  both approve in DingTalk; airflow dags test approval_events …", flush=True)
+    airflow(env, "dags", "test", "approval_events", log=log)
+    flow = next(f for f in sandboxes.control("ekuaibao").state()["flows"] if f["form"]["code"] == code)
+    with psycopg.connect(url) as conn:
+        state, decision = conn.execute(
+            "SELECT state, decision FROM fin.approval_flow WHERE doc_code = %s ORDER BY approval_id DESC LIMIT 1",
+            (code,),
+        ).fetchone()
+    print(f"  approval flow {state} ({decision}); 合思 document {code} is now {flow['state']}", flush=True)
+
+
 def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     """Step 5 of the module docstring."""
     from expense_sync import mapping
@@ -133,7 +187,8 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
         with psycopg.connect(url) as conn:
             staff = conn.execute(
                 "SELECT e.employee_no FROM mdm.employee e JOIN mdm.crosswalk x ON x.entity = 'employee' "
-                "AND x.system = 'ekuaibao' AND x.canonical_id = e.employee_id WHERE e.active ORDER BY 1 LIMIT 1"
+                "AND x.system = 'ekuaibao' AND x.canonical_id = e.employee_id "
+                "WHERE e.active AND e.manager_employee_no IS NOT NULL ORDER BY 1 LIMIT 1"
             ).fetchone()[0]
             fee_type = conn.execute(  # a travel expense: its invoices' input VAT is deductible
                 "SELECT f.code FROM mdm.category_fee_type m JOIN mdm.fee_type f USING (fee_type_id) "
@@ -188,12 +243,19 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
                 "invoices": [hotel],
             },
         ]
+        application = approved_application(env, sandboxes, url, log, staff, fee_type, center)
+        booking = ekb.mutate("seed_booking", requisition_code=application["form"]["code"], category="flight",
+                             amount="1280.00")  # fmt: skip
+        print(f"合思 books the flight against it (order {booking['id']}, ¥1280.00); its message reaches the receiver")
         flow = ekb.mutate(
-            "seed_claim", staff_code=staff, lines=lines, title="上海出差报销", state="paying", expense_date=day
-        )
+            "seed_claim", staff_code=staff, lines=lines, title="上海出差报销", state="approving", expense_date=day,
+            via_ebot=True,
+        )  # fmt: skip
         claim_no = flow["form"]["code"]
-        print(f"{staff} files {claim_no} (¥1636.50) in 合思; approved, its webhooks reach the receiver", flush=True)
-        print("airflow dags test claim_events …", flush=True)
+        ekb.mutate("corrupt_claim", code=claim_no, path="form.expenseLinks", value=[application["id"]])
+        print(f"{staff} files the trip's claim {claim_no} (¥1636.50), linked to the application", flush=True)
+        oa_approval(env, sandboxes, url, log, claim_no)
+        print("airflow dags test claim_events (the budget check, the voucher, the accrual reversed) …", flush=True)
         airflow(env, "dags", "test", "claim_events", log=log)
         sandboxes.control("kingdee").mutate("audit_voucher", external_ref=claim_no)
         ekb.mutate("claim_action", code=claim_no, action="pay")
@@ -215,6 +277,16 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
             "WHERE c.claim_no = %s",
             (claim_no,),
         ).fetchone()
+        budget = conn.execute(
+            "SELECT result, budget - used - reserved, budget FROM fin.budget_check WHERE subject = 'claim' "
+            "AND subject_key = %s ORDER BY check_id DESC LIMIT 1",
+            (claim_no,),
+        ).fetchone()
+        accrual = conn.execute(
+            "SELECT v.external_ref, a.amount, a.state, r.external_ref FROM fin.accrual a "
+            "JOIN fin.voucher v ON v.voucher_id = a.voucher_id "
+            "LEFT JOIN fin.voucher r ON r.voucher_id = a.reversal_voucher_id ORDER BY a.accrual_id DESC LIMIT 1"
+        ).fetchone()
         invoices = conn.execute(
             "SELECT t.name, i.invoice_no, i.total, i.deductible FROM fin.claim_invoice i JOIN fin.claim c "
             "USING (claim_id) JOIN mdm.invoice_type t ON t.code = i.invoice_type WHERE c.claim_no = %s "
@@ -227,6 +299,8 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     print(f"  Kingdee voucher id {row[5]}, number {row[3]} ({row[4]}); vouchers in Kingdee for it: {len(vouchers)}")
     print(f"  合思 document {claim_no}: voucherNo {flow['form']['voucherNo']!r}, {flow['form']['voucherStatus']}")
     print(f"  tax split of {claim_no}: {split[0]} CNY expense + {split[1]} CNY input VAT (进项税额) = {row[2]} CNY")
+    print(f"  budget check in Kingdee before the voucher: {budget[0]} ({budget[1]} of {budget[2]} CNY left)")
+    print(f"  the flight's accrual {accrual[0]} ({accrual[1]} CNY): {accrual[2]}, reversal {accrual[3]}")
     for name, invoice_no, total, deducted in invoices:
         print(f"    {name} {invoice_no}: {total} CNY, input VAT deducted {deducted} CNY")
     return claim_no
@@ -296,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
                     rate_limit_qps=50,
                     outbound_path_tokens=[OUTBOUND_PATH_TOKEN],
                     outbound_sign_keys=[OUTBOUND_SIGN_KEY],
+                    booking_entity_id=ORDER_ENTITY,
                 ),
                 "AIRFLOW_CONN_ERP_KINGDEE": sandboxes.connection("erp_kingdee", rate_limit_qps=50),
                 "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
