@@ -71,7 +71,8 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
     page_size = 100
     # Manager fields only some answers carry (docs/vendors/dingtalk.md, "Managers"): department/get's
     # dept_manager_userid_list (the listings lack it) and user/get's manager_userid (only when set).
-    # Their absence from a listing is no schema drift.
+    # Their absence from a listing is no schema drift. The listing names a department's managers by
+    # its members' ``leader`` flag instead (``members``, ``listed_managers``).
     withheld_fields: ClassVar[frozenset[str]] = frozenset({"dept_manager_userid_list", "manager_userid"})
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
