@@ -43,6 +43,15 @@ def test_full_sync_then_the_delta_then_nothing(dagbag, mdm, sandboxes, oa):
     assert (merge["org_unit"]["created"], merge["employee"]["created"]) == (12, 60)
     assert step_counts(mdm, "push")["employee"]["created"] == 60
     assert_expense_matches_canonical(mdm, sandboxes)
+    # both OAs name each department's manager in the daily listing (DingTalk by its members' leader flag):
+    # the 11 departments with members have one, and nearly everyone has a manager who is not themselves
+    led = mdm.execute("SELECT count(*) FROM mdm.org_unit WHERE manager_employee_no IS NOT NULL").fetchone()[0]
+    assert led == 11
+    managed = mdm.execute(
+        "SELECT count(*) FILTER (WHERE manager_employee_no IS NOT NULL),"
+        " count(*) FILTER (WHERE manager_employee_no = employee_no) FROM mdm.employee"
+    ).fetchone()
+    assert managed[0] >= 50 and managed[1] == 0
 
     directory = sandboxes.control(oa)
     new_unit = directory.mutate("new_department", parent_id=2, name="审计二部")

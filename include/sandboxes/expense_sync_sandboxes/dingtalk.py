@@ -136,7 +136,9 @@ class DingTalkSandbox(DirectorySandbox):
         return out
 
     @staticmethod
-    def v2_user(p: Person) -> dict[str, Any]:
+    def v2_user(p: Person, leader: bool = False) -> dict[str, Any]:
+        """A ``topapi/v2/user`` record; ``leader`` (是否为部门的主管) is relative to the department
+        listed: ``user/list`` sets it for that department's manager (:meth:`Directory.department_manager`)."""
         return {
             "userid": p.userid,
             "unionid": "union" + p.userid,
@@ -159,7 +161,7 @@ class DingTalkSandbox(DirectorySandbox):
             "active": p.active,
             "admin": False,
             "boss": False,
-            "leader": False,
+            "leader": leader,
             "exclusive_account": False,
         }
 
@@ -382,7 +384,9 @@ class DingTalkSandbox(DirectorySandbox):
             members = self.directory.members(dept.id)
             page = members[cursor : cursor + size]
             more = cursor + size < len(members)
-            result: dict[str, Any] = {"has_more": more, "list": [self.drifted(self.v2_user(p)) for p in page]}
+            manager = self.directory.department_manager(dept.id)
+            listed = [self.drifted(self.v2_user(p, leader=p.userid == manager)) for p in page]
+            result: dict[str, Any] = {"has_more": more, "list": listed}
             if more:
                 result["next_cursor"] = cursor + size
             return ok(result=result)

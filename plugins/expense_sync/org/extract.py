@@ -16,6 +16,11 @@ cleared at once: :class:`expense_sync.store.loads.SchemaDrift` is raised and not
 the merge never writes the field blank for everyone (and the push never blanks it in 合思). Fields
 the OA documents it may withhold (its hook's ``withheld_fields``: WeCom's private fields for new apps)
 are exempt: absent, they are unknown, and the merge keeps what it holds.
+
+An OA that names a department's manager only on its members' records (DingTalk's ``leader`` in
+``topapi/v2/user/list``: 是否为部门的主管 of the department listed) gives them, once the members are
+read, as its hook's ``listed_managers`` (department key -> member key); each fills the department's
+``manager_key`` where the department's own record named none.
 """
 
 from __future__ import annotations
@@ -104,6 +109,12 @@ def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: 
                 yield from hook.members(dig(dept, org_spec.key))
 
         emp = loads.land(conn, cur, system, "employee", run_key, members(), EMPLOYEE_COLUMNS, extracted_at=extracted_at)
+        listed: dict[str, str] = getattr(hook, "listed_managers", None) or {}
+        if listed:  # read with the members above, so landed after the departments
+            conn.execute(
+                sqlfile.step(SQL, "listed_managers"),
+                {"load": org["load_id"], "keys": list(listed), "managers": list(listed.values())},
+            )
         withheld: frozenset[str] = getattr(hook, "withheld_fields", frozenset())
         for entity, landed in (("org_unit", org), ("employee", emp)):  # full listings: a field gone is drift
             loads.check_drift(conn, system, entity, landed["load_id"], may_lack=withheld)

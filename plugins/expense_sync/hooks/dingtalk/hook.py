@@ -71,8 +71,14 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
     page_size = 100
     # Manager fields only some answers carry (docs/vendors/dingtalk.md, "Managers"): department/get's
     # dept_manager_userid_list (the listings lack it) and user/get's manager_userid (only when set).
-    # Their absence from a listing is no schema drift.
+    # Their absence from a listing is no schema drift. The listing names a department's managers by
+    # its members' ``leader`` flag instead (``members``, ``listed_managers``).
     withheld_fields: ClassVar[frozenset[str]] = frozenset({"dept_manager_userid_list", "manager_userid"})
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        # department id (str) -> userid of its first member listed with leader=true (see ``members``)
+        self.listed_managers: dict[str, str] = {}
 
     def fetch_token(self) -> tuple[str, float]:
         conn = self.connection
@@ -162,6 +168,7 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
 
     # -- the directory interface every OA hook offers -------------------------------------------
     def departments(self) -> Iterator[dict]:
+        self.listed_managers = {}  # a new listing: the managers its members name start afresh
         return self.iter_departments()
 
     def department(self, dept_id: Any) -> dict | None:
@@ -173,5 +180,14 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
             raise
 
     def members(self, dept_id: Any) -> Iterator[dict]:
+        """The users listed in one department. Their ``leader`` (是否为部门的主管) is about the department
+        listed, not the person: it is taken off the record (a manager of one department listed in another
+        would otherwise be one person with two contents, which the landing quarantines) and the first
+        user listed with ``leader`` true is kept as the department's manager in ``listed_managers``
+        (a department with several leaders: the first in the listing's order, ``entry_asc``)."""
+        key = str(dept_id)
         for page in self.iter_users(int(dept_id)):
-            yield from page
+            for user in page:
+                if user.pop("leader", None) is True and user.get("userid"):
+                    self.listed_managers.setdefault(key, str(user["userid"]))
+                yield user

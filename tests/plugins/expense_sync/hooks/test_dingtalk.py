@@ -101,3 +101,61 @@ def test_a_refused_department_list_falls_back_to_walking_the_tree(monkeypatch):
         thread.join(5)
     assert asked == ["department/list", "listsub 1", "listsub 2", "listsub 3"]
     assert (hook.stats["department_tree"], hook.stats["department_walk"]) == (0, 1)
+
+
+def test_members_give_each_department_s_first_listed_leader_and_drop_the_flag(monkeypatch):
+    """v2/user/list's ``leader`` (是否为部门的主管) is about the department listed: the hook keeps the
+    first member listed with it as that department's manager, across pages, and takes it off the
+    record so a person listed in two departments is one record."""
+    from fastapi import FastAPI, Request
+
+    from testkit import point_connection, serve
+
+    def user(userid: str, leader: bool) -> dict:
+        return {"userid": userid, "name": userid, "dept_id_list": [2, 3], "leader": leader}
+
+    pages = {  # dept_id -> pages of its listing, in the order DingTalk gives them
+        2: [[user("a", False), user("b", False)], [user("c", True), user("d", True)]],
+        3: [[user("c", False), user("a", True)]],
+        4: [[user("b", False)]],
+    }
+    app = FastAPI()
+
+    @app.get("/gettoken")
+    async def gettoken():
+        return {"errcode": 0, "errmsg": "ok", "access_token": "t"}
+
+    @app.post("/topapi/v2/user/list")
+    async def user_list(request: Request):
+        body = await request.json()
+        listing, cursor = pages[body["dept_id"]], body["cursor"]
+        result = {"has_more": cursor + 1 < len(listing), "list": listing[cursor]}
+        if result["has_more"]:
+            result["next_cursor"] = cursor + 1
+        return {"errcode": 0, "errmsg": "ok", "result": result}
+
+    url, server, thread = serve(app)
+    try:
+        point_connection(monkeypatch, "oa_dingtalk", url)
+        hook = DingTalkHook()
+        listed = {dept: list(hook.members(dept)) for dept in pages}
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert hook.listed_managers == {"2": "c", "3": "a"}  # several leaders: the first listed; none in 4
+    assert [u["userid"] for u in listed[2]] == ["a", "b", "c", "d"]
+    assert all("leader" not in u for users in listed.values() for u in users)
+    assert listed[2][2] == listed[3][0]  # c, leader of 2 and not of 3: the same record in both listings
+
+
+def test_the_sandbox_flags_each_department_s_manager_in_its_own_listing_only(sandboxes):
+    from expense_sync_sandboxes.orgdata import Directory
+
+    company = Directory(seed=1, departments=12, employees=60)
+    hook = DingTalkHook()
+    for dept in company.departments:
+        list(hook.members(dept))
+    assert hook.listed_managers == {
+        str(d): m for d in company.departments if (m := company.department_manager(d)) is not None
+    }
+    assert len(hook.listed_managers) == 11
