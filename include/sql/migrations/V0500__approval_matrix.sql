@@ -35,7 +35,8 @@ CREATE TABLE mdm.approval_matrix_version (
     version        integer     PRIMARY KEY,
     derived_at     timestamptz NOT NULL DEFAULT now(),
     run_key        text,
-    content_hash   text        NOT NULL UNIQUE,    -- sha256 of the rows: one version per content
+    content_hash   text        NOT NULL,           -- sha256 of the rows: a new version only when it differs from
+                                                   -- the latest (A → B → A is three versions: the holders went back)
     row_count      integer     NOT NULL,
     cost_centers   integer     NOT NULL,
     vacant         integer     NOT NULL            -- rows whose role nobody holds (incomplete chains)

@@ -69,6 +69,10 @@ def test_a_version_only_when_the_content_changes_and_the_changed_approvers(org):
     )
     assert recorded.fetchall() == [(1, "CC1", "总监", "E4", "E9"), (1, "CC2", "财务", "E5", "E3")]
     assert nodes(org, "9000")[-1] == ("总监", ("E9",))  # the version in force
+    record_holders(org, holders(("CC1", "E4", "E3"), ("CC2", "E4", "E5")), "kingdee")  # back as in version 1
+    third = derive_matrix(org, "test/4")
+    assert (third["version"], third["created"]) == (3, True), "the same content as an old version is a new one"
+    assert nodes(org, "9000")[-1] == ("总监", ("E4",))
 
 
 def test_a_cost_center_without_holders_has_an_incomplete_chain(org):
