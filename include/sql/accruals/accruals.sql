@@ -47,6 +47,13 @@ SELECT k.code, k.active FROM mdm.cost_center k
                              WHERE x.entity = 'cost_center' AND x.system = 'ekuaibao' AND x.external_id = %s)
  LIMIT 1;
 
+-- step: requisition
+-- The trip's application (申请单) as approval_events routed it, by its code: its submitter's 工号, its
+-- cost center and project (canonical codes), the latest version.
+SELECT employee_no, cost_center, project FROM fin.approval_flow
+ WHERE doc_code = %s AND kind = 'requisition'
+ ORDER BY approval_id DESC LIMIT 1;
+
 -- step: home_cost_center
 -- A booking names no cost center: the one its traveller's department owns (mdm.cost_center.owner_unit
 -- = the org unit's code), an active one first (positional: 工号).

@@ -17,8 +17,9 @@ and adopted before anything is sent again):
   rule (:func:`expense_sync.monthend.periods.period_closed`): the accrual's own period while the month
   end has not closed it (the accrual then never shows in a closed month), else the claim's period.
 
-A booking naming no cost center (合思's orders carry none) takes the one its traveller's department
-owns (``mdm.cost_center.owner_unit``). Bad input — the traveller or cost center unknown or inactive,
+A booking naming no traveller or cost center (合思's documented orders carry neither) takes its
+application's (the 申请单 ``approval_events`` routed: its submitter, cost center and project), else
+the cost center its traveller's department owns (``mdm.cost_center.owner_unit``). Bad input — the traveller or cost center unknown or inactive,
 an unknown project, an amount not above zero, no requisition (its claim could never reverse it) — is
 queued (entity ``booking``, key the order id) and the accrual is ``invalid``; the batch goes on, and
 every run looks at it again (fixed master data clears the item). A voucher the ERP refuses is queued
@@ -298,8 +299,16 @@ class AccrualPoster:
             problems.append(("amount_invalid", f"booked amount {accrual.amount}"))
         if not accrual.requisition_code:
             problems.append(("requisition_missing", "no requisition (申请单) named"))
+        # an order names neither traveller nor cost center in 合思's documented example: its application's
+        # (the 申请单 approval_events routed) are the trip's
+        requisition = (
+            self.conn.execute(sqlfile.step(SQL, "requisition"), (accrual.requisition_code,)).fetchone()
+            if accrual.requisition_code
+            else None
+        ) or (None, None, None)
         employee = self.conn.execute(
-            sqlfile.step(SQL, "employee"), {"staff": accrual.staff_id, "no": accrual.employee_no}
+            sqlfile.step(SQL, "employee"),
+            {"staff": accrual.staff_id, "no": accrual.employee_no or requisition[0]},
         ).fetchone()
         if employee is None:
             problems.append(("employee_unknown", f"staff {accrual.staff_id} / 工号 {accrual.employee_no or '—'}"))
@@ -307,8 +316,9 @@ class AccrualPoster:
             problems.append(("employee_inactive", f"工号 {employee[0]}"))
         cost_center = None
         cc = None
-        if accrual.cost_center:
-            cc = self.conn.execute(sqlfile.step(SQL, "cost_center"), (accrual.cost_center,) * 2).fetchone()
+        if accrual.cost_center or requisition[1]:
+            named_cc = accrual.cost_center or requisition[1]
+            cc = self.conn.execute(sqlfile.step(SQL, "cost_center"), (named_cc,) * 2).fetchone()
         elif employee is not None:  # an order names no cost center: the traveller's department's
             cc = self.conn.execute(sqlfile.step(SQL, "home_cost_center"), (employee[0],)).fetchone()
         if cc is not None:
@@ -319,11 +329,12 @@ class AccrualPoster:
             named = accrual.cost_center or "— (none named, and the traveller's department owns none)"
             problems.append(("cost_center_unknown", f"cost center {named}"))
         project = None
-        if accrual.project:
-            found = self.conn.execute(sqlfile.step(SQL, "project"), (accrual.project,) * 2).fetchone()
+        if accrual.project or (requisition[2] and not accrual.cost_center):
+            named_pj = accrual.project or requisition[2]
+            found = self.conn.execute(sqlfile.step(SQL, "project"), (named_pj,) * 2).fetchone()
             project = found[0] if found else None
             if project is None:
-                problems.append(("project_unknown", f"project {accrual.project}"))
+                problems.append(("project_unknown", f"project {named_pj}"))
         open_codes = [code for code, _ in problems]
         with self.conn.transaction():
             queue.clear_records(
