@@ -299,7 +299,7 @@ def travel_claim(env: dict[str, str], sandboxes, url: str, log) -> str:
     print(f"  Kingdee voucher id {row[5]}, number {row[3]} ({row[4]}); vouchers in Kingdee for it: {len(vouchers)}")
     print(f"  合思 document {claim_no}: voucherNo {flow['form']['voucherNo']!r}, {flow['form']['voucherStatus']}")
     print(f"  tax split of {claim_no}: {split[0]} CNY expense + {split[1]} CNY input VAT (进项税额) = {row[2]} CNY")
-    print(f"  budget check in Kingdee before the voucher: {budget[0]} ({budget[1]} of {budget[2]} CNY left)")
+    print(f"  budget check in Kingdee before the voucher: {budget[0]} ({budget[1]} of {budget[2]} CNY available)")
     print(f"  the flight's accrual {accrual[0]} ({accrual[1]} CNY): {accrual[2]}, reversal {accrual[3]}")
     for name, invoice_no, total, deducted in invoices:
         print(f"    {name} {invoice_no}: {total} CNY, input VAT deducted {deducted} CNY")

@@ -34,7 +34,7 @@ def test_make_demo_plays_from_the_webhook_to_the_auditors_pack(tmp_path):
     # the front half: the application and the claim each approved in DingTalk by 主管 then 财务
     assert len(re.findall(r"DingTalk approval \S+: 主管 E\d+ → 财务 E\d+", out)) == 2, out
     assert len(re.findall(r"approval flow applied \(accept\); 合思 document \S+ is now (paid|paying)", out)) == 2
-    assert re.search(r"budget check in Kingdee before the voucher: within \([\d.]+ of [\d.]+ CNY left\)", out)
+    assert re.search(r"budget check in Kingdee before the voucher: within \([\d.]+ of [\d.]+ CNY available\)", out)
     assert re.search(r"the flight's accrual AC-\S+ \(1280.00 CNY\): reversed, reversal AC-\S+-R1", out), out
     # 行程单 (1180 + 50) / 1.09 × 9 % = 101.56 and the 专票's 20.18 go to input VAT
     assert "1514.76 CNY expense + 121.74 CNY input VAT (进项税额) = 1636.50 CNY" in out
