@@ -19,8 +19,9 @@ ERPS = ["kingdee", "yonyou", "sap"]
 CLAIMS, PULL = "claim_events", "voucher_status_pull"
 
 
-def prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor: str, oa: str = "dingtalk") -> None:
-    """Org sync (staff into 合思) and chart sync (cost centers/projects into 合思, fee types mapped)."""
+def prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor: str, oa: str = "dingtalk", **ekuaibao: Any) -> None:
+    """Org sync (staff into 合思) and chart sync (cost centers/projects into 合思, fee types mapped);
+    ``ekuaibao``: more extras of the 合思 connection (e.g. ``booking_entity_id``)."""
     monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ERP_VENDOR", vendor)
     monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR", oa)
     monkeypatch.setenv(
@@ -30,6 +31,7 @@ def prepare_world(dagbag, mdm, sandboxes, monkeypatch, vendor: str, oa: str = "d
             **FAST,
             outbound_path_tokens=[OUTBOUND_PATH_TOKEN],
             outbound_sign_keys=[OUTBOUND_SIGN_KEY],
+            **ekuaibao,
         ),
     )
     state, tasks = run_dag(dagbag, "org_sync_daily")

@@ -11,8 +11,6 @@ import pytest
 
 from claimkit import (
     CLAIMS,
-    OUTBOUND_PATH_TOKEN,
-    OUTBOUND_SIGN_KEY,
     claimant,
     cost_centers,
     erp_vouchers,
@@ -22,22 +20,11 @@ from claimkit import (
     start_receiver,
 )
 from expense_sync_sandboxes.ekuaibao.bookings import ORDER_ENTITY
-from testkit import FAST
 
 
 @pytest.fixture
 def ekb(dagbag, mdm, sandboxes, monkeypatch):
-    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_EXPENSE_EKUAIBAO",
-        sandboxes.connection(
-            "expense_ekuaibao",
-            **FAST,
-            outbound_path_tokens=[OUTBOUND_PATH_TOKEN],
-            outbound_sign_keys=[OUTBOUND_SIGN_KEY],
-            booking_entity_id=ORDER_ENTITY,
-        ),
-    )
+    prepare_world(dagbag, mdm, sandboxes, monkeypatch, "kingdee", booking_entity_id=ORDER_ENTITY)
     running = start_receiver()
     control = sandboxes.control("ekuaibao")
     control.mutate("configure_outbound", url=running.ekuaibao_url)
