@@ -77,6 +77,12 @@ def items(mdm) -> dict[str, tuple[str, str]]:
     return {key: (kind, reason) for key, kind, reason in rows}
 
 
+def comments(sandboxes, code: str) -> list[str]:
+    """The comments on a 合思 document (its log's freeflow.comment entries)."""
+    logs = document(sandboxes, code)["logs"]
+    return [e["attributes"]["comment"] for e in logs if e["action"] == "freeflow.comment"]
+
+
 def creates(sandboxes, oa: str) -> int:
     return sandboxes.control(oa).stats()["calls"].get(f"POST {CREATE[oa]}", 0)
 
@@ -222,11 +228,17 @@ def test_an_approver_who_leaves_mid_flow_is_replaced(dagbag, mdm, sandboxes, mon
         "SELECT role, from_user, to_user, reason, outcome FROM fin.approval_reassignment ORDER BY reassignment_id"
     ).fetchall()
     old, new = oa_user(mdm, oa, w["controller"]), oa_user(mdm, oa, successor)
+    told = [c for c in comments(sandboxes, code) if "审批人变更（财务，审批矩阵已变更）" in c]
+    assert len(told) == 1 and f"{old} → {new}" in told[0], "合思 is told once"
+    run_ok(dagbag, DAG)
+    assert len([c for c in comments(sandboxes, code) if "审批人变更" in c]) == 1, "and only once"
     if oa == "dingtalk":
         assert rows == [("财务", old, new, "matrix_changed", "transferred")]
+        assert "已转交" in told[0]
         control.mutate("decide_task", instance_id=f["instance_id"], approver=new, result="agree", comment="同意")
         run_ok(dagbag, DAG)
         assert flow(mdm, code)["state"] == "applied"
     else:  # WeCom has no API to hand a task over: a person does it in the OA
         assert rows == [("财务", old, new, "matrix_changed", "unsupported")]
         assert items(mdm)[code] == ("quarantine", "reassign_by_hand")
+        assert "请在 OA 中转交" in told[0]

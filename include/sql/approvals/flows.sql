@@ -73,7 +73,7 @@ RETURNING doc_code;
 
 -- step: running
 SELECT approval_id, business_key, flow_id, doc_code, instance_id, nodes, employee_no, company, cost_center,
-       category, amount, over_budget, matrix_version
+       category, amount, over_budget, matrix_version, staff_id
   FROM fin.approval_flow WHERE state = 'running' AND oa_vendor = %s
  ORDER BY approval_id;
 

@@ -18,15 +18,16 @@ and adopted before anything is sent again):
   end has not closed it (the accrual then never shows in a closed month), else the claim's period.
 
 A booking naming no traveller or cost center (合思's documented orders carry neither) takes its
-application's (the 申请单 ``approval_events`` routed: its submitter, cost center and project), else
-the cost center its traveller's department owns (``mdm.cost_center.owner_unit``). Bad input — the traveller or cost center unknown or inactive,
-an unknown project, an amount not above zero, no requisition (its claim could never reverse it) — is
-queued (entity ``booking``, key the order id) and the accrual is ``invalid``; the batch goes on, and
-every run looks at it again (fixed master data clears the item). A voucher the ERP refuses is queued
-as ``voucher_refused``; a voucher whose outcome stays unknown is left ``sending`` and fails the task
-at the end (its retry looks it up). Each booking is decided under its lock
-(``accrual/<vendor>/<order_id>``) and from what ``fin.voucher`` holds, so an interrupted or
-overlapping run completes, never repeats, what another began."""
+application's (the 申请单 ``approval_events`` routed: its submitter, cost center and project), else the
+cost center its traveller's department owns (``mdm.cost_center.owner_unit``). Bad input — the
+traveller or cost center unknown or inactive, an unknown project, an amount not above zero, no
+requisition (its claim could never reverse it) — is queued (entity ``booking``, key the order id)
+and the accrual is ``invalid``; the batch goes on, and every run looks at it again (fixed master
+data clears the item). A voucher the ERP refuses is queued as ``voucher_refused``; a voucher whose
+outcome stays unknown is left ``sending`` and fails the task at the end (its retry looks it up).
+Each booking is decided under its lock (``accrual/<vendor>/<order_id>``) and from what
+``fin.voucher`` holds, so an interrupted or overlapping run completes, never repeats, what another
+began."""
 
 from __future__ import annotations
 

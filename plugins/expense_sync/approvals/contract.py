@@ -138,6 +138,12 @@ class ExpenseApprovals(Protocol):
     def waiting_document(self, flow_id: str, node_name: str) -> WaitingDocument | None:
         """One document if it waits at that node now, else ``None`` (approved, withdrawn, elsewhere)."""
 
+    def comment(self, flow_id: str, staff_id: str, text: str) -> None:
+        """A comment on a document, as ``staff_id`` (评论单据). Not idempotent."""
+
+    def comments(self, flow_id: str) -> list[str]:
+        """The comments on a document, oldest first."""
+
     def decide(self, document: WaitingDocument, decision: Decision, comment: str) -> None:
         """The E-Bot callback (``POST /api/outbound/v1/approval``): accept or refuse at ``node_id``.
         An overwrite as far as the caller's protocol goes: a decision 合思 already applied is refused

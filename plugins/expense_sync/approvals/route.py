@@ -317,7 +317,22 @@ class Router:
 
     def refresh(self, only: set[str] | None = None) -> None:
         for row in self.conn.execute(sqlfile.step(SQL, "running"), (self.oa.vendor,)).fetchall():
-            approval_id, key, _, code, instance, nodes, employee_no, company, cc, category, amount, over, mv = row
+            (
+                approval_id,
+                _,
+                flow_id,
+                code,
+                instance,
+                nodes,
+                employee_no,
+                company,
+                cc,
+                category,
+                amount,
+                over,
+                _,
+                staff,
+            ) = row
             if only is not None and instance not in only:
                 continue
             try:
@@ -326,7 +341,7 @@ class Router:
                 self.conflict(approval_id, code, "oa_withdrawn", f"{NOT_FOUND}: {err.message[:300]}")
                 continue
             if detail.state == "running":
-                self.reassign(approval_id, code, detail, nodes, dict(
+                self.reassign(Doc(approval_id, code, flow_id, staff), detail, nodes, dict(
                     company=company, cost_center=cc, category=category, amount=amount,
                     submitter_employee_no=employee_no, over_budget=bool(over)))  # fmt: skip
             elif detail.state == "withdrawn":
@@ -344,8 +359,10 @@ class Router:
                 )
                 self.counts[f"oa_{detail.state}"] += 1
 
-    def reassign(self, approval_id: int, code: str, detail: ApprovalDetail, nodes: list, chain_args: dict) -> None:
-        """Hand every pending task whose approver left or lost the role to the role's holder now."""
+    def reassign(self, doc: Doc, detail: ApprovalDetail, nodes: list, chain_args: dict) -> None:
+        """Hand every pending task whose approver left or lost the role to the role's holder now, and
+        tell 合思 (a comment on the document) what became of it."""
+        approval_id, code = doc.approval_id, doc.code
         pending = [t for t in detail.tasks if t.state == "pending"]
         if not pending:
             return
@@ -367,9 +384,34 @@ class Router:
                 self.record_reassignment(approval_id, task, role, None, reason, "no_successor", why or "no holder")
                 self.open(code, "reassign_by_hand", f"task {task.task_id} of {task.approver}: no successor")
                 continue
-            self.transfer(approval_id, code, detail.instance_id, task, role, successor, reason)
+            done = self.transfer(approval_id, code, detail.instance_id, task, role, successor, reason)
+            why_text = "原审批人已离职" if reason == "approver_inactive" else "审批矩阵已变更"
+            what = "已转交" if done else f"{self.oa.vendor} 无法经接口转交，请在 OA 中转交"
+            self.tell(doc, f"{detail.instance_id}:{task.task_id}",
+                      f"审批人变更（{role}，{why_text}）：{task.approver} → {successor}，{what}")  # fmt: skip
 
-    def transfer(self, approval_id, code, instance, task: ApprovalTask, role, to_user: str, reason: str) -> None:
+    def tell(self, doc: Doc, key: str, text: str) -> None:
+        """One comment on the 合思 document, exactly once: its marker ``[expense-sync <key>]`` is looked
+        for among the document's comments before anything is sent again."""
+        marker = f"[expense-sync {key}]"
+
+        def send(intents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+            self.expense.comment(doc.flow_id, doc.staff_id, f"{text} {marker}")
+            return {key: doc.flow_id}
+
+        def lookup(keys: list[str]) -> dict[str, Any]:
+            return {key: doc.flow_id} if any(marker in c for c in self.expense.comments(doc.flow_id)) else {}
+
+        def refused(conn: psycopg.Connection, k: str, state: dict[str, Any], err: VendorRequestError) -> str:
+            log.warning("合思 refused the comment on %s: %s", doc.code, err)
+            return "failed"  # the hand-over stands; 合思's refusal is in the ledger (sync.outbound)
+
+        write = Write(target=SYSTEM, entity="ebot_comment", send=send, lookup=lookup, refused=refused, batch=1)
+        for outcome in write_once(self.conn, write, [(key, {"text": text})], run_key=self.run_key):
+            self.counts[f"told_{outcome.how}"] += 1
+
+    def transfer(self, approval_id, code, instance, task: ApprovalTask, role, to_user: str, reason: str) -> bool:
+        """Hand the task over once; whether the OA holds it with ``to_user`` now."""
         key = f"{instance}:{task.task_id}"
 
         def send(intents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -394,10 +436,10 @@ class Router:
 
         write = Write(target=self.oa.vendor, entity="approval_transfer", send=send, lookup=lookup, record=record,
                       refused=refused, batch=1)  # fmt: skip
-        for outcome in write_once(
-            self.conn, write, [(key, {"to": to_user, "from": task.approver})], run_key=self.run_key
-        ):
+        outcomes = write_once(self.conn, write, [(key, {"to": to_user, "from": task.approver})], run_key=self.run_key)
+        for outcome in outcomes:
             self.counts[f"transfer_{outcome.how}"] += 1
+        return all(outcome.how != "refused" for outcome in outcomes)
 
     def employee_of(self, oa_user: str) -> tuple[str | None, bool]:
         row = self.conn.execute(sqlfile.step(SQL, "employee_of_oa_user"), (self.oa.vendor, oa_user)).fetchone()
@@ -485,6 +527,16 @@ class Router:
     def open(self, code: str, reason: str, detail: str, kind: str = "quarantine", conn=None) -> None:
         queue.open_item(conn or self.conn, kind=kind, system=SYSTEM, entity=ENTITY, record_key=code,
                         reason_code=reason, detail=detail, run_key=self.run_key)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Doc:
+    """The 合思 document of a running flow, as the reassignment needs it."""
+
+    approval_id: int
+    code: str
+    flow_id: str
+    staff_id: str
 
 
 class Held(Exception):

@@ -27,6 +27,9 @@ paid, via_ebot, node_name, header_cost_center, header_project); ``submit_via_ebo
 node_name="OA审批") submits a draft or rejected document (either kind) to the E-Bot node; a claim
 is seeded there by ``seed_claim(state="approving", via_ebot=True)``. The E-Bot callbacks received are
 in the state dump (``ebotCalls``, without the key).
+
+``POST /api/openapi/v2.2/flow/data/comment/$flowId?staffId=`` (评论单据) adds a ``freeflow.comment``
+entry to the document's log; an empty or unknown ``staffId`` is refused (400, the documented texts).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from expense_sync_sandboxes.core import json_response
-from expense_sync_sandboxes.ekuaibao import EkuaibaoSandbox
+from expense_sync_sandboxes.ekuaibao import EkuaibaoSandbox, error
 from expense_sync_sandboxes.ekuaibao import flows as fl
 
 NODE_NAME = "OA审批"
@@ -84,6 +87,25 @@ def add_routes(ekb: EkuaibaoSandbox) -> None:
         decide(ekb, flow, body["action"], body["comment"], body.get("resubmitMethod"))
         ekb.ebot_calls.append({k: v for k, v in body.items() if k != "signKey"})
         return _answer("204", "EBot执行完成")
+
+    @ekb.app.post("/api/openapi/v2.2/flow/data/comment/{flow_id}")
+    async def flow_comment(flow_id: str, request: Request) -> Response:
+        """评论单据 (flows/flow-comment.md): ``?staffId=`` comments ``params.comment`` (``name`` is
+        ``freeflow.comment``); answers ``{"id": "评论成功"}``; the documented 400s for the staff."""
+        ekb.authed(request)
+        staff_id = request.query_params.get("staffId") or ""
+        if not staff_id:
+            raise error(400, "staffId不能为空!!!")
+        if staff_id not in ekb.staffs:
+            raise error(400, "staffId不存在")
+        body = await request.json()
+        params = body.get("params") if isinstance(body, dict) else None
+        if body.get("name") != "freeflow.comment" or not isinstance(params, dict) or not params.get("comment"):
+            raise error(400, "请求参数错误")
+        flow = fl.flow_by(ekb, flow_id=flow_id.lstrip("$"))
+        fl._log(flow, "freeflow.comment", staff_id)
+        flow["logs"][-1]["attributes"]["comment"] = str(params["comment"])
+        return json_response({"id": "评论成功"})
 
 
 def decide(ekb: EkuaibaoSandbox, flow: dict[str, Any], action: str, comment: str, resubmit: str | None) -> None:

@@ -112,9 +112,44 @@ class ApprovalsApi(FlowsApi):
         )
 
 
+COMMENT = "/api/openapi/v2.2/flow/data/comment/${flow_id}"
+
+
+class CommentsApi(FlowsApi):
+    """评论单据: how the approval engine tells 合思 what happened to a document's OA approval."""
+
+    def comment(self, flow_id: str, staff_id: str, text: str) -> None:
+        """Comment ``text`` on a document as ``staff_id`` (``POST /api/openapi/v2.2/flow/data/comment/$flowId``,
+        ``name`` ``freeflow.comment``; success ``{"id": "评论成功"}``). Not idempotent: the caller looks for
+        its text among :meth:`comments` before sending again."""
+        endpoint = COMMENT.format(flow_id=flow_id)
+        body = self.request(
+            "POST",
+            endpoint,
+            params={"staffId": staff_id},
+            json={"params": {"comment": text}, "name": "freeflow.comment"},
+            idempotent=False,
+        )
+        if not isinstance(body, dict) or "id" not in body:
+            raise ContractError(f"the comment API answered {body!r}", vendor=self.vendor, endpoint=endpoint)
+
+    def comments(self, flow_id: str) -> list[str]:
+        """The comments on a document, oldest first (its log's ``freeflow.comment`` entries)."""
+        flow = self.flow_detail(flow_id) or {}
+        return [
+            str((entry.get("attributes") or {}).get("comment") or "")
+            for entry in flow.get("logs") or []
+            if isinstance(entry, dict) and entry.get("action") == "freeflow.comment"
+        ]
+
+
+# log entries that do not move a document (a comment): the node it waits at is the last move's
+NOT_MOVES = ("freeflow.comment",)
+
+
 def _last_log(flow: dict[str, Any]) -> dict[str, Any]:
-    logs = flow.get("logs") or []
-    last = logs[-1] if isinstance(logs, list) and logs else {}
+    logs = [e for e in flow.get("logs") or [] if isinstance(e, dict) and e.get("action") not in NOT_MOVES]
+    last = logs[-1] if logs else {}
     attributes = last.get("attributes") if isinstance(last, dict) else None
     return attributes if isinstance(attributes, dict) else {}
 

@@ -6,7 +6,7 @@ Wire facts and what stays inferred: ``docs/vendors/ekuaibao.md``."""
 
 from __future__ import annotations
 
-from expense_sync.hooks.ekuaibao.approvals import ApprovalsApi
+from expense_sync.hooks.ekuaibao.approvals import ApprovalsApi, CommentsApi
 from expense_sync.hooks.ekuaibao.bookings import BookingsApi
 from expense_sync.hooks.ekuaibao.budgets import BudgetsApi
 from expense_sync.hooks.ekuaibao.contacts import ContactsApi
@@ -17,7 +17,7 @@ from expense_sync.hooks.ekuaibao.invoices import InvoicesApi
 
 
 class EkuaibaoHook(
-    ContactsApi, FeeTypesApi, DimensionsApi, ApprovalsApi, FlowsApi, InvoicesApi, BudgetsApi, BookingsApi
+    ContactsApi, FeeTypesApi, DimensionsApi, ApprovalsApi, CommentsApi, FlowsApi, InvoicesApi, BudgetsApi, BookingsApi
 ):
     """合思 open API (``/api/openapi/...``) on connection ``expense_ekuaibao``."""
 

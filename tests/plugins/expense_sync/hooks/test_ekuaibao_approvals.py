@@ -217,3 +217,17 @@ def test_the_node_message_is_posted_as_an_e_bot_message(ekb):
     node = ekb.state()["ebotWaiting"][application["id"]]["node_id"]
     expected = {"flowId": application["id"], "nodeId": node, "state": "approving", "code": application["form"]["code"]}
     assert received == [expected, expected]
+
+
+def test_a_comment_is_on_the_document_and_an_unknown_commenter_is_refused(ekb):
+    """评论单据: how the approval engine tells 合思 an OA task changed hands."""
+    application = _application(ekb)
+    hook = EkuaibaoHook()
+
+    hook.comment(application["id"], application["ownerId"], "审批人变更（财务）：u1 → u2 [expense-sync i:t]")
+    hook.comment(application["id"], application["ownerId"], "second")
+
+    assert hook.comments(application["id"]) == ["审批人变更（财务）：u1 → u2 [expense-sync i:t]", "second"]
+    assert [d.code for d in hook.waiting_documents(NODE)] == [application["form"]["code"]], "a comment moves nothing"
+    with pytest.raises(VendorRequestError, match="staffId不存在"):
+        hook.comment(application["id"], "no-such-staff", "x")

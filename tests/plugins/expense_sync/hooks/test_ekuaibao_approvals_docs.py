@@ -1,6 +1,6 @@
 """合思's documented examples for the E-Bot approvals and the travel orders
 (tests/fixtures/vendor_docs/ekuaibao: ``ebot_approval``, ``flow_details_requisition``,
-``approve_states``, ``datalink_search_orders``, ``datalink_by_ids``): the hook reads each one served
+``approve_states``, ``datalink_search_orders``, ``datalink_by_ids``, ``flow_comment``): the hook reads each one served
 verbatim by a tiny local server (the network edge), and the sandbox answers each endpoint in the same
 shape (tests/vendordocs.py). Sources: each fixture's ``source``."""
 
@@ -25,7 +25,14 @@ from testkit import FAST, point_connection, serve
 
 VENDOR = "ekuaibao"
 DOCUMENTED_ORDERS = "79180b9ed9cade87e000"  # the 订单管理 entity of the searchOrders example
-FIXTURES = ("ebot_approval", "flow_details_requisition", "approve_states", "datalink_search_orders", "datalink_by_ids")
+FIXTURES = (
+    "ebot_approval",
+    "flow_details_requisition",
+    "approve_states",
+    "datalink_search_orders",
+    "datalink_by_ids",
+    "flow_comment",
+)
 FIELD = re.compile(r"^E_[0-9A-Za-z]+_")
 # the order fields the hook reads (hooks/ekuaibao/bookings.py), each in every documented order
 READ_FIELDS = (
@@ -194,6 +201,14 @@ def test_the_sandbox_answers_each_documented_endpoint_in_its_shape(sandbox):
     for key in CONDITIONAL:
         documented["value"]["form"].pop(key)
     assert_same_shape(documented, flow.json(), where="flowDetails (申请单)")
+
+    said = requests.post(
+        f"{base}/api/openapi/v2.2/flow/data/comment/${application['id']}",
+        params={**q, "staffId": application["ownerId"]},
+        json={"params": {"comment": "审批人变更"}, "name": "freeflow.comment"},
+        timeout=10,
+    )
+    assert_same_shape(load(VENDOR, "flow_comment")["response"], said.json(), where="评论单据")
 
     ids = f"[{paying['id']},{application['id']},no-such-flow]"
     states = requests.get(f"{base}/api/openapi/v2/approveStates/{ids}", params=q, timeout=10)

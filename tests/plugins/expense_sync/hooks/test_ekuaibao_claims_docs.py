@@ -38,6 +38,7 @@ def test_every_fixture_names_its_source_and_endpoint():
         "ebot_approval",
         "error_dimension_items_400",
         "fee_types",
+        "flow_comment",  # tested by test_ekuaibao_approvals_docs.py
         "flow_details",
         "flow_details_requisition",
         "flow_invoice_search",  # the invoice ones are tested by test_ekuaibao_invoices_docs.py
