@@ -8,12 +8,18 @@ VALUES (%(subject)s, %(subject_key)s, %(vendor)s, %(company)s, %(cost_center)s, 
 RETURNING check_id;
 
 -- step: held_requisitions
--- What our running or approved applications (申请单) hold on one cost center (and project), the
--- document itself excluded: the ERP does not know them.
-SELECT COALESCE(sum(amount), 0) FROM fin.approval_flow
- WHERE kind = 'requisition' AND state IN ('running', 'approved', 'applied') AND decision IS DISTINCT FROM 'refuse'
-   AND company = %(company)s AND cost_center = %(cost_center)s AND project IS NOT DISTINCT FROM %(project)s
-   AND business_key <> %(business_key)s;
+-- What our running or approved applications (申请单) of the same month hold on one cost center (and
+-- project), the document itself excluded: the ERP does not know them. An application whose claim has
+-- its voucher in the ERP holds nothing any more (the ERP counts the voucher).
+SELECT COALESCE(sum(f.amount), 0) FROM fin.approval_flow f
+ WHERE f.kind = 'requisition' AND f.state IN ('running', 'approved', 'applied')
+   AND f.decision IS DISTINCT FROM 'refuse'
+   AND f.company = %(company)s AND f.cost_center = %(cost_center)s AND f.project IS NOT DISTINCT FROM %(project)s
+   AND f.business_key <> %(business_key)s
+   AND to_char(f.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') = %(period)s
+   AND NOT EXISTS (SELECT 1 FROM fin.claim c
+                    WHERE f.doc_code = ANY(c.requisition_codes)
+                      AND c.state IN ('voucher_created', 'voucher_audited', 'closed'));
 
 -- step: held_claims
 -- What our claims whose voucher the ERP holds but does not count yet (created, not audited) hold on one

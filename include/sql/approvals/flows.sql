@@ -7,7 +7,12 @@ INSERT INTO fin.approval_flow (business_key, flow_id, doc_code, kind, doc_versio
                                company, cost_center, project, category, amount, currency, oa_vendor)
 VALUES (%(business_key)s, %(flow_id)s, %(code)s, %(kind)s, %(version)s, %(node_id)s, %(staff_id)s, %(employee_no)s,
         %(company)s, %(cost_center)s, %(project)s, %(category)s, %(amount)s, %(currency)s, %(oa_vendor)s)
-ON CONFLICT (business_key) DO UPDATE SET node_id = EXCLUDED.node_id
+ON CONFLICT (business_key) DO UPDATE
+   SET node_id = EXCLUDED.node_id,  -- what the org or chart sync did not know when first seen, known now
+       employee_no = COALESCE(fin.approval_flow.employee_no, EXCLUDED.employee_no),
+       cost_center = COALESCE(fin.approval_flow.cost_center, EXCLUDED.cost_center),
+       project = COALESCE(fin.approval_flow.project, EXCLUDED.project),
+       category = COALESCE(fin.approval_flow.category, EXCLUDED.category)
 RETURNING approval_id, state, (xmax = 0) AS inserted;
 
 -- step: supersede

@@ -174,7 +174,7 @@ class Router:
                 key,
                 BudgetKey(company, cost_center, period_of(created), project, self.account(category)),
                 amount,
-                self.held_by_us(key, company, cost_center, project),
+                self.held_by_us(key, company, cost_center, project, period_of(created)),
             )
             if verdict.result == "unavailable":  # not the document's fault: it waits for the next run
                 self.counts["budget_unavailable"] += 1
@@ -226,11 +226,12 @@ class Router:
         row = self.conn.execute(sqlfile.step(BUDGET_SQL, "category_account"), (category,)).fetchone()
         return row[0] if row else None
 
-    def held_by_us(self, key: str, company: str, cost_center: str, project: str | None) -> Decimal:
+    def held_by_us(self, key: str, company: str, cost_center: str, project: str | None, period: str) -> Decimal:
         row = self.conn.execute(
             sqlfile.step(BUDGET_SQL, "held_requisitions"),
-            {"company": company, "cost_center": cost_center, "project": project, "business_key": key},
-        ).fetchone()
+            {"company": company, "cost_center": cost_center, "project": project, "business_key": key,
+             "period": period},
+        ).fetchone()  # fmt: skip
         return Decimal(row[0]) if row else Decimal(0)
 
     def oa_users(self, employee_nos: list[str]) -> dict[str, str]:
