@@ -125,20 +125,6 @@ def test_an_application_is_approved_in_the_oa_with_the_matrix_nodes_and_the_deci
     assert items(mdm) == {}
 
 
-def test_refused_in_the_oa_is_refused_in_heisi(dagbag, mdm, sandboxes, monkeypatch):
-    w = world(dagbag, mdm, sandboxes, monkeypatch, "dingtalk")
-    code = apply(sandboxes, mdm, w)
-    run_ok(dagbag, DAG)
-    f = flow(mdm, code)
-    sandboxes.control("dingtalk").mutate("decide_task", instance_id=f["instance_id"],
-                                         approver=oa_user(mdm, "dingtalk", w["manager"]), result="refuse",
-                                         comment="行程不必要")  # fmt: skip
-    run_ok(dagbag, DAG)
-    f = flow(mdm, code)
-    assert (f["state"], f["decision"], f["comment"]) == ("applied", "refuse", "行程不必要")
-    assert document(sandboxes, code)["state"] == "rejected"
-
-
 def test_bad_input_is_held_with_a_reason_and_never_approved(dagbag, mdm, sandboxes, monkeypatch):
     w = world(dagbag, mdm, sandboxes, monkeypatch, "dingtalk")
     period = dt.datetime.now(CHINA).strftime("%Y-%m")
@@ -185,7 +171,9 @@ def test_bad_input_is_held_with_a_reason_and_never_approved(dagbag, mdm, sandbox
         assert document(sandboxes, code)["state"] == "approving", "nothing is decided for a held document"
 
 
-def test_the_oa_refusing_the_instance_holds_it_and_a_lost_answer_is_adopted(dagbag, mdm, sandboxes, monkeypatch):
+def test_a_lost_answer_is_adopted_a_refusal_in_the_oa_reaches_heisi_and_the_oa_refusing_holds(
+    dagbag, mdm, sandboxes, monkeypatch
+):
     w = world(dagbag, mdm, sandboxes, monkeypatch, "dingtalk")
     control = sandboxes.control("dingtalk")
 
@@ -194,6 +182,14 @@ def test_the_oa_refusing_the_instance_holds_it_and_a_lost_answer_is_adopted(dagb
     state, _ = run_dag(dagbag, DAG)  # the create committed, its answer was lost: the retry adopts it
     assert state == "success"
     assert flow(mdm, lost)["state"] == "running" and creates(sandboxes, "dingtalk") == 1  # adopted, not re-sent
+
+    # the 主管 refuses in DingTalk: 合思 refuses, with the approver's remark
+    control.mutate("decide_task", instance_id=flow(mdm, lost)["instance_id"], approver=oa_user(mdm, "dingtalk",
+                   w["manager"]), result="refuse", comment="行程不必要")  # fmt: skip
+    run_ok(dagbag, DAG)
+    f = flow(mdm, lost)
+    assert (f["state"], f["decision"], f["comment"]) == ("applied", "refuse", "行程不必要")
+    assert document(sandboxes, lost)["state"] == "rejected"
 
     # the 财务 approver left DingTalk since the last org sync: DingTalk refuses the instance
     control.mutate("leave", userid=oa_user(mdm, "dingtalk", w["controller"]))
