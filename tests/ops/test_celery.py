@@ -174,9 +174,11 @@ def test_a_webhook_claim_becomes_a_voucher_through_the_workers_and_both_workers_
     assert {t["task_id"]: t["state"] for t in claims} == {
         "migrate": "success",
         "collect_claims": "success",
+        "accrue_bookings": "success",
         "validate_claims": "success",
         "check_claims_health": "success",
         "post_vouchers": "success",
+        "reverse_accruals": "success",
         "summarize": "success",
     }
     assert {t["pool"] for t in claims if t["task_id"] == "post_vouchers"} == {POOL_ERP}
