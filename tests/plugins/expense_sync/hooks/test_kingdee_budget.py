@@ -88,7 +88,7 @@ def test_a_voucher_occupies_then_uses_the_budget(kingdee):
 
 
 def test_holders_are_people_of_the_oa_sandboxes(kingdee):
-    owners, controllers = org_people(1)
+    owners, controllers = org_people(1, departments=12, employees=60)  # the org the sandboxes fixture resets
     holders = {h.cost_center: h for h in KingdeeHook().cost_center_holders()}
     assert CENTER in holders and len(holders) >= 10
     assert all(h.owner in owners and h.budget_controller in controllers for h in holders.values())

@@ -91,7 +91,7 @@ def test_a_posted_entry_lowers_the_balance(sap):
 
 
 def test_holders_are_the_responsible_users(sap, monkeypatch):
-    owners, _ = org_people(1)
+    owners, _ = org_people(1, departments=12, employees=60)  # the org the sandboxes fixture resets
     holders = {h.cost_center: h for h in SapHook().cost_center_holders()}
     assert CENTER in holders and "2000000004" not in holders  # blocked for primary costs
     assert all(h.owner in owners and h.budget_controller is None for h in holders.values())

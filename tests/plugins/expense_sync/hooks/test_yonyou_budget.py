@@ -92,7 +92,7 @@ def test_a_voucher_occupies_then_executes_the_budget(yonyou):
 
 
 def test_holders_are_people_of_the_oa_sandboxes(yonyou, monkeypatch):
-    owners, controllers = org_people(1)
+    owners, controllers = org_people(1, departments=12, employees=60)  # the org the sandboxes fixture resets
     conn = json.loads(os.environ["AIRFLOW_CONN_ERP_YONYOU"])
     conn["extra"].update(page_size=7)
     monkeypatch.setenv("AIRFLOW_CONN_ERP_YONYOU", json.dumps(conn))
