@@ -12,6 +12,8 @@ import datetime as dt
 import pytest
 
 from claimkit import claimant, cost_centers, mapped_fee_types, prepare_world, run_ok
+from expense_sync.store.inbox import InboundEvent
+from expense_sync.store.inbox import insert as inbox_insert
 from testkit import run_dag
 
 DAG, MATRIX, ERP = "approval_events", "approval_matrix_sync", "kingdee"
@@ -113,7 +115,15 @@ def test_an_application_is_approved_in_the_oa_with_the_matrix_nodes_and_the_deci
 
     control.mutate("decide_task", instance_id=f["instance_id"], approver=oa_user(mdm, oa, w["controller"]),
                    result="agree", comment="预算内，同意")  # fmt: skip
-    run_ok(dagbag, DAG)
+    # the OA's callback as the receiver stores it, and one about an approval that is not ours
+    for n, subject in enumerate((f["instance_id"], "someone-elses-approval")):
+        inbox_insert(mdm, InboundEvent(source=oa, dedup_key=f"cb{n}", event_type="finish", subject=subject,
+                                       payload_json="{}"))  # fmt: skip
+    run_ok(dagbag, DAG, catch_up=False)  # the callback alone brings the decision
+    assert dict(mdm.execute("SELECT subject, status FROM sync.event_inbox WHERE source = %s", (oa,)).fetchall()) == {
+        f["instance_id"]: "processed",
+        "someone-elses-approval": "ignored",
+    }
     f = flow(mdm, code)
     assert (f["state"], f["decision"]) == ("applied", "accept")
     assert document(sandboxes, code)["state"] == "paid", "合思 took the OA's approval"

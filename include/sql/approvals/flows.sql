@@ -83,7 +83,8 @@ SELECT approval_id, business_key, flow_id, doc_code, instance_id, nodes, employe
  ORDER BY approval_id;
 
 -- step: by_instance
-SELECT approval_id FROM fin.approval_flow WHERE oa_vendor = %s AND instance_id = ANY(%s);
+-- Which of these OA instance ids are approval flows of ours.
+SELECT instance_id FROM fin.approval_flow WHERE oa_vendor = %s AND instance_id = ANY(%s);
 
 -- step: decided
 UPDATE fin.approval_flow

@@ -307,14 +307,19 @@ class Router:
     def consume_events(self) -> set[str]:
         """The OA's callbacks in the inbox: the instances of ours they name (processed; the rest, e.g.
         approvals that only mirror a 合思 flow, ignored)."""
-        with self.conn.transaction():
-            events = inbox.claim(self.conn, limit=1000, sources=[self.oa.vendor])
-            subjects = sorted({e.subject for e in events if e.subject})
-            ours = {r[0] for r in self.conn.execute(sqlfile.step(SQL, "by_instance"), (self.oa.vendor, subjects))}
-            inbox.mark_processed(self.conn, [e.event_id for e in events if e.subject in ours])
-            inbox.mark_ignored(self.conn, [e.event_id for e in events if e.subject not in ours], OTHER_EVENTS)
-        self.counts["oa_events"] += len(events)
-        return ours
+        named: set[str] = set()
+        while True:
+            with self.conn.transaction():
+                events = inbox.claim(self.conn, limit=1000, sources=[self.oa.vendor])
+                if not events:
+                    return named
+                subjects = sorted({e.subject for e in events if e.subject})
+                rows = self.conn.execute(sqlfile.step(SQL, "by_instance"), (self.oa.vendor, subjects)).fetchall()
+                ours = {row[0] for row in rows}
+                inbox.mark_processed(self.conn, [e.event_id for e in events if e.subject in ours])
+                inbox.mark_ignored(self.conn, [e.event_id for e in events if e.subject not in ours], OTHER_EVENTS)
+            named |= ours
+            self.counts["oa_events"] += len(events)
 
     def refresh(self, only: set[str] | None = None) -> None:
         for row in self.conn.execute(sqlfile.step(SQL, "running"), (self.oa.vendor,)).fetchall():
