@@ -5,8 +5,14 @@
 daily at 02:00 Asia/Shanghai. **Conflict rule:** OA wins; leavers are deactivated, never deleted.
 
 1. `migrate` applies pending SQL migrations to the middle platform (`mdm_postgres`).
-2. `extract_directory` reads every department and person from the OA (it has no "changed since"
-   query) and lands them in `staging.*` as one load.
+2. `extract_directory` lands the OA's whole directory in `staging.*` as one load. The OA has no
+   "changed since" query, but it pushes contact-change events (DingTalk 通讯录事件, WeCom
+   `change_contact`) that the webhook receiver stores: between full reads the task reads only the
+   people and departments those events name and lands them with the rest of the previous load. It
+   reads everything every `expense_sync_org_full_read_days` (Variable, default 7; 0 = every run),
+   the safety net for events the OA never delivered, when there is no previous load, when the events
+   name more records than a full read costs calls, or when triggered with `{"full_read": true}`.
+   The task log and `sync.run_step` say which read it made and why.
 3. `merge_directory` merges the load into `mdm.org_unit` / `mdm.employee` in one transaction:
    creates and updates what changed, deactivates who left, and **quarantines** bad records
    (missing or unknown department, duplicate employee number, malformed phone or e-mail, a
@@ -73,7 +79,10 @@ with DAG(
     deadline=run_deadline(DEADLINES["org_sync_daily"]),
     tags=["expense-sync", "org", "oa", "ekuaibao", "hitl"],
     doc_md=__doc__,
-    params={"full_push": Param(False, type="boolean", description="compare every record with 合思")},
+    params={
+        "full_push": Param(False, type="boolean", description="compare every record with 合思"),
+        "full_read": Param(False, type="boolean", description="read the OA's whole directory, not only what changed"),
+    },
 ):
     extracted = extract_directory()
     migrate_mdm.override(task_id="migrate")() >> extracted

@@ -113,6 +113,9 @@ def sandboxes(sandbox_cluster, monkeypatch, tmp_path):
     for conn_id in CONNECTIONS:
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", sandbox_cluster.connection(conn_id, **FAST))
     monkeypatch.setenv("EXPENSE_SYNC_GX_RESULTS_DIR", str(tmp_path / "gx"))
+    # The sandboxes push no contact-change events unless a test points them at a receiver: org syncs
+    # read the OA whole every run, except in the tests of reading by events (tests/dags/test_org_changes.py).
+    monkeypatch.setenv("AIRFLOW_VAR_EXPENSE_SYNC_ORG_FULL_READ_DAYS", "0")
     return sandbox_cluster
 
 

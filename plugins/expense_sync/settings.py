@@ -7,6 +7,7 @@ when a task runs, never at DAG parse time.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -22,6 +23,10 @@ VAR_FIRST_PERIOD = "expense_sync_first_period"
 # The share of active departments or of active people one org sync may deactivate without a person.
 VAR_ORG_MAX_DEACTIVATION = "expense_sync_org_max_deactivation"
 DEFAULT_ORG_MAX_DEACTIVATION = 0.05
+# Days between full reads of the OA directory; in between, org_sync_daily reads what the OA's
+# contact-change events name (expense_sync.org.changes). 0: read it whole every run.
+VAR_ORG_FULL_READ_DAYS = "expense_sync_org_full_read_days"
+DEFAULT_ORG_FULL_READ_DAYS = 7.0
 # Who may answer each kind of question in the Airflow UI (JSON: kind → Airflow user ids).
 VAR_DECIDERS = "expense_sync_deciders"
 # Standard Webhooks signing secrets of the webhook receiver (``whsec_…``; several during a rotation).
@@ -106,6 +111,21 @@ def org_max_deactivation() -> float:
     if not 0 <= value <= 1:
         raise ValueError(f"Variable {VAR_ORG_MAX_DEACTIVATION}={raw!r}: expected a share between 0 and 1")
     return value
+
+
+def org_full_read_every() -> dt.timedelta:
+    """How long org_sync_daily reads only what the OA's events name before it reads the directory
+    whole again (Variable ``expense_sync_org_full_read_days``, default 7; 0: every run)."""
+    from airflow.sdk import Variable
+
+    raw = Variable.get(VAR_ORG_FULL_READ_DAYS, default=str(DEFAULT_ORG_FULL_READ_DAYS))
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if days < 0:
+        raise ValueError(f"Variable {VAR_ORG_FULL_READ_DAYS}={raw!r}: expected a number of days, 0 or more")
+    return dt.timedelta(days=days)
 
 
 def deciders() -> dict[str, list[str]]:

@@ -32,7 +32,7 @@ from fastapi.responses import Response
 from expense_sync_sandboxes.approvals import Approval, Change, Node, Refused, dingtalk_instance, dingtalk_v1_instance
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
-from expense_sync_sandboxes.oa_callbacks import dingtalk_event
+from expense_sync_sandboxes.oa_callbacks import dingtalk_contact_event, dingtalk_event
 from expense_sync_sandboxes.orgdata import ROOT_ID, Department, Person
 
 APP_KEY, APP_SECRET = "dingsandboxappkey", "dingtalk-sandbox-secret"
@@ -61,6 +61,10 @@ class DingTalkSandbox(DirectorySandbox):
         event = dingtalk_event(CORP_ID, approval, change)
         if event is not None:
             self.pushes.push(json.dumps(event, ensure_ascii=False).encode(), millis=True, xml=False, event=event)
+
+    def push_contact(self, kind: str, key: Any) -> None:
+        event = dingtalk_contact_event(CORP_ID, kind, key)
+        self.pushes.push(json.dumps(event, ensure_ascii=False).encode(), millis=True, xml=False, event=event)
 
     def v1_authed(self, request: Request) -> None:
         state = self.tokens.state(request.headers.get("x-acs-dingtalk-access-token"))
@@ -414,7 +418,11 @@ class DingTalkSandbox(DirectorySandbox):
         async def user_get(request: Request) -> Response:
             self.authed(request)
             person = self.person((await self.body(request)).get("userid"))
-            detail = {**self.drifted(self.v2_user(person)), "leader_in_dept": [], "role_list": []}
+            detail = self.drifted(self.v2_user(person))
+            detail.pop("leader")  # about a listed department: user/get says it per department instead
+            leads = self.directory.department_manager
+            detail["leader_in_dept"] = [{"dept_id": d, "leader": leads(d) == person.userid} for d in person.dept_ids]
+            detail["role_list"] = []
             if person.manager:  # "员工在企业管理后台个人信息面板中，直属主管内有值，才会返回该字段"
                 detail["manager_userid"] = person.manager
             return ok(result=detail)

@@ -1,6 +1,7 @@
 """What the OA sandboxes share: they serve one synthetic :class:`Directory` and the approval instances
 (:mod:`expense_sync_sandboxes.approvals`), each in its own wire shape, and push the approval events
-to the receiver ``configure_callback`` names (:mod:`expense_sync_sandboxes.oa_callbacks`)."""
+and the directory's contact changes to the receiver ``configure_callback`` names
+(:mod:`expense_sync_sandboxes.oa_callbacks`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class DirectorySandbox(Sandbox):
     def reset(self, *, seed: int = 1, departments: int = 20, employees: int = 200, **_: Any) -> None:
         super().reset(seed=seed)
         self.directory = Directory(seed=seed, departments=departments, employees=employees)
+        self.directory.listeners.append(self.push_contact)
         self.approvals = Approvals()
         self.approvals.listeners.append(self.push_change)
         self.pushes = Pushes()
@@ -38,6 +40,9 @@ class DirectorySandbox(Sandbox):
 
     def push_change(self, approval: Approval, change: Change) -> None:
         """Push the OA's event for one change of an approval (each OA says how)."""
+
+    def push_contact(self, kind: str, key: Any) -> None:
+        """Push the OA's contact-change event for one directory change (:class:`Directory` kinds)."""
 
     def drifted(self, record: dict[str, Any]) -> dict[str, Any]:
         """A user record in the drifted wire shape (``drift_user_fields``)."""

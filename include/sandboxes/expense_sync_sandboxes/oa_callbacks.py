@@ -156,3 +156,44 @@ def wecom_event(corp_id: str, info: dict[str, Any], change_event: int) -> bytes:
         f"<Applyer><UserId>{text(applyer['userid'])}</UserId><Party>{text(applyer['partyid'])}</Party></Applyer>"
         f"{records}<StatuChangeEvent>{change_event}</StatuChangeEvent></ApprovalInfo></xml>"
     ).encode()
+
+
+# The directory's change kinds as each OA names them: DingTalk's 通讯录事件 EventType, WeCom's
+# change_contact ChangeType.
+DINGTALK_CONTACT_EVENTS = {
+    "user_add": "user_add_org",
+    "user_modify": "user_modify_org",
+    "user_leave": "user_leave_org",
+    "dept_create": "org_dept_create",
+    "dept_modify": "org_dept_modify",
+    "dept_remove": "org_dept_remove",
+}
+WECOM_CONTACT_EVENTS = {
+    "user_add": "create_user",
+    "user_modify": "update_user",
+    "user_leave": "delete_user",
+    "dept_create": "create_party",
+    "dept_modify": "update_party",
+    "dept_remove": "delete_party",
+}
+
+
+def dingtalk_contact_event(corp_id: str, kind: str, key: Any) -> dict[str, Any]:
+    """A DingTalk 通讯录事件: ``EventType``, ``CorpId``, ``TimeStamp`` and the ids it names, people as
+    ``UserId`` and departments as ``DeptId`` (lists) [I: key names beyond EventType/UserId/CorpId]."""
+    event: dict[str, Any] = {"EventType": DINGTALK_CONTACT_EVENTS[kind], "CorpId": corp_id}
+    event["UserId" if kind.startswith("user_") else "DeptId"] = [key]
+    event["TimeStamp"] = str(int(time.time() * 1000))
+    return event
+
+
+def wecom_contact_event(corp_id: str, kind: str, key: Any) -> bytes:
+    """A WeCom ``change_contact`` event naming the member (``UserID``) or department (``Id``) only, as
+    WeCom sends them to callback URLs configured after 2022-08-15 (成员属性只回调UserId/Department)."""
+    named = f"<UserID><![CDATA[{key}]]></UserID>" if kind.startswith("user_") else f"<Id>{int(key)}</Id>"
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[change_contact]]></Event><ChangeType><![CDATA[{WECOM_CONTACT_EVENTS[kind]}]]></ChangeType>"
+        f"{named}</xml>"
+    ).encode()

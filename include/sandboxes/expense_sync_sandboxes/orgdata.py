@@ -5,11 +5,16 @@ the same seed gives the same company whichever OA is configured. Every mutation 
 handle is here: hire, leave, transfer, rename, new department, removed department, and the bad
 records a real directory contains (malformed e-mail or phone, duplicate employee number, a person
 without a department, a second root, an orphaned department, a cycle).
+
+Every mutation tells the directory's ``listeners`` what it changed, as ``(kind, key)``: ``user_add``,
+``user_modify``, ``user_leave`` with a userid, ``dept_create``, ``dept_modify``, ``dept_remove`` with a
+department id. The OA sandboxes push them to the receiver as their contact-change events.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,6 +86,7 @@ class Directory:
         self._members: dict[int, list[Person]] | None = None  # rebuilt after people change
         self._next_dept = ROOT_ID + 1
         self._next_person = 1
+        self.listeners: list[Callable[[str, Any], None]] = []  # set after the seed company is built
         for _ in range(max(0, departments - 1)):
             self.new_department()
         leaves = [d for d in self.departments if d != ROOT_ID] or [ROOT_ID]
@@ -108,6 +114,10 @@ class Directory:
     def _people_changed(self) -> None:
         self._members = None
 
+    def _changed(self, kind: str, key: Any) -> None:
+        for listener in self.listeners:
+            listener(kind, key)
+
     def dump(self) -> dict[str, Any]:
         return {
             "departments": [asdict(d) for d in self.departments.values()],
@@ -132,6 +142,7 @@ class Directory:
             unique = f"{base}{n}"
         self.departments[dept_id] = Department(dept_id, unique, parent_id, len(sibling_names) + 1)
         self._children.setdefault(parent_id, []).append(dept_id)
+        self._changed("dept_create", dept_id)
         return dept_id
 
     def hire(self, dept_id: int | None = None, **fields: Any) -> str:
@@ -154,23 +165,28 @@ class Directory:
             setattr(person, key, value)
         self.people[person.userid] = person
         self._people_changed()
+        self._changed("user_add", person.userid)
         return person.userid
 
     def leave(self, userid: str) -> None:
         del self.people[userid]
         self._people_changed()
+        self._changed("user_leave", userid)
 
     def transfer(self, userid: str, dept_id: int) -> None:
         if dept_id not in self.departments:
             raise KeyError(f"no department {dept_id}")
         self.people[userid].dept_ids = [dept_id]
         self._people_changed()
+        self._changed("user_modify", userid)
 
     def rename_person(self, userid: str, name: str) -> None:
         self.people[userid].name = name
+        self._changed("user_modify", userid)
 
     def rename_department(self, dept_id: int, name: str) -> None:
         self.departments[dept_id].name = name
+        self._changed("dept_modify", dept_id)
 
     def remove_department(self, dept_id: int) -> None:
         """Remove an empty leaf department (the OA refuses to remove one with people or children)."""
@@ -178,6 +194,7 @@ class Directory:
             raise ValueError(f"department {dept_id} still has sub-departments or members")
         self._children[self.departments[dept_id].parent_id].remove(dept_id)
         del self.departments[dept_id]
+        self._changed("dept_remove", dept_id)
 
     def set_person(self, userid: str, **fields: Any) -> None:
         """Overwrite fields of a person as they stand in the OA (bad data included)."""
@@ -187,6 +204,7 @@ class Directory:
                 raise KeyError(f"a person has no field {key!r}")
             setattr(person, key, value)
         self._people_changed()
+        self._changed("user_modify", userid)
 
     def add_root(self, name: str) -> int:
         """A second top-level department: the kind of tree damage the health check must catch."""
@@ -194,6 +212,7 @@ class Directory:
         self._next_dept += 1
         self.departments[dept_id] = Department(dept_id, name, None, 99)
         self._children[None].append(dept_id)
+        self._changed("dept_create", dept_id)
         return dept_id
 
     def set_parent(self, dept_id: int, parent_id: int) -> None:
@@ -203,6 +222,7 @@ class Directory:
         self._children[department.parent_id].remove(dept_id)
         department.parent_id = parent_id
         self._children.setdefault(parent_id, []).append(dept_id)
+        self._changed("dept_modify", dept_id)
 
     def apply(self, op: str, args: dict[str, Any]) -> Any:
         """Run one mutation by name (the sandboxes' ``POST /_sandbox/mutate``)."""

@@ -44,7 +44,7 @@ from fastapi.responses import Response
 from expense_sync_sandboxes.approvals import Approval, Change, Node, wecom_info
 from expense_sync_sandboxes.core import VendorHTTPError, json_response
 from expense_sync_sandboxes.oa import DirectorySandbox
-from expense_sync_sandboxes.oa_callbacks import wecom_event
+from expense_sync_sandboxes.oa_callbacks import wecom_contact_event, wecom_event
 from expense_sync_sandboxes.orgdata import Department, Person
 
 CORP_ID, CORP_SECRET = "wwsandboxcorp0001", "wecom-sandbox-secret"  # the 通讯录同步 (contacts) secret
@@ -113,6 +113,10 @@ class WeComSandbox(DirectorySandbox):
             plain = wecom_event(CORP_ID, wecom_info(approval), code)
             event = {"SpNo": approval.instance_id, "StatuChangeEvent": code}
             self.pushes.push(plain, millis=False, xml=True, event=event)
+
+    def push_contact(self, kind: str, key: Any) -> None:
+        event = {"kind": kind, "key": key}
+        self.pushes.push(wecom_contact_event(CORP_ID, kind, key), millis=False, xml=True, event=event)
 
     def next_sp_no(self) -> str:
         day = time.strftime("%Y%m%d")

@@ -310,7 +310,8 @@ class Router:
         named: set[str] = set()
         while True:
             with self.conn.transaction():
-                events = inbox.claim(self.conn, limit=1000, sources=[self.oa.vendor])
+                contacts = sorted(getattr(self.oa, "contact_events", ()))  # org_sync_daily's own events
+                events = inbox.claim(self.conn, limit=1000, sources=[self.oa.vendor], except_types=contacts)
                 if not events:
                     return named
                 subjects = sorted({e.subject for e in events if e.subject})

@@ -9,6 +9,13 @@ from typing import Any, Protocol
 class DirectorySource(Protocol):
     vendor: str
     stats: Any
+    contact_events: frozenset[str]  # the inbox event types of its contact-change events
+
+    def contact_change(self, payload: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The person keys and department keys one contact-change event names."""
+
+    def person(self, key: Any) -> dict | None:
+        """One person in the shape ``members()`` yields, or ``None`` when the OA has no such key."""
 
     def departments(self) -> Iterator[dict]: ...
 

@@ -20,16 +20,20 @@ RESPONSE_TIMEOUT = dt.timedelta(hours=12)
 
 @task(pool=POOL_OA)
 def extract_directory() -> dict[str, Any]:
-    """Read the configured OA's departments and people and land them in staging."""
+    """Land the configured OA's departments and people in staging: read whole, or only what its
+    contact-change events name between full reads (``expense_sync.org.changes``)."""
     from expense_sync.hooks import usage
     from expense_sync.hooks.registry import oa_hook
-    from expense_sync.org.extract import extract_directory as extract
-    from expense_sync.settings import oa_vendor
+    from expense_sync.org.changes import read_directory
+    from expense_sync.settings import oa_vendor, org_full_read_every
     from expense_sync.store.db import connect
 
+    full = bool(get_current_context()["params"].get("full_read"))
     with usage.metered() as used, connect() as conn:
-        result = extract(conn, oa_hook(oa_vendor()), run_key())
-    record_counts("extract", {"system": result["system"], "rows": result["rows"], "api": result["api"]}, used)
+        result = read_directory(conn, oa_hook(oa_vendor()), run_key(), full_every=org_full_read_every(), full=full)
+    counts = {key: result[key] for key in ("system", "rows", "read", "api")}
+    record_counts("extract", counts, used)
+    log.info("OA directory read: %s", json.dumps(result["read"], ensure_ascii=False))
     return result
 
 

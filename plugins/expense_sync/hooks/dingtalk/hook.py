@@ -36,6 +36,7 @@ OLD_DEPARTMENT_FIELDS = {
     "autoAddUser": "auto_add_user",
 }
 UNKNOWN_DEPARTMENT = 60003  # errcode of department/get for an id DingTalk does not have
+UNKNOWN_USER = 60121  # errcode of user/get for a userid DingTalk does not have (找不到该用户)
 
 
 class DingTalkSettings(HookSettings):
@@ -74,6 +75,18 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
     # Their absence from a listing is no schema drift. The listing names a department's managers by
     # its members' ``leader`` flag instead (``members``, ``listed_managers``).
     withheld_fields: ClassVar[frozenset[str]] = frozenset({"dept_manager_userid_list", "manager_userid"})
+    # 通讯录事件 (EventType) naming the people (UserId) or departments (DeptId) that changed.
+    contact_events: ClassVar[frozenset[str]] = frozenset(
+        {
+            "user_add_org",
+            "user_modify_org",
+            "user_leave_org",
+            "user_active_org",
+            "org_dept_create",
+            "org_dept_modify",
+            "org_dept_remove",
+        }
+    )
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -178,6 +191,31 @@ class DingTalkHook(DingTalkApprovals, ErrcodeHook[DingTalkSettings]):
             if err.code == UNKNOWN_DEPARTMENT:
                 return None
             raise
+
+    def person(self, key: Any) -> dict | None:
+        """One user (``topapi/v2/user/get``) in the shape ``members`` yields, or ``None`` when DingTalk
+        has no such userid (a leaver). The departments it leads (``leader_in_dept``) join
+        ``listed_managers`` as a listing's ``leader`` flags would."""
+        try:
+            body = self.request("POST", "/topapi/v2/user/get", json={"userid": str(key), "language": "zh_CN"})
+        except VendorRequestError as err:
+            if err.code == UNKNOWN_USER:
+                return None
+            raise
+        user = dict(required(body, "result", vendor=self.vendor, endpoint="POST /topapi/v2/user/get"))
+        for entry in user.pop("leader_in_dept", None) or []:
+            if isinstance(entry, dict) and entry.get("leader") is True and user.get("userid"):
+                self.listed_managers.setdefault(str(entry.get("dept_id")), str(user["userid"]))
+        user.pop("role_list", None)  # not in a listing's record, and never mapped
+        return user
+
+    @staticmethod
+    def contact_change(payload: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The userids and department ids one 通讯录事件 names (``UserId``, ``DeptId``: lists)."""
+        return (
+            [str(u) for u in payload.get("UserId") or [] if u not in (None, "")],
+            [str(d) for d in payload.get("DeptId") or [] if d not in (None, "")],
+        )
 
     def members(self, dept_id: Any) -> Iterator[dict]:
         """The users listed in one department. Their ``leader`` (是否为部门的主管) is about the department

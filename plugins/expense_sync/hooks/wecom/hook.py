@@ -41,6 +41,7 @@ from expense_sync.hooks.wecom.approvals import WeComApprovals
 log = logging.getLogger(__name__)
 
 UNKNOWN_DEPARTMENT = 60123  # errcode of department/get for an id WeCom does not have
+UNKNOWN_USER = 60111  # errcode of user/get for a userid WeCom does not have
 # errcode of the contact APIs WeCom no longer serves to this caller (通讯录同步 from an IP added after
 # 2022-08-15): "api forbidden for contact assistant".
 LISTING_REFUSED = 48009
@@ -95,6 +96,13 @@ class WeComHook(WeComApprovals, ErrcodeHook[WeComSettings]):
     # Member fields new self-built apps no longer receive (page 96260): absent means unknown.
     withheld_fields: ClassVar[frozenset[str]] = frozenset(
         {"avatar", "thumb_avatar", "gender", "mobile", "email", "biz_mail", "qr_code", "address"}
+    )
+
+    # change_contact events (the receiver's event type is Event/ChangeType) naming a member (UserID,
+    # NewUserID when the userid itself changed) or a department (Id).
+    contact_events: ClassVar[frozenset[str]] = frozenset(
+        f"change_contact/{change}"
+        for change in ("create_user", "update_user", "delete_user", "create_party", "update_party", "delete_party")
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -195,6 +203,31 @@ class WeComHook(WeComApprovals, ErrcodeHook[WeComSettings]):
             if err.code == UNKNOWN_DEPARTMENT:
                 return None
             raise
+
+    def person(self, key: Any) -> dict | None:
+        """One member (``user/get``) in the shape ``members`` yields, or ``None`` when WeCom has no such
+        userid (a leaver). Where WeCom refuses ``user/get`` to this secret (48009), the details
+        connection reads it, as for a refused listing."""
+        try:
+            try:
+                user = self.reader().get_user(str(key))
+            except VendorRequestError as err:
+                if err.code != LISTING_REFUSED or self.reader() is self.details:
+                    raise
+                self._user_list_refused = True
+                user = self.details.get_user(str(key))
+        except VendorRequestError as err:
+            if err.code == UNKNOWN_USER:
+                return None
+            raise
+        return self.with_employee_no(user)
+
+    @staticmethod
+    def contact_change(payload: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The userids and department ids one ``change_contact`` event names."""
+        people = [str(payload[k]) for k in ("UserID", "NewUserID") if payload.get(k) not in (None, "")]
+        party = payload.get("Id")
+        return people, [str(party)] if party not in (None, "") and "party" in str(payload.get("ChangeType")) else []
 
     def members(self, dept_id: Any) -> Iterator[dict]:
         """The members directly in ``dept_id``: ``user/list`` while WeCom serves it, else (errcode
