@@ -32,9 +32,12 @@ fields (``F_`` prefix) only those of the reset option ``extension_fields`` exist
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
 ``lines`` of ``account``/``debit``/``credit``/``cost_center``/``project``): a voucher an accountant
-keys in by hand, without our external ref. Suppliers (``BD_Supplier``) and tax rates (``BD_TaxRate``):
-:mod:`.masters`; ``add_supplier`` / ``disable_supplier`` / ``enable_supplier`` / ``remove_supplier``
-(also :meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
+keys in by hand, without our external ref; ``seed_vouchers`` (``vouchers`` of ``id``, ``number``, ``state``
+and a Save ``model``): vouchers held as if saved, submitted and audited one by one, in bulk (the
+month-end benchmark's setup). The voucher book is indexed (:mod:`.index`). Suppliers
+(``BD_Supplier``) and tax rates (``BD_TaxRate``): :mod:`.masters`; ``add_supplier`` /
+``disable_supplier`` / ``enable_supplier`` / ``remove_supplier`` (also
+:meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
 The budget center (``BM_BudgetBalance``, ``BM_BudgetCenter``, [I]): :mod:`.budget`, seeded by
 :mod:`expense_sync_sandboxes.budgetcenter` (``seed_budget`` / ``set_cost_center_holders``).
 """
