@@ -32,9 +32,12 @@ fields (``F_`` prefix) only those of the reset option ``extension_fields`` exist
 record (``form``, ``number``, ``name``, ``parent``, ``account``), ``audit_voucher`` (``id`` or
 ``external_ref``) as the ERP accountant does it, and ``manual_voucher`` (``company``, ``date``,
 ``lines`` of ``account``/``debit``/``credit``/``cost_center``/``project``): a voucher an accountant
-keys in by hand, without our external ref. Suppliers (``BD_Supplier``) and tax rates (``BD_TaxRate``):
-:mod:`.masters`; ``add_supplier`` / ``disable_supplier`` / ``enable_supplier`` / ``remove_supplier``
-(also :meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
+keys in by hand, without our external ref; ``seed_vouchers`` (``vouchers`` of ``id``, ``number``, ``state``
+and a Save ``model``): vouchers held as if saved, submitted and audited one by one, in bulk (the
+month-end benchmark's setup). The voucher book is indexed (:mod:`.index`). Suppliers
+(``BD_Supplier``) and tax rates (``BD_TaxRate``): :mod:`.masters`; ``add_supplier`` /
+``disable_supplier`` / ``enable_supplier`` / ``remove_supplier`` (also
+:meth:`KingdeeSandbox.add_supplier`) and the reset option ``invalid_supplier`` seed them.
 The budget center (``BM_BudgetBalance``, ``BM_BudgetCenter``, [I]): :mod:`.budget`, seeded by
 :mod:`expense_sync_sandboxes.budgetcenter` (``seed_budget`` / ``set_cost_center_holders``).
 """
@@ -58,7 +61,7 @@ from expense_sync_sandboxes.core import Sandbox
 from expense_sync_sandboxes.kingdee import budget as budget_forms
 from expense_sync_sandboxes.kingdee import masters as master_forms
 from expense_sync_sandboxes.kingdee.chart import ACCOUNTS, DEPARTMENTS, EXPENSE_ITEMS, PROJECTS, Chart
-from expense_sync_sandboxes.kingdee.query import QueryError, execute
+from expense_sync_sandboxes.kingdee.query import QueryError, execute, page, prepare
 from expense_sync_sandboxes.kingdee.vouchers import KingdeeError, VoucherBook, pick
 from expense_sync_sandboxes.masters import MasterData, SeedSupplier
 
@@ -120,11 +123,11 @@ class KingdeeSandbox(Sandbox):
         self.chart = Chart(
             seed=seed, accounts=accounts, expense_items=expense_items, cost_centers=cost_centers, projects=projects
         )
-        self.book = VoucherBook(self.chart)
         self.max_limit = max_limit
         self.is_success_text = is_success_text
         self.login_result_type = login_result_type
         self.extension_fields = {field.lower() for field in extension_fields}
+        self.book = VoucherBook(self.chart, frozenset(self.absent(VoucherBook.FIELDS)))
         self.missing_forms = {form.lower() for form in missing_forms}
         self.masters = MasterData(invalid_supplier=invalid_supplier)
         self.budget = budgetcenter.BudgetCenter(
@@ -144,7 +147,11 @@ class KingdeeSandbox(Sandbox):
             return self.book.audit_as_accountant(args)
         if op == "manual_voucher":
             return self.manual_voucher(args)
-        return self.chart.apply(op, args)
+        if op == "seed_vouchers":
+            return self.book.seed(args["vouchers"])
+        changed = self.chart.apply(op, args)
+        self.book.index.changed()  # voucher rows show chart records
+        return changed
 
     def manual_voucher(self, args: dict[str, Any]) -> dict[str, Any]:
         """A voucher keyed in the K3Cloud client by an accountant (no external ref), saved as created."""
@@ -323,10 +330,16 @@ class KingdeeSandbox(Sandbox):
 
     def query(self, data: dict[str, Any]) -> list[list[Any]]:
         form = str(pick(data, "FormId") or "")
+        query = {key: pick(data, key) for key in ("FieldKeys", "FilterString", "OrderString", "TopRowCount")}
+        query.update(StartRow=pick(data, "StartRow"), Limit=pick(data, "Limit"))
+        if form.upper() == VOUCHER_FORM:  # through the book's indexes
+            try:
+                keys, start, limit, top = prepare(self.book.fields(), query, self.max_limit)
+                return page(self.book.select(query, top), keys, start, limit)
+            except QueryError as err:
+                raise KingdeeError(str(err), msg_code=0) from None
         budget = budget_forms.rows(self.budget, self.chart, self.book, form)
-        if form.upper() == VOUCHER_FORM:
-            rows, fields = self.book.rows(), self.book.fields()
-        elif budget and form.lower() not in self.missing_forms:
+        if budget and form.lower() not in self.missing_forms:
             rows, fields = budget
         else:
             master = master_forms.rows(self.masters, form)
@@ -334,16 +347,18 @@ class KingdeeSandbox(Sandbox):
             if rows is None:
                 raise KingdeeError("业务对象不存在", msg_code=0)
             fields = master[1] if master else self.chart.fields(form)
-        absent = {f for f in fields if f.upper().startswith("F_") and f.lower() not in self.extension_fields}
+        absent = self.absent(fields)
         if absent:  # extension fields this data center was not customised with do not exist
             fields = [f for f in fields if f not in absent]
             rows = [{k: v for k, v in row.items() if k not in absent} for row in rows]
-        query = {key: pick(data, key) for key in ("FieldKeys", "FilterString", "OrderString", "TopRowCount")}
-        query.update(StartRow=pick(data, "StartRow"), Limit=pick(data, "Limit"))
         try:
             return execute(rows, fields, query, self.max_limit)
         except QueryError as err:
             raise KingdeeError(str(err), msg_code=0) from None
+
+    def absent(self, fields: Any) -> set[str]:
+        """The extension fields (``F_`` prefix) among ``fields`` this data center was not customised with."""
+        return {f for f in fields if f.upper().startswith("F_") and f.lower() not in self.extension_fields}
 
     def routes(self) -> None:
         @self.app.post("/k3cloud/{service}.common.kdsvc")

@@ -45,10 +45,6 @@ def cost_centers(chart: Chart) -> list[tuple[str, str]]:
     return [("001", d["FNumber"]) for d in chart.forms["BD_Department"] if d["FForbidStatus"] == "A"]
 
 
-def _number(record: Any) -> str | None:
-    return record.get("FNumber") if isinstance(record, dict) else None
-
-
 def _on_account(number: str | None, account: str | None) -> bool:
     return account is None or number == account or (number or "").startswith(account + ".")
 
@@ -57,24 +53,16 @@ def figures(book: VoucherBook, line: BudgetLine) -> tuple[Decimal, Decimal]:
     """(actual, occupied by vouchers) of a budget line: audited lines, then saved and submitted ones."""
     year, month = map(int, line.period.split("-"))
     actual, occupied = Decimal("0"), Decimal("0")
-    for voucher in book.vouchers.values():
-        if (voucher["FYEAR"], voucher["FPERIOD"]) != (year, month):
+    balances = book.index.budget.get((year, month, line.company, line.cost_center), {})
+    for (project, account, audited), amount in balances.items():  # running balances, kept at write time
+        if line.project is not None and project != line.project:
             continue
-        if _number(voucher["FAccountBookID"]) != line.company:
+        if not _on_account(account, line.account):
             continue
-        for entry in voucher["FEntity"]:
-            detail = entry["FDetailID"]
-            if _number(detail.get("FFLEX5")) != line.cost_center:
-                continue
-            if line.project is not None and _number(detail.get("FF100002")) != line.project:
-                continue
-            if not _on_account(_number(entry["FACCOUNTID"]), line.account):
-                continue
-            amount = entry["FDEBIT"] - entry["FCREDIT"]
-            if voucher["FDocumentStatus"] == "C":
-                actual += amount
-            else:
-                occupied += amount
+        if audited:
+            actual += amount
+        else:
+            occupied += amount
     return actual, occupied
 
 

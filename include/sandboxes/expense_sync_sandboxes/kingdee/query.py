@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]
 
 
@@ -27,7 +27,7 @@ class QueryError(ValueError):
 
 
 # -- field access ---------------------------------------------------------------------------------
-def _child(node: dict[str, Any], part: str) -> tuple[bool, Any]:
+def _child(node: Mapping[str, Any], part: str) -> tuple[bool, Any]:
     if part in node:
         return True, node[part]
     lower = part.lower()
@@ -239,10 +239,9 @@ def order(rows: list[Row], order_string: str | None) -> list[Row]:
     return rows
 
 
-def execute(rows: Iterable[Row], fields: Iterable[str], query: dict[str, Any], max_limit: int) -> list[list[Any]]:
-    """Run one ExecuteBillQuery over ``rows`` of a form with ``fields``: filter, order, ``TopRowCount``,
-    ``StartRow``/``Limit``. ``Limit`` 0 (or none) means the server's cap; a larger one is cut to it silently.
-    """
+def prepare(fields: Iterable[str], query: dict[str, Any], max_limit: int) -> tuple[list[str], int, int, int]:
+    """The checked ``FieldKeys``, ``StartRow``, ``Limit`` (0 or none: the server's cap; a larger one is cut
+    to it silently) and ``TopRowCount`` of a query over a form with ``fields``."""
     keys = [k.strip() for k in str(query.get("FieldKeys") or "").split(",") if k.strip()]
     if not keys:
         raise QueryError("FieldKeys 不能为空")
@@ -256,9 +255,47 @@ def execute(rows: Iterable[Row], fields: Iterable[str], query: dict[str, Any], m
         top = int(query.get("TopRowCount") or 0)
     except (TypeError, ValueError):
         raise QueryError("StartRow/Limit/TopRowCount 必须是整数") from None
-    limit = max_limit if limit <= 0 else min(limit, max_limit)
+    return keys, start, max_limit if limit <= 0 else min(limit, max_limit), top
+
+
+def select(rows: Iterable[Row], query: dict[str, Any], top: int) -> list[Row]:
+    """The rows ``FilterString`` keeps, in ``OrderString`` order, cut to ``top`` (0: all)."""
     predicate = compile_filter(query.get("FilterString"))
     selected = order([row for row in rows if predicate(row)], query.get("OrderString"))
-    if top > 0:
-        selected = selected[:top]
+    return selected[:top] if top > 0 else selected
+
+
+def page(selected: list[Row], keys: list[str], start: int, limit: int) -> list[list[Any]]:
+    """The rows ``start`` to ``start + limit`` of a selection, as ExecuteBillQuery answers them."""
     return [[render(field_value(row, key)) for key in keys] for row in selected[start : start + limit]]
+
+
+def execute(rows: Iterable[Row], fields: Iterable[str], query: dict[str, Any], max_limit: int) -> list[list[Any]]:
+    """Run one ExecuteBillQuery over ``rows`` of a form with ``fields``: filter, order, ``TopRowCount``,
+    ``StartRow``/``Limit``. ``Limit`` 0 (or none) means the server's cap; a larger one is cut to it silently.
+    """
+    keys, start, limit, top = prepare(fields, query, max_limit)
+    return page(select(rows, query, top), keys, start, limit)
+
+
+# -- what an index can use ------------------------------------------------------------------------
+def referenced(text: str | None) -> set[str]:
+    """The field keys a (valid) ``FilterString`` names."""
+    return {value for kind, value in _tokens(text or "") if kind == "word"}
+
+
+def conjuncts(text: str | None) -> list[tuple[str, str, Any]]:
+    """``(field key, "=" or "LIKE", literal)`` of the comparisons every row a (valid) ``FilterString``
+    keeps must satisfy: those standing alone at the top level of a filter without a top-level ``OR``."""
+    tokens = _tokens(text or "")
+    depth, found = 0, []
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "punct":
+            depth += {"(": 1, ")": -1}.get(value, 0)
+        elif depth == 0 and (kind, value) == ("kw", "OR"):
+            return []
+        elif depth == 0 and kind == "word" and (i == 0 or tokens[i - 1] == ("kw", "AND")) and i + 2 < len(tokens):
+            middle, literal = tokens[i + 1], tokens[i + 2]
+            if middle in (("op", "="), ("kw", "LIKE")) and literal[0] == "lit":
+                found.append((value, "LIKE" if middle[0] == "kw" else "=", literal[1]))
+    return found

@@ -26,7 +26,16 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from expense_sync_sandboxes.kingdee.chart import Chart, now
-from expense_sync_sandboxes.kingdee.query import field_value, render
+from expense_sync_sandboxes.kingdee.index import EntryRow, VoucherIndex, number_key
+from expense_sync_sandboxes.kingdee.query import (
+    QueryError,
+    compile_filter,
+    conjuncts,
+    field_value,
+    order,
+    referenced,
+    render,
+)
 
 CENT = Decimal("0.01")
 EXPLANATION_LENGTH = 255
@@ -45,6 +54,8 @@ ENTRY_FIELDS = (
     "FEntryID", "FEXPLANATION", "FACCOUNTID", "FDetailID", "FCURRENCYID", "FEXCHANGERATETYPE", "FEXCHANGERATE",
     "FAMOUNTFOR", "FDEBIT", "FCREDIT", "FDC",
 )  # fmt: skip
+NATURAL_ORDER = ("fvoucherid", "fentity_fentryid")  # the order the book keeps its rows in
+SEED_STATES = {"A": (), "B": ("submit",), "C": ("submit", "audit")}
 
 
 class KingdeeError(Exception):
@@ -79,10 +90,15 @@ def amount(value: Any, field: str, index: int) -> Decimal:
 
 
 class VoucherBook:
-    """The vouchers of the data center, by internal id."""
+    """The vouchers of the data center, by internal id (ascending: ids only grow), with the indexes
+    of :mod:`.index`; ``hidden``: the header fields a query cannot see (extension fields this data
+    center was not customised with)."""
 
-    def __init__(self, chart: Chart) -> None:
+    FIELDS = (*HEADER_FIELDS, *ENTRY_FIELDS, "FEntity_FEntryID")
+
+    def __init__(self, chart: Chart, hidden: frozenset[str] = frozenset()) -> None:
         self.chart = chart
+        self.index = VoucherIndex(hidden)
         self.vouchers: dict[int, dict[str, Any]] = {}
         self.next_id = 200_001
         self.next_entry_id = 300_001
@@ -110,6 +126,8 @@ class VoucherBook:
         voucher = existing or {"FVOUCHERID": self.next_id, "FCREATORID": API_USER, "FCreateDate": moment}
         if existing is None:
             self.next_id += 1
+        else:
+            self.index.remove(existing, external_ref(existing))
         voucher.update(
             {
                 "FAccountBookID": book,
@@ -133,6 +151,7 @@ class VoucherBook:
         voucher["FVOUCHERGROUPNO"] = self._number(voucher, pick(model, "FVOUCHERGROUPNO"))
         voucher["FBillNo"] = f"PZ{voucher['FVOUCHERID']}"
         self.vouchers[voucher["FVOUCHERID"]] = voucher
+        self.index.add(voucher, external_ref(voucher))
         if auto_audit:
             self._transition(voucher, "submit", API_USER)
             self._transition(voucher, "audit", API_USER)
@@ -197,13 +216,10 @@ class VoucherBook:
         return entry
 
     def _number(self, voucher: dict[str, Any], wanted: Any) -> int:
-        taken = {
-            v["FVOUCHERGROUPNO"]
-            for v in self.vouchers.values()
-            if v is not voucher
-            and (v["FAccountBookID"], v["FYEAR"], v["FPERIOD"], v["FVOUCHERGROUPID"])
-            == (voucher["FAccountBookID"], voucher["FYEAR"], voucher["FPERIOD"], voucher["FVOUCHERGROUPID"])
-        }
+        """The number a voucher (not indexed meanwhile) gets in its group and period: the wanted one if
+        free, else the one it has if free, else one above the highest taken."""
+        key = number_key(voucher)
+        taken = self.index.taken(key)
         try:
             number = int(wanted or 0)
         except (TypeError, ValueError):
@@ -213,7 +229,27 @@ class VoucherBook:
         current = voucher.get("FVOUCHERGROUPNO")
         if current and current not in taken:
             return current
-        return max(taken, default=0) + 1
+        return self.index.highest(key) + 1
+
+    def seed(self, vouchers: list[dict[str, Any]]) -> dict[str, Any]:
+        """The control API's ``seed_vouchers``: vouchers an integration posted earlier, each a Save
+        ``model`` held under its ``id`` (above every id of the book) and ``number`` (FVOUCHERGROUPNO), in
+        ``state`` A, B or C (submitted and audited by the accountant), exactly as if saved, submitted and
+        audited one by one."""
+        ids = []
+        for item in vouchers:
+            wanted, state = int(item["id"]), str(item.get("state") or "C")
+            if wanted < self.next_id or state not in SEED_STATES:
+                raise ValueError(f"voucher id {wanted} is not above {self.next_id - 1}, or state {state!r} unknown")
+            self.next_id = wanted
+            try:
+                voucher = self.save({**item["model"], "FVOUCHERID": 0, "FVOUCHERGROUPNO": item.get("number")})
+            except KingdeeError as err:
+                raise ValueError(f"voucher {wanted}: {err.errors}") from None
+            for op in SEED_STATES[state]:
+                self._transition(voucher, op, ACCOUNTANT)
+            ids.append(voucher["FVOUCHERID"])
+        return {"seeded": len(ids), "ids": [min(ids), max(ids)] if ids else []}
 
     # -- operations -------------------------------------------------------------------------------
     def find(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -224,11 +260,7 @@ class VoucherBook:
         numbers = [str(n) for n in pick(data, "Numbers") or []]
         for index, ref in enumerate([*ids, *numbers]):
             by_id = ref.isdigit() and index < len(ids)
-            voucher = (
-                self.vouchers.get(int(ref))
-                if by_id
-                else next((v for v in self.vouchers.values() if v["FBillNo"] == ref), None)
-            )
+            voucher = self.vouchers.get(int(ref) if by_id else self.index.bill_nos.get(ref, 0))
             if voucher is None:
                 errors.append({"FieldName": None, "Message": f"单据“{ref}”不存在或已被删除", "DIndex": index})
             else:
@@ -251,6 +283,12 @@ class VoucherBook:
 
     def _transition(self, voucher: dict[str, Any], op: str, user: dict[str, Any]) -> None:
         status = voucher["FDocumentStatus"]
+        self._move(voucher, op, user)
+        if op != "delete":
+            self.index.moved(voucher, status)
+
+    def _move(self, voucher: dict[str, Any], op: str, user: dict[str, Any]) -> None:
+        status = voucher["FDocumentStatus"]
         label = f"凭证“{voucher['FVOUCHERGROUPID']['FName']}-{voucher['FVOUCHERGROUPNO']}”"
         if op == "submit":
             if status not in ("A", "D"):
@@ -268,6 +306,7 @@ class VoucherBook:
             if status not in ("A", "D"):
                 raise KingdeeError(f"{label}已提交或已审核，不能删除", "FDocumentStatus")
             del self.vouchers[voucher["FVOUCHERID"]]
+            self.index.remove(voucher, external_ref(voucher))
             return
         else:
             raise ValueError(op)
@@ -277,7 +316,7 @@ class VoucherBook:
         """The control API's ``audit_voucher``: what the ERP accountant does (submit if needed, audit)."""
         ref = args.get("external_ref")
         if ref is not None:
-            voucher = next((v for v in self.vouchers.values() if external_ref(v) == ref), None)
+            voucher = self.vouchers.get(self.index.first_of(ref) or 0)
         else:
             voucher = self.vouchers.get(int(args["id"]))
         if voucher is None:
@@ -290,16 +329,47 @@ class VoucherBook:
 
     # -- reads ------------------------------------------------------------------------------------
     def fields(self) -> tuple[str, ...]:
-        return (*HEADER_FIELDS, *ENTRY_FIELDS, "FEntity_FEntryID")
+        return tuple(f for f in self.FIELDS if f not in self.index.hidden)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per (voucher × entry), header fields and entry fields side by side."""
-        rows = []
-        for voucher in self.vouchers.values():
-            header = {k: v for k, v in voucher.items() if k != "FEntity"}
-            for entry in voucher["FEntity"]:
-                rows.append({**header, **entry, "FEntity_FEntryID": entry["FEntryID"]})
-        return rows
+    def rows(self) -> list[EntryRow]:
+        """One row per (voucher × entry), header fields and entry fields side by side, in id order."""
+        return [row for vid in self.vouchers for row in self.index.rows[vid]]
+
+    def select(self, query: dict[str, Any], top: int) -> list[EntryRow]:
+        """The rows of a query (``FilterString``, ``OrderString``, ``TopRowCount``), as
+        :func:`~.query.select` over :meth:`rows` answers them: read through the indexes, the whole
+        filter evaluated on the rows kept (once per voucher when it names header fields only), kept
+        for the next pages until the next write."""
+        text, order_string = query.get("FilterString"), query.get("OrderString")
+        key = (text, order_string, top)
+        kept = self.index.selection(key)
+        if kept is not None:
+            return kept
+        predicate = compile_filter(text)
+        index = self.index
+        ids = index.candidates(conjuncts(text)) if text and text.strip() else None
+        if ids is not None and self.vouchers and not self._probe(predicate):
+            ids = None  # the filter fails on a row: let the scan fail where it would
+        ids = list(self.vouchers) if ids is None else ids
+        headers = {k.lower() for k in HEADER_FIELDS} - {k.lower() for k in index.hidden}
+        if all(k.split(".")[0].lower() in headers for k in referenced(text)):
+            selected = [row for i in ids if predicate(index.rows[i][0]) for row in index.rows[i]]
+        else:
+            selected = [row for i in ids for row in index.rows[i] if predicate(row)]
+        if not natural_order(order_string):
+            selected = order(selected, order_string)
+        if top > 0:
+            selected = selected[:top]
+        index.keep(key, selected)
+        return selected
+
+    def _probe(self, predicate: Any) -> bool:
+        """Whether the filter evaluates on the book's first row without an error."""
+        try:
+            predicate(self.index.rows[next(iter(self.vouchers))][0])
+        except QueryError:
+            return False
+        return True
 
     def returned(self, voucher: dict[str, Any], keys: list[str]) -> dict[str, Any]:
         """``NeedReturnData``: the asked header fields of a saved voucher (unknown keys left out)."""
@@ -321,6 +391,17 @@ class VoucherBook:
 
     def dump(self) -> list[dict[str, Any]]:
         return [describe(v) for v in self.vouchers.values()]
+
+
+def natural_order(order_string: str | None) -> bool:
+    """Whether ``OrderString`` asks for the order the book keeps its rows in (sorting would change nothing)."""
+    terms = [t.split() for t in (order_string or "").split(",") if t.strip()]
+    if len(terms) > len(NATURAL_ORDER):
+        return False
+    return all(
+        t[0].lower() == key and (len(t) == 1 or (len(t) == 2 and t[1].upper() == "ASC"))
+        for t, key in zip(terms, NATURAL_ORDER, strict=False)
+    )
 
 
 def orm(value: Any, key: str = "") -> Any:

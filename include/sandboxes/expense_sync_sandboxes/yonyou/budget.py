@@ -51,7 +51,7 @@ def _aux(body: dict[str, Any], kind: str) -> str | None:
 def figures(ledger: Ledger, line: BudgetLine) -> tuple[Decimal, Decimal]:
     """(executed, occupied by vouchers) of a budget line."""
     executed, occupied = Decimal("0"), Decimal("0")
-    for voucher in ledger.vouchers.values():
+    for voucher in ledger.of_book(code=line.company, start=line.period, end=line.period):  # through the index
         if (voucher["accbook"]["code"], voucher["period"]) != (line.company, line.period):
             continue
         for body in voucher["bodies"]:

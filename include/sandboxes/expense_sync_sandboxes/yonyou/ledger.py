@@ -20,6 +20,7 @@ movement (``/yonbip/fi/rpt/profit``); amounts signed by the account's direction;
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -110,6 +111,11 @@ class Ledger:
         self.vouchers: dict[str, dict[str, Any]] = {}
         self.by_business_id: dict[str, str] = {}
         self._seq = 0
+        # indexes kept at write time (vouchers are never deleted, only voided): the bill codes taken
+        # per (book code, period, voucher type) with the highest, the voucher ids per (book, period)
+        self.taken: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+        self.highest: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.periods: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (book id, code, period)
 
     # -- writes -----------------------------------------------------------------------------------
     def create(
@@ -155,11 +161,8 @@ class Ledger:
         credit = sum((b["credit_org"] for b in bodies), Decimal("0"))
         if debit != credit:
             raise LedgerError(f"凭证保存不成功,借贷不平衡！借方合计{wire.money(debit)}，贷方合计{wire.money(credit)}")
-        taken = {
-            v["bill_code"]
-            for v in self.vouchers.values()
-            if (v["accbook"]["code"], v["period"], v["voucher_type"]["code"]) == (book["code"], period, vtype["code"])
-        }
+        number_key = (book["code"], period, vtype["code"])
+        taken = self.taken[number_key]
         if bill_code in taken:
             raise LedgerError(f"凭证保存不成功,凭证号[{bill_code}]已被占用！")
         self._seq += 1
@@ -169,7 +172,7 @@ class Ledger:
             "accbook": {k: book[k] for k in ("id", "code", "name")},
             "period": period,
             "voucher_type": vtype,
-            "bill_code": bill_code or max(taken, default=0) + 1,
+            "bill_code": bill_code or self.highest[number_key] + 1,
             "make_time": make_time,
             "description": description,
             "status": "01",
@@ -189,6 +192,9 @@ class Ledger:
         for n, body in enumerate(bodies, start=1):
             body.update(id=f"{voucher_id}{n:03d}", voucherid=voucher_id)
         self.vouchers[voucher_id] = voucher
+        taken.add(voucher["bill_code"])
+        self.highest[number_key] = max(self.highest[number_key], voucher["bill_code"])
+        self.periods[(voucher["accbook"]["id"], voucher["accbook"]["code"], period)].append(voucher_id)
         if business_id:
             self.by_business_id[business_id] = voucher_id
         return voucher
@@ -280,10 +286,19 @@ class Ledger:
         return self._move(voucher_id, ("00", "01"), "02")
 
     # -- reads ------------------------------------------------------------------------------------
+    def of_book(
+        self, book_id: str | None = None, code: str | None = None, start: str = "", end: str = "\uffff"
+    ) -> Iterator[dict[str, Any]]:
+        """The vouchers of a book (by id or code) in the periods ``start`` to ``end``, through the index."""
+        for (held_id, held_code, period), ids in self.periods.items():
+            if book_id not in (None, held_id) or code not in (None, held_code) or not start <= period <= end:
+                continue
+            yield from (self.vouchers[i] for i in ids)
+
     def movements(self, book_id: str, periods: set[str] | None = None, before: str | None = None) -> dict[str, Decimal]:
         """Net movement per account (signed by the account's direction) of the ledger's vouchers."""
         net: dict[str, Decimal] = defaultdict(Decimal)
-        for voucher in self.vouchers.values():
+        for voucher in self.of_book(book_id):
             if voucher["accbook"]["id"] != book_id or voucher["status"] not in LEDGER_STATES:
                 continue
             if periods is not None and voucher["period"] not in periods:

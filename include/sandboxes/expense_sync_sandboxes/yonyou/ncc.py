@@ -312,7 +312,11 @@ def add_routes(sandbox) -> None:
                 raise fail("查询条件pk_voucher或accbookCode+year+period不能为空")
             period = f"{body['year']}-{int(body['period']):02d}"
             found = sorted(
-                (v for v in vouchers.values() if v["accbook"]["code"] == body["accbookCode"] and v["period"] == period),
+                (
+                    v
+                    for v in sandbox.ledger.of_book(code=body["accbookCode"], start=period, end=period)
+                    if v["accbook"]["code"] == body["accbookCode"] and v["period"] == period
+                ),
                 key=lambda v: (v["voucher_type"]["code"], v["bill_code"]),
             )
         return ok([rendered(v) for v in found])

@@ -280,7 +280,7 @@ def add_routes(sandbox) -> None:
         found = sorted(
             (
                 v
-                for v in sandbox.ledger.vouchers.values()
+                for v in sandbox.ledger.of_book(book["id"], start=start, end=end)
                 if v["accbook"]["id"] == book["id"] and _matches(v, body, start, end)
             ),
             key=lambda v: (v["period"], v["voucher_type"]["code"], v["bill_code"]),

@@ -5,11 +5,11 @@ Wire facts (rows 24-36 of ``docs/vendors/kingdee.md``) and what stays inferred a
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from expense_sync.erp.model import Balance, Voucher, VoucherState, VoucherStatus, sum_balances
+from expense_sync.erp.model import Balance, Movement, Voucher, VoucherState, VoucherStatus, sum_balances
 from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.kingdee.query import QUERY, KingdeeQuery, nest, quote
@@ -165,6 +165,11 @@ class KingdeeVouchers(KingdeeQuery):
         """One status per voucher from rows that repeat per entry: the ref of the first entry carrying one."""
         found: dict[str, VoucherStatus] = {}
         for row in rows:
+            voucher_id = row.get("FVOUCHERID")
+            if voucher_id is not None and row.get("FDocumentStatus") is not None:
+                seen = found.get(str(voucher_id))
+                if seen is not None and seen.external_ref is not None:
+                    continue  # its status is known and carries the ref: a further entry changes nothing
             status = self._status(row)
             seen = found.get(status.remote_id)
             if seen is None or (seen.external_ref is None and status.external_ref is not None):
@@ -221,17 +226,15 @@ class KingdeeVouchers(KingdeeQuery):
         fields = ["FVOUCHERID", "FEntity_FEntryID", "FACCOUNTID.FNumber", "FDEBIT", "FCREDIT", cost_center, project]
         condition = f"FAccountBookID.FNumber={quote(book)} AND FYEAR={year} AND FPERIOD={month}"
         rows = self.query(VOUCHER_FORM, fields, condition, "FVOUCHERID ASC, FEntity_FEntryID ASC")
-        return sum_balances(
-            book,
-            period,
-            (
-                (
-                    str(required(nest(row), "FACCOUNTID.FNumber", vendor=self.vendor, endpoint=QUERY)),
-                    _text(row[cost_center]),
-                    _text(row[project]),
-                    Decimal(required(row, "FDEBIT", vendor=self.vendor, endpoint=QUERY)),
-                    Decimal(required(row, "FCREDIT", vendor=self.vendor, endpoint=QUERY)),
-                )
-                for row in rows
-            ),
-        )
+        return sum_balances(book, period, self._movements(rows, cost_center, project))
+
+    def _movements(self, rows: Iterable[dict[str, Any]], cost_center: str, project: str) -> Iterator[Movement]:
+        """(account, cost center, project, debit, credit) per entry row; a row without its account or
+        amounts is refused (:func:`required`)."""
+        for row in rows:
+            account, debit, credit = row["FACCOUNTID.FNumber"], row["FDEBIT"], row["FCREDIT"]
+            if account is None or debit is None or credit is None:  # refused, the field named
+                account = required(nest(row), "FACCOUNTID.FNumber", vendor=self.vendor, endpoint=QUERY)
+                debit = required(row, "FDEBIT", vendor=self.vendor, endpoint=QUERY)
+                credit = required(row, "FCREDIT", vendor=self.vendor, endpoint=QUERY)
+            yield str(account), _text(row[cost_center]), _text(row[project]), Decimal(debit), Decimal(credit)
