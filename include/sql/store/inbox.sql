@@ -6,6 +6,17 @@ VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb)
 ON CONFLICT (source, dedup_key) DO NOTHING
 RETURNING event_id;
 
+-- step: insert_batch
+-- The receiver's group commit: many events in one statement (one transaction, one commit), in the
+-- order given; a key given twice is inserted once. Returns the keys inserted now.
+INSERT INTO sync.event_inbox (source, dedup_key, event_type, subject, headers, payload)
+SELECT source, dedup_key, event_type, subject, headers::jsonb, payload::jsonb
+  FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY
+       AS given (source, dedup_key, event_type, subject, headers, payload, position)
+ ORDER BY position
+ON CONFLICT (source, dedup_key) DO NOTHING
+RETURNING source, dedup_key;
+
 -- step: claim
 SELECT event_id, source, dedup_key, event_type, subject, payload, attempts, received_at
   FROM sync.event_inbox

@@ -1,7 +1,8 @@
 """The event inbox (``sync.event_inbox``): webhook events in, the claim_events DAG's work queue out.
 
-The receiver calls :func:`insert` once per verified delivery; the row is committed before the
-sender gets its 2xx, and a second delivery of the same event (same source and dedup key) inserts
+The receiver calls :func:`insert_many` with the verified deliveries that arrived together (one
+statement, one commit for all of them; :func:`insert` is one event); each row is committed before
+its sender gets its 2xx, and a second delivery of the same event (same source and dedup key) inserts
 nothing. The consumer works in one transaction per batch::
 
     with conn.transaction():
@@ -73,6 +74,34 @@ def insert(conn: psycopg.Connection, event: InboundEvent) -> int | None:
         ),
     ).fetchone()
     return row[0] if row else None
+
+
+def insert_many(conn: psycopg.Connection, events: list[InboundEvent]) -> list[bool]:
+    """Store the events in one statement (on an autocommit connection: one transaction, committed
+    when this returns); for each, ``True`` if stored now, ``False`` if stored before (or earlier in
+    ``events``). Nothing is stored if the statement fails."""
+    columns: tuple[list[str | None], ...] = ([], [], [], [], [], [])
+    for event in events:
+        for column, value in zip(
+            columns,
+            (
+                event.source,
+                event.dedup_key,
+                event.event_type,
+                event.subject,
+                json.dumps(event.headers, ensure_ascii=False),
+                event.payload_json,
+            ),
+            strict=True,
+        ):
+            column.append(value)
+    inserted = set(conn.execute(sqlfile.step(SQL, "insert_batch"), columns).fetchall())
+    stored = []
+    for event in events:
+        key = (event.source, event.dedup_key)
+        stored.append(key in inserted)
+        inserted.discard(key)  # the same key again later in the batch is a duplicate
+    return stored
 
 
 def claim(

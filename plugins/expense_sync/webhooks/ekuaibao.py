@@ -37,7 +37,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from expense_sync.hooks.ekuaibao import EkuaibaoHook, EkuaibaoSettings
 from expense_sync.store.inbox import InboundEvent
@@ -127,5 +127,10 @@ def verify(delivery: Delivery, access: Access, now: float) -> InboundEvent:
     )
 
 
-def reply(access: Access, stored: bool | None) -> JSONResponse:
-    return JSONResponse({"code": "1", "status": "stored" if stored else "duplicate"})
+REPLIES = {
+    stored: JSONResponse({"code": "1", "status": "stored" if stored else "duplicate"}).body for stored in (True, False)
+}
+
+
+def reply(access: Access, stored: bool | None) -> Response:
+    return Response(REPLIES[bool(stored)], media_type="application/json")  # rendered once

@@ -18,6 +18,10 @@ class Rejected(Exception):
         self.retry_after = retry_after
         self.detail = detail  # for the log line only (e.g. which setting is wrong); never a value
 
+    def again(self) -> Rejected:
+        """The same refusal as a new exception (for each of several deliveries refused together)."""
+        return Rejected(self.status, self.reason, retry_after=self.retry_after, detail=self.detail)
+
 
 def bad_request(reason: str) -> Rejected:
     return Rejected(400, reason)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import os
 
 import uvicorn
@@ -49,7 +50,15 @@ def notifier_from_env() -> Notifier | None:
 
 def app_from_env() -> FastAPI:
     """The uvicorn factory (every worker process calls it)."""
-    return create_app(notifier=notifier_from_env(), prefix=os.environ.get(PREFIX_ENV, DEFAULT_PREFIX))
+    app = create_app(notifier=notifier_from_env(), prefix=os.environ.get(PREFIX_ENV, DEFAULT_PREFIX))
+    import airflow.sdk  # noqa: F401  (what the secrets' lookups load, loaded now to be frozen with the rest)
+
+    # Everything loaded by now lives as long as the worker: kept out of the collector's sight, it is
+    # no longer walked by each full collection (some 190 000 objects, a pause of up to 150 ms measured
+    # on the benchmark machine for every delivery in flight: the p99 under load).
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def log_config(level: str) -> dict:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from expense_sync.settings import VAR_WEBHOOK_SECRETS
@@ -148,5 +148,8 @@ def _matches(webhook: Webhook, body: str, headers: dict[str, str]) -> bool:
     return True
 
 
-def reply(secrets: Secrets, stored: bool | None) -> JSONResponse:
-    return JSONResponse({"status": "stored" if stored else "duplicate"})
+REPLIES = {flag: JSONResponse({"status": "stored" if flag else "duplicate"}).body for flag in (True, False)}
+
+
+def reply(secrets: Secrets, stored: bool | None) -> Response:
+    return Response(REPLIES[bool(stored)], media_type="application/json")  # rendered once

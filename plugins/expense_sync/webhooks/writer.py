@@ -1,17 +1,24 @@
-"""Durable inserts into the inbox from the event loop: a few writer threads, one connection each.
+"""Durable inserts into the inbox from the event loop: group commit on a few writer threads.
 
 ``pool_size`` threads each keep one autocommit connection to ``mdm_postgres`` (made by
 :func:`expense_sync.store.db.connect`, with a statement timeout and an application name), so the
-pool is the thread pool: at most ``pool_size`` inserts run at once and the rest wait their turn.
-A store returns only after PostgreSQL committed the row. A broken connection (the server
-restarted) is replaced and the insert tried once more, which is safe: the insert is idempotent.
-What the sender hears when the database cannot take the event:
+pool is the thread pool. Deliveries are not inserted one by one: :meth:`InboxWriter.store` queues
+its event and waits; whenever a writer thread is free it takes every event waiting (up to
+``MAX_BATCH``) and inserts them in one statement: one transaction, one commit
+(:func:`expense_sync.store.inbox.insert_many`). Under load, the events that arrive while the threads
+are busy share the next commit (and its fsync); alone, an event is a batch of one. A store returns
+only after PostgreSQL committed the statement holding its row, so every 2xx still means committed.
+A broken connection (the server restarted) is replaced and the batch tried once more, which is
+safe: the insert is idempotent. What the sender hears when the database cannot take the event:
 
 * cannot connect, connection lost twice, too slow (``db_timeout``), any other database error → 503
-  with ``Retry-After`` (the sender retries; the event is not lost, and never answered 2xx);
+  with ``Retry-After``, for every event of the batch (the statement failed, so none of them was
+  stored; the senders retry, and no event is lost or answered 2xx);
 * the payload holds a lone surrogate (JSON ``"\\ud800"``), which no UTF-8 text can carry → 400,
   found before the insert;
-* the server refuses the payload's data (e.g. a NUL character inside a JSON string) → 422.
+* the server refuses the payload's data (e.g. a NUL character inside a JSON string) → 422. That
+  fails the whole statement, so the batch is then written one event at a time: only the event at
+  fault is refused.
 
 Either refused payload is kept for a person: a quarantine item in the exception queue
 (``webhook_payload_unstorable``, keyed by source and dedup key, the payload as escaped text), so a
@@ -21,10 +28,12 @@ Either refused payload is kept for a person: a quarantine item in the exception 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -36,6 +45,10 @@ log = logging.getLogger(__name__)
 APPLICATION_NAME = "expense-sync-webhooks"
 RETRY_AFTER = 5
 UNSTORABLE = "webhook_payload_unstorable"
+MAX_BATCH = 200  # events in one statement
+Outcome = bool | Rejected  # stored now, stored before, or refused
+Waiting = tuple[InboundEvent, asyncio.Future[Outcome]]
+R = TypeVar("R")
 
 
 def connect_mdm(statement_timeout: float) -> psycopg.Connection:
@@ -74,8 +87,13 @@ def keep(conn: psycopg.Connection, event: InboundEvent, why: str) -> None:
         )
 
 
+def _too_slow(outcome: asyncio.Future[Outcome]) -> None:
+    if not outcome.done():  # its batch may still commit: the retry is then answered as a duplicate
+        outcome.set_result(Rejected(503, "database too slow", retry_after=RETRY_AFTER))
+
+
 class InboxWriter:
-    """``size`` writer threads with a connection each; :meth:`store` awaits one insert."""
+    """``size`` writer threads with a connection each; :meth:`store` awaits its event's commit."""
 
     def __init__(self, size: int, timeout: float, connect: Callable[[], psycopg.Connection] | None = None) -> None:
         self.size = size
@@ -85,6 +103,10 @@ class InboxWriter:
         self._local = threading.local()
         self._connections: list[psycopg.Connection] = []
         self._lock = threading.Lock()
+        # on the event loop only: the events waiting for a thread, and how many batches are in flight
+        self._waiting: list[Waiting] = []
+        self._in_flight = 0
+        self._dispatch_due = False
 
     def warm(self, timeout: float = 30.0) -> int:
         """Open every writer thread's connection now (the app's start), so that the first delivery
@@ -119,25 +141,83 @@ class InboxWriter:
 
     async def store(self, event: InboundEvent) -> bool:
         """Insert and commit; ``True`` if stored now, ``False`` if it was stored before."""
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._insert, event)
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[Outcome] = loop.create_future()
+        self._waiting.append((event, outcome))
+        if not self._dispatch_due:  # after this turn of the loop, so that its deliveries go together
+            self._dispatch_due = True
+            loop.call_soon(self._dispatch)
+        expiry = loop.call_later(self.timeout, _too_slow, outcome)  # a timer: cheaper than asyncio.timeout
         try:
-            return await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            raise Rejected(503, "database too slow", retry_after=RETRY_AFTER) from None
+            result = await outcome
+        finally:
+            expiry.cancel()
+        if isinstance(result, Rejected):
+            raise result
+        return result
 
-    def _insert(self, event: InboundEvent) -> bool:
+    def _dispatch(self) -> None:
+        """On the loop: the waiting events, in batches, to the free writer threads."""
+        self._dispatch_due = False
+        loop = asyncio.get_running_loop()
+        while self._waiting and self._in_flight < self.size:
+            batch = [(event, f) for event, f in self._waiting[:MAX_BATCH] if not f.done()]  # not timed out
+            del self._waiting[:MAX_BATCH]
+            if batch:
+                self._in_flight += 1
+                written = loop.run_in_executor(self._executor, self._write, [event for event, _ in batch])
+                written.add_done_callback(functools.partial(self._settle, batch))
+
+    def _settle(self, batch: list[Waiting], done: asyncio.Future[list[Outcome]]) -> None:
+        """On the loop: answer each event of a written batch, and hand the thread the next one."""
+        self._in_flight -= 1
+        failure = Rejected(503, "writer stopped", retry_after=RETRY_AFTER) if done.cancelled() else done.exception()
+        for n, (_, future) in enumerate(batch):
+            if future.done():  # its delivery was already answered 503 (too slow)
+                continue
+            if failure is not None:  # unexpected (a driver bug): the app's catch-all answers 503
+                future.set_exception(failure)
+            else:
+                future.set_result(done.result()[n])
+        if self._waiting:
+            self._dispatch()
+
+    def _write(self, events: list[InboundEvent]) -> list[Outcome]:
+        """On a writer thread: the events in one statement (one commit), and each one's outcome."""
+        if len(events) > 1 and not any(has_lone_surrogate(e.payload_json) for e in events):
+            try:
+                return list[Outcome](self._attempt(inbox.insert_many, events))
+            except psycopg.DataError:
+                pass  # the statement stored nothing: one at a time, so that only the event at fault is refused
+            except Rejected as rejected:  # the statement stored nothing: each sender is told
+                return [rejected.again() for _ in events]
+        return [self._write_one(event) for event in events]
+
+    def _write_one(self, event: InboundEvent) -> Outcome:
+        try:
+            if has_lone_surrogate(event.payload_json):
+                self._attempt(keep, event, "a lone surrogate")
+                return Rejected(400, "body has a lone surrogate")
+            try:
+                return self._attempt(inbox.insert_many, [event])[0]
+            except psycopg.DataError as err:
+                self._attempt(keep, event, f"sqlstate {err.sqlstate}")
+                return Rejected(422, "payload cannot be stored", detail=f"sqlstate {err.sqlstate}")
+        except Rejected as rejected:
+            return rejected
+
+    def _attempt(self, write: Callable[..., R], *args: Any) -> R:
+        """``write(conn, *args)`` on this thread's connection. A lost connection earns one more
+        attempt (the writes are idempotent); a database error becomes a 503, except a payload the
+        server refuses (:class:`psycopg.DataError`), which is the caller's."""
         attempt = 0
-        while True:  # ends by returning or raising: a lost connection earns one more attempt
+        while True:  # ends by returning or raising
             attempt += 1
             conn = self._connection()
             try:
-                if has_lone_surrogate(event.payload_json):
-                    keep(conn, event, "a lone surrogate")
-                    raise Rejected(400, "body has a lone surrogate")
-                return inbox.insert(conn, event) is not None
-            except psycopg.DataError as err:
-                keep(conn, event, f"sqlstate {err.sqlstate}")
-                raise Rejected(422, "payload cannot be stored", detail=f"sqlstate {err.sqlstate}") from None
+                return write(conn, *args)
+            except psycopg.DataError:
+                raise
             except (psycopg.OperationalError, psycopg.InterfaceError) as err:
                 lost = conn.broken or conn.closed
                 if lost:
