@@ -24,11 +24,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import launcher  # bench/launcher.py (this script's directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -96,12 +97,7 @@ def one_run(env: dict, sandboxes, vendor: str, qps: float, label: str) -> dict:
     controls = {"erp": sandboxes.control(vendor), "ekuaibao": sandboxes.control("ekuaibao")}
     before = {k: c.stats()["calls"] for k, c in controls.items()}
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, __file__, "--run", vendor, "--run-key", f"bench/{vendor}/{label}"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    done = launcher.run([sys.executable, __file__, "--run", vendor, "--run-key", f"bench/{vendor}/{label}"], env)
     wall = round(time.monotonic() - started, 2)
     if done.returncode:
         raise SystemExit(f"{vendor} {label}: failed:\n{done.stderr[-3000:]}")
@@ -196,6 +192,7 @@ def main() -> None:
         run_steps(args.run, args.run_key)
         return
 
+    launcher.start()  # while this driver is small: its children's peak RSS is their own
     from expense_sync_sandboxes.postgres import LocalPostgres
 
     print(

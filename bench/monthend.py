@@ -34,11 +34,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import launcher  # bench/launcher.py (this script's directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -187,6 +188,7 @@ def main() -> None:
         seed_erp(args.seed_erp, args.perturb)
         return
 
+    launcher.start()  # while this driver is small: its children's peak RSS is their own
     import psycopg
 
     from expense_sync.erp.accounts import posting_accounts
@@ -233,7 +235,7 @@ def main() -> None:
             }
             started = time.monotonic()
             seed = [sys.executable, __file__, "--seed-erp", sandboxes.url("kingdee")] + ["--perturb"] * args.perturb
-            done = subprocess.run(seed, env=env, capture_output=True, text=True)
+            done = launcher.run(seed, env)
             if done.returncode:
                 raise SystemExit(f"seeding the ERP failed:\n{done.stderr[-3000:]}")
             for line in done.stdout.strip().splitlines()[:-1]:
@@ -241,9 +243,7 @@ def main() -> None:
             seeded = json.loads(done.stdout.strip().splitlines()[-1])["seeded"]
             print(f"setup: {seeded} claim vouchers seeded into the sandbox ERP in {time.monotonic() - started:.1f} s")
             started = time.monotonic()
-            done = subprocess.run(
-                [sys.executable, __file__, "--run", results_dir], env=env, capture_output=True, text=True
-            )
+            done = launcher.run([sys.executable, __file__, "--run", results_dir], env)
             wall = round(time.monotonic() - started, 2)
             if done.returncode:
                 raise SystemExit(f"failed:\n{done.stderr[-3000:]}")

@@ -29,11 +29,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import launcher  # bench/launcher.py (this script's directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -100,11 +101,8 @@ def sync_once(env: dict, sandboxes, conn, oa: str, qps: float, label: str, run_k
     seconds, work, rss = {}, {}, {}
     for step in STEPS:
         started = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, __file__, "--step", step, "--run-key", run_key, "--state", str(state_file)],
-            env=env,
-            capture_output=True,
-            text=True,
+        done = launcher.run(
+            [sys.executable, __file__, "--step", step, "--run-key", run_key, "--state", str(state_file)], env
         )
         seconds[step] = round(time.monotonic() - started, 2)
         if done.returncode:
@@ -227,6 +225,7 @@ def main() -> None:
         run_step(args.step, args.run_key, args.state)
         return
 
+    launcher.start()  # while this driver is small: its children's peak RSS is their own
     import psycopg
 
     from expense_sync.store.migrate import migrate

@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import launcher  # bench/launcher.py (this script's directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -79,9 +80,7 @@ def audit_all(conn, sandboxes, vendor: str) -> None:
 
 def one_step(env: dict, control, vendor: str, step: str, qps: float) -> dict:
     before = control.stats()["calls"]
-    done = subprocess.run(
-        [sys.executable, __file__, "--run", vendor, "--step", step], env=env, capture_output=True, text=True
-    )
+    done = launcher.run([sys.executable, __file__, "--run", vendor, "--step", step], env)
     if done.returncode:
         raise SystemExit(f"{vendor} {step}: failed:\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -163,6 +162,7 @@ def main() -> None:
         run_step(args.run, args.step)
         return
 
+    launcher.start()  # while this driver is small: its children's peak RSS is their own
     from expense_sync_sandboxes.postgres import LocalPostgres
 
     print(f"claim voucher benchmark: {args.claims} claims per ERP, rate limit {args.qps:g} QPS (sandbox and client)")

@@ -55,6 +55,12 @@ ADMIN = "admin"
 # The people of the UI (SimpleAuthManager, user:role), as docker-compose.yaml names them: the decisions
 # under Required Actions are assigned by kind (Variable expense_sync_deciders) and recorded by name
 USERS = {ADMIN: "admin", "finance": "user", "hr": "user", "auditor": "viewer"}
+# The OA sandboxes' event-callback secrets (the OA connections' extras and what the sandbox seals with).
+_CALLBACK = {
+    "callback_token": "local-oa-callback-token",
+    "callback_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+OA_CALLBACK = {"oa_dingtalk": _CALLBACK, "oa_wecom": _CALLBACK}
 # The DAGs' own user: summarize writes each run's note through the REST API as it (connection airflow_api)
 SERVICE_USER = "expense-sync"
 DECIDERS = {"chart": ["finance"], "claims": ["finance"], "org": ["hr"]}
@@ -142,8 +148,21 @@ class LocalAirflow:
             self._start_worker(n, name)
         deadline = time.monotonic() + timeout
         self._wait_until_ready(deadline)
+        self._point_oa_callbacks()
         if self.settings.celery:
             self._wait_for_workers(deadline)
+
+    def _point_oa_callbacks(self) -> None:
+        """The OA sandboxes push their approval and contact-change events to the api-server's receiver,
+        as a tenant registers it as the OA's event callback (org_sync_daily reads by those events)."""
+        for conn_id, extras in OA_CALLBACK.items():
+            self.sandboxes.control(CONNECTIONS[conn_id][0]).mutate(
+                "configure_callback",
+                url=f"{self.url}/expense-sync/webhooks/{CONNECTIONS[conn_id][0]}",
+                token=extras["callback_token"],
+                aes_key=extras["callback_aes_key"],
+                receive_id=CONNECTIONS[conn_id][1],  # the AppKey / CorpID the receiver expects
+            )
 
     def _start_worker(self, n: int, name: str) -> None:
         """``airflow celery worker`` as compose's airflow-worker runs it (default queue and concurrency),
@@ -271,8 +290,9 @@ class LocalAirflow:
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+{metadata_url}"
             env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX"] = self.settings.broker_key_prefix
         for conn_id in CONNECTIONS:
+            extras = {**OA_CALLBACK.get(conn_id, {}), **self.settings.connection_extras.get(conn_id, {})}
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = self.sandboxes.connection(
-                conn_id, **self.settings.connection_extra, **self.settings.connection_extras.get(conn_id, {})
+                conn_id, **self.settings.connection_extra, **extras
             )
         if self.settings.extra_dag_dirs:
             bundles = [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]

@@ -2,10 +2,15 @@
 what ``org_sync_daily``'s tasks call), dlt ``rest_api`` → PostgreSQL (``replace`` and ``merge``),
 and a plain requests + COPY script (the floor).
 
-Every client runs in its own process (its CPU user+sys and peak RSS from ``os.wait4``, its own), into
-its own fresh database, twice: a first sync into the empty database, then a sync where nothing
-changed. The clients take turns, in a rotated order, over ``--rounds`` rounds; API calls are counted
-at the sandbox. Printed: the median of the rounds per client and run, with ratios to dlt ``merge``
+Every client runs in its own process, started by ``bench/launcher.py`` (its CPU user+sys and peak RSS
+from ``os.wait4``, its own and not the driver's), into its own fresh database, three times: a first sync into the empty database, then a sync where nothing
+changed, then a day on which 1 % of the people changed (``--churn``: hires, leavers, transfers and
+renames). The sandbox is reset to the same company before each client. expense-sync reads the first
+sync and the unchanged one whole (as the peers do); on the 1 % day it reads what the OA's
+contact-change events name, as ``org_sync_daily`` does between full reads: the sandbox pushes them to
+the webhook receiver (in this process, storing into that client's database). The peers read the whole
+directory again on that day. The clients take turns, in a rotated order, over ``--rounds`` rounds;
+API calls are counted at the sandbox. Printed: the median of the rounds per client and run, with ratios to dlt ``merge``
 and to the COPY script. The sandbox has no rate limit (the client's pace is set far above it).
 
     make bench-peers          # or: python bench/peers/run.py --employees 100000 --departments 5000
@@ -17,16 +22,20 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import launcher  # noqa: E402  (bench/launcher.py)
+
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "bench" / "out"
 CLIENTS = ("expense-sync", "dlt merge", "dlt replace", "COPY script")
+RUNS = ("first sync", "nothing changed", "1 % day")
+CALLBACK = {"callback_token": "peers-callback-token", "callback_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
 
 
 # -- expense-sync's client, in its own process: the calls org_sync_daily's extract and merge make ----
@@ -34,7 +43,7 @@ def package_step(run_key: str) -> None:
     import cProfile
 
     from expense_sync.hooks.registry import oa_hook
-    from expense_sync.org.extract import extract_directory
+    from expense_sync.org.changes import read_directory
     from expense_sync.org.merge import merge_directory
     from expense_sync.settings import org_max_deactivation
     from expense_sync.store.db import connect
@@ -45,8 +54,9 @@ def package_step(run_key: str) -> None:
         started, cpu = time.monotonic(), time.process_time()
         if profile:
             profile.enable()
-        result = extract_directory(conn, oa_hook("dingtalk"), run_key)
-        record_step(conn, run_key, "extract", {k: result[k] for k in ("system", "rows", "api")})
+        whole = not run_key.endswith("1 % day")  # the peers read everything every time; so do we, but that day
+        result = read_directory(conn, oa_hook("dingtalk"), run_key, full=whole)
+        record_step(conn, run_key, "extract", {k: result[k] for k in ("system", "rows", "api", "read")})
         merged = merge_directory(conn, result["loads"], run_key, max_deactivation=org_max_deactivation())
         record_step(conn, run_key, "merge", merged)
         if profile:
@@ -54,30 +64,49 @@ def package_step(run_key: str) -> None:
             profile.dump_stats(f"{os.environ['PEERS_PROFILE']}.{run_key.replace('/', '_').replace(' ', '_')}")
         work, work_cpu = time.monotonic() - started, time.process_time() - cpu
     written = sum(merged[e].get(k, 0) for e in merged for k in ("created", "updated", "deactivated"))
-    print(json.dumps({"rows_written": written, "work_s": work, "work_cpu_s": work_cpu, "api": result["api"]}))
+    figures = {
+        "rows_written": written,
+        "work_s": work,
+        "work_cpu_s": work_cpu,
+        "api": result["api"],
+        "read": result["read"],
+    }
+    print(json.dumps(figures))
+
+
+def start_receiver(url: str):
+    """The webhook receiver in a thread of this process, storing into ``url``'s database."""
+    import threading
+
+    import psycopg
+    import uvicorn
+
+    from expense_sync.webhooks import create_app
+    from expense_sync.webhooks.config import ReceiverSettings
+    from expense_sync_sandboxes.cluster import free_port
+
+    port = free_port()
+    app = create_app(
+        notifier=lambda event: None,
+        settings=ReceiverSettings(notify_interval=0.0),
+        connect=lambda: psycopg.connect(url, autocommit=True),
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, f"http://127.0.0.1:{port}/webhooks/dingtalk"
 
 
 # -- the driver -------------------------------------------------------------------------------------
 def run_client(argv: list[str], env: dict) -> dict:
-    """Run one client to its end; its own wall time, CPU (user+sys) and peak RSS, and what it printed."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if process.returncode:
-        raise SystemExit(f"{' '.join(argv[:3])} failed ({process.returncode}):\n{stderr[-4000:]}")
-    figures = json.loads(stdout.strip().splitlines()[-1])
-    return {
-        "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        **figures,
-    }
+    """Run one client to its end, through the launcher: its own wall time, CPU (user+sys) and peak
+    RSS, and what it printed."""
+    done = launcher.run(argv, env)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(argv[:3])} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": done.wall_s, "cpu_s": done.cpu_s, "peak_rss_mb": done.peak_rss_mb, **figures}
 
 
 def main() -> None:
@@ -85,6 +114,7 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--departments", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--churn", type=float, default=0.01, help="the share of people changed on the day")
     parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of " + ", ".join(CLIENTS))
     parser.add_argument("--package-step", help=argparse.SUPPRESS)
@@ -94,12 +124,13 @@ def main() -> None:
     if args.package_step:
         package_step(args.package_step)
         return
+    launcher.start()  # while this driver is small: the clients' peak RSS is their own
 
     import psycopg
 
     from expense_sync.store.migrate import migrate
     from expense_sync_sandboxes import dingtalk
-    from expense_sync_sandboxes.cluster import SandboxCluster
+    from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster
     from expense_sync_sandboxes.postgres import LocalPostgres
 
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
@@ -121,12 +152,16 @@ def main() -> None:
         base = sandboxes.url("dingtalk")
         credentials = ["--base-url", base, "--appkey", dingtalk.APP_KEY, "--appsecret", dingtalk.APP_SECRET]
         quiet = {**os.environ, "RUNTIME__DLT_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "ERROR"}
+        # the receiver (this process) verifies DingTalk's pushes with the connection's callback secrets
+        os.environ["AIRFLOW_CONN_OA_DINGTALK"] = sandboxes.connection("oa_dingtalk", **CALLBACK)
         for round_no in range(args.rounds):
             order = clients[round_no % len(clients) :] + clients[: round_no % len(clients)]
             for client in order:
+                control.reset(**options["dingtalk"])  # the same company for every client
                 database = server.create_database("peers")
                 url = server.url(database)
                 scratch = tempfile.mkdtemp(prefix="expense-sync-peers-")
+                receiver = None
                 try:
                     if client == "expense-sync":
                         with psycopg.connect(url, autocommit=True) as conn:
@@ -143,7 +178,18 @@ def main() -> None:
                         }
                     else:
                         env = quiet
-                    for run in ("first sync", "nothing changed"):
+                    for run in RUNS:
+                        if run == "1 % day":
+                            if client == "expense-sync":
+                                receiver, callback = start_receiver(url)
+                                control.mutate(
+                                    "configure_callback",
+                                    url=callback,
+                                    token=CALLBACK["callback_token"],
+                                    aes_key=CALLBACK["callback_aes_key"],
+                                    receive_id=CONNECTIONS["oa_dingtalk"][1],
+                                )
+                            control.mutate("churn", fraction=args.churn)
                         if client == "expense-sync":
                             argv = [sys.executable, __file__, "--package-step", f"peers/{round_no}/{run}"]
                         elif client == "COPY script":
@@ -163,12 +209,20 @@ def main() -> None:
                             flush=True,
                         )
                 finally:
+                    if receiver is not None:
+                        receiver.should_exit = True
+                        time.sleep(0.5)  # its connections closed before the database is dropped
                     server.drop_database(database)
     server.stop()
     report(results, clients)
     OUT.mkdir(parents=True, exist_ok=True)
     saved = {
-        "args": {"employees": args.employees, "departments": args.departments, "rounds": args.rounds},
+        "args": {
+            "employees": args.employees,
+            "departments": args.departments,
+            "rounds": args.rounds,
+            "churn": args.churn,
+        },
         "runs": {f"{client} / {run}": figures for (client, run), figures in results.items()},
     }
     (OUT / "peers.json").write_text(json.dumps(saved, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -185,7 +239,7 @@ def report(results: dict[tuple[str, str], list[dict]], clients: list[str]) -> No
     header = f"{'client':<13} {'run':<16} {'wall s':>7} {'CPU s':>7} {'work CPU s':>10} {'RSS MB':>7} "
     header += f"{'API calls':>9} {'rows':>8} {'CPU/dlt merge':>13} {'CPU/COPY':>8}"
     print(header)
-    for run in ("first sync", "nothing changed"):
+    for run in RUNS:
         for client in clients:
             m = median[(client, run)]
             dlt = median.get(("dlt merge", run))
