@@ -35,7 +35,7 @@ from psycopg import sql
 from expense_sync import mapping
 from expense_sync.hooks.paginate import dig
 from expense_sync.org.directory import DirectorySource
-from expense_sync.org.extract import EMPLOYEE_COLUMNS, ORG_COLUMNS, extract_directory
+from expense_sync.org.extract import EMPLOYEE_COLUMNS, ORG_COLUMNS, extract_directory, read_departments
 from expense_sync.org.extract import SQL as EXTRACT_SQL
 from expense_sync.store import inbox, loads, sqlfile, watermarks
 
@@ -178,7 +178,8 @@ def extract_changes(
         for user in hook.members(dept):
             people.setdefault(str(dig(user, emp_spec.key)), user)
     wanted = changes.departments | relist | {unit for unit in units.values() if unit and unit not in known}
-    departments, gone_departments = _read_departments(hook, org_spec, sorted(wanted), known)
+    read, gone_departments = read_departments(hook, org_spec, sorted(wanted), have=set(known))
+    departments = {str(dig(dept, org_spec.key)): dept for dept in read}
     with conn.cursor() as cur:
         org = loads.land(
             conn, cur, system, "org_unit", run_key, iter(departments.values()), ORG_COLUMNS, extracted_at=extracted_at
@@ -214,33 +215,6 @@ def _stepped_down(manager: str, dept: str, units: dict[str, str | None], listed:
     if manager not in units or units[manager] != dept:
         return True
     return listed is not None and listed.get(dept) != manager
-
-
-def _read_departments(
-    hook: DirectorySource, spec: mapping.MappingSpec, wanted: list[str], known: dict[str, Any]
-) -> tuple[dict[str, dict], set[str]]:
-    """The departments asked for, and the parents they name that the baseline lacks; the ids the OA
-    no longer has."""
-    found: dict[str, dict] = {}
-    gone: set[str] = set()
-    ask, seen = list(wanted), set()
-    while ask:
-        key = ask.pop()
-        if key in seen:
-            continue
-        seen.add(key)
-        dept = hook.department(key)
-        if dept is None:
-            gone.add(key)
-            continue
-        found[str(dig(dept, spec.key))] = dept
-        try:
-            parent = spec.fields["parent_key"].value(dept)
-        except mapping.MappingError:
-            continue
-        if parent and str(parent) not in known:
-            ask.append(str(parent))
-    return found, gone
 
 
 def _carry(conn: psycopg.Connection, entity: str, columns: tuple[str, ...], load_id: int, base: int, named: Any) -> int:

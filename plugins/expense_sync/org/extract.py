@@ -66,14 +66,14 @@ EMPLOYEE_COLUMNS = (
 )
 
 
-def _unlisted(
-    conn: psycopg.Connection, hook: DirectorySource, spec: mapping.MappingSpec, listed: list[dict]
-) -> list[dict]:
-    """The departments the listing missed that the OA still has: every active canonical department
-    of this OA not listed, and the parents those name, asked for one by one."""
-    seen = {str(dig(dept, spec.key)) for dept in listed}
-    ask = [key for (key,) in conn.execute(sqlfile.step(SQL, "active_departments"), (hook.vendor,)) if key not in seen]
-    found = []
+def read_departments(
+    hook: DirectorySource, spec: mapping.MappingSpec, ask: list[str], *, have: set[str]
+) -> tuple[list[dict], set[str]]:
+    """Ask the OA for each department in ``ask``, one by one, and for the parents they name that are
+    not in ``have`` (the departments already held); return those it has and the ids it has not."""
+    found: list[dict] = []
+    gone: set[str] = set()
+    seen: set[str] = set()
     while ask:
         key = ask.pop()
         if key in seen:
@@ -81,15 +81,26 @@ def _unlisted(
         seen.add(key)
         dept = hook.department(key)
         if dept is None:  # removed at the OA: the merge deactivates it
+            gone.add(key)
             continue
         found.append(dept)
         try:
             parent = spec.fields["parent_key"].value(dept)
         except mapping.MappingError:  # landed with its error; the merge quarantines it
             continue
-        if parent:
+        if parent and str(parent) not in have:
             ask.append(str(parent))
-    return found
+    return found, gone
+
+
+def _unlisted(
+    conn: psycopg.Connection, hook: DirectorySource, spec: mapping.MappingSpec, listed: list[dict]
+) -> list[dict]:
+    """The departments the listing missed that the OA still has: every active canonical department
+    of this OA not listed, and the parents those name, asked for one by one."""
+    have = {str(dig(dept, spec.key)) for dept in listed}
+    ask = [key for (key,) in conn.execute(sqlfile.step(SQL, "active_departments"), (hook.vendor,)) if key not in have]
+    return read_departments(hook, spec, ask, have=have)[0]
 
 
 def extract_directory(conn: psycopg.Connection, hook: DirectorySource, run_key: str) -> dict[str, Any]:

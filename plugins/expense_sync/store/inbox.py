@@ -56,23 +56,19 @@ class InboxEvent:
     received_at: datetime
 
 
+def _values(event: InboundEvent) -> tuple[str | None, ...]:
+    """The inbox columns of one event, in the statements' order."""
+    headers = json.dumps(event.headers, ensure_ascii=False)
+    return (event.source, event.dedup_key, event.event_type, event.subject, headers, event.payload_json)
+
+
 def insert(conn: psycopg.Connection, event: InboundEvent) -> int | None:
     """Store the event; return its id, or ``None`` when it was already stored (a duplicate).
 
     On an autocommit connection the single statement is its own transaction: it is committed when
     this returns (no BEGIN/COMMIT round trips on the receiver's hot path).
     """
-    row = conn.execute(
-        sqlfile.step(SQL, "insert"),
-        (
-            event.source,
-            event.dedup_key,
-            event.event_type,
-            event.subject,
-            json.dumps(event.headers, ensure_ascii=False),
-            event.payload_json,
-        ),
-    ).fetchone()
+    row = conn.execute(sqlfile.step(SQL, "insert"), _values(event)).fetchone()
     return row[0] if row else None
 
 
@@ -80,21 +76,7 @@ def insert_many(conn: psycopg.Connection, events: list[InboundEvent]) -> list[bo
     """Store the events in one statement (on an autocommit connection: one transaction, committed
     when this returns); for each, ``True`` if stored now, ``False`` if stored before (or earlier in
     ``events``). Nothing is stored if the statement fails."""
-    columns: tuple[list[str | None], ...] = ([], [], [], [], [], [])
-    for event in events:
-        for column, value in zip(
-            columns,
-            (
-                event.source,
-                event.dedup_key,
-                event.event_type,
-                event.subject,
-                json.dumps(event.headers, ensure_ascii=False),
-                event.payload_json,
-            ),
-            strict=True,
-        ):
-            column.append(value)
+    columns = tuple(list(column) for column in zip(*map(_values, events), strict=True))
     inserted = set(conn.execute(sqlfile.step(SQL, "insert_batch"), columns).fetchall())
     stored = []
     for event in events:
