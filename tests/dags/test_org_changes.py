@@ -144,3 +144,27 @@ def test_an_event_naming_someone_the_oa_no_longer_has_deactivates_only_them(dagb
     assert (merge["created"], merge["updated"], merge["deactivated"]) == (0, 0, 1)
     active = {no for no, e in canonical_state(mdm)["employees"].items() if e["active"]}
     assert len(active) == 59 and "E0000011" not in active
+
+
+def test_a_read_builds_on_a_load_landed_but_not_merged(dagbag, mdm, oa):
+    """A run whose merge never came (its task failed, or a zombie read beside its retry) consumed its
+    events: the next read builds on that landed load, so the hire it read is not lost."""
+    import datetime as dt
+
+    from expense_sync.hooks.registry import oa_hook
+    from expense_sync.org.changes import read_directory
+
+    assert run_dag(dagbag, DAG)[0] == "success"
+    oa()
+    first = oa.control.mutate("hire", dept_id=3)
+    landed = read_directory(mdm, oa_hook(oa.vendor), "test/unmerged", full_every=dt.timedelta(days=7))
+    assert (landed["read"]["mode"], landed["read"]["events"]) == ("changes", 1)  # landed, never merged
+    second = oa.control.mutate("hire", dept_id=4)
+
+    state, tasks = run_dag(dagbag, DAG)
+    assert state == "success", tasks
+    assert (read_of_last_run(mdm)["mode"], read_of_last_run(mdm)["events"]) == ("changes", 1)
+    assert step_counts(mdm, "merge")["employee"]["created"] == 2
+    hired = {p["userid"]: p["job_number"] for p in oa.control.state()["people"] if p["userid"] in (first, second)}
+    employees = canonical_state(mdm)["employees"]
+    assert all(employees[number]["active"] for number in hired.values()) and len(hired) == 2

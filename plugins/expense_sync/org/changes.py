@@ -20,7 +20,10 @@ param); there is no previous load; the last full read is older than ``full_every
 ``expense_sync_org_full_read_days``, default 7): the safety net that also catches events the OA never
 delivered; or the events name as many people and departments as a full read would cost calls (about
 one per department). The events are claimed, and marked processed, in the landing's transaction: a
-crash leaves them to the next run, and two runs never read the same events.
+crash leaves them to the next run, and two runs never read the same events. Reads of one OA take a
+lock in turn, and each builds on the newest load landed (merged or not), so a read never lands a
+directory without what an earlier read's events named. A read by events lands few records: the
+schema-drift check is left to the full reads (:func:`expense_sync.store.loads.check_drift`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from expense_sync.hooks.paginate import dig
 from expense_sync.org.directory import DirectorySource
 from expense_sync.org.extract import EMPLOYEE_COLUMNS, ORG_COLUMNS, extract_directory, read_departments
 from expense_sync.org.extract import SQL as EXTRACT_SQL
-from expense_sync.store import inbox, loads, sqlfile, watermarks
+from expense_sync.store import inbox, loads, locks, sqlfile, watermarks
 
 SQL = "org/changes"
 FULL_READ_STREAM = "directory:full_read"  # watermark: when the OA's directory was last read whole
@@ -117,11 +120,13 @@ def read_directory(
     that is enough; returns what :func:`expense_sync.org.extract.extract_directory` returns, with the
     ``read`` (``full`` or ``changes``), its reason and the events consumed."""
     now = dt.datetime.now(dt.UTC)
-    with conn.transaction():
+    # One read of this OA at a time (a zombie task beside its retry): a second read waits, then builds
+    # on the load the first landed, so no run lands a directory without the events another consumed.
+    with locks.held(conn, f"org_read:{hook.vendor}"), conn.transaction():
         changes = claim_changes(conn, hook)
         base = _baseline(conn, hook.vendor)
         reason = full_read_reason(conn, hook.vendor, changes, base, full_every=full_every, asked=full, now=now)
-        if reason is not None or base is None:
+        if base is None or reason is not None:
             result = extract_directory(conn, hook, run_key)
             watermarks.set_watermark(
                 conn,

@@ -232,7 +232,7 @@ class KingdeeVouchers(KingdeeQuery):
         """(account, cost center, project, debit, credit) per entry row; a row without its account or
         amounts is refused (:func:`required`)."""
         for row in rows:
-            account, debit, credit = row["FACCOUNTID.FNumber"], row["FDEBIT"], row["FCREDIT"]
+            account, debit, credit = row.get("FACCOUNTID.FNumber"), row.get("FDEBIT"), row.get("FCREDIT")
             if account is None or debit is None or credit is None:  # refused, the field named
                 account = required(nest(row), "FACCOUNTID.FNumber", vendor=self.vendor, endpoint=QUERY)
                 debit = required(row, "FDEBIT", vendor=self.vendor, endpoint=QUERY)
