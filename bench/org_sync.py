@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import launcher  # bench/launcher.py (this script's directory is on sys.path)
+import oa_events
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -173,41 +174,6 @@ def report(run: dict, qps: float) -> None:
     print(f"  push  {json.dumps(run['push'], ensure_ascii=False)}")
 
 
-def start_receiver(env: dict, sandboxes, oa: str):
-    """The webhook receiver in a thread of this process, the OA's connection holding the callback
-    secrets, and the OA sandbox pushing its events to it; returns the uvicorn server."""
-    import threading
-
-    import uvicorn
-
-    from expense_sync.webhooks import create_app
-    from expense_sync.webhooks.config import ReceiverSettings
-    from expense_sync_sandboxes.cluster import CONNECTIONS, free_port
-
-    token, aes_key = "bench-callback-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-    conn_id = f"oa_{oa}"
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("AIRFLOW_", "EXPENSE_SYNC_"))})
-    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = sandboxes.connection(
-        conn_id, callback_token=token, callback_aes_key=aes_key
-    )
-    port = free_port()
-    app = create_app(
-        notifier=lambda event: None, settings=ReceiverSettings(notify_interval=0.0), prefix="/expense-sync"
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    sandboxes.control(oa).mutate(
-        "configure_callback",
-        url=f"http://127.0.0.1:{port}/expense-sync/webhooks/{oa}",
-        token=token,
-        aes_key=aes_key,
-        receive_id=CONNECTIONS[conn_id][1],
-    )
-    return server
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, default=100_000)
@@ -262,7 +228,10 @@ def main() -> None:
             }
             full = sync_once(env, sandboxes, conn, args.oa, args.qps, "full sync", "bench/full")
             report(full, args.qps)
-            receiver = start_receiver(env, sandboxes, args.oa)
+            env[f"AIRFLOW_CONN_OA_{args.oa.upper()}"] = oa_events.oa_connection(sandboxes, args.oa)
+            oa_events.set_env(env)
+            receiver, base_url = oa_events.start_receiver()
+            oa_events.push_to(sandboxes, args.oa, base_url)
             started = time.monotonic()
             churn = sandboxes.control(args.oa).mutate("churn", fraction=args.churn)
             pushed = sandboxes.control(args.oa).state()["callbacks"]

@@ -3,15 +3,16 @@ what ``org_sync_daily``'s tasks call), dlt ``rest_api`` → PostgreSQL (``replac
 and a plain requests + COPY script (the floor).
 
 Every client runs in its own process, started by ``bench/launcher.py`` (its CPU user+sys and peak RSS
-from ``os.wait4``, its own and not the driver's), into its own fresh database, three times: a first sync into the empty database, then a sync where nothing
-changed, then a day on which 1 % of the people changed (``--churn``: hires, leavers, transfers and
-renames). The sandbox is reset to the same company before each client. expense-sync reads the first
-sync and the unchanged one whole (as the peers do); on the 1 % day it reads what the OA's
-contact-change events name, as ``org_sync_daily`` does between full reads: the sandbox pushes them to
-the webhook receiver (in this process, storing into that client's database). The peers read the whole
-directory again on that day. The clients take turns, in a rotated order, over ``--rounds`` rounds;
-API calls are counted at the sandbox. Printed: the median of the rounds per client and run, with ratios to dlt ``merge``
-and to the COPY script. The sandbox has no rate limit (the client's pace is set far above it).
+from ``os.wait4``, its own and not the driver's), into its own fresh database, three times: a first
+sync into the empty database, then a sync where nothing changed, then a day on which 1 % of the
+people changed (``--churn``: hires, leavers, transfers and renames). The sandbox is reset to the same
+company before each client. expense-sync reads the first sync and the unchanged one whole (as the
+peers do); on the 1 % day it reads what the OA's contact-change events name, as ``org_sync_daily``
+does between full reads: the sandbox pushes them to the webhook receiver (in this process, storing
+into that client's database). The peers read the whole directory again on that day. The clients take
+turns, in a rotated order, over ``--rounds`` rounds; API calls are counted at the sandbox. Printed:
+the median of the rounds per client and run, with ratios to dlt ``merge`` and to the COPY script.
+The sandbox has no rate limit (the client's pace is set far above it).
 
     make bench-peers          # or: python bench/peers/run.py --employees 100000 --departments 5000
 """
@@ -30,12 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 import launcher  # noqa: E402  (bench/launcher.py)
+import oa_events  # noqa: E402  (bench/oa_events.py)
 
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "bench" / "out"
 CLIENTS = ("expense-sync", "dlt merge", "dlt replace", "COPY script")
 RUNS = ("first sync", "nothing changed", "1 % day")
-CALLBACK = {"callback_token": "peers-callback-token", "callback_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
 
 
 # -- expense-sync's client, in its own process: the calls org_sync_daily's extract and merge make ----
@@ -74,30 +75,6 @@ def package_step(run_key: str) -> None:
     print(json.dumps(figures))
 
 
-def start_receiver(url: str):
-    """The webhook receiver in a thread of this process, storing into ``url``'s database."""
-    import threading
-
-    import psycopg
-    import uvicorn
-
-    from expense_sync.webhooks import create_app
-    from expense_sync.webhooks.config import ReceiverSettings
-    from expense_sync_sandboxes.cluster import free_port
-
-    port = free_port()
-    app = create_app(
-        notifier=lambda event: None,
-        settings=ReceiverSettings(notify_interval=0.0),
-        connect=lambda: psycopg.connect(url, autocommit=True),
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return server, f"http://127.0.0.1:{port}/webhooks/dingtalk"
-
-
 # -- the driver -------------------------------------------------------------------------------------
 def run_client(argv: list[str], env: dict) -> dict:
     """Run one client to its end, through the launcher: its own wall time, CPU (user+sys) and peak
@@ -130,7 +107,7 @@ def main() -> None:
 
     from expense_sync.store.migrate import migrate
     from expense_sync_sandboxes import dingtalk
-    from expense_sync_sandboxes.cluster import CONNECTIONS, SandboxCluster
+    from expense_sync_sandboxes.cluster import SandboxCluster
     from expense_sync_sandboxes.postgres import LocalPostgres
 
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
@@ -153,7 +130,7 @@ def main() -> None:
         credentials = ["--base-url", base, "--appkey", dingtalk.APP_KEY, "--appsecret", dingtalk.APP_SECRET]
         quiet = {**os.environ, "RUNTIME__DLT_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "ERROR"}
         # the receiver (this process) verifies DingTalk's pushes with the connection's callback secrets
-        os.environ["AIRFLOW_CONN_OA_DINGTALK"] = sandboxes.connection("oa_dingtalk", **CALLBACK)
+        os.environ["AIRFLOW_CONN_OA_DINGTALK"] = oa_events.oa_connection(sandboxes, "dingtalk")
         for round_no in range(args.rounds):
             order = clients[round_no % len(clients) :] + clients[: round_no % len(clients)]
             for client in order:
@@ -181,14 +158,10 @@ def main() -> None:
                     for run in RUNS:
                         if run == "1 % day":
                             if client == "expense-sync":
-                                receiver, callback = start_receiver(url)
-                                control.mutate(
-                                    "configure_callback",
-                                    url=callback,
-                                    token=CALLBACK["callback_token"],
-                                    aes_key=CALLBACK["callback_aes_key"],
-                                    receive_id=CONNECTIONS["oa_dingtalk"][1],
+                                receiver, base_url = oa_events.start_receiver(
+                                    connect=lambda url=url: psycopg.connect(url, autocommit=True)
                                 )
+                                oa_events.push_to(sandboxes, "dingtalk", base_url)
                             control.mutate("churn", fraction=args.churn)
                         if client == "expense-sync":
                             argv = [sys.executable, __file__, "--package-step", f"peers/{round_no}/{run}"]
