@@ -12,7 +12,6 @@ Nothing here does I/O: the hook passes a ``fetch(page_params) -> body`` callable
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -61,7 +60,7 @@ class Paginator(ABC):
         """Yield the records of each page, in order, until the last page."""
         params: PageParams | None = self.first()
         asked: set[str] = set()
-        previous_digest = None
+        previous: list = []
         count = 0
         while params is not None:
             count += 1
@@ -73,11 +72,9 @@ class Paginator(ABC):
             asked.add(key)
             body = fetch(params)
             items = self.items(body)
-            if items:
-                digest = hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).digest()
-                if digest == previous_digest:
-                    raise PaginationError("the vendor served the same page twice in a row")
-                previous_digest = digest
+            if items and items == previous:  # compared as parsed (not re-serialized): unequal pages differ early
+                raise PaginationError("the vendor served the same page twice in a row")
+            previous = [dict(item) if isinstance(item, dict) else item for item in items]  # callers pop keys
             yield items
             params = self.advance(params, body, items)
 

@@ -92,6 +92,26 @@ def test_a_vendor_that_ignores_the_cursor_is_stopped():
         collect(paginator, stuck)
 
 
+def test_a_repeated_page_is_stopped_though_the_caller_changes_the_records_it_is_given():
+    """The DingTalk hook pops ``leader`` off each user it yields: the page kept for the comparison is
+    the vendor's, not what the caller left of it."""
+
+    def stuck(params):  # fresh records each time, as a parsed response is
+        return {"result": {"has_more": True, "next_cursor": params["cursor"] + 1, "list": [{"id": 1, "leader": True}]}}
+
+    paginator = CursorPaginator(
+        next_cursor_path="result.next_cursor",
+        has_more_path="result.has_more",
+        size=1,
+        initial_cursor=0,
+        items_path="result.list",
+    )
+    with pytest.raises(PaginationError, match="same page twice"):
+        for page in paginator.pages(stuck):
+            for record in page:
+                record.pop("leader", None)
+
+
 def test_the_same_cursor_twice_is_stopped():
     def loop(params):
         return {"next_cursor": "abc", "list": [{"id": params.get("cursor")}]}
