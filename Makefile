@@ -47,8 +47,8 @@ test: venv browser lint
 reliability: venv
 	$(VPY) -m pytest -m reliability tests/reliability -p no:cacheprovider
 
-## Benchmarks: print figures (not pass/fail).
-bench: venv
+## Benchmarks: print figures (not pass/fail); first the side-by-side table with dlt and the COPY floor.
+bench: venv bench-peers
 	$(VPY) bench/org_sync.py
 	$(VPY) bench/erp_chart.py
 	$(VPY) bench/monthend.py
@@ -65,7 +65,8 @@ $(BENCH_VENV)/.installed: bench/peers/requirements.txt
 
 bench-peers: venv $(BENCH_VENV)/.installed
 	RUNTIME__DLT_TELEMETRY=false $(VPY) bench/peers/run.py $(if $(EMPLOYEES),--employees $(EMPLOYEES)) \
-		$(if $(DEPARTMENTS),--departments $(DEPARTMENTS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+		$(if $(DEPARTMENTS),--departments $(DEPARTMENTS)) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+		$(if $(filter 0 no false,$(REPLAY)),--no-replay)
 
 lint: venv
 	$(VENV)/bin/ruff check plugins dags include tests bench scripts

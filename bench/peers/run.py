@@ -14,6 +14,11 @@ turns, in a rotated order, over ``--rounds`` rounds; API calls are counted at th
 the median of the rounds per client and run, with ratios to dlt ``merge`` and to the COPY script.
 The sandbox has no rate limit (the client's pace is set far above it).
 
+Then (``--replay``, the default) each client's first sync and unchanged sync again on recorded HTTP
+(``replay.py``): its reads recorded once through a proxy in front of the sandbox, unmeasured, and
+replayed byte for byte by a trivial server in this process, so that wall time is the client's own
+and not the sandbox's building of pages; a request not on the tape fails the benchmark.
+
     make bench-peers          # or: python bench/peers/run.py --employees 100000 --departments 5000
 """
 
@@ -30,13 +35,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import launcher  # noqa: E402  (bench/launcher.py)
 import oa_events  # noqa: E402  (bench/oa_events.py)
+import replay  # noqa: E402  (bench/peers/replay.py)
 
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "bench" / "out"
 CLIENTS = ("expense-sync", "dlt merge", "dlt replace", "COPY script")
 RUNS = ("first sync", "nothing changed", "1 % day")
+REPLAYED = ("first sync, replayed", "nothing changed, replayed")  # on recorded HTTP (bench/peers/replay.py)
 
 
 # -- expense-sync's client, in its own process: the calls org_sync_daily's extract and merge make ----
@@ -94,6 +102,12 @@ def main() -> None:
     parser.add_argument("--churn", type=float, default=0.01, help="the share of people changed on the day")
     parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of " + ", ".join(CLIENTS))
+    parser.add_argument(
+        "--replay",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the first sync and the unchanged one on recorded HTTP, without the sandbox's cost",
+    )
     parser.add_argument("--package-step", help=argparse.SUPPRESS)
     args = parser.parse_args()
     for path in (ROOT / "plugins", ROOT / "include" / "sandboxes"):
@@ -124,67 +138,108 @@ def main() -> None:
         f"without rate limit, {args.rounds} rounds of {', '.join(clients)}"
     )
     results: dict[tuple[str, str], list[dict]] = {}
+    tapes: dict[str, replay.Tape] = {}  # each client's reads, recorded once
     with SandboxCluster(["dingtalk"], options=options) as sandboxes:
         control = sandboxes.control("dingtalk")
-        base = sandboxes.url("dingtalk")
-        credentials = ["--base-url", base, "--appkey", dingtalk.APP_KEY, "--appsecret", dingtalk.APP_SECRET]
+        sandbox = sandboxes.url("dingtalk")
         quiet = {**os.environ, "RUNTIME__DLT_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "ERROR"}
         # the receiver (this process) verifies DingTalk's pushes with the connection's callback secrets
         os.environ["AIRFLOW_CONN_OA_DINGTALK"] = oa_events.oa_connection(sandboxes, "dingtalk")
+
+        def fresh_database(client: str) -> str:
+            database = server.create_database("peers")
+            if client == "expense-sync":  # its tables made as the deployment makes them; the peers make theirs
+                with psycopg.connect(server.url(database), autocommit=True) as conn:
+                    migrate(conn)
+            return database
+
+        def measure(client: str, key: str, database: str, base_url: str) -> dict:
+            """One run of ``client`` against ``base_url`` (the sandbox, the recorder or the player)."""
+            url, scratch = server.url(database), tempfile.mkdtemp(prefix="expense-sync-peers-")
+            if client == "expense-sync":
+                connection = json.loads(sandboxes.connection("oa_dingtalk", rate_limit_qps=1_000_000, timeout=60))
+                connection["port"] = int(base_url.rsplit(":", 1)[1])
+                argv = [sys.executable, __file__, "--package-step", key]
+                env = {
+                    **quiet,
+                    "AIRFLOW_HOME": scratch,
+                    "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+                    "AIRFLOW_CONN_MDM_POSTGRES": url,
+                    "AIRFLOW_CONN_OA_DINGTALK": json.dumps(connection),
+                    "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
+                }
+                return run_client(argv, env)
+            argv = [
+                "--dsn",
+                url,
+                "--base-url",
+                base_url,
+                "--appkey",
+                dingtalk.APP_KEY,
+                "--appsecret",
+                dingtalk.APP_SECRET,
+            ]
+            if client == "COPY script":
+                return run_client([args.bench_python, str(HERE / "copy_client.py"), *argv], quiet)
+            argv += ["--disposition", client.split()[1], "--pipelines-dir", scratch]
+            return run_client([args.bench_python, str(HERE / "dlt_client.py"), *argv], quiet)
+
+        def record(client: str, run: str, round_no: int, figures: dict) -> None:
+            results.setdefault((client, run), []).append(figures)
+            print(
+                f"  round {round_no + 1} {client:<13} {run:<26} wall {figures['wall_s']:6.1f} s  "
+                f"CPU {figures['cpu_s']:6.1f} s  RSS {figures['peak_rss_mb']:5.0f} MB  "
+                f"calls {figures['api_calls']:6d}  rows {figures['rows_written']:7d}",
+                flush=True,
+            )
+
         for round_no in range(args.rounds):
             order = clients[round_no % len(clients) :] + clients[: round_no % len(clients)]
             for client in order:
                 control.reset(**options["dingtalk"])  # the same company for every client
-                database = server.create_database("peers")
-                url = server.url(database)
-                scratch = tempfile.mkdtemp(prefix="expense-sync-peers-")
-                receiver = None
+                database, receiver = fresh_database(client), None
                 try:
-                    if client == "expense-sync":
-                        with psycopg.connect(url, autocommit=True) as conn:
-                            migrate(conn)
-                        env = {
-                            **quiet,
-                            "AIRFLOW_HOME": scratch,
-                            "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-                            "AIRFLOW_CONN_MDM_POSTGRES": url,
-                            "AIRFLOW_CONN_OA_DINGTALK": sandboxes.connection(
-                                "oa_dingtalk", rate_limit_qps=1_000_000, timeout=60
-                            ),
-                            "AIRFLOW_VAR_EXPENSE_SYNC_OA_VENDOR": "dingtalk",
-                        }
-                    else:
-                        env = quiet
                     for run in RUNS:
                         if run == "1 % day":
                             if client == "expense-sync":
-                                receiver, base_url = oa_events.start_receiver(
+                                url = server.url(database)
+                                receiver, receiver_url = oa_events.start_receiver(
                                     connect=lambda url=url: psycopg.connect(url, autocommit=True)
                                 )
-                                oa_events.push_to(sandboxes, "dingtalk", base_url)
+                                oa_events.push_to(sandboxes, "dingtalk", receiver_url)
                             control.mutate("churn", fraction=args.churn)
-                        if client == "expense-sync":
-                            argv = [sys.executable, __file__, "--package-step", f"peers/{round_no}/{run}"]
-                        elif client == "COPY script":
-                            argv = [args.bench_python, str(HERE / "copy_client.py"), "--dsn", url, *credentials]
-                        else:
-                            disposition = client.split()[1]
-                            argv = [args.bench_python, str(HERE / "dlt_client.py"), "--dsn", url, *credentials]
-                            argv += ["--disposition", disposition, "--pipelines-dir", scratch]
                         before = control.stats()["calls"].get("total", 0)
-                        figures = run_client(argv, env)
+                        figures = measure(client, f"peers/{round_no}/{run}", database, sandbox)
                         figures["api_calls"] = control.stats()["calls"].get("total", 0) - before
-                        results.setdefault((client, run), []).append(figures)
-                        print(
-                            f"  round {round_no + 1} {client:<13} {run:<16} wall {figures['wall_s']:6.1f} s  "
-                            f"CPU {figures['cpu_s']:6.1f} s  RSS {figures['peak_rss_mb']:5.0f} MB  "
-                            f"calls {figures['api_calls']:6d}  rows {figures['rows_written']:7d}",
-                            flush=True,
-                        )
+                        record(client, run, round_no, figures)
                 finally:
                     if receiver is not None:
                         receiver.should_exit = True
                         time.sleep(0.5)  # its connections closed before the database is dropped
+                    server.drop_database(database)
+                if not args.replay:
+                    continue
+                if client not in tapes:  # recorded once, unmeasured, from the company as it was reset
+                    control.reset(**options["dingtalk"])
+                    tapes[client], database = replay.Tape(), fresh_database(client)
+                    try:
+                        with replay.Recorder(tapes[client], sandbox) as proxy:
+                            measure(client, "peers/recording", database, proxy.url)
+                    finally:
+                        server.drop_database(database)
+                database = fresh_database(client)
+                try:
+                    with replay.Player(tapes[client]) as player:
+                        for run in REPLAYED:
+                            served, misses = player.served, tapes[client].misses
+                            figures = measure(client, f"peers/{round_no}/{run}", database, player.url)
+                            if tapes[client].misses != misses:
+                                raise SystemExit(
+                                    f"{client}, {run}: {tapes[client].misses - misses} requests not recorded"
+                                )
+                            figures["api_calls"] = player.served - served
+                            record(client, run, round_no, figures)
+                finally:
                     server.drop_database(database)
     server.stop()
     report(results, clients)
@@ -195,6 +250,7 @@ def main() -> None:
             "departments": args.departments,
             "rounds": args.rounds,
             "churn": args.churn,
+            "replay": args.replay,
         },
         "runs": {f"{client} / {run}": figures for (client, run), figures in results.items()},
     }
@@ -209,18 +265,20 @@ def report(results: dict[tuple[str, str], list[dict]], clients: list[str]) -> No
         "\nmedians over the rounds (CPU = the client process's user+sys, start-up included; "
         "work CPU = after its imports)"
     )
-    header = f"{'client':<13} {'run':<16} {'wall s':>7} {'CPU s':>7} {'work CPU s':>10} {'RSS MB':>7} "
+    header = f"{'client':<13} {'run':<26} {'wall s':>7} {'CPU s':>7} {'work CPU s':>10} {'RSS MB':>7} "
     header += f"{'API calls':>9} {'rows':>8} {'CPU/dlt merge':>13} {'CPU/COPY':>8}"
     print(header)
-    for run in RUNS:
+    for run in (*RUNS, *REPLAYED):
         for client in clients:
+            if (client, run) not in median:
+                continue
             m = median[(client, run)]
             dlt = median.get(("dlt merge", run))
             floor = median.get(("COPY script", run))
             vs_dlt = f"{m['cpu_s'] / dlt['cpu_s']:.2f}" if dlt else "-"
             vs_copy = f"{m['cpu_s'] / floor['cpu_s']:.2f}" if floor else "-"
             print(
-                f"{client:<13} {run:<16} {m['wall_s']:7.1f} {m['cpu_s']:7.1f} {m['work_cpu_s']:10.1f} "
+                f"{client:<13} {run:<26} {m['wall_s']:7.1f} {m['cpu_s']:7.1f} {m['work_cpu_s']:10.1f} "
                 f"{m['peak_rss_mb']:7.0f} {m['api_calls']:9.0f} {m['rows_written']:8.0f} {vs_dlt:>13} {vs_copy:>8}"
             )
 
