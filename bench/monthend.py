@@ -19,7 +19,8 @@ tasks call:
 * ``pack``: the auditors' pack (HTML + four CSVs, the chain one row per claim line).
 
 ExecuteBillQuery pages are 10 000 rows (the sandbox's ``max_limit`` and the connection's
-``page_size``; 2 000 by default): the reconciliation reads the period's 1.2 M voucher entries twice.
+``page_size``; 2 000 by default): the reconciliation reads the period's 1.2 M voucher entries once,
+for both the balances and the voucher list (``period_ledger``).
 
 ``--perturb`` seeds one claim voucher with its first line and its payable 1.00 lower than the
 platform posted them: the month must then end in differences (``missing_in_erp``), which shows that

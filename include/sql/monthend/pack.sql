@@ -92,12 +92,28 @@ WINDOW grain AS (PARTITION BY c.company, l.gl_account, l.cost_center, COALESCE(l
                  ORDER BY c.claim_no, l.line_no)
 ORDER BY c.company, c.claim_no, l.line_no;
 
+-- step: chain_table
+-- The chain (filled in) computed once for the pack: its CSV, its first rows and its totals are read from
+-- this session's table (dropped before and after: chain_drop), numbered in the chain's order (the
+-- subquery's sort feeds the numbering).
+CREATE TEMP TABLE pack_chain AS
+SELECT row_number() OVER (ORDER BY chain.company, chain.claim_no, chain.line_no) AS seq, chain.*
+FROM ({}) chain;
+
+-- step: chain_rows
+-- The chain's rows in its order, without the numbering (the columns filled in).
+SELECT {} FROM pack_chain ORDER BY seq;
+
 -- step: chain_totals
--- The chain's totals (filled in with the chain): the claim lines, and the ledger amounts counted once
--- per ledger line, which is what the expense ledger lines the claims touch hold.
+-- The chain's totals: the claim lines, and the ledger amounts counted once per ledger line, which is
+-- what the expense ledger lines the claims touch hold.
 SELECT count(*), COALESCE(sum(amount), 0), COALESCE(sum(expense_ledger_debit), 0),
        COALESCE(sum(expense_ledger_credit), 0)
-FROM ({}) chain;
+FROM pack_chain;
+
+-- step: chain_drop
+-- The chain's table of this session, gone.
+DROP TABLE IF EXISTS pg_temp.pack_chain;
 
 -- step: first_rows
 -- The first rows (a literal count) of a query (filled in).

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
 from expense_sync.erp.masters import Supplier, TaxCode
-from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
+from expense_sync.erp.model import Balance, ChartKind, PeriodLedger, Voucher, VoucherStatus
 
 
 class ErpLedger(Protocol):
@@ -47,3 +47,7 @@ class ErpLedger(Protocol):
     def period_vouchers(self, company: str, period: str, known_refs: Collection[str] = ()) -> list[VoucherStatus]:
         """Every voucher of the company's book in ``period``, one status each, with the external ref it
         carries (``known_refs``: our refs, for ERPs that carry a shortened form of them)."""
+
+    def period_ledger(self, company: str, period: str, known_refs: Collection[str] = ()) -> PeriodLedger:
+        """:meth:`balances` and :meth:`period_vouchers` together, what the reconciliation reads: from one
+        read of the period's entries where the ERP's query serves both (one snapshot, half the calls)."""

@@ -117,6 +117,15 @@ class Balance:
     project: str | None = None
 
 
+@dataclass(frozen=True)
+class PeriodLedger:
+    """What the ERP holds for one book and period: its movements summed per account and dimensions, and
+    every voucher of the period with the external ref it carries."""
+
+    balances: list[Balance]
+    vouchers: list[VoucherStatus]
+
+
 Movement = tuple[str, "str | None", "str | None", Decimal, Decimal]  # account, cost center, project, debit, credit
 
 

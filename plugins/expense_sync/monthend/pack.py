@@ -156,7 +156,11 @@ def build_pack(
     _copy_csv(conn, sqlfile.step(SQL, "differences").format(totals_sql), params, period_dir / "differences.csv")
     _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
     _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
-    _copy_csv(conn, chain_sql, params, period_dir / "chain.csv")
+    conn.execute(sqlfile.step(SQL, "chain_drop"))
+    conn.execute(sqlfile.step(SQL, "chain_table").format(chain_sql), params)  # the chain's one computation
+    chain_columns = [c.name for c in conn.execute("SELECT * FROM pack_chain LIMIT 0").description or ()][1:]
+    chain_rows = sqlfile.step(SQL, "chain_rows").format(sql.SQL(", ").join(map(sql.Identifier, chain_columns)))
+    _copy_csv(conn, chain_rows, {}, period_dir / "chain.csv")
     vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
     _copy_csv(conn, vat_sql, params, period_dir / "input_vat.csv")
     _copy_csv(conn, findings_sql, params, period_dir / "invoice_findings.csv")
@@ -173,10 +177,9 @@ def build_pack(
     vat = conn.execute(vat_sql, params).fetchall()
     findings = conn.execute(findings_sql, params).fetchall()
     matrix = conn.execute(sqlfile.step(SQL, "first_rows").format(matrix_sql, sql.Literal(HTML_ROWS)), params).fetchall()
-    chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_sql, sql.Literal(HTML_ROWS)), params).fetchall()
-    chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(
-        conn.execute(sqlfile.step(SQL, "chain_totals").format(chain_sql), params)
-    )
+    chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_rows, sql.Literal(HTML_ROWS))).fetchall()
+    chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(conn.execute(sqlfile.step(SQL, "chain_totals")))
+    conn.execute(sqlfile.step(SQL, "chain_drop"))
     charts = build_charts(conn, period, vendor, period_dir)
 
     status = period_status(summary, last_run)

@@ -6,7 +6,8 @@ Three sides are compared in PostgreSQL, per (account, cost center, project):
   deduct, on the input VAT account;
 * the **posted** vouchers: Σ of the lines of every voucher we made for the period (claim, rollup,
   reversal, accrual) that is in the ERP;
-* the **ledger**: the ERP's movements of the period (``ErpLedger.balances``).
+* the **ledger**: the ERP's movements of the period (``ErpLedger.period_ledger``: the balances and the
+  period's vouchers, from one read of its entries where the ERP allows).
 
 Causes, per line (an unexplained one wins over an explained one):
 
@@ -19,7 +20,7 @@ Causes, per line (an unexplained one wins over an explained one):
 * ``erp_manual_entry`` (explained): the ledger holds more than we posted, on the debit and/or credit
   side, while every voucher we posted is there: movements entered in the ERP by hand;
 * ``duplicate_in_erp`` (unexplained): the ERP holds a voucher twice — two vouchers of the period
-  carry one of our external refs (listed by ``period_vouchers``), or one claim has two claim
+  carry one of our external refs (the vouchers of ``period_ledger``), or one claim has two claim
   vouchers in force (neither reversed). Each is queued by name, and the surplus on the lines of its
   cost centers / projects is unexplained, never taken for a manual entry.
 
@@ -54,6 +55,7 @@ import psycopg
 
 from expense_sync.erp.accounts import PostingAccounts
 from expense_sync.erp.ledger import ErpLedger
+from expense_sync.erp.model import VoucherStatus
 from expense_sync.store import sqlfile
 from expense_sync.store.db import copy_rows
 from expense_sync.store.queue import open_item
@@ -104,7 +106,6 @@ def reconcile_company(
     conn: psycopg.Connection, hook: ErpLedger, period: str, company: str, accounts: PostingAccounts, run_key: str
 ) -> dict[str, Any]:
     vendor = hook.vendor
-    balances = hook.balances(company, period)
     params = {
         "vendor": vendor,
         "period": period,
@@ -114,7 +115,10 @@ def reconcile_company(
         "input_vat": accounts.input_vat,
         "accrued": accounts.accrued_liabilities,
     }
-    duplicates = _duplicates(conn, hook, params)
+    ours = [r[0] for r in conn.execute(sqlfile.step(SQL, "our_vouchers"), params)]
+    ledger = hook.period_ledger(company, period, ours)  # balances and vouchers, one snapshot
+    balances = ledger.balances
+    duplicates = _duplicates(conn, ours, ledger.vouchers, params)
     doubled = _grains(conn, vendor, list(duplicates))
     with conn.transaction():
         conn.execute(sqlfile.step(SQL, "erp_ledger"))
@@ -238,10 +242,10 @@ def _missing_vouchers(conn: psycopg.Connection, hook: ErpLedger, vendor: str, pe
     return missing
 
 
-def _duplicates(conn: psycopg.Connection, hook: ErpLedger, params: dict[str, Any]) -> dict[str, str]:
-    """Our vouchers the ERP holds more than once: {external ref: what is duplicated}."""
-    ours = [r[0] for r in conn.execute(sqlfile.step(SQL, "our_vouchers"), params)]
-    listed = hook.period_vouchers(params["company"], params["period"], ours)
+def _duplicates(
+    conn: psycopg.Connection, ours: list[str], listed: list[VoucherStatus], params: dict[str, Any]
+) -> dict[str, str]:
+    """Our vouchers (``ours``) the ERP lists (``listed``) more than once: {external ref: what is duplicated}."""
     known = set(ours)
     held: Counter[str] = Counter(
         v.external_ref

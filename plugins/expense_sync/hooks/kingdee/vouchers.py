@@ -9,7 +9,15 @@ from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from expense_sync.erp.model import Balance, Movement, Voucher, VoucherState, VoucherStatus, sum_balances
+from expense_sync.erp.model import (
+    Balance,
+    Movement,
+    PeriodLedger,
+    Voucher,
+    VoucherState,
+    VoucherStatus,
+    sum_balances,
+)
 from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import VendorRequestError
 from expense_sync.hooks.kingdee.query import QUERY, KingdeeQuery, nest, quote
@@ -165,16 +173,20 @@ class KingdeeVouchers(KingdeeQuery):
         """One status per voucher from rows that repeat per entry: the ref of the first entry carrying one."""
         found: dict[str, VoucherStatus] = {}
         for row in rows:
-            voucher_id = row.get("FVOUCHERID")
-            if voucher_id is not None and row.get("FDocumentStatus") is not None:
-                seen = found.get(str(voucher_id))
-                if seen is not None and seen.external_ref is not None:
-                    continue  # its status is known and carries the ref: a further entry changes nothing
-            status = self._status(row)
-            seen = found.get(status.remote_id)
-            if seen is None or (seen.external_ref is None and status.external_ref is not None):
-                found[status.remote_id] = status
+            self._note_status(found, row)
         return found
+
+    def _note_status(self, found: dict[str, VoucherStatus], row: dict[str, Any]) -> None:
+        """Fold one entry row into ``found`` (:meth:`_by_voucher`)."""
+        voucher_id = row.get("FVOUCHERID")
+        if voucher_id is not None and row.get("FDocumentStatus") is not None:
+            seen = found.get(str(voucher_id))
+            if seen is not None and seen.external_ref is not None:
+                return  # its status is known and carries the ref: a further entry changes nothing
+        status = self._status(row)
+        seen = found.get(status.remote_id)
+        if seen is None or (seen.external_ref is None and status.external_ref is not None):
+            found[status.remote_id] = status
 
     def find_voucher(self, external_ref: str, period: str) -> VoucherStatus | None:
         """The voucher carrying ``external_ref`` in ``period`` (the oldest, should there be two): a LIKE
@@ -218,15 +230,38 @@ class KingdeeVouchers(KingdeeQuery):
         """The period's debit and credit per account, cost center and project, summed over the entries
         of every voucher of the book in that period (whatever its state: the ledger includes unposted
         vouchers)."""
+        return self._read_period(company, period, with_vouchers=False).balances
+
+    def period_ledger(self, company: str, period: str, known_refs: Collection[str] = ()) -> PeriodLedger:
+        """The balances and the vouchers from one ExecuteBillQuery of the period's entries: the entry
+        fields the balances sum and the header fields the statuses take, side by side on each row (the
+        query mixes header and entry fields as :meth:`find_voucher`'s does)."""
+        return self._read_period(company, period, with_vouchers=True)
+
+    def _read_period(self, company: str, period: str, *, with_vouchers: bool) -> PeriodLedger:
         settings = self.settings
         book = company or settings.account_book
         year, month = period_parts(period)
         cost_center = f"FDetailID.{settings.cost_center_flex}.FNumber"
         project = f"FDetailID.{settings.project_flex}.FNumber"
         fields = ["FVOUCHERID", "FEntity_FEntryID", "FACCOUNTID.FNumber", "FDEBIT", "FCREDIT", cost_center, project]
+        if with_vouchers:
+            fields += [f for f in self._status_fields if f not in fields]
         condition = f"FAccountBookID.FNumber={quote(book)} AND FYEAR={year} AND FPERIOD={month}"
         rows = self.query(VOUCHER_FORM, fields, condition, "FVOUCHERID ASC, FEntity_FEntryID ASC")
-        return sum_balances(book, period, self._movements(rows, cost_center, project))
+        found: dict[str, VoucherStatus] = {}
+        if with_vouchers:
+            rows = self._noting_statuses(rows, found)
+        balances = sum_balances(book, period, self._movements(rows, cost_center, project))
+        return PeriodLedger(balances, list(found.values()))
+
+    def _noting_statuses(
+        self, rows: Iterable[dict[str, Any]], found: dict[str, VoucherStatus]
+    ) -> Iterator[dict[str, Any]]:
+        """``rows`` as they come, each folded into ``found`` on the way (one pass, no page kept)."""
+        for row in rows:
+            self._note_status(found, row)
+            yield row
 
     def _movements(self, rows: Iterable[dict[str, Any]], cost_center: str, project: str) -> Iterator[Movement]:
         """(account, cost center, project, debit, credit) per entry row; a row without its account or

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Collection, Iterator
 from decimal import Decimal, InvalidOperation
 
-from expense_sync.erp.model import Balance, Voucher, VoucherStatus, sum_balances
+from expense_sync.erp.model import Balance, PeriodLedger, Voucher, VoucherStatus, sum_balances
 from expense_sync.hooks.contract import required
 from expense_sync.hooks.errors import ContractError, OutcomeUnknownError, VendorRequestError
 from expense_sync.hooks.sap import journal
@@ -172,6 +172,11 @@ class SapLedger(SapClient):
                 ),
             )
         return list(found.values())
+
+    def period_ledger(self, company: str, period: str, known_refs: Collection[str] = ()) -> PeriodLedger:
+        """Two reads of the journal items: the balances' sum per G/L account and the documents' list
+        select different fields, and a month's items are few next to Kingdee's entries."""
+        return PeriodLedger(self.balances(company, period), self.period_vouchers(company, period, known_refs))
 
     def balances(self, company: str, period: str) -> list[Balance]:
         """Movements per G/L account, cost center and WBS element; debits and credits apart."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from expense_sync.erp.model import Balance, ChartKind, Voucher, VoucherStatus
+from expense_sync.erp.model import Balance, ChartKind, PeriodLedger, Voucher, VoucherStatus
 from expense_sync.hooks.errors import ConfigurationError
 from expense_sync.hooks.yonyou import chart, prerequisites
 from expense_sync.hooks.yonyou.budget import YonyouBudget
@@ -131,3 +131,8 @@ class YonyouHook(YonyouMasters, YonyouBudget):
         """Every voucher of the book ``company`` in ``period`` (``queryVouchers``, paged)."""
         self._bip_only("list a period's vouchers")
         return self.bip.period_vouchers(company, period, known_refs)
+
+    def period_ledger(self, company: str, period: str, known_refs: Collection[str] = ()) -> PeriodLedger:
+        """Two ``queryVouchers`` reads: the balances count only the configured states
+        (``balance_statuses``), the list every voucher whatever its state."""
+        return PeriodLedger(self.balances(company, period), self.period_vouchers(company, period, known_refs))

@@ -348,3 +348,32 @@ def test_balances_equal_the_created_vouchers_to_the_cent(sandboxes):
     total = sum(b.debit for b in balances)
     assert total == sum(b.credit for b in balances) == sum(v[0] for v in expected.values())
     assert hook.balances("001", "2025-02") == []
+
+
+def test_the_period_ledger_is_the_balances_and_the_vouchers_from_one_read(kingdee, connect):
+    """The month end's read: what ``balances`` and ``period_vouchers`` say, from half their pages."""
+    connect(page_size=3)  # several pages for each read
+    hook = KingdeeHook()
+    for i, ref in enumerate(("BX-L1", "BX-L2", "BX-L3")):
+        hook.create_voucher(expense(ref, f"{10 + i}.05", cost_center=["BM000007", "BM000011", None][i]))
+    hook.submit_voucher(hook.find_voucher("BX-L2", "2025-03").remote_id)
+    hook.create_voucher(expense("BX-L4", "99.00", period="2025-04"))  # another period
+    kingdee.mutate(
+        "manual_voucher",
+        company="001",
+        date="2025-03-21",
+        lines=[{"account": "6602.01", "debit": "7.00"}, {"account": "2241.01", "credit": "7.00"}],
+    )
+    before = kingdee.stats()["calls"][QUERY]
+    balances, vouchers = hook.balances("001", "2025-03"), hook.period_vouchers("001", "2025-03")
+    apart = kingdee.stats()["calls"][QUERY] - before
+
+    ledger = hook.period_ledger("001", "2025-03", ["BX-L1", "BX-L2", "BX-L3"])
+    together = kingdee.stats()["calls"][QUERY] - before - apart
+    assert ledger.balances == balances and sum(b.debit for b in balances) == Decimal("40.15")
+    by_id = {s.remote_id: s for s in vouchers}
+    assert {s.remote_id: s for s in ledger.vouchers} == by_id and len(by_id) == 4
+    assert sorted(s.external_ref or "" for s in ledger.vouchers) == ["", "BX-L1", "BX-L2", "BX-L3"]
+    states = {s.external_ref: s.state for s in ledger.vouchers}
+    assert states["BX-L2"] != states["BX-L1"]  # the submitted one read as such
+    assert together * 2 == apart, (together, apart)
