@@ -100,6 +100,10 @@ CREATE TEMP TABLE pack_chain AS
 SELECT row_number() OVER (ORDER BY chain.company, chain.claim_no, chain.line_no) AS seq, chain.*
 FROM ({}) chain;
 
+-- step: chain_columns
+-- No row: the table's columns (the numbering first).
+SELECT * FROM pack_chain LIMIT 0;
+
 -- step: chain_rows
 -- The chain's rows in its order, without the numbering (the columns filled in).
 SELECT {} FROM pack_chain ORDER BY seq;

@@ -158,7 +158,7 @@ def build_pack(
     _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
     conn.execute(sqlfile.step(SQL, "chain_drop"))
     conn.execute(sqlfile.step(SQL, "chain_table").format(chain_sql), params)  # the chain's one computation
-    chain_columns = [c.name for c in conn.execute("SELECT * FROM pack_chain LIMIT 0").description or ()][1:]
+    chain_columns = [c.name for c in conn.execute(sqlfile.step(SQL, "chain_columns")).description or ()][1:]
     chain_rows = sqlfile.step(SQL, "chain_rows").format(sql.SQL(", ").join(map(sql.Identifier, chain_columns)))
     _copy_csv(conn, chain_rows, {}, period_dir / "chain.csv")
     vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
