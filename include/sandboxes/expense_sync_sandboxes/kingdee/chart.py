@@ -293,8 +293,12 @@ class Chart:
         return list(records[0]) if records else []
 
     def get(self, form: str, number: str | None) -> dict[str, Any] | None:
-        """A record by its ``FNumber``."""
-        return next((r for r in self.rows(form) or [] if number is not None and r["FNumber"] == number), None)
+        """A record by its ``FNumber`` (through the index where the form has one)."""
+        if number is None:
+            return None
+        if form in self.index:
+            return self.index[form].get(number)
+        return next((r for r in self.rows(form) or [] if r["FNumber"] == number), None)
 
     # -- changes (the control API) ----------------------------------------------------------------
     def apply(self, op: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ collation); a date field compares with ``'yyyy-MM-dd[ HH:mm:ss]'`` literals.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -28,8 +29,10 @@ class QueryError(ValueError):
 
 # -- field access ---------------------------------------------------------------------------------
 def _child(node: Mapping[str, Any], part: str) -> tuple[bool, Any]:
-    if part in node:
+    try:  # the key as spelled: one lookup (an EntryRow answers a field it hides with KeyError)
         return True, node[part]
+    except KeyError:
+        pass
     lower = part.lower()
     for key, value in node.items():
         if key.lower() == lower:
@@ -37,13 +40,18 @@ def _child(node: Mapping[str, Any], part: str) -> tuple[bool, Any]:
     return False, None
 
 
+@functools.cache
+def _path(key: str) -> tuple[str, ...]:
+    return tuple(key.split("."))
+
+
 def field_value(row: Row, key: str) -> Any:
     """The value of ``key`` (``FNumber``, ``FParentID.FNumber``, ``FDetailID.FFLEX5.FNumber``) in ``row``."""
-    parts = key.split(".")
-    found, node = _child(row, parts[0])
+    first, *rest = _path(key)
+    found, node = _child(row, first)
     if not found:
         raise QueryError(f"字段“{key}”不存在")
-    for part in parts[1:]:
+    for part in rest:
         if node is None:
             return None
         if not isinstance(node, dict):
@@ -55,6 +63,25 @@ def field_value(row: Row, key: str) -> Any:
     if isinstance(node, dict):  # a basedata reference without a sub-field: its internal id
         return node.get("Id")
     return node
+
+
+def accessor(key: str) -> Callable[[Row], Any]:
+    """:func:`field_value` of ``key``, for many rows: a key spelled as the rows spell it is a lookup per
+    part; anything else (another spelling, a missing field, a reference to nothing) takes the general path."""
+    first, *rest = _path(key)
+
+    def value(row: Row) -> Any:
+        try:
+            node = row[first]
+            for part in rest:
+                if node is None:
+                    return None
+                node = node[part]
+        except (KeyError, TypeError):
+            return field_value(row, key)
+        return node.get("Id") if isinstance(node, dict) else node
+
+    return value
 
 
 def render(value: Any) -> Any:
@@ -267,7 +294,8 @@ def select(rows: Iterable[Row], query: dict[str, Any], top: int) -> list[Row]:
 
 def page(selected: list[Row], keys: list[str], start: int, limit: int) -> list[list[Any]]:
     """The rows ``start`` to ``start + limit`` of a selection, as ExecuteBillQuery answers them."""
-    return [[render(field_value(row, key)) for key in keys] for row in selected[start : start + limit]]
+    fields = [accessor(key) for key in keys]
+    return [[render(field(row)) for field in fields] for row in selected[start : start + limit]]
 
 
 def execute(rows: Iterable[Row], fields: Iterable[str], query: dict[str, Any], max_limit: int) -> list[list[Any]]:
