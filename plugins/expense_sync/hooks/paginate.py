@@ -7,7 +7,8 @@ ask for next. :meth:`Paginator.pages` drives it and applies the guards every sty
 * a repeated-page stop: asking for the same page twice, or being served the same non-empty page
   twice in a row, raises :class:`PaginationError` instead of looping forever.
 
-Nothing here does I/O: the hook passes a ``fetch(page_params) -> body`` callable.
+Nothing here does I/O: the hook passes a ``fetch(page_params) -> body`` callable (``read_ahead``
+calls it on a thread of its own, one page ahead of the caller).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 from expense_sync.hooks.errors import PaginationError
@@ -56,27 +59,43 @@ class Paginator(ABC):
             raise PaginationError(f"expected a list at {self.items_path!r}, got {type(found).__name__}")
         return found
 
-    def pages(self, fetch: Callable[[PageParams], Any]) -> Iterator[list]:
-        """Yield the records of each page, in order, until the last page."""
+    def pages(self, fetch: Callable[[PageParams], Any], *, read_ahead: bool = False) -> Iterator[list]:
+        """Yield the records of each page, in order, until the last page.
+
+        ``read_ahead``: the next page is asked for on a thread of its own while the caller works
+        through this one, so the vendor builds a page while we parse the last. Still one request at a
+        time, in the same order and under the same guards; only for a caller that makes no other call
+        on the hook before it has all the pages (its session is not shared across threads)."""
         params: PageParams | None = self.first()
         asked: set[str] = set()
         previous: list = []
-        count = 0
-        while params is not None:
-            count += 1
-            if count > self.max_pages:
-                raise PaginationError(f"more than {self.max_pages} pages: refusing to go on")
-            key = json.dumps(params, sort_keys=True, default=str)
-            if key in asked:
-                raise PaginationError(f"the same page was requested twice: {key}")
-            asked.add(key)
-            body = fetch(params)
-            items = self.items(body)
-            if items and items == previous:  # compared as parsed (not re-serialized): unequal pages differ early
-                raise PaginationError("the vendor served the same page twice in a row")
-            previous = [dict(item) if isinstance(item, dict) else item for item in items]  # callers pop keys
-            yield items
-            params = self.advance(params, body, items)
+        with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") if read_ahead else nullcontext() as pool:
+            ahead: Future[Any] | None = None
+            while params is not None:
+                if ahead is None:
+                    self._ask(params, asked)
+                    body = fetch(params)
+                else:
+                    body, ahead = ahead.result(), None
+                items = self.items(body)
+                if items and items == previous:  # compared as parsed (not re-serialized): unequal pages differ early
+                    raise PaginationError("the vendor served the same page twice in a row")
+                previous = [dict(item) if isinstance(item, dict) else item for item in items]  # callers pop keys
+                following = self.advance(params, body, items)
+                if pool is not None and following is not None:
+                    self._ask(following, asked)
+                    ahead = pool.submit(fetch, following)
+                yield items
+                params = following
+
+    def _ask(self, params: PageParams, asked: set[str]) -> None:
+        """Count a request for ``params``; refuse one too many, or the same page twice."""
+        if len(asked) >= self.max_pages:
+            raise PaginationError(f"more than {self.max_pages} pages: refusing to go on")
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key in asked:
+            raise PaginationError(f"the same page was requested twice: {key}")
+        asked.add(key)
 
 
 class OffsetPaginator(Paginator):

@@ -79,15 +79,25 @@ class KingdeeQuery(KingdeeSession):
             yield dict(zip(fields, row, strict=True))
 
     def query(
-        self, form_id: str, fields: Sequence[str], filter_string: str = "", order_string: str = ""
+        self,
+        form_id: str,
+        fields: Sequence[str],
+        filter_string: str = "",
+        order_string: str = "",
+        *,
+        read_ahead: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """Every row of an ExecuteBillQuery, page after page, as dicts keyed by field key."""
+        """Every row of an ExecuteBillQuery, page after page, as dicts keyed by field key.
+
+        ``read_ahead``: the next page is asked for while the caller reads this one
+        (:meth:`~expense_sync.hooks.paginate.Paginator.pages`), for a caller that makes no other call
+        on this hook until the rows are all read."""
         body = self._query_body(form_id, fields, filter_string, order_string)
 
         def fetch(page: PageParams) -> Any:
             return self.call(QUERY, {"data": {**body, **page}})
 
-        for rows in RowPaginator(self.settings.page_size).pages(fetch):
+        for rows in RowPaginator(self.settings.page_size).pages(fetch, read_ahead=read_ahead):
             yield from self._rows(fields, rows)
 
     def query_first(

@@ -248,7 +248,8 @@ class KingdeeVouchers(KingdeeQuery):
         if with_vouchers:
             fields += [f for f in self._status_fields if f not in fields]
         condition = f"FAccountBookID.FNumber={quote(book)} AND FYEAR={year} AND FPERIOD={month}"
-        rows = self.query(VOUCHER_FORM, fields, condition, "FVOUCHERID ASC, FEntity_FEntryID ASC")
+        # read ahead: a month's entries are a hundred pages, each built by the ERP while we sum the last
+        rows = self.query(VOUCHER_FORM, fields, condition, "FVOUCHERID ASC, FEntity_FEntryID ASC", read_ahead=True)
         found: dict[str, VoucherStatus] = {}
         if with_vouchers:
             rows = self._noting_statuses(rows, found)

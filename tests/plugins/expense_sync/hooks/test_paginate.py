@@ -1,5 +1,7 @@
 """Paginator logic on canned vendor bodies (pure functions: no network, no mocks of our code)."""
 
+import threading
+
 import pytest
 
 from expense_sync.hooks.errors import PaginationError
@@ -129,3 +131,50 @@ def test_the_page_cap_raises_instead_of_truncating():
 def test_a_non_list_at_the_items_path_is_an_error():
     with pytest.raises(PaginationError, match="expected a list"):
         collect(OffsetPaginator(), lambda p: {"count": 1, "items": {"id": 1}})
+
+
+def test_read_ahead_serves_the_same_pages_from_the_same_requests():
+    for read_ahead in (False, True):
+        fetch, calls = serve(RECORDS, 100, offset_body)
+        pages = list(OffsetPaginator(limit=1000).pages(fetch, read_ahead=read_ahead))
+        assert [r for page in pages for r in page] == RECORDS
+        assert [c["start"] for c in calls] == [0, 100, 200]
+
+
+def test_read_ahead_asks_for_the_next_page_while_the_caller_reads_this_one():
+    """The second page is fetched, on another thread, while the caller still holds the first: the
+    caller waits for that fetch before it goes on (without read-ahead it would wait in vain)."""
+    fetched_second = threading.Event()
+    fetch, calls = serve(RECORDS, 100, offset_body)
+
+    def watched(params):
+        body = fetch(params)
+        if params["start"] == 100:
+            fetched_second.set()
+        return body
+
+    pages = OffsetPaginator(limit=100).pages(watched, read_ahead=True)
+    first = next(pages)
+    assert fetched_second.wait(timeout=10), "the next page was not asked for while the caller read this one"
+    assert first == RECORDS[:100] and [r for page in pages for r in page] == RECORDS[100:]
+    assert len(calls) == 3
+
+    fetched_second.clear()
+    pages = OffsetPaginator(limit=100).pages(watched)
+    next(pages)
+    assert not fetched_second.is_set()  # the default asks only when the caller asks for the next page
+
+
+def test_read_ahead_keeps_the_guards_and_the_order_of_failures():
+    with pytest.raises(PaginationError, match="more than 3 pages"):
+        list(OffsetPaginator(limit=10, max_pages=3).pages(serve(RECORDS, 10, offset_body)[0], read_ahead=True))
+
+    def failing(params):
+        if params["start"] >= 100:
+            raise ConnectionError("the second page failed")
+        return offset_body(params, RECORDS, 100)
+
+    pages = OffsetPaginator(limit=100).pages(failing, read_ahead=True)
+    assert next(pages) == RECORDS[:100]  # the first page still comes, then the second page's failure
+    with pytest.raises(ConnectionError, match="second page"):
+        next(pages)
