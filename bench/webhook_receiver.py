@@ -36,6 +36,12 @@ Receiver / floor: 0.15 → 0.19 at 20 clients, 0.17 → 0.35 at 100. Every deliv
 every replay as a duplicate, and the inbox held one row per unique event in all four rounds. At 100
 clients the p99 (57.9 ms) is still above 50 ms: 100 requests in flight at 3 300/s are 30 ms each
 on average (Little's law), and the floor itself shows a p99 of 12 to 30 ms there.
+
+Measured again 2026-12-06 on another machine of the same kind (quiet, same defaults), twice in a row:
+at 20 clients 2 692/s and 2 935/s, p99 14.5 and 13.8 ms (floor 11 826/s and 11 733/s); at 100
+clients 4 168/s and 4 370/s, p50 23.3 and 22.2 ms, p99 45.5 and 40.5 ms (floor 11 580/s and 12 491/s;
+receiver / floor 0.36 and 0.35). Both targets held in both runs (≥ 1 000 events/s, p99 ≤ 50 ms), and
+again every delivery was answered 2xx, every replay as a duplicate, one inbox row per unique event.
 """
 
 from __future__ import annotations

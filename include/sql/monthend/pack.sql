@@ -2,6 +2,11 @@
 -- Parameters: period, vendor, prefix (the period's record keys, for a LIKE), clearing (the account).
 -- The steps with {} are filled with other steps (psycopg.sql composition), never run alone.
 
+-- step: snapshot
+-- The pack's reads, from the page's first query to the last CSV, see the period as of one moment: the
+-- page's chain head and totals agree with chain.csv even while claims or vouchers change meanwhile.
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+
 -- step: totals
 -- The latest reconciliation's lines of each company. A line without a difference needs no explanation;
 -- a company whose ledger agrees is not reconciled while a month-end voucher awaits the ERP's approval.
@@ -53,11 +58,10 @@ LEFT JOIN LATERAL (SELECT COALESCE(NULLIF(e.detail ->> 'note', ''), e.detail ->>
 WHERE i.entity = 'claim' AND c.period = %(period)s
 ORDER BY c.claim_no, i.item_id;
 
--- step: chain
--- One row per claim line: the claim, its voucher and number, the clearing ledger line it moved, the
--- rollup voucher that moved it on to its expense account, and that expense ledger line's amounts,
--- shown on the first claim line of the ledger line only (several claim lines share one ledger line:
--- repeating its amount would count it once per line).
+-- step: chain_sources
+-- What the chain is made of (filled in: nothing for every claim line, or chain_head for the first ones):
+-- the period's closed claim lines; the rollup voucher line that moved each ledger line on to its expense
+-- account; the expense ledger lines of the latest reconciliation (one per account, cost center and project).
 WITH rollup_lines AS (
     SELECT DISTINCT ON (v.company, l ->> 'account', l ->> 'cost_center', COALESCE(l ->> 'project', ''))
            v.company, l ->> 'account' AS account, l ->> 'cost_center' AS cost_center,
@@ -71,26 +75,51 @@ WITH rollup_lines AS (
     SELECT r.company, l.account, l.cost_center, COALESCE(l.project, '') AS project, l.ledger_debit, l.ledger_credit
     FROM fin.reconciliation_latest r JOIN fin.reconciliation_line l USING (reconciliation_id)
     WHERE r.period = %(period)s AND r.erp_vendor = %(vendor)s
+), claim_lines AS (
+    SELECT c.claim_no, c.company, c.claim_date, c.voucher_ref, c.voucher_number,
+           l.line_no, l.amount, l.gl_account, l.cost_center, l.project, COALESCE(l.project, '') AS grain_project
+    FROM fin.closed_claim c JOIN fin.claim_line l USING (claim_id)
+    WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
+    {}
 )
-SELECT c.claim_no, c.company, c.claim_date, l.line_no, l.amount, l.gl_account, l.cost_center, l.project,
-       c.voucher_ref AS claim_voucher, c.voucher_number AS claim_voucher_number,
-       %(clearing)s || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS clearing_ledger_line,
+
+-- step: chain_head
+-- The chain's first claim lines, in its order (a literal count, filled in). They hold the first claim
+-- line of every ledger line they touch (a ledger line's lines are in the chain's order), so the chain
+-- shows each ledger amount on the same row whether it is read whole or only its head.
+ORDER BY c.company, c.claim_no, l.line_no LIMIT {}
+
+-- step: chain
+-- One row per claim line (the sources filled in): the claim, its voucher and number, the clearing ledger
+-- line it moved, the rollup voucher that moved it on to its expense account, and that expense ledger
+-- line's amounts, shown on the first claim line of the ledger line only (several claim lines share one
+-- ledger line: repeating its amount would count it once per line).
+{}
+SELECT l.claim_no, l.company, l.claim_date, l.line_no, l.amount, l.gl_account, l.cost_center, l.project,
+       l.voucher_ref AS claim_voucher, l.voucher_number AS claim_voucher_number,
+       %(clearing)s || ' / ' || l.cost_center || ' / ' || l.grain_project AS clearing_ledger_line,
        ru.external_ref AS rollup_voucher, ru.number AS rollup_voucher_number,
-       l.gl_account || ' / ' || l.cost_center || ' / ' || COALESCE(l.project, '') AS expense_ledger_line,
+       l.gl_account || ' / ' || l.cost_center || ' / ' || l.grain_project AS expense_ledger_line,
        CASE WHEN row_number() OVER grain = 1 THEN g.ledger_debit END AS expense_ledger_debit,
        CASE WHEN row_number() OVER grain = 1 THEN g.ledger_credit END AS expense_ledger_credit
-FROM fin.closed_claim c
-JOIN fin.claim_line l USING (claim_id)
+FROM claim_lines l
 LEFT JOIN rollup_lines ru
-       ON (ru.company, ru.account, ru.cost_center, ru.project)
-        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
+       ON (ru.company, ru.account, ru.cost_center, ru.project) = (l.company, l.gl_account, l.cost_center, l.grain_project)
 LEFT JOIN ledger g
-       ON (g.company, g.account, g.cost_center, g.project)
-        = (c.company, l.gl_account, l.cost_center, COALESCE(l.project, ''))
-WHERE c.period = %(period)s AND c.erp_vendor = %(vendor)s
-WINDOW grain AS (PARTITION BY c.company, l.gl_account, l.cost_center, COALESCE(l.project, '')
-                 ORDER BY c.claim_no, l.line_no)
-ORDER BY c.company, c.claim_no, l.line_no;
+       ON (g.company, g.account, g.cost_center, g.project) = (l.company, l.gl_account, l.cost_center, l.grain_project)
+WINDOW grain AS (PARTITION BY l.company, l.gl_account, l.cost_center, l.grain_project ORDER BY l.claim_no, l.line_no)
+ORDER BY l.company, l.claim_no, l.line_no;
+
+-- step: chain_totals
+-- The chain's totals (the sources filled in) without its rows: the claim lines, and the ledger amounts
+-- counted once per ledger line the claim lines touch, which is what the expense ledger lines hold.
+{}
+SELECT COALESCE(sum(k.lines), 0), COALESCE(sum(k.amount), 0), COALESCE(sum(g.ledger_debit), 0),
+       COALESCE(sum(g.ledger_credit), 0)
+FROM (SELECT company, gl_account, cost_center, grain_project, count(*) AS lines, sum(amount) AS amount
+        FROM claim_lines GROUP BY company, gl_account, cost_center, grain_project) k
+LEFT JOIN ledger g
+       ON (g.company, g.account, g.cost_center, g.project) = (k.company, k.gl_account, k.cost_center, k.grain_project);
 
 -- step: chain_table
 -- The chain (filled in) computed once for the pack: its CSV, its first rows and its totals are read from
@@ -107,13 +136,6 @@ SELECT * FROM pack_chain LIMIT 0;
 -- step: chain_rows
 -- The chain's rows in its order, without the numbering (the columns filled in).
 SELECT {} FROM pack_chain ORDER BY seq;
-
--- step: chain_totals
--- The chain's totals: the claim lines, and the ledger amounts counted once per ledger line, which is
--- what the expense ledger lines the claims touch hold.
-SELECT count(*), COALESCE(sum(amount), 0), COALESCE(sum(expense_ledger_debit), 0),
-       COALESCE(sum(expense_ledger_credit), 0)
-FROM pack_chain;
 
 -- step: chain_drop
 -- The chain's table of this session, gone.

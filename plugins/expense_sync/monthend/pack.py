@@ -33,6 +33,7 @@ import datetime as dt
 import html
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -149,24 +150,32 @@ def build_pack(
     period_dir = root / period
     period_dir.mkdir(parents=True, exist_ok=True)
     params = {"period": period, "vendor": vendor, "prefix": f"{period}/%", "clearing": accounts.clearing}
-    totals_sql, exceptions_sql, items_sql, chain_sql = (
-        sqlfile.step(SQL, name) for name in ("totals", "exceptions", "claim_items", "chain")
-    )
-    _copy_csv(conn, totals_sql, params, period_dir / "totals.csv")
-    _copy_csv(conn, sqlfile.step(SQL, "differences").format(totals_sql), params, period_dir / "differences.csv")
-    _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
-    _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
-    conn.execute(sqlfile.step(SQL, "chain_drop"))
-    conn.execute(sqlfile.step(SQL, "chain_table").format(chain_sql), params)  # the chain's one computation
-    chain_columns = [c.name for c in conn.execute(sqlfile.step(SQL, "chain_columns")).description or ()][1:]
-    chain_rows = sqlfile.step(SQL, "chain_rows").format(sql.SQL(", ").join(map(sql.Identifier, chain_columns)))
-    _copy_csv(conn, chain_rows, {}, period_dir / "chain.csv")
-    vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
-    _copy_csv(conn, vat_sql, params, period_dir / "input_vat.csv")
-    _copy_csv(conn, findings_sql, params, period_dir / "invoice_findings.csv")
-    matrix_sql = sqlfile.step("matrix/pack", "in_force")
-    _copy_csv(conn, matrix_sql, params, period_dir / "approval_matrix.csv")
+    with conn.transaction():
+        conn.execute(sqlfile.step(SQL, "snapshot"))  # the page and every file read one snapshot of the period
+        page = _write_pack(conn, period, vendor, params, period_dir, generated, docs_site, list(run_names))
+    write_manifest(period_dir)
+    _index(root)
+    return page
 
+
+def _write_pack(
+    conn: psycopg.Connection,
+    period: str,
+    vendor: str,
+    params: dict[str, Any],
+    period_dir: Path,
+    generated: dt.datetime,
+    docs_site: Path | None,
+    run_names: list[str],
+) -> Path:
+    """The page, its PDF and the CSVs, read in the caller's transaction. The whole chain (a million
+    claim lines at month end) is computed by PostgreSQL on a thread of its own while WeasyPrint renders
+    the PDF here: the page needs only the chain's head and totals, which are read first."""
+    totals_sql, exceptions_sql, items_sql = (
+        sqlfile.step(SQL, name) for name in ("totals", "exceptions", "claim_items")
+    )
+    vat_sql, findings_sql = sqlfile.step(SQL, "input_vat"), sqlfile.step(SQL, "invoice_findings")
+    matrix_sql = sqlfile.step("matrix/pack", "in_force")
     summary = conn.execute(sqlfile.step(SQL, "summary"), params).fetchall()
     last_run = conn.execute(sqlfile.step(SQL, "reconcile_run"), params).fetchone()
     rollups = conn.execute(sqlfile.step(SQL, "rollups"), params).fetchall()
@@ -177,13 +186,13 @@ def build_pack(
     vat = conn.execute(vat_sql, params).fetchall()
     findings = conn.execute(findings_sql, params).fetchall()
     matrix = conn.execute(sqlfile.step(SQL, "first_rows").format(matrix_sql, sql.Literal(HTML_ROWS)), params).fetchall()
-    chain = conn.execute(sqlfile.step(SQL, "first_rows").format(chain_rows, sql.Literal(HTML_ROWS))).fetchall()
-    chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(conn.execute(sqlfile.step(SQL, "chain_totals")))
-    conn.execute(sqlfile.step(SQL, "chain_drop"))
+    head = sqlfile.step(SQL, "chain_head").format(sql.Literal(HTML_ROWS))
+    chain = conn.execute(_chain("chain", head), params).fetchall()
+    chain_count, chain_amount, chain_dr, chain_cr = sqlfile.one(conn.execute(_chain("chain_totals"), params))
     charts = build_charts(conn, period, vendor, period_dir)
 
     status = period_status(summary, last_run)
-    links = _validation_links(period_dir, docs_site, list(run_names))
+    links = _validation_links(period_dir, docs_site, run_names)
     stamp = generated.isoformat().replace("+00:00", "Z")
     parts = [
         f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>Auditors' pack {period}</title>{CSS}",
@@ -327,10 +336,28 @@ def build_pack(
     ]
     page = period_dir / "index.html"
     page.write_text("\n".join(parts), encoding="utf-8")
-    write_pdf(page, period_dir / PDF)
-    write_manifest(period_dir)
-    _index(root)
+    conn.execute(sqlfile.step(SQL, "chain_drop"))
+    with ThreadPoolExecutor(1, thread_name_prefix="pack-chain") as pool:  # the server's work, waited on without the GIL
+        chain_table = pool.submit(conn.execute, sqlfile.step(SQL, "chain_table").format(_chain("chain")), params)
+        write_pdf(page, period_dir / PDF)
+        chain_table.result()
+    chain_columns = [c.name for c in conn.execute(sqlfile.step(SQL, "chain_columns")).description or ()][1:]
+    chain_rows = sqlfile.step(SQL, "chain_rows").format(sql.SQL(", ").join(map(sql.Identifier, chain_columns)))
+    _copy_csv(conn, chain_rows, {}, period_dir / "chain.csv")
+    conn.execute(sqlfile.step(SQL, "chain_drop"))
+    _copy_csv(conn, totals_sql, params, period_dir / "totals.csv")
+    _copy_csv(conn, sqlfile.step(SQL, "differences").format(totals_sql), params, period_dir / "differences.csv")
+    _copy_csv(conn, exceptions_sql, params, period_dir / "exceptions.csv")
+    _copy_csv(conn, items_sql, params, period_dir / "claim_items.csv")
+    _copy_csv(conn, vat_sql, params, period_dir / "input_vat.csv")
+    _copy_csv(conn, findings_sql, params, period_dir / "invoice_findings.csv")
+    _copy_csv(conn, matrix_sql, params, period_dir / "approval_matrix.csv")
     return page
+
+
+def _chain(step: str, head: sql.Composable | None = None) -> sql.Composed:
+    """Step ``chain`` or ``chain_totals`` over the chain's sources: every claim line, or ``head``."""
+    return sqlfile.step(SQL, step).format(sqlfile.step(SQL, "chain_sources").format(head or sql.SQL("")))
 
 
 def _matrix_section(matrix: list[tuple]) -> list[str]:

@@ -13,13 +13,17 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+from psycopg import sql
+
 from expense_sync.claims.post import post_vouchers
 from expense_sync.hooks.registry import erp_hook
 from expense_sync.monthend import charts
+from expense_sync.monthend import pack as pack_module
 from expense_sync.monthend.manifest import MANIFEST, verify_manifest
 from expense_sync.monthend.pack import build_pack
 from expense_sync.monthend.reconcile import reconcile_period
 from expense_sync.monthend.rollup import refresh_approvals, rollup_period
+from expense_sync.store import sqlfile
 from expense_sync.store.queue import resolve_item
 from monthkit import CHART, accounts, make_claims
 
@@ -68,6 +72,13 @@ def test_the_chain_counts_each_ledger_line_once_and_its_totals_tie(mdm, sandboxe
     assert ledger_dr == sum(d for d, _ in by_key.values()) == claims_total == sum(amount(r["amount"]) for r in chain)
     page = (pack / "index.html").read_text(encoding="utf-8")
     assert f"<td>{len(chain)} lines</td>" in page and f'<td class="num">{claims_total}</td>' in page
+    # the page's total row (read apart from chain.csv, before it) is the CSV's sums, cell by cell
+    total_row = re.search(r"<tr class=.total.>(.*?)</tr>", page[page.index("Claim → voucher → ledger") :]).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", total_row)
+    ledger_cr = sum(amount(r["expense_ledger_credit"]) for r in chain)
+    assert [cells[1], Decimal(cells[4]), Decimal(cells[-2]), Decimal(cells[-1])] == [
+        f"{len(chain)} lines", claims_total, ledger_dr, ledger_cr,
+    ]  # fmt: skip
 
     totals = rows(pack / "totals.csv")
     assert {r["explained"] for r in totals if amount(r["difference"]) == 0} == {"no difference"}
@@ -246,3 +257,16 @@ def test_the_manifest_detects_tampering_and_the_pdf_is_a_pdf(mdm, sandboxes, tmp
     (pack / "charts" / "extra.csv").write_text("x\n")
     assert verify_manifest(pack) == ["changed: totals.csv", "not listed: charts/extra.csv"]
     assert subprocess.run(["sha256sum", "--quiet", "-c", MANIFEST], cwd=pack, capture_output=True).returncode != 0
+
+
+def test_the_chains_head_is_the_first_rows_of_the_whole_chain(mdm, sandboxes, tmp_path):
+    """The page shows the chain's head, read apart from chain.csv: for any length, the head's rows are
+    the whole chain's first rows, the ledger amount on the same row (a ledger line's first claim line)."""
+    make_claims(mdm, sandboxes, VENDOR, PERIOD, count=12)
+    close_and_pack(mdm, tmp_path)
+    params = {"period": PERIOD, "vendor": VENDOR, "prefix": f"{PERIOD}/%", "clearing": accounts(VENDOR).clearing}
+    whole = mdm.execute(pack_module._chain("chain"), params).fetchall()
+    assert len(whole) > 12 and sum(1 for r in whole if r[14] is not None) < len(whole)  # shared ledger lines
+    for size in (1, 2, 5, 13, len(whole), len(whole) + 5):
+        head = sqlfile.step(pack_module.SQL, "chain_head").format(sql.Literal(size))
+        assert mdm.execute(pack_module._chain("chain", head), params).fetchall() == whole[:size]
