@@ -122,9 +122,9 @@ LEFT JOIN ledger g
        ON (g.company, g.account, g.cost_center, g.project) = (k.company, k.gl_account, k.cost_center, k.grain_project);
 
 -- step: chain_table
--- The chain (filled in) computed once for the pack: its CSV, its first rows and its totals are read from
--- this session's table (dropped before and after: chain_drop), numbered in the chain's order (the
--- subquery's sort feeds the numbering).
+-- The whole chain (filled in) for chain.csv, computed into this session's table (dropped before and
+-- after: chain_drop) while the PDF renders, then copied out; numbered in the chain's order (the
+-- subquery's sort feeds the numbering). The page reads chain_head and chain_totals instead.
 CREATE TEMP TABLE pack_chain AS
 SELECT row_number() OVER (ORDER BY chain.company, chain.claim_no, chain.line_no) AS seq, chain.*
 FROM ({}) chain;
